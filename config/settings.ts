@@ -1,0 +1,216 @@
+// Every setting the service reads, in one place, validated once at start-up.
+// A bad value stops the process with a message naming the key and what it
+// allows; nothing else in the code reads process.env.
+import { z } from 'zod';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const percent = () => integer(0, 100);
+const flag = () => z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] });
+const optionalUrl = () =>
+  z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .pipe(z.url().optional())
+    .optional();
+const optionalString = () =>
+  z
+    .string()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
+
+/** The documented settings: the key, its schema, and a sentence for the README and .env.example. */
+export const settingsSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe(
+      '`development`, `test` or `production`; production requires `JWT_SECRET` and disables test deposits by default.',
+    ),
+  PORT: integer(0, 65535).default(3000).describe('HTTP port of the API.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Where embedded services keep their state (`pg/`, `temporal.db`).'),
+
+  DATABASE_URL: optionalUrl().describe(
+    'PostgreSQL connection string. Unset: an embedded PostgreSQL 15 is started with its data under `DATA_DIR/pg`.',
+  ),
+  EMBEDDED_PG_PORT: integer(1, 65535)
+    .default(54329)
+    .describe('Port of the embedded PostgreSQL (only when `DATABASE_URL` is unset).'),
+  DATABASE_POOL_MAX: integer(1, 200).default(10).describe('Maximum connections in the API/worker pool.'),
+
+  TEMPORAL_ADDRESS: optionalString().describe(
+    'Temporal frontend `host:port`. Unset: the bundled dev server is started with its state in `DATA_DIR/temporal.db`.',
+  ),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace.'),
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .min(1)
+    .default('class-marketplace')
+    .describe('Task queue of the workflows and activities.'),
+  DEVSERVER_PORT: integer(1, 65535)
+    .default(7233)
+    .describe('gRPC port of the bundled dev server (only when `TEMPORAL_ADDRESS` is unset).'),
+  DEVSERVER_UI_PORT: integer(1, 65535)
+    .default(8233)
+    .describe('Port of the dev server inspector (only when `TEMPORAL_ADDRESS` is unset).'),
+
+  JWT_SECRET: optionalString().describe(
+    'HMAC secret for access tokens, at least 32 characters. Required in production; development uses a fixed insecure default.',
+  ),
+  JWT_TTL_MINUTES: integer(1, 60 * 24 * 30)
+    .default(60 * 24)
+    .describe('Lifetime of an access token.'),
+  ADMIN_EMAIL: optionalString()
+    .pipe(z.email().optional())
+    .describe('With `ADMIN_PASSWORD`: creates this admin at start if no admin exists.'),
+  ADMIN_PASSWORD: optionalString()
+    .pipe(z.string().min(8).optional())
+    .describe('Password of the bootstrap admin (at least 8 characters).'),
+  AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000)
+    .default(30)
+    .describe('Requests per minute per client IP to `/auth/*`.'),
+  BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024)
+    .default(100 * 1024)
+    .describe('Largest accepted request body.'),
+  MAX_AMOUNT_MINOR: integer(1, Number.MAX_SAFE_INTEGER)
+    .default(100_000_000)
+    .describe('Largest single amount accepted by the API, in minor units.'),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000)
+    .default(10_000)
+    .describe('How long SIGTERM waits for in-flight requests before closing anyway.'),
+
+  CURRENCY: z
+    .string()
+    .regex(/^[a-z]{3}$/, 'a lowercase ISO-4217 code such as usd')
+    .default('usd')
+    .describe('The one currency of the ledger (ISO-4217, lowercase).'),
+  ENABLE_TEST_DEPOSITS: flag()
+    .optional()
+    .describe('Enables `POST /wallet/deposit`. Default: true unless `NODE_ENV=production`.'),
+
+  OPEN_BEFORE_MINUTES: integer(0, 24 * 60)
+    .default(15)
+    .describe('A class opens (joinable, notified) this long before its start.'),
+  TEACHER_SHARE_REFERRED_PERCENT: percent()
+    .default(70)
+    .describe("Teacher's share of a released price when the student was referred by that teacher."),
+  TEACHER_SHARE_DEFAULT_PERCENT: percent()
+    .default(30)
+    .describe("Teacher's share of a released price otherwise; the rest is platform revenue."),
+  END_GRACE_MINUTES: integer(0, 24 * 60)
+    .default(5)
+    .describe('Finalisation happens this long after the scheduled end (or at room_finished).'),
+  DISPUTE_WINDOW_HOURS: integer(0, 24 * 30)
+    .default(0)
+    .describe('How long after finalisation a student may dispute before money is released (0 = at once).'),
+  ATTENDANCE_RELEASE_PERCENT: percent()
+    .default(20)
+    .describe('Student attendance at or above this releases the money to the teacher.'),
+  LATE_CANCEL_HOURS: integer(0, 24 * 30)
+    .default(24)
+    .describe('A student cancelling less than this before start gets a partial refund.'),
+  LATE_CANCEL_REFUND_PERCENT: percent()
+    .default(50)
+    .describe('Refund of a late student cancellation; the rest is a fee split like a release.'),
+  REVIEW_REMINDER_HOURS: integer(1, 24 * 30)
+    .default(24)
+    .describe('How often admins are reminded of a booking waiting in no-show review.'),
+
+  LIVEKIT_URL: optionalUrl().describe(
+    'LiveKit server URL; when set, rooms are closed through its RoomService at finalisation.',
+  ),
+  LIVEKIT_API_KEY: z
+    .string()
+    .min(1)
+    .default('devkey')
+    .describe('LiveKit API key (join tokens, webhook verification).'),
+  LIVEKIT_API_SECRET: z.string().min(1).default('secret').describe('LiveKit API secret.'),
+
+  STRIPE_SECRET_KEY: optionalString().describe('Stripe secret key for Checkout top-ups.'),
+  STRIPE_WEBHOOK_SECRET: optionalString().describe('Signing secret of the Stripe webhook endpoint.'),
+  STRIPE_API_URL: optionalUrl().describe('Override of the Stripe API base URL (a local endpoint in tests).'),
+  PUBLIC_URL: z
+    .url()
+    .default('http://localhost:3000')
+    .describe('Public base URL of the app, used in links (emails, Checkout return URLs).'),
+
+  SMTP_URL: optionalUrl().describe(
+    'SMTP server for email, e.g. `smtp://localhost:1025`. Unset: email is logged, not sent.',
+  ),
+  MAIL_FROM: z
+    .string()
+    .min(3)
+    .default('Class Marketplace <no-reply@localhost>')
+    .describe('From address of outgoing email.'),
+});
+
+export type RawSettings = z.infer<typeof settingsSchema>;
+
+export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET'> {
+  ENABLE_TEST_DEPOSITS: boolean;
+  JWT_SECRET: string;
+}
+
+export type SettingKey = keyof RawSettings;
+
+const DEVELOPMENT_JWT_SECRET = 'insecure-development-secret-change-me-0123456789';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the settings; throws ConfigError naming every bad key. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(settingsSchema.shape)) input[key] = env[key];
+
+  const parsed = settingsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        return `${key}=${JSON.stringify(input[key] ?? '')}: ${issue.message}`;
+      }),
+    );
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const production = raw.NODE_ENV === 'production';
+
+  if (production && raw.JWT_SECRET === undefined)
+    problems.push('JWT_SECRET: required when NODE_ENV=production');
+  if (raw.JWT_SECRET !== undefined && raw.JWT_SECRET.length < 32) {
+    problems.push('JWT_SECRET: must be at least 32 characters');
+  }
+  if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    ...raw,
+    JWT_SECRET: raw.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    ENABLE_TEST_DEPOSITS: raw.ENABLE_TEST_DEPOSITS ?? !production,
+  };
+}
+
+/** One row per setting, for the README table and .env.example (kept in sync by a test). */
+export function describeSettings(): { key: SettingKey; description: string; defaultValue: string }[] {
+  return (Object.keys(settingsSchema.shape) as SettingKey[]).map((key) => {
+    const field = settingsSchema.shape[key];
+    const probe = field.safeParse(undefined);
+    const defaultValue = probe.success && probe.data !== undefined ? String(probe.data) : '';
+    return { key, description: field.description ?? '', defaultValue };
+  });
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/knex';
+import { auditLedger } from '../../ledger/audit';
+import { testDb } from '../support/db';
+import { escrowAccount, fundedWallet } from '../support/fixtures';
+
+/** Runs `breakIt` and the audit inside a transaction that is always rolled back. */
+async function auditAfter(db: Db, breakIt: (trx: Db) => Promise<void>): Promise<string[]> {
+  let failed: string[] = [];
+  await db
+    .transaction(async (trx) => {
+      await breakIt(trx);
+      const report = await auditLedger(trx);
+      failed = report.checks.filter((c) => !c.ok).map((c) => c.name);
+      throw new Error('rollback');
+    })
+    .catch((error: Error) => assert.equal(error.message, 'rollback'));
+  return failed;
+}
+
+describe('ledger audit', () => {
+  let db: Db;
+  before(async () => {
+    db = await testDb();
+  });
+
+  it('when the ledger is consistent, then every check passes', async () => {
+    await fundedWallet(db, 10);
+    const report = await auditLedger(db);
+    assert.ok(report.ok);
+    assert.ok(report.checks.length >= 8);
+  });
+
+  it('when a balance counter is changed behind the ledger, then the audit names the broken invariants', async () => {
+    const wallet = await fundedWallet(db, 100);
+    const failed = await auditAfter(db, async (trx) => {
+      await trx('ledger_balances').where({ account_id: wallet }).increment('credits_posted', 5);
+    });
+    assert.deepEqual(failed, [
+      'total debits equal total credits (posted and pending separately)',
+      'every account balance (each shard of it) equals the sum of its transfers',
+    ]);
+  });
+
+  it('when a transfer is written around the ledger function, then the audit names the broken invariants', async () => {
+    const wallet = await fundedWallet(db, 100);
+    const failed = await auditAfter(db, async (trx) => {
+      await trx('ledger_transfers').insert({
+        id: randomUUID(),
+        debit_account_id: wallet,
+        credit_account_id: escrowAccount(),
+        amount: 7,
+        kind: 'posted',
+        code: 'booking_hold',
+        debit_balance_after: 12345,
+      });
+    });
+    assert.deepEqual(failed, [
+      'every account balance (each shard of it) equals the sum of its transfers',
+      'recorded balance-after of single-shard accounts equals the running sum (statements are exact)',
+    ]);
+  });
+});
