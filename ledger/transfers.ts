@@ -1,85 +1,355 @@
-// Applying transfers. One call applies one chain all-or-nothing inside
-// ledger_create_transfers() (one round trip, see the ledger migration), and
-// answers a typed result for expected refusals. Input that can only come
-// from a bug (a non-positive amount, a malformed id, an oversized chain)
-// fails an assertion instead: that is a crash, not a result.
+// Applying transfers to the database. The rules live in engine.ts; this file
+// is the locking protocol around them, inside one transaction:
+//
+//   1. advisory locks on every transfer id and pending id the batch names
+//      (sorted), so that whoever else applies or resolves one of them waits:
+//      the idempotency and "resolved once" checks below are then exact
+//      (or, in optimistic mode, no locks: see ApplyMode);
+//   2. read those transfers (with how each hold was resolved);
+//   3. lock the balance rows the batch may write (sorted: no deadlocks) and
+//      read the single-shard ones, whose limits are checked against them;
+//   4. run the engine; 5. write the new transfers and counters in one statement.
+//
+// The database re-checks what it can on its own (CHECK constraints on the
+// limits, a unique index on pending_id, append-only triggers): if the engine
+// ever disagreed with them, the write fails and nothing is applied.
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
-import type { Conn } from '../db/knex';
-import { isUuid } from './ids';
-import type { ChainResult, RefusalReason, TransferSpec } from './types';
+import type { Conn, Trx } from '../db/knex';
+import {
+  applyBatch,
+  assertWellFormed,
+  shardOf,
+  type AccountInfo,
+  type Counters,
+  type StoredTransfer,
+} from './engine';
+import type { ChainResult, TransferKind, TransferSpec } from './types';
 
-/** Upper bound of one chain; the SQL function enforces the same. */
-export const MAX_CHAIN_LENGTH = 64;
-const MAX_DESCRIPTION_LENGTH = 500;
+/** Upper bound of the chains one batch applies (and so of the rows one statement writes). */
+export const MAX_CHAINS_PER_BATCH = 256;
 
-const SUCCESS = new Set(['created', 'exists']);
-
+/** Applies one chain, all or nothing, in the caller's transaction (or a new one). */
 export async function createTransfers(conn: Conn, chain: readonly TransferSpec[]): Promise<ChainResult> {
-  assert(
-    chain.length >= 1 && chain.length <= MAX_CHAIN_LENGTH,
-    `a chain holds 1..${MAX_CHAIN_LENGTH} transfers`,
-  );
-  for (const t of chain) assertWellFormed(t);
-
-  // node-pg serialises JS arrays (with nulls) into Postgres array literals.
-  const column = (pick: (t: TransferSpec) => string | number | null): Knex.Value =>
-    chain.map(pick) as Knex.Value;
-  const bindings: readonly Knex.RawBinding[] = [
-    column((t) => t.id),
-    column((t) => (t.kind === 'posted' || t.kind === 'pending' ? t.debitAccountId : null)),
-    column((t) => (t.kind === 'posted' || t.kind === 'pending' ? t.creditAccountId : null)),
-    column((t) => (t.kind === 'void_pending' ? null : (t.amount ?? null))),
-    column((t) => t.kind),
-    column((t) => (t.kind === 'post_pending' || t.kind === 'void_pending' ? t.pendingId : null)),
-    column((t) => t.code),
-    column((t) => t.reference?.type ?? null),
-    column((t) => t.reference?.id ?? null),
-    column((t) => t.description ?? null),
-  ];
-  const { rows } = await conn.raw<{ rows: { result: string; failed_index: number | null }[] }>(
-    `select result, failed_index from ledger_create_transfers(
-       ?::uuid[], ?::uuid[], ?::uuid[], ?::bigint[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::uuid[], ?::text[])`,
-    bindings,
-  );
-
-  const row = rows[0];
-  assert(row !== undefined, 'ledger_create_transfers returned no row');
-  if (SUCCESS.has(row.result)) return { status: row.result as 'created' | 'exists' };
-  assert(row.failed_index !== null, `refusal ${row.result} without an index`);
-  return { status: 'refused', reason: row.result as RefusalReason, index: row.failed_index - 1 };
+  const [result] = await applyChains(conn, [chain]);
+  return result!;
 }
 
-function assertWellFormed(t: TransferSpec): void {
-  assert(isUuid(t.id), `transfer id must be a UUID: ${t.id}`);
-  switch (t.kind) {
-    case 'posted':
-    case 'pending':
-      assert(isUuid(t.debitAccountId) && isUuid(t.creditAccountId), 'account ids must be UUIDs');
-      assert(t.debitAccountId !== t.creditAccountId, 'a transfer needs two different accounts');
-      assertPositiveAmount(t.amount);
-      break;
-    case 'post_pending':
-      assert(isUuid(t.pendingId), 'pendingId must be a UUID');
-      if (t.amount !== undefined) assertPositiveAmount(t.amount);
-      break;
-    case 'void_pending':
-      assert(isUuid(t.pendingId), 'pendingId must be a UUID');
-      break;
+/**
+ * How a batch makes its idempotency and "resolved once" checks exact:
+ * - `locked`: take advisory locks on every id it names and read them first;
+ *   always exact, so it never has to be retried;
+ * - `optimistic`: read only the pending transfers it resolves, and let the
+ *   unique indexes catch a duplicate id or a second resolution at insert
+ *   time; that, or any refusal (which might really be a retry), aborts with
+ *   WriteConflict and the owner of the transaction runs the batch again
+ *   `locked`. Two round trips fewer in the common case, for the batcher,
+ *   which owns its transactions.
+ */
+export type ApplyMode = 'locked' | 'optimistic';
+
+/** The transaction must be rolled back and the batch run again in `locked` mode. */
+export class WriteConflict extends Error {
+  constructor(cause: unknown) {
+    super('an optimistic ledger batch must run again with locks', { cause });
+    this.name = 'WriteConflict';
   }
-  if (t.reference !== undefined) assert(isUuid(t.reference.id), 'reference id must be a UUID');
-  if (t.description !== undefined)
-    assert(t.description.length <= MAX_DESCRIPTION_LENGTH, 'description too long');
 }
 
-function assertPositiveAmount(amount: number): void {
+/** Applies independent chains in order, each all or nothing, in one transaction. */
+export async function applyChains(
+  conn: Conn,
+  chains: readonly (readonly TransferSpec[])[],
+  mode: ApplyMode = 'locked',
+): Promise<ChainResult[]> {
   assert(
-    Number.isSafeInteger(amount) && amount > 0,
-    `amount must be a positive integer of minor units: ${amount}`,
+    chains.length >= 1 && chains.length <= MAX_CHAINS_PER_BATCH,
+    `a batch holds 1..${MAX_CHAINS_PER_BATCH} chains`,
+  );
+  for (const chain of chains) assertWellFormed(chain);
+  if (isTransaction(conn)) return applyInTransaction(conn, chains, mode);
+  return conn.transaction((trx) => applyInTransaction(trx, chains, mode));
+}
+
+function isTransaction(conn: Conn): conn is Trx {
+  return (conn as Partial<Trx>).isTransaction === true;
+}
+
+async function applyInTransaction(
+  trx: Trx,
+  chains: readonly (readonly TransferSpec[])[],
+  mode: ApplyMode,
+): Promise<ChainResult[]> {
+  const specs = chains.flat();
+  const pendingIds = specs.flatMap((t) =>
+    t.kind === 'post_pending' || t.kind === 'void_pending' ? [t.pendingId] : [],
+  );
+  let transfers: Map<string, StoredTransfer>;
+  if (mode === 'locked') {
+    const namedIds = [...new Set([...specs.map((t) => t.id), ...pendingIds])];
+    await trx.raw('select pg_advisory_xact_lock(k) from unnest(?::int8[]) as k', [sortedLockKeys(namedIds)]);
+    transfers = await readTransfers(trx, namedIds);
+  } else {
+    transfers = pendingIds.length > 0 ? await readTransfers(trx, [...new Set(pendingIds)]) : new Map();
+  }
+
+  const accountIds = new Set<string>();
+  for (const t of specs) {
+    if (t.kind === 'posted' || t.kind === 'pending') {
+      accountIds.add(t.debitAccountId);
+      accountIds.add(t.creditAccountId);
+    }
+  }
+  for (const t of transfers.values()) {
+    accountIds.add(t.debitAccountId);
+    accountIds.add(t.creditAccountId);
+  }
+  const accounts = await readAccounts(trx, [...accountIds]);
+
+  const rowsToLock = balanceRowsTouched(specs, transfers, accounts);
+  const balances = await lockBalances(trx, rowsToLock, accounts);
+
+  const outcome = applyBatch({ accounts, balances, transfers }, chains);
+  // Without reading its own ids, an optimistic run cannot tell a refusal
+  // from a retry of a chain applied before (which must answer `exists`).
+  if (mode === 'optimistic' && outcome.results.some((r) => r.status === 'refused')) {
+    throw new WriteConflict('a chain was refused; only a locked run can say whether it exists');
+  }
+  if (outcome.rows.length > 0) {
+    try {
+      await write(trx, outcome);
+    } catch (error) {
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (mode === 'optimistic' && code === UNIQUE_VIOLATION && UNIQUE_TRANSFER_KEYS.has(constraint ?? '')) {
+        throw new WriteConflict(error);
+      }
+      throw error;
+    }
+  }
+  return outcome.results;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const UNIQUE_TRANSFER_KEYS = new Set(['ledger_transfers_pkey', 'ledger_transfers_pending_id_key']);
+
+/** Advisory lock keys: the first 64 bits of each UUID, sorted so that batches never deadlock. */
+function sortedLockKeys(ids: string[]): string[] {
+  const keys = [
+    ...new Set(ids.map((id) => BigInt.asIntN(64, BigInt(`0x${id.replaceAll('-', '').slice(0, 16)}`)))),
+  ];
+  keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys.map(String);
+}
+
+interface TransferDbRow {
+  id: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: number;
+  kind: TransferKind;
+  pending_id: string | null;
+  code: string;
+  reference_type: string | null;
+  reference_id: string | null;
+  description: string | null;
+  resolution: 'post_pending' | 'void_pending' | null;
+}
+
+async function readTransfers(trx: Trx, ids: string[]): Promise<Map<string, StoredTransfer>> {
+  const { rows } = await trx.raw<{ rows: TransferDbRow[] }>(
+    `select t.id, t.debit_account_id, t.credit_account_id, t.amount, t.kind, t.pending_id, t.code,
+            t.reference_type, t.reference_id, t.description, r.kind as resolution
+       from ledger_transfers t left join ledger_transfers r on r.pending_id = t.id
+      where t.id = any (?::uuid[])`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        debitAccountId: r.debit_account_id,
+        creditAccountId: r.credit_account_id,
+        amount: r.amount,
+        kind: r.kind,
+        pendingId: r.pending_id,
+        code: r.code,
+        referenceType: r.reference_type,
+        referenceId: r.reference_id,
+        description: r.description,
+        resolution: r.resolution,
+      },
+    ]),
   );
 }
 
-/** True when the chain is in the ledger (now or before). */
-export function applied(result: ChainResult): boolean {
-  return result.status !== 'refused';
+/**
+ * Accounts never change once created, so their descriptions are cached for
+ * the life of the process (bounded; an unknown id is never cached, so an
+ * account created later is found).
+ */
+const ACCOUNT_CACHE_LIMIT = 100_000;
+const accountCache = new Map<string, AccountInfo>();
+
+async function readAccounts(trx: Trx, ids: string[]): Promise<Map<string, AccountInfo>> {
+  const found = new Map<string, AccountInfo>();
+  const missing: string[] = [];
+  for (const id of ids) {
+    const cached = accountCache.get(id);
+    if (cached) found.set(id, cached);
+    else missing.push(id);
+  }
+  if (missing.length === 0) return found;
+  const { rows } = await trx.raw<{
+    rows: {
+      id: string;
+      currency: string;
+      balance_shards: number;
+      debits_must_not_exceed_credits: boolean;
+      credits_must_not_exceed_debits: boolean;
+    }[];
+  }>(
+    `select id, currency, balance_shards, debits_must_not_exceed_credits, credits_must_not_exceed_debits
+       from ledger_accounts where id = any (?::uuid[])`,
+    [missing],
+  );
+  if (accountCache.size + rows.length > ACCOUNT_CACHE_LIMIT) accountCache.clear();
+  for (const r of rows) {
+    const info: AccountInfo = {
+      id: r.id,
+      currency: r.currency,
+      shards: r.balance_shards,
+      debitsMustNotExceedCredits: r.debits_must_not_exceed_credits,
+      creditsMustNotExceedDebits: r.credits_must_not_exceed_debits,
+    };
+    accountCache.set(r.id, info);
+    found.set(r.id, info);
+  }
+  return found;
+}
+
+/** Every balance row the batch could write: shard 0 of single-shard accounts, the hashed shard of sharded ones. */
+function balanceRowsTouched(
+  specs: readonly TransferSpec[],
+  transfers: ReadonlyMap<string, StoredTransfer>,
+  accounts: ReadonlyMap<string, AccountInfo>,
+): { accountId: string; shard: number }[] {
+  const rows = new Map<string, { accountId: string; shard: number }>();
+  const add = (accountId: string, shardKey: string) => {
+    const account = accounts.get(accountId);
+    if (account === undefined) return; // the engine refuses the chain
+    const shard = shardOf(shardKey, account.shards);
+    rows.set(`${accountId}:${shard}`, { accountId, shard });
+  };
+  for (const t of specs) {
+    if (t.kind === 'post_pending' || t.kind === 'void_pending') {
+      const pending = transfers.get(t.pendingId);
+      if (pending !== undefined) {
+        add(pending.debitAccountId, t.pendingId);
+        add(pending.creditAccountId, t.pendingId);
+      }
+    } else {
+      add(t.debitAccountId, t.id);
+      add(t.creditAccountId, t.id);
+    }
+  }
+  // A pending transfer created and resolved within this batch is not in
+  // `transfers`; its rows are already covered by its own creation above.
+  return [...rows.values()];
+}
+
+async function lockBalances(
+  trx: Trx,
+  rows: { accountId: string; shard: number }[],
+  accounts: ReadonlyMap<string, AccountInfo>,
+): Promise<Map<string, Counters>> {
+  const balances = new Map<string, Counters>();
+  if (rows.length === 0) return balances;
+  const { rows: locked } = await trx.raw<{
+    rows: {
+      account_id: string;
+      shard: number;
+      debits_pending: number;
+      debits_posted: number;
+      credits_pending: number;
+      credits_posted: number;
+    }[];
+  }>(
+    `select b.account_id, b.shard, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted
+       from ledger_balances b
+       join unnest(?::uuid[], ?::int2[]) as k (account_id, shard) on k.account_id = b.account_id and k.shard = b.shard
+      order by b.account_id, b.shard
+        for update of b`,
+    [rows.map((r) => r.accountId), rows.map((r) => r.shard)],
+  );
+  assert.equal(locked.length, rows.length, 'a balance row is missing');
+  for (const r of locked) {
+    if (accounts.get(r.account_id)!.shards !== 1) continue;
+    balances.set(r.account_id, {
+      debitsPending: r.debits_pending,
+      debitsPosted: r.debits_posted,
+      creditsPending: r.credits_pending,
+      creditsPosted: r.credits_posted,
+    });
+  }
+  return balances;
+}
+
+async function write(trx: Trx, outcome: ReturnType<typeof applyBatch>): Promise<void> {
+  const { rows } = outcome;
+  const balanceRows = [
+    ...[...outcome.balances].map(([accountId, c]) => ({ accountId, shard: 0, absolute: true, c })),
+    ...[...outcome.shardDeltas.values()].map((e) => ({
+      accountId: e.accountId,
+      shard: e.shard,
+      absolute: false,
+      c: e.delta,
+    })),
+  ];
+  const column = <T>(items: readonly T[], pick: (item: T) => string | number | boolean | null): Knex.Value =>
+    items.map(pick) as Knex.Value;
+
+  const { rows: counts } = await trx.raw<{ rows: { inserted: number; updated: number }[] }>(
+    `with inserted as (
+       insert into ledger_transfers (id, debit_account_id, credit_account_id, amount, kind, pending_id, code,
+                                     reference_type, reference_id, description, debit_balance_after, credit_balance_after)
+       select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::int8[], ?::text[], ?::uuid[], ?::text[],
+                            ?::text[], ?::uuid[], ?::text[], ?::int8[], ?::int8[])
+       returning 1
+     ), updated as (
+       update ledger_balances b
+          set debits_pending = case when v.absolute then v.dp else b.debits_pending + v.dp end,
+              debits_posted = case when v.absolute then v.dpo else b.debits_posted + v.dpo end,
+              credits_pending = case when v.absolute then v.cp else b.credits_pending + v.cp end,
+              credits_posted = case when v.absolute then v.cpo else b.credits_posted + v.cpo end
+         from unnest(?::uuid[], ?::int2[], ?::bool[], ?::int8[], ?::int8[], ?::int8[], ?::int8[])
+              as v (account_id, shard, absolute, dp, dpo, cp, cpo)
+        where b.account_id = v.account_id and b.shard = v.shard
+       returning 1
+     )
+     select (select count(*) from inserted)::int8 as inserted, (select count(*) from updated)::int8 as updated`,
+    [
+      column(rows, (r) => r.id),
+      column(rows, (r) => r.debitAccountId),
+      column(rows, (r) => r.creditAccountId),
+      column(rows, (r) => r.amount),
+      column(rows, (r) => r.kind),
+      column(rows, (r) => r.pendingId),
+      column(rows, (r) => r.code),
+      column(rows, (r) => r.referenceType),
+      column(rows, (r) => r.referenceId),
+      column(rows, (r) => r.description),
+      column(rows, (r) => r.debitBalanceAfter),
+      column(rows, (r) => r.creditBalanceAfter),
+      column(balanceRows, (b) => b.accountId),
+      column(balanceRows, (b) => b.shard),
+      column(balanceRows, (b) => b.absolute),
+      column(balanceRows, (b) => b.c.debitsPending),
+      column(balanceRows, (b) => b.c.debitsPosted),
+      column(balanceRows, (b) => b.c.creditsPending),
+      column(balanceRows, (b) => b.c.creditsPosted),
+    ],
+  );
+  assert.equal(counts[0]!.inserted, rows.length, 'not every transfer was inserted');
+  assert.equal(counts[0]!.updated, balanceRows.length, 'not every balance row was updated');
 }

@@ -16,6 +16,8 @@ export type TransferCode =
   | 'withdrawal_rejected'
   | 'withdrawal_failed';
 
+export type TransferKind = 'posted' | 'pending' | 'post_pending' | 'void_pending';
+
 export type ReferenceType = 'booking' | 'withdrawal' | 'payment' | 'deposit';
 
 export interface Reference {

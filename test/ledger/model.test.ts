@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { Db } from '../../db/knex';
 import { getBalances, ownerView } from '../../ledger/accounts';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
+import { LedgerBatcher } from '../../ledger/batcher';
 import { createTransfers } from '../../ledger/transfers';
 import type { ChainResult, TransferSpec } from '../../ledger/types';
 import { testDb } from '../support/db';
@@ -63,38 +64,43 @@ describe('ledger model property', () => {
     db = await testDb();
   });
 
-  it('when random operations run, then every balance equals the model and the audit passes after every step', async () => {
-    let stepsChecked = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 40, size: 'large' }), async (ops) => {
-        const wallets: string[] = [];
-        for (let i = 0; i < WALLETS; i++) wallets.push(await fundedWallet(db, 0));
-        const model = new Model();
-        let checkedSteps = 0;
+  for (const path of ['one transaction per chain', 'the batcher'] as const) {
+    it(`when random operations run through ${path}, then every balance equals the model and the audit passes after every step`, async () => {
+      const batcher = new LedgerBatcher(db);
+      const submit = (chain: TransferSpec[]) =>
+        path === 'the batcher' ? batcher.submit(chain) : createTransfers(db, chain);
+      let stepsChecked = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 40, size: 'large' }), async (ops) => {
+          const wallets: string[] = [];
+          for (let i = 0; i < WALLETS; i++) wallets.push(await fundedWallet(db, 0));
+          const model = new Model();
+          let checkedSteps = 0;
 
-        for (const op of ops) {
-          const { spec, expected } = plan(op, model, wallets);
-          if (spec === undefined) continue;
-          const actual = await createTransfers(db, spec);
-          assert.deepEqual(actual, expected, `op ${JSON.stringify(op)}`);
+          for (const op of ops) {
+            const { spec, expected } = plan(op, model, wallets);
+            if (spec === undefined) continue;
+            const actual = await submit(spec);
+            assert.deepEqual(actual, expected, `op ${JSON.stringify(op)}`);
 
-          const balances = await getBalances(db, wallets);
-          balances.forEach((b, w) => {
-            const view = ownerView(b);
-            assert.equal(view.total, model.posted[w], `wallet ${w} total after ${JSON.stringify(op)}`);
-            assert.equal(view.held, model.held[w], `wallet ${w} held after ${JSON.stringify(op)}`);
-          });
-          const report = await auditLedger(db);
-          assert.ok(report.ok, formatAuditReport(report));
-          checkedSteps++;
-        }
-        stepsChecked += checkedSteps;
-      }),
-      { numRuns: 30 },
-    );
-    // Guard against a generator that makes most operations no-ops.
-    assert.ok(stepsChecked >= 300, `only ${stepsChecked} steps exercised`);
-  });
+            const balances = await getBalances(db, wallets);
+            balances.forEach((b, w) => {
+              const view = ownerView(b);
+              assert.equal(view.total, model.posted[w], `wallet ${w} total after ${JSON.stringify(op)}`);
+              assert.equal(view.held, model.held[w], `wallet ${w} held after ${JSON.stringify(op)}`);
+            });
+            const report = await auditLedger(db);
+            assert.ok(report.ok, formatAuditReport(report));
+            checkedSteps++;
+          }
+          stepsChecked += checkedSteps;
+        }),
+        { numRuns: 30 },
+      );
+      // Guard against a generator that makes most operations no-ops.
+      assert.ok(stepsChecked >= 300, `only ${stepsChecked} steps exercised`);
+    });
+  }
 });
 
 /** What the op submits and what the model says must come back; applies the op to the model. */

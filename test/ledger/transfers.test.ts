@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import { getBalance, ownerView } from '../../ledger/accounts';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
+import { LedgerBatcher } from '../../ledger/batcher';
 import { createTransfers } from '../../ledger/transfers';
 import type { ChainResult, NewTransfer, TransferSpec } from '../../ledger/types';
 import { testDb } from '../support/db';
@@ -39,60 +40,69 @@ describe('ledger transfers', () => {
     db = await testDb();
   });
 
-  it('when 200 holds of 10 race on a wallet holding 100, then exactly 10 succeed and the rest are refused for insufficient funds', async () => {
-    const wallet = await fundedWallet(db, 100);
+  for (const path of ['one transaction per chain', 'the batcher'] as const) {
+    describe(`through ${path}`, () => {
+      let submit: (chain: TransferSpec[]) => Promise<ChainResult>;
+      before(() => {
+        const batcher = new LedgerBatcher(db);
+        submit =
+          path === 'the batcher' ? (chain) => batcher.submit(chain) : (chain) => createTransfers(db, chain);
+      });
 
-    const results = await Promise.all(
-      Array.from({ length: 200 }, () => createTransfers(db, [hold(wallet, 10)])),
-    );
+      it('when 200 holds of 10 race on a wallet holding 100, then exactly 10 succeed and the rest are refused for insufficient funds', async () => {
+        const wallet = await fundedWallet(db, 100);
 
-    assert.deepEqual(tally(results), { created: 10, exceeds_credits: 190 });
-    assert.deepEqual(ownerView(await getBalance(db, wallet)), { available: 0, held: 100, total: 100 });
-    await assertAuditPasses(db);
-  });
+        const results = await Promise.all(Array.from({ length: 200 }, () => submit([hold(wallet, 10)])));
 
-  it('when one transfer is submitted 50 times concurrently, then it is applied once; resubmitted with another amount, it is refused and nothing moves', async () => {
-    const wallet = await fundedWallet(db, 1_000);
-    const id = randomUUID();
+        assert.deepEqual(tally(results), { created: 10, exceeds_credits: 190 });
+        assert.deepEqual(ownerView(await getBalance(db, wallet)), { available: 0, held: 100, total: 100 });
+        await assertAuditPasses(db);
+      });
 
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => createTransfers(db, [hold(wallet, 70, id)])),
-    );
-    assert.deepEqual(tally(results), { created: 1, exists: 49 });
-    assert.equal(ownerView(await getBalance(db, wallet)).available, 930);
+      it('when one transfer is submitted 50 times concurrently, then it is applied once; resubmitted with another amount, it is refused and nothing moves', async () => {
+        const wallet = await fundedWallet(db, 1_000);
+        const id = randomUUID();
 
-    const mismatch = await createTransfers(db, [hold(wallet, 71, id)]);
-    assert.deepEqual(mismatch, { status: 'refused', reason: 'exists_with_different_fields', index: 0 });
-    assert.equal(ownerView(await getBalance(db, wallet)).available, 930);
-    await assertAuditPasses(db);
-  });
+        const results = await Promise.all(Array.from({ length: 50 }, () => submit([hold(wallet, 70, id)])));
+        assert.deepEqual(tally(results), { created: 1, exists: 49 });
+        assert.equal(ownerView(await getBalance(db, wallet)).available, 930);
 
-  it('when a post and a void race for one pending transfer, then exactly one wins and the loser gets a typed refusal', async () => {
-    const wallet = await fundedWallet(db, 20 * 50);
-    for (let round = 0; round < 20; round++) {
-      const pending = hold(wallet, 50);
-      assert.equal((await createTransfers(db, [pending])).status, 'created');
+        const mismatch = await submit([hold(wallet, 71, id)]);
+        assert.deepEqual(mismatch, { status: 'refused', reason: 'exists_with_different_fields', index: 0 });
+        assert.equal(ownerView(await getBalance(db, wallet)).available, 930);
+        await assertAuditPasses(db);
+      });
 
-      const [posted, voided] = await Promise.all([
-        createTransfers(db, [
-          { id: randomUUID(), kind: 'post_pending', pendingId: pending.id, code: 'booking_charge' },
-        ]),
-        createTransfers(db, [
-          { id: randomUUID(), kind: 'void_pending', pendingId: pending.id, code: 'booking_refund' },
-        ]),
-      ]);
+      it('when a post and a void race for one pending transfer, then exactly one wins and the loser gets a typed refusal', async () => {
+        const wallet = await fundedWallet(db, 20 * 50);
+        for (let round = 0; round < 20; round++) {
+          const pending = hold(wallet, 50);
+          assert.equal((await submit([pending])).status, 'created');
 
-      const winners = [posted, voided].filter((r) => r.status === 'created');
-      assert.equal(winners.length, 1, `round ${round}: ${JSON.stringify([posted, voided])}`);
-      const loser = posted.status === 'created' ? voided : posted;
-      const expected =
-        posted.status === 'created' ? 'pending_transfer_already_posted' : 'pending_transfer_already_voided';
-      assert.deepEqual(loser, { status: 'refused', reason: expected, index: 0 });
-    }
-    const view = ownerView(await getBalance(db, wallet));
-    assert.equal(view.held, 0);
-    await assertAuditPasses(db);
-  });
+          const [posted, voided] = await Promise.all([
+            submit([
+              { id: randomUUID(), kind: 'post_pending', pendingId: pending.id, code: 'booking_charge' },
+            ]),
+            submit([
+              { id: randomUUID(), kind: 'void_pending', pendingId: pending.id, code: 'booking_refund' },
+            ]),
+          ]);
+
+          const winners = [posted, voided].filter((r) => r.status === 'created');
+          assert.equal(winners.length, 1, `round ${round}: ${JSON.stringify([posted, voided])}`);
+          const loser = posted.status === 'created' ? voided : posted;
+          const expected =
+            posted.status === 'created'
+              ? 'pending_transfer_already_posted'
+              : 'pending_transfer_already_voided';
+          assert.deepEqual(loser, { status: 'refused', reason: expected, index: 0 });
+        }
+        const view = ownerView(await getBalance(db, wallet));
+        assert.equal(view.held, 0);
+        await assertAuditPasses(db);
+      });
+    });
+  }
 
   it('when a hold is posted in part, then the part moves and the rest returns to the wallet', async () => {
     const wallet = await fundedWallet(db, 500);
