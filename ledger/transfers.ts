@@ -90,7 +90,10 @@ async function applyInTransaction(
     await trx.raw('select pg_advisory_xact_lock(k) from unnest(?::int8[]) as k', [sortedLockKeys(namedIds)]);
     transfers = await readTransfers(trx, namedIds);
   } else {
-    transfers = pendingIds.length > 0 ? await readTransfers(trx, [...new Set(pendingIds)]) : new Map();
+    transfers =
+      pendingIds.length > 0
+        ? await readTransfers(trx, [...new Set(pendingIds)])
+        : new Map<string, StoredTransfer>();
   }
 
   const accountIds = new Set<string>();
