@@ -52,11 +52,17 @@ export async function up(knex: Knex): Promise<void> {
       join ledger_transfer_codes code on code.code = t.code
      where t.kind in ('posted', 'post_pending');
 
+    -- A key is claimed (in_progress, with a lease) before the request runs and
+    -- completed with its response after; a crashed request's lease expires
+    -- and a retry takes it over, which is safe because money-moving work
+    -- derives its transfer ids from the key.
     create table idempotency_keys (
       user_id uuid not null references users (id),
       key text not null check (length(key) between 1 and 255),
       request_hash text not null,
-      status_code int not null,
+      state text not null check (state in ('in_progress', 'completed')),
+      lease_until timestamptz not null,
+      status_code int check ((state = 'completed') = (status_code is not null)),
       response_body jsonb,
       created_at timestamptz not null default now(),
       primary key (user_id, key)

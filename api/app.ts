@@ -1,0 +1,149 @@
+// The Express application: the thin HTTP front of the services. Everything
+// it needs arrives in AppDeps; it starts nothing itself.
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import rateLimit from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Settings } from '../config/settings';
+import type { Db } from '../db/knex';
+import type { LedgerBatcher } from '../ledger/batcher';
+import type { TokenService } from '../users/tokens';
+import { createAuthenticator } from './authenticate';
+import { RateLimitedError, ValidationError } from './errors';
+import { errorHandler, notFound } from './error-handler';
+import { createIdempotency } from './idempotency';
+import { createMetrics } from './metrics';
+import { openApiDocument } from './openapi';
+import { API_PREFIX, ApiRoutes } from './route';
+import { authRoutes } from './routes/auth';
+import { walletRoutes } from './routes/wallet';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface AppDeps {
+  settings: Settings;
+  db: Db;
+  ledger: LedgerBatcher;
+  tokens: TokenService;
+  logger: Logger;
+  /** Dependencies /readyz reports on (the database is always one). */
+  readiness?: ReadinessCheck[];
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+export function createApp(deps: AppDeps): Express {
+  const { settings, db, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'extended');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    }),
+  );
+  const metrics = createMetrics();
+  app.use(metrics.middleware);
+
+  const routes = new ApiRoutes();
+  authRoutes(routes, { db, tokens: deps.tokens, currency: settings.CURRENCY });
+  walletRoutes(routes, { db, ledger: deps.ledger, currency: settings.CURRENCY }, settings);
+  const document = openApiDocument(routes);
+
+  // Swagger UI loads its own inline styles and scripts; everything else gets helmet's full policy.
+  app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(document));
+  app.use(helmet());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: ReadinessCheck[] = [
+      { name: 'database', check: async () => void (await db.raw('select 1')) },
+      ...(deps.readiness ?? []),
+    ];
+    const results = await Promise.all(
+      checks.map(async ({ name, check }) => [name, await probe(check)] as const),
+    );
+    const ready = results.every(([, result]) => result === 'ok');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+
+  const api = express.Router();
+  api.use(
+    '/auth',
+    rateLimit({
+      windowMs: 60_000,
+      limit: settings.AUTH_RATE_LIMIT_PER_MINUTE,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, _res, next) => next(new RateLimitedError()),
+    }),
+  );
+  api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
+  api.use((req, _res, next) => {
+    // A body that is not JSON would otherwise reach the schemas as "missing fields".
+    if (req.method !== 'GET' && hasBody(req) && !req.is('application/json')) {
+      next(new ValidationError('Content-Type must be application/json'));
+      return;
+    }
+    next();
+  });
+  routes.mount(api, {
+    authenticate: createAuthenticator(db, deps.tokens),
+    idempotent: createIdempotency(db),
+  });
+  app.use(API_PREFIX, api);
+
+  app.use(notFound());
+  app.use(errorHandler());
+  return app;
+}
+
+function hasBody(req: express.Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+async function probe(check: () => Promise<void>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)),
+          READINESS_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,21 @@
+// Bearer tokens to users. A token must be valid and name a user who still exists.
+import type { Request } from 'express';
+import type { Db } from '../db/knex';
+import { findUserById } from '../users/repository';
+import type { TokenService } from '../users/tokens';
+import type { UserModel } from '../users/user-model';
+import { UnauthorizedError } from './errors';
+
+export function createAuthenticator(db: Db, tokens: TokenService) {
+  return async function authenticate(req: Request): Promise<UserModel> {
+    const header = req.get('Authorization');
+    if (header === undefined) throw new UnauthorizedError();
+    const match = /^Bearer ([A-Za-z0-9_\-.]{1,4096})$/.exec(header);
+    if (match === null) throw new UnauthorizedError('expected "Authorization: Bearer <token>"');
+    const claims = await tokens.verify(match[1]!);
+    if (claims === undefined) throw new UnauthorizedError('invalid or expired token');
+    const user = await findUserById(db, claims.userId);
+    if (user === undefined) throw new UnauthorizedError('invalid or expired token');
+    return user;
+  };
+}

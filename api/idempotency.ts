@@ -1,0 +1,133 @@
+// Idempotency-Key on money-moving POSTs: the same user sending the same key
+// and the same request gets the first response again (header
+// Idempotent-Replayed: true); the same key with another request is 422; the
+// same key while the first is still running is 409. Only successful answers
+// are kept: a refused request (4xx) releases its key and changes nothing, so
+// it may be corrected and retried with the same key.
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
+import type { Db } from '../db/knex';
+import type { UserModel } from '../users/user-model';
+import { ConflictError, IdempotencyKeyReusedError, ValidationError } from './errors';
+import type { Reply } from './route';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** How long a claimed key belongs to its request before a retry may take it over. */
+const LEASE_SECONDS = 60;
+
+interface KeyRow {
+  request_hash: string;
+  state: 'in_progress' | 'completed';
+  lease_expired: boolean;
+  status_code: number | null;
+  response_body: unknown;
+}
+
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('Idempotency-Key');
+  if (key === undefined) return undefined;
+  if (!KEY_PATTERN.test(key)) {
+    throw new ValidationError('invalid Idempotency-Key', [
+      { path: 'header.Idempotency-Key', message: '1 to 255 visible ASCII characters' },
+    ]);
+  }
+  return key;
+}
+
+export function createIdempotency(db: Db) {
+  return async function idempotent(
+    req: Request,
+    user: UserModel,
+    execute: () => Promise<Reply>,
+  ): Promise<Reply> {
+    const key = idempotencyKeyOf(req);
+    if (key === undefined) return execute();
+    const hash = requestHash(req);
+
+    const claimed = await claim(db, user.id, key, hash);
+    if (claimed !== 'claimed') return claimed;
+
+    let reply: Reply;
+    try {
+      reply = await execute();
+    } catch (error) {
+      await db('idempotency_keys').where({ user_id: user.id, key, state: 'in_progress' }).delete();
+      throw error;
+    }
+    await db('idempotency_keys')
+      .where({ user_id: user.id, key })
+      .update({
+        state: 'completed',
+        status_code: reply.status,
+        response_body: JSON.stringify(reply.body ?? null),
+      });
+    return reply;
+  };
+}
+
+async function claim(
+  db: Db,
+  userId: string,
+  key: string,
+  hash: string,
+  attempt = 1,
+): Promise<'claimed' | Reply> {
+  const inserted = await db.raw<{ rowCount: number }>(
+    `insert into idempotency_keys (user_id, key, request_hash, state, lease_until)
+     values (?, ?, ?, 'in_progress', now() + make_interval(secs => ?))
+     on conflict do nothing`,
+    [userId, key, hash, LEASE_SECONDS],
+  );
+  if (inserted.rowCount === 1) return 'claimed';
+
+  const { rows } = await db.raw<{ rows: KeyRow[] }>(
+    `select request_hash, state, lease_until <= now() as lease_expired, status_code, response_body
+       from idempotency_keys where user_id = ? and key = ?`,
+    [userId, key],
+  );
+  const row = rows[0];
+  // Released by a refused request between our insert and this read: claim again (a few times at most).
+  if (row === undefined) {
+    if (attempt < 3) return claim(db, userId, key, hash, attempt + 1);
+    throw new ConflictError(
+      'request_in_progress',
+      'a request with this Idempotency-Key is still in progress',
+    );
+  }
+  if (row.request_hash !== hash) throw new IdempotencyKeyReusedError();
+  if (row.state === 'completed') {
+    return {
+      status: row.status_code!,
+      body: row.response_body ?? undefined,
+      headers: { 'Idempotent-Replayed': 'true' },
+    };
+  }
+  if (row.lease_expired) {
+    // The first request died mid-way; its work is keyed by the same key, so running again is safe.
+    const taken = await db.raw<{ rowCount: number }>(
+      `update idempotency_keys set lease_until = now() + make_interval(secs => ?)
+        where user_id = ? and key = ? and state = 'in_progress' and lease_until <= now()`,
+      [LEASE_SECONDS, userId, key],
+    );
+    if (taken.rowCount === 1) return 'claimed';
+  }
+  throw new ConflictError('request_in_progress', 'a request with this Idempotency-Key is still in progress');
+}
+
+/** Method, path and body (keys sorted), so that a reordered JSON object is the same request. */
+function requestHash(req: Request): string {
+  return createHash('sha256')
+    .update(`${req.method} ${req.baseUrl}${req.path}\n${canonicalJson(req.body ?? null)}`)
+    .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

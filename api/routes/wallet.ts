@@ -1,0 +1,184 @@
+import type { Settings } from '../../config/settings';
+import { findUserById } from '../../users/repository';
+import {
+  csvHeader,
+  csvRow,
+  LINE_STATUSES,
+  LINE_TYPES,
+  MAX_PAGE_SIZE,
+  statementPage,
+  type StatementFilters,
+} from '../../wallet/statement';
+import { deposit, walletOf, type WalletDeps } from '../../wallet/service';
+import { walletAccountId } from '../../wallet/wallet-account';
+import { NotFoundError, ValidationError } from '../errors';
+import { idempotencyKeyOf } from '../idempotency';
+import { assertMayDepositTo } from '../policy';
+import type { ApiRoutes } from '../route';
+import { amountSchema, IsoTimestamp, Uuid } from '../schemas';
+import { z } from '../zod';
+
+const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
+/** Bound of one CSV download; narrow the period with from/to beyond it. */
+const MAX_CSV_LINES = 50_000;
+const CSV_PAGE = 1_000;
+
+const Wallet = z
+  .object({
+    currency: z.string().openapi({ example: 'usd' }),
+    available: z.number().int().openapi({ description: 'Spendable (or withdrawable) now' }),
+    held: z.number().int().openapi({ description: 'Reserved by bookings or withdrawals not yet settled' }),
+    total: z.number().int(),
+  })
+  .openapi('Wallet');
+
+const StatementLineSchema = z
+  .object({
+    id: Uuid,
+    type: z.enum(LINE_TYPES),
+    amount: z.number().int().openapi({ description: 'Signed: negative leaves the wallet' }),
+    balanceBefore: z.number().int(),
+    balanceAfter: z.number().int(),
+    status: z.enum(LINE_STATUSES),
+    reference: z.object({ type: z.string(), id: Uuid }).nullable(),
+    description: z.string().nullable(),
+    createdAt: IsoTimestamp,
+  })
+  .openapi('StatementLine');
+
+const StatementQuery = z
+  .object({
+    type: z.enum(LINE_TYPES).optional(),
+    status: z.enum(LINE_STATUSES).optional(),
+    from: IsoTimestamp.optional().openapi({ description: 'Lines created at or after' }),
+    to: IsoTimestamp.optional().openapi({ description: 'Lines created before' }),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,24}$/)
+      .optional(),
+    format: z.enum(['json', 'csv']).optional(),
+  })
+  .strict();
+
+const StatementPage = z
+  .object({ data: z.array(StatementLineSchema), nextCursor: z.string().nullable() })
+  .openapi('StatementPage');
+
+export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Settings): void {
+  routes.add({
+    method: 'get',
+    path: '/wallet',
+    summary: "The caller's wallet (a teacher's: their earnings)",
+    tags: ['wallet'],
+    access: ALL_ROLES,
+    success: { status: 200, description: 'Balances in minor units', schema: Wallet },
+    handler: async ({ user }) => ({ status: 200, body: await walletOf(deps, user) }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/wallet/transactions',
+    summary: 'Statement lines, newest first',
+    tags: ['wallet'],
+    access: ALL_ROLES,
+    query: StatementQuery,
+    success: {
+      status: 200,
+      description: 'A page of lines; `format=csv` (or Accept: text/csv) downloads every matching line as CSV',
+      schema: StatementPage,
+      contentTypes: ['application/json', 'text/csv'],
+    },
+    handler: async ({ user, query, req }) => {
+      const filters: StatementFilters = {
+        type: query.type,
+        status: query.status,
+        from: query.from === undefined ? undefined : new Date(query.from),
+        to: query.to === undefined ? undefined : new Date(query.to),
+      };
+      const accountId = walletAccountId(user);
+      const wantsCsv =
+        query.format === 'csv' || (query.format === undefined && req.accepts(['json', 'csv']) === 'csv');
+      if (wantsCsv) {
+        let csv = csvHeader();
+        let beforeSeq: number | undefined;
+        for (let fetched = 0; fetched < MAX_CSV_LINES; fetched += CSV_PAGE) {
+          const page = await statementPage(deps.db, accountId, filters, { limit: CSV_PAGE, beforeSeq });
+          for (const line of page.lines) csv += csvRow(line);
+          beforeSeq = page.nextSeq;
+          if (beforeSeq === undefined) break;
+        }
+        return {
+          status: 200,
+          contentType: 'text/csv; charset=utf-8',
+          headers: { 'Content-Disposition': 'attachment; filename="transactions.csv"' },
+          body: csv,
+        };
+      }
+      const page = await statementPage(deps.db, accountId, filters, {
+        limit: query.limit,
+        beforeSeq: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      });
+      return {
+        status: 200,
+        body: {
+          data: page.lines,
+          nextCursor: page.nextSeq === undefined ? null : encodeCursor(page.nextSeq),
+        },
+      };
+    },
+  });
+
+  if (!settings.ENABLE_TEST_DEPOSITS) return; // the route does not exist: 404
+
+  routes.add({
+    method: 'post',
+    path: '/wallet/deposit',
+    summary: 'Test-support credit (only when ENABLE_TEST_DEPOSITS=true)',
+    tags: ['wallet'],
+    access: ALL_ROLES,
+    idempotent: true,
+    body: z
+      .object({
+        amount: amountSchema(settings.MAX_AMOUNT_MINOR),
+        userId: Uuid.optional().openapi({
+          description: 'Whose wallet (administrators only); default: the caller',
+        }),
+      })
+      .strict()
+      .openapi('DepositRequest'),
+    success: {
+      status: 201,
+      description: 'The statement line of the deposit and the wallet after it',
+      schema: z.object({ transaction: StatementLineSchema, wallet: Wallet }).openapi('DepositResult'),
+    },
+    errors: [404],
+    handler: async ({ user, body, req }) => {
+      const targetId = body.userId ?? user.id;
+      assertMayDepositTo(user, targetId);
+      const target = targetId === user.id ? user : await findUserById(deps.db, targetId);
+      if (target === undefined) throw new NotFoundError('user');
+      const result = await deposit(deps, {
+        actor: user,
+        target,
+        amount: body.amount,
+        idempotencyKey: idempotencyKeyOf(req),
+      });
+      return { status: 201, body: result };
+    },
+  });
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(String(seq)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const seq = Number(Buffer.from(cursor, 'base64url').toString());
+  if (!Number.isSafeInteger(seq) || seq <= 0) {
+    throw new ValidationError('invalid query', [
+      { path: 'query.cursor', message: 'not a cursor this API issued' },
+    ]);
+  }
+  return seq;
+}

@@ -1,0 +1,44 @@
+// Schemas shared by several routes.
+import { z } from './zod';
+
+export const Uuid = z.uuid().openapi({ example: '3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' });
+
+export const IsoTimestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-22T10:00:00.000Z' });
+
+export const Role = z.enum(['student', 'teacher', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+/** A positive amount in minor units of the one currency, bounded by MAX_AMOUNT_MINOR. */
+export function amountSchema(maxAmountMinor: number) {
+  return z
+    .number()
+    .int('must be a whole number of minor units')
+    .positive('must be positive')
+    .max(maxAmountMinor, `must not exceed ${maxAmountMinor}`)
+    .openapi({ description: 'Integer amount in minor units (cents)', example: 1500 });
+}
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_error' }),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const User = z
+  .object({
+    id: Uuid,
+    email: z.string(),
+    name: z.string(),
+    role: Role,
+    referralCode: z.string().nullable(),
+    referredByTeacherId: Uuid.nullable(),
+    createdAt: IsoTimestamp,
+  })
+  .openapi('User');
+
+export const NoBody = z.object({}).strict();
+export const NoQuery = z.object({}).strict();

@@ -1,0 +1,217 @@
+// Bad input, for every route the OpenAPI document lists (so a new route is
+// covered the day it is added): answers the right 4xx in the spec's shape,
+// and the ledger and the users table are exactly as they were.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  createAdmin,
+  depositTo,
+  register,
+  testApi,
+  type ApiResponse,
+  type Session,
+  type TestApi,
+} from '../support/api';
+
+interface DocumentedRoute {
+  method: 'get' | 'post';
+  path: string;
+  roles: string[] | 'public';
+  hasBody: boolean;
+  hasQuery: boolean;
+}
+
+/** A valid body per route with a body; a route missing here fails the test, on purpose. */
+const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
+  'post /api/v1/auth/register': () => ({
+    email: `valid-${randomUUID()}@test.example`,
+    password: 'long enough pw',
+    name: 'Valid',
+    role: 'student',
+  }),
+  'post /api/v1/auth/login': () => ({ email: 'nobody@test.example', password: 'whatever pw' }),
+  'post /api/v1/wallet/deposit': () => ({ amount: 1 }),
+};
+
+function assertErrorShape(response: ApiResponse, status: number, code?: string): void {
+  assert.equal(response.status, status, `${response.status} ${response.text}`);
+  assert.equal(typeof response.body?.error?.code, 'string', response.text);
+  assert.equal(typeof response.body.error.message, 'string');
+  if (code !== undefined) assert.equal(response.body.error.code, code);
+}
+
+async function snapshot(api: TestApi): Promise<{ transfers: number; users: number; keys: number }> {
+  const count = async (table: string) => Number((await api.db(table).count({ n: '*' }))[0]!.n);
+  return {
+    transfers: await count('ledger_transfers'),
+    users: await count('users'),
+    keys: await count('idempotency_keys'),
+  };
+}
+
+describe('bad input', () => {
+  let api: TestApi;
+  let routes: DocumentedRoute[];
+  const sessions: Record<string, Session> = {};
+
+  before(async () => {
+    api = await testApi();
+    sessions.student = await register(api, 'student');
+    sessions.teacher = await register(api, 'teacher');
+    sessions.admin = await createAdmin(api);
+    await depositTo(api, sessions.student, 1_000);
+
+    const document = (await api.request('GET', '/openapi.json')).body;
+    routes = [];
+    for (const [path, operations] of Object.entries<any>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        const roles = /^Roles: (.*)\.$/.exec(operation.description ?? '');
+        routes.push({
+          method: method as 'get' | 'post',
+          path,
+          roles: roles === null ? 'public' : roles[1]!.split(', '),
+          hasBody: operation.requestBody !== undefined,
+          hasQuery: (operation.parameters ?? []).some((p: any) => p.in === 'query'),
+        });
+      }
+    }
+    assert.ok(routes.length >= 6, 'the document lists the routes');
+  });
+
+  const tokenFor = (route: DocumentedRoute) =>
+    route.roles === 'public' ? undefined : sessions[route.roles[0]!]!.token;
+
+  it('when a protected route is called without a token or with a bad one, then 401 and nothing changes', async () => {
+    const before = await snapshot(api);
+    for (const route of routes.filter((r) => r.roles !== 'public')) {
+      const body = VALID_BODIES[`${route.method} ${route.path}`]?.();
+      for (const headers of [{}, { Authorization: 'Bearer garbage' }]) {
+        const response = await api.request(route.method.toUpperCase(), route.path, { body, headers });
+        assertErrorShape(response, 401, 'unauthorized');
+      }
+    }
+    assert.deepEqual(await snapshot(api), before);
+  });
+
+  it('when a body is malformed JSON, not JSON, has an unknown field or is too large, then 400/413 and nothing changes', async () => {
+    const before = await snapshot(api);
+    for (const route of routes.filter((r) => r.hasBody)) {
+      const key = `${route.method} ${route.path}`;
+      const valid = VALID_BODIES[key];
+      assert.ok(valid !== undefined, `add a valid body for ${key} to VALID_BODIES`);
+      const token = tokenFor(route);
+      const send = (options: Parameters<TestApi['request']>[2]) =>
+        api.request(route.method.toUpperCase(), route.path, { token, ...options });
+
+      assertErrorShape(
+        await send({ rawBody: '{"amount": 1,', headers: { 'Content-Type': 'application/json' } }),
+        400,
+        'validation_error',
+      );
+      assertErrorShape(
+        await send({ rawBody: 'amount=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }),
+        400,
+        'validation_error',
+      );
+      assertErrorShape(await send({ body: { ...valid(), unexpected: true } }), 400, 'validation_error');
+      assertErrorShape(await send({ body: [valid()] }), 400, 'validation_error');
+      assertErrorShape(await send({ body: null }), 400, 'validation_error');
+      const huge = JSON.stringify({ ...valid(), padding: 'x'.repeat(api.settings.BODY_LIMIT_BYTES) });
+      assertErrorShape(
+        await send({ rawBody: huge, headers: { 'Content-Type': 'application/json' } }),
+        413,
+        'payload_too_large',
+      );
+    }
+    assert.deepEqual(await snapshot(api), before);
+  });
+
+  it('when a query has an unknown or ill-typed parameter, then 400', async () => {
+    for (const route of routes.filter((r) => r.method === 'get')) {
+      const response = await api.request('GET', `${route.path}?unexpected=1`, { token: tokenFor(route) });
+      assertErrorShape(response, 400, 'validation_error');
+    }
+    const token = sessions.student!.token;
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'limit=1&limit=2',
+      'type=gift',
+      'from=yesterday',
+      'cursor=!!',
+      'cursor=LTE',
+      'format=xml',
+    ]) {
+      const response = await api.request('GET', `/api/v1/wallet/transactions?${query}`, { token });
+      assertErrorShape(response, 400, 'validation_error');
+    }
+  });
+
+  it('when an amount is of the wrong type, not positive, fractional or huge, then 400 names the field and no money moves', async () => {
+    const before = await snapshot(api);
+    const token = sessions.student!.token;
+    for (const amount of [
+      '10',
+      -5,
+      0,
+      1.5,
+      1e20,
+      api.settings.MAX_AMOUNT_MINOR + 1,
+      null,
+      [],
+      {},
+      true,
+      '',
+    ]) {
+      const response = await api.request('POST', '/api/v1/wallet/deposit', { token, body: { amount } });
+      assertErrorShape(response, 400, 'validation_error');
+      assert.equal(response.body.error.details[0].path, 'body.amount', JSON.stringify(amount));
+    }
+    const missing = await api.request('POST', '/api/v1/wallet/deposit', { token, body: {} });
+    assertErrorShape(missing, 400, 'validation_error');
+    const badUser = await api.request('POST', '/api/v1/wallet/deposit', {
+      token,
+      body: { amount: 1, userId: 'me' },
+    });
+    assertErrorShape(badUser, 400, 'validation_error');
+    assert.deepEqual(await snapshot(api), before);
+    assert.equal((await api.request('GET', '/api/v1/wallet', { token })).body.available, 1_000);
+  });
+
+  it('when registration fields are wrong, then 400 names each bad field and no user is created', async () => {
+    const before = await snapshot(api);
+    const valid = VALID_BODIES['post /api/v1/auth/register']!;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...valid(), email: 'not-an-email' }, 'body.email'],
+      [{ ...valid(), email: 42 }, 'body.email'],
+      [{ ...valid(), password: 'short' }, 'body.password'],
+      [{ ...valid(), name: '   ' }, 'body.name'],
+      [{ ...valid(), role: 'admin' }, 'body.role'],
+      [{ ...valid(), referralCode: '' }, 'body.referralCode'],
+    ];
+    for (const [body, path] of cases) {
+      const response = await api.request('POST', '/api/v1/auth/register', { body });
+      assertErrorShape(response, 400, 'validation_error');
+      assert.equal(response.body.error.details[0].path, path);
+    }
+    assert.deepEqual(await snapshot(api), before);
+  });
+
+  it('when an Idempotency-Key is not printable or too long, then 400', async () => {
+    const token = sessions.student!.token;
+    for (const key of ['x'.repeat(256), 'with space']) {
+      const response = await api.request('POST', '/api/v1/wallet/deposit', {
+        token,
+        body: { amount: 1 },
+        headers: { 'Idempotency-Key': key },
+      });
+      assertErrorShape(response, 400, 'validation_error');
+    }
+  });
+
+  it('when a route does not exist, then 404 in the error shape', async () => {
+    assertErrorShape(await api.request('GET', '/api/v1/nope'), 404, 'not_found');
+    assertErrorShape(await api.request('DELETE', '/api/v1/wallet'), 404, 'not_found');
+  });
+});

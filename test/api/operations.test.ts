@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { testApi, type TestApi } from '../support/api';
+
+describe('operational endpoints', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await testApi();
+  });
+
+  it('when /healthz is asked, then the process answers ok', async () => {
+    const response = await api.request('GET', '/healthz');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, { status: 'ok' });
+  });
+
+  it('when /readyz is asked and the database answers, then it is ready and says so per dependency', async () => {
+    const response = await api.request('GET', '/readyz');
+    assert.equal(response.status, 200);
+    assert.equal(response.body.status, 'ready');
+    assert.equal(response.body.checks.database, 'ok');
+  });
+
+  it('when requests have been served, then /metrics exposes their durations in Prometheus format', async () => {
+    await api.request('GET', '/api/v1/wallet');
+    const response = await api.request('GET', '/metrics');
+    assert.equal(response.status, 200);
+    assert.match(
+      response.text,
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/wallet",status="401"\} \d+/,
+    );
+    assert.match(response.text, /process_cpu_seconds_total/);
+  });
+
+  it('when /openapi.json is asked, then it documents every route with its schemas and the bearer scheme', async () => {
+    const document = (await api.request('GET', '/openapi.json')).body;
+    assert.equal(document.openapi, '3.1.0');
+    assert.ok(document.components.securitySchemes.bearerAuth);
+    const deposit = document.paths['/api/v1/wallet/deposit'].post;
+    const schema = deposit.requestBody.content['application/json'].schema;
+    assert.deepEqual(
+      Object.keys(schema.properties ?? document.components.schemas.DepositRequest.properties).sort(),
+      ['amount', 'userId'],
+    );
+    assert.ok(deposit.responses['201'] && deposit.responses['422'] && deposit.responses['401']);
+    assert.ok(
+      document.paths['/api/v1/wallet/transactions'].get.parameters.some((p: any) => p.name === 'cursor'),
+    );
+  });
+
+  it('when /docs is opened, then Swagger UI is served', async () => {
+    const response = await api.request('GET', '/docs/');
+    assert.equal(response.status, 200);
+    assert.match(response.text, /swagger-ui/i);
+  });
+
+  it('when a request carries X-Request-Id, then the answer echoes it; otherwise one is made up', async () => {
+    const given = await api.request('GET', '/healthz', { headers: { 'X-Request-Id': 'trace-123' } });
+    assert.equal(given.headers.get('x-request-id'), 'trace-123');
+    const made = await api.request('GET', '/healthz');
+    assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('when any answer is sent, then helmet’s security headers are on it', async () => {
+    const response = await api.request('GET', '/api/v1/wallet');
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(response.headers.get('content-security-policy'));
+    assert.equal(response.headers.get('x-powered-by'), null);
+  });
+});

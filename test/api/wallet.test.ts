@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { auditLedger, formatAuditReport } from '../../ledger/audit';
+import { createAdmin, depositTo, register, startTestApi, testApi, type TestApi } from '../support/api';
+
+describe('wallet API', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await testApi();
+  });
+
+  it('when a new student looks at their wallet, then it is empty in the configured currency', async () => {
+    const student = await register(api, 'student');
+    const wallet = await api.request('GET', '/api/v1/wallet', { token: student.token });
+    assert.equal(wallet.status, 200);
+    assert.deepEqual(wallet.body, { currency: 'usd', available: 0, held: 0, total: 0 });
+  });
+
+  it('when a student deposits, then the wallet and the statement show it with balances before and after', async () => {
+    const student = await register(api, 'student');
+    const first = await api.request('POST', '/api/v1/wallet/deposit', {
+      token: student.token,
+      body: { amount: 1500 },
+    });
+    assert.equal(first.status, 201);
+    assert.deepEqual(first.body.wallet, { currency: 'usd', available: 1500, held: 0, total: 1500 });
+    assert.equal(first.body.transaction.type, 'deposit');
+    assert.equal(first.body.transaction.status, 'completed');
+    await depositTo(api, student, 250);
+
+    const statement = await api.request('GET', '/api/v1/wallet/transactions', { token: student.token });
+    assert.equal(statement.status, 200);
+    assert.deepEqual(
+      statement.body.data.map((l: any) => [l.type, l.amount, l.balanceBefore, l.balanceAfter, l.status]),
+      [
+        ['deposit', 250, 1500, 1750, 'completed'],
+        ['deposit', 1500, 0, 1500, 'completed'],
+      ],
+    );
+    assert.equal(statement.body.nextCursor, null);
+    assert.equal(statement.body.data[0].reference.type, 'deposit');
+    assert.ok(!Number.isNaN(Date.parse(statement.body.data[0].createdAt)));
+  });
+
+  it('when the statement is longer than a page, then the cursor walks it newest first without repeats', async () => {
+    const student = await register(api, 'student');
+    for (let i = 1; i <= 7; i++) await depositTo(api, student, i);
+
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const query: string = cursor === null ? '?limit=3' : `?limit=3&cursor=${cursor}`;
+      const page = await api.request('GET', `/api/v1/wallet/transactions${query}`, { token: student.token });
+      assert.equal(page.status, 200);
+      seen.push(...page.body.data.map((l: any) => l.amount));
+      cursor = page.body.nextCursor;
+      if (cursor === null) break;
+    }
+    assert.deepEqual(seen, [7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  it('when the statement is filtered by type, status and period, then only matching lines come back', async () => {
+    const student = await register(api, 'student');
+    await depositTo(api, student, 10);
+    const later = new Date(Date.now() + 60_000).toISOString();
+
+    const byType = await api.request('GET', '/api/v1/wallet/transactions?type=purchase', {
+      token: student.token,
+    });
+    assert.deepEqual(byType.body.data, []);
+    const byStatus = await api.request('GET', '/api/v1/wallet/transactions?status=completed', {
+      token: student.token,
+    });
+    assert.equal(byStatus.body.data.length, 1);
+    const future = await api.request('GET', `/api/v1/wallet/transactions?from=${encodeURIComponent(later)}`, {
+      token: student.token,
+    });
+    assert.deepEqual(future.body.data, []);
+  });
+
+  it('when the statement is asked for as CSV, then every line downloads as a CSV attachment', async () => {
+    const student = await register(api, 'student');
+    await depositTo(api, student, 42);
+    await depositTo(api, student, 8);
+
+    for (const options of [
+      { path: '?format=csv', headers: {} },
+      { path: '', headers: { Accept: 'text/csv' } },
+    ]) {
+      const csv = await api.request('GET', `/api/v1/wallet/transactions${options.path}`, {
+        token: student.token,
+        headers: options.headers,
+      });
+      assert.equal(csv.status, 200);
+      assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
+      assert.match(csv.headers.get('content-disposition') ?? '', /attachment/);
+      const rows = csv.text.trim().split('\r\n');
+      assert.equal(
+        rows[0],
+        'id,type,amount,balanceBefore,balanceAfter,status,referenceType,referenceId,description,createdAt',
+      );
+      assert.deepEqual(
+        rows.slice(1).map((r) => r.split(',').slice(1, 6)),
+        [
+          ['deposit', '8', '42', '50', 'completed'],
+          ['deposit', '42', '0', '42', 'completed'],
+        ],
+      );
+    }
+  });
+
+  it('when an admin deposits into a teacher’s wallet, then the teacher’s earnings show it', async () => {
+    const admin = await createAdmin(api);
+    const teacher = await register(api, 'teacher');
+    const response = await api.request('POST', '/api/v1/wallet/deposit', {
+      token: admin.token,
+      body: { amount: 700, userId: teacher.user.id },
+    });
+    assert.equal(response.status, 201);
+    const wallet = await api.request('GET', '/api/v1/wallet', { token: teacher.token });
+    assert.equal(wallet.body.available, 700);
+  });
+
+  it('when a student deposits into someone else’s wallet, then 403 and nothing moves; into an unknown user, then 404', async () => {
+    const student = await register(api, 'student');
+    const other = await register(api, 'student');
+    const forbidden = await api.request('POST', '/api/v1/wallet/deposit', {
+      token: student.token,
+      body: { amount: 5, userId: other.user.id },
+    });
+    assert.equal(forbidden.status, 403);
+    assert.equal(forbidden.body.error.code, 'forbidden');
+    assert.equal((await api.request('GET', '/api/v1/wallet', { token: other.token })).body.available, 0);
+
+    const admin = await createAdmin(api);
+    const missing = await api.request('POST', '/api/v1/wallet/deposit', {
+      token: admin.token,
+      body: { amount: 5, userId: randomUUID() },
+    });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'not_found');
+  });
+
+  it('when test deposits are disabled, then the deposit route answers 404', async () => {
+    const production = await startTestApi({ ENABLE_TEST_DEPOSITS: 'false' });
+    const student = await register(production, 'student');
+    const response = await production.request('POST', '/api/v1/wallet/deposit', {
+      token: student.token,
+      body: { amount: 5 },
+    });
+    assert.equal(response.status, 404);
+    assert.equal(response.body.error.code, 'not_found');
+    await production.close();
+  });
+
+  describe('Idempotency-Key', () => {
+    it('when a deposit is repeated with the same key and body, then the first answer comes back and money moves once', async () => {
+      const student = await register(api, 'student');
+      const send = () =>
+        api.request('POST', '/api/v1/wallet/deposit', {
+          token: student.token,
+          body: { amount: 300 },
+          headers: { 'Idempotency-Key': 'deposit-1' },
+        });
+      const first = await send();
+      const second = await send();
+      assert.equal(first.status, 201);
+      assert.equal(second.status, 201);
+      assert.deepEqual(second.body, first.body);
+      assert.equal(second.headers.get('idempotent-replayed'), 'true');
+      assert.equal(
+        (await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available,
+        300,
+      );
+    });
+
+    it('when the same key comes with another body, then 422 and nothing moves', async () => {
+      const student = await register(api, 'student');
+      const headers = { 'Idempotency-Key': 'k-422' };
+      await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 1 },
+        headers,
+      });
+      const reused = await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 2 },
+        headers,
+      });
+      assert.equal(reused.status, 422);
+      assert.equal(reused.body.error.code, 'idempotency_key_reused');
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 1);
+    });
+
+    it('when two users use the same key, then each gets their own deposit', async () => {
+      const a = await register(api, 'student');
+      const b = await register(api, 'student');
+      for (const s of [a, b]) {
+        const response = await api.request('POST', '/api/v1/wallet/deposit', {
+          token: s.token,
+          body: { amount: 9 },
+          headers: { 'Idempotency-Key': 'shared-key' },
+        });
+        assert.equal(response.status, 201);
+      }
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: b.token })).body.available, 9);
+    });
+
+    it('when 20 identical requests race with one key, then money moves once and every success is the same answer', async () => {
+      const student = await register(api, 'student');
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          api.request('POST', '/api/v1/wallet/deposit', {
+            token: student.token,
+            body: { amount: 40 },
+            headers: { 'Idempotency-Key': 'race' },
+          }),
+        ),
+      );
+      const successes = responses.filter((r) => r.status === 201);
+      const inProgress = responses.filter((r) => r.status === 409);
+      assert.equal(successes.length + inProgress.length, 20);
+      assert.ok(successes.length >= 1);
+      for (const r of successes) assert.deepEqual(r.body, successes[0]!.body);
+      for (const r of inProgress) assert.equal(r.body.error.code, 'request_in_progress');
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 40);
+      const report = await auditLedger(api.db);
+      assert.ok(report.ok, formatAuditReport(report));
+    });
+  });
+});
