@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadSettings } from '../config/settings';
+import { ENV_EXAMPLE, envExample, README, readmeWithTable } from '../scripts/config-doc';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail(`settings ${JSON.stringify(env)} were accepted`);
+}
+
+describe('configuration', () => {
+  it('when nothing is set, then the spec’s defaults apply', () => {
+    const settings = loadSettings({});
+    assert.equal(settings.PORT, 3000);
+    assert.equal(settings.OPEN_BEFORE_MINUTES, 15);
+    assert.equal(settings.TEACHER_SHARE_REFERRED_PERCENT, 70);
+    assert.equal(settings.TEACHER_SHARE_DEFAULT_PERCENT, 30);
+    assert.equal(settings.END_GRACE_MINUTES, 5);
+    assert.equal(settings.DISPUTE_WINDOW_HOURS, 0);
+    assert.equal(settings.ATTENDANCE_RELEASE_PERCENT, 20);
+    assert.equal(settings.LATE_CANCEL_HOURS, 24);
+    assert.equal(settings.LATE_CANCEL_REFUND_PERCENT, 50);
+    assert.equal(settings.REVIEW_REMINDER_HOURS, 24);
+    assert.equal(settings.CURRENCY, 'usd');
+    assert.equal(settings.LIVEKIT_API_KEY, 'devkey');
+    assert.equal(settings.ENABLE_TEST_DEPOSITS, true);
+    assert.equal(settings.DATABASE_URL, undefined);
+  });
+
+  it('when NODE_ENV is production, then test deposits are off and a JWT secret is required', () => {
+    assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), ['JWT_SECRET: required when NODE_ENV=production']);
+    const settings = loadSettings({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) });
+    assert.equal(settings.ENABLE_TEST_DEPOSITS, false);
+  });
+
+  it('when values are bad, then every bad key is named with what it allows', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      CURRENCY: 'USD',
+      ENABLE_TEST_DEPOSITS: 'maybe',
+      ATTENDANCE_RELEASE_PERCENT: '120',
+      DATABASE_URL: 'not a url',
+    });
+    for (const key of ['PORT', 'CURRENCY', 'ENABLE_TEST_DEPOSITS', 'ATTENDANCE_RELEASE_PERCENT', 'DATABASE_URL']) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`${key}=`)),
+        `${key} not named in ${JSON.stringify(problems)}`,
+      );
+    }
+    assert.deepEqual(problemsOf({ ADMIN_EMAIL: 'root@example.com' }), ['ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither']);
+    assert.deepEqual(problemsOf({ JWT_SECRET: 'short' }), ['JWT_SECRET: must be at least 32 characters']);
+  });
+
+  it('when the service starts with a bad value, then it exits with a message naming the key', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'start.ts')], {
+      env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 78, result.stderr);
+    assert.match(result.stderr, /PORT="not-a-port"/);
+  });
+
+  it('when a setting is added, then README.md and .env.example already document it (npm run config:doc)', () => {
+    assert.equal(fs.readFileSync(README, 'utf8'), readmeWithTable(fs.readFileSync(README, 'utf8')));
+    assert.equal(fs.readFileSync(ENV_EXAMPLE, 'utf8'), envExample());
+  });
+});
