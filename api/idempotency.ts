@@ -4,7 +4,13 @@
 // same key while the first is still running is 409. Only successful answers
 // are kept: a refused request (4xx) releases its key and changes nothing, so
 // it may be corrected and retried with the same key.
-import { createHash } from 'node:crypto';
+//
+// A key is claimed with a token and a lease that the running request renews;
+// only the holder of the token completes or releases it. If a process dies
+// mid-request, the lease lapses and a retry takes the key over: safe, because
+// money-moving work derives its transfer ids from the key.
+import { createHash, randomUUID } from 'node:crypto';
+import type {} from 'pino-http'; // types req.log
 import type { Request } from 'express';
 import type { Db } from '../db/knex';
 import type { UserModel } from '../users/user-model';
@@ -12,8 +18,10 @@ import { ConflictError, IdempotencyKeyReusedError, ValidationError } from './err
 import type { Reply } from './route';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-/** How long a claimed key belongs to its request before a retry may take it over. */
+/** How long a claim lasts without renewal before a retry may take it over. */
 const LEASE_SECONDS = 60;
+/** A running request renews its claim this often, so only a dead one loses it. */
+const RENEW_EVERY_MS = 20_000;
 
 interface KeyRow {
   request_hash: string;
@@ -43,58 +51,73 @@ export function createIdempotency(db: Db) {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return execute();
     const hash = requestHash(req);
+    const token = randomUUID();
 
-    const claimed = await claim(db, user.id, key, hash);
+    const claimed = await claim(db, { userId: user.id, key, hash, token });
     if (claimed !== 'claimed') return claimed;
 
+    const mine = { user_id: user.id, key, claim_token: token, state: 'in_progress' };
+    const renewal = setInterval(() => {
+      db('idempotency_keys')
+        .where(mine)
+        .update({ lease_until: db.raw('now() + make_interval(secs => ?)', [LEASE_SECONDS]) })
+        .catch(() => undefined); // a missed renewal only shortens the lease
+    }, RENEW_EVERY_MS);
     let reply: Reply;
     try {
       reply = await execute();
     } catch (error) {
-      await db('idempotency_keys').where({ user_id: user.id, key, state: 'in_progress' }).delete();
+      await db('idempotency_keys').where(mine).delete();
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
-    await db('idempotency_keys')
-      .where({ user_id: user.id, key })
+    const completed = await db('idempotency_keys')
+      .where(mine)
       .update({
         state: 'completed',
         status_code: reply.status,
         response_body: JSON.stringify(reply.body ?? null),
       });
+    if (completed !== 1) {
+      // Our lease lapsed and another request took the key over; its answer will be the one kept.
+      req.log.warn({ key }, 'idempotency claim lost before completion');
+    }
     return reply;
   };
 }
 
-async function claim(
-  db: Db,
-  userId: string,
-  key: string,
-  hash: string,
-  attempt = 1,
-): Promise<'claimed' | Reply> {
+interface Claim {
+  userId: string;
+  key: string;
+  hash: string;
+  token: string;
+}
+
+async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> {
   const inserted = await db.raw<{ rowCount: number }>(
-    `insert into idempotency_keys (user_id, key, request_hash, state, lease_until)
-     values (?, ?, ?, 'in_progress', now() + make_interval(secs => ?))
+    `insert into idempotency_keys (user_id, key, request_hash, state, claim_token, lease_until)
+     values (?, ?, ?, 'in_progress', ?, now() + make_interval(secs => ?))
      on conflict do nothing`,
-    [userId, key, hash, LEASE_SECONDS],
+    [c.userId, c.key, c.hash, c.token, LEASE_SECONDS],
   );
   if (inserted.rowCount === 1) return 'claimed';
 
   const { rows } = await db.raw<{ rows: KeyRow[] }>(
     `select request_hash, state, lease_until <= now() as lease_expired, status_code, response_body
        from idempotency_keys where user_id = ? and key = ?`,
-    [userId, key],
+    [c.userId, c.key],
   );
   const row = rows[0];
   // Released by a refused request between our insert and this read: claim again (a few times at most).
   if (row === undefined) {
-    if (attempt < 3) return claim(db, userId, key, hash, attempt + 1);
+    if (attempt < 3) return claim(db, c, attempt + 1);
     throw new ConflictError(
       'request_in_progress',
       'a request with this Idempotency-Key is still in progress',
     );
   }
-  if (row.request_hash !== hash) throw new IdempotencyKeyReusedError();
+  if (row.request_hash !== c.hash) throw new IdempotencyKeyReusedError();
   if (row.state === 'completed') {
     return {
       status: row.status_code!,
@@ -105,9 +128,9 @@ async function claim(
   if (row.lease_expired) {
     // The first request died mid-way; its work is keyed by the same key, so running again is safe.
     const taken = await db.raw<{ rowCount: number }>(
-      `update idempotency_keys set lease_until = now() + make_interval(secs => ?)
+      `update idempotency_keys set claim_token = ?, lease_until = now() + make_interval(secs => ?)
         where user_id = ? and key = ? and state = 'in_progress' and lease_until <= now()`,
-      [LEASE_SECONDS, userId, key],
+      [c.token, LEASE_SECONDS, c.userId, c.key],
     );
     if (taken.rowCount === 1) return 'claimed';
   }

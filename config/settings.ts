@@ -80,7 +80,7 @@ export const settingsSchema = z.object({
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024)
     .default(100 * 1024)
     .describe('Largest accepted request body.'),
-  MAX_AMOUNT_MINOR: integer(1, Number.MAX_SAFE_INTEGER)
+  MAX_AMOUNT_MINOR: integer(1, 1_000_000_000_000)
     .default(100_000_000)
     .describe('Largest single amount accepted by the API, in minor units.'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000)

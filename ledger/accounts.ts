@@ -1,7 +1,7 @@
 // Accounts and balances. Account ids are derived from what the account is
 // (a user's wallet, the platform's escrow), so no lookup is needed to name one.
 import assert from 'node:assert/strict';
-import type { Conn } from '../db/knex';
+import type { Conn, Trx } from '../db/knex';
 import { nameUuid } from './ids';
 import type { AccountBalance, AccountCode } from './types';
 
@@ -31,33 +31,43 @@ export type SystemAccountCode = 'escrow' | 'platform_revenue' | 'external' | 'pa
 
 const SYSTEM_ACCOUNTS: SystemAccountCode[] = ['escrow', 'platform_revenue', 'external', 'payouts'];
 
-/** Creates an account and its balance rows; creating the same account again is a no-op. */
+/**
+ * Creates an account and its balance rows, atomically; creating the same
+ * account again is a no-op (and would restore missing balance rows).
+ */
 export async function createAccount(conn: Conn, account: NewAccount): Promise<void> {
   const shards = account.shards ?? 1;
   assert(Number.isInteger(shards) && shards >= 1 && shards <= 64, 'shards must be 1..64');
   assert(shards === 1 || account.limit === 'none', 'a limited account must have one shard');
-  const inserted = await conn('ledger_accounts')
-    .insert({
-      id: account.id,
-      code: account.code,
-      user_id: account.userId,
-      currency: account.currency,
-      debits_must_not_exceed_credits: account.limit === 'debits_must_not_exceed_credits',
-      credits_must_not_exceed_debits: account.limit === 'credits_must_not_exceed_debits',
-      balance_shards: shards,
-    })
-    .onConflict('id')
-    .ignore()
-    .returning('id');
-  if (inserted.length === 0) return;
-  await conn('ledger_balances').insert(
-    Array.from({ length: shards }, (_, shard) => ({
-      account_id: account.id,
-      shard,
-      debits_must_not_exceed_credits: account.limit === 'debits_must_not_exceed_credits',
-      credits_must_not_exceed_debits: account.limit === 'credits_must_not_exceed_debits',
-    })),
-  );
+  const debitLimit = account.limit === 'debits_must_not_exceed_credits';
+  const creditLimit = account.limit === 'credits_must_not_exceed_debits';
+  const insert = async (trx: Conn) => {
+    await trx('ledger_accounts')
+      .insert({
+        id: account.id,
+        code: account.code,
+        user_id: account.userId,
+        currency: account.currency,
+        debits_must_not_exceed_credits: debitLimit,
+        credits_must_not_exceed_debits: creditLimit,
+        balance_shards: shards,
+      })
+      .onConflict('id')
+      .ignore();
+    await trx('ledger_balances')
+      .insert(
+        Array.from({ length: shards }, (_, shard) => ({
+          account_id: account.id,
+          shard,
+          debits_must_not_exceed_credits: debitLimit,
+          credits_must_not_exceed_debits: creditLimit,
+        })),
+      )
+      .onConflict(['account_id', 'shard'])
+      .ignore();
+  };
+  if ((conn as Partial<Trx>).isTransaction === true) await insert(conn);
+  else await conn.transaction(insert);
 }
 
 /** The platform's own accounts: escrow (held money), revenue, the outside world (deposits), payouts. */

@@ -69,7 +69,8 @@ const CHECKS: { name: string; sql: string }[] = [
               from effects group by account_id, shard
           )
           select b.account_id, b.shard,
-                 b.debits_pending as dp, b.debits_posted as dpo, b.credits_pending as cp, b.credits_posted as cpo,
+                 b.debits_pending::numeric as dp, b.debits_posted::numeric as dpo,
+                 b.credits_pending::numeric as cp, b.credits_posted::numeric as cpo,
                  r.dp as recomputed_dp, r.dpo as recomputed_dpo, r.cp as recomputed_cp, r.cpo as recomputed_cpo
             from ledger_balances b
             full join recomputed r on r.account_id = b.account_id and r.shard = b.shard
@@ -128,8 +129,28 @@ const CHECKS: { name: string; sql: string }[] = [
                    sum(e.balance_delta) over (partition by e.account_id order by e.seq) as expected
               from effects e join ledger_accounts a on a.id = e.account_id and a.balance_shards = 1
           )
-          select id as transfer_id, account_id, balance_after, expected from running
+          select id as transfer_id, account_id, balance_after::numeric, expected from running
            where balance_after is distinct from expected`,
+  },
+  {
+    name: 'no wallet or earnings account was ever overdrawn (every recorded balance-after >= 0)',
+    sql: `select t.id as transfer_id, a.id as account_id,
+                 (case when a.id = t.debit_account_id then t.debit_balance_after else t.credit_balance_after end)::numeric
+                   as balance_after
+            from ledger_transfers t
+            join ledger_accounts a on a.id in (t.debit_account_id, t.credit_account_id) and a.debits_must_not_exceed_credits
+           where (a.id = t.debit_account_id and t.debit_balance_after < 0)
+              or (a.id = t.credit_account_id and t.credit_balance_after < 0)`,
+  },
+  {
+    name: "every transfer's code is one of its kind",
+    sql: `select t.id, t.code, t.kind from ledger_transfers t
+            left join ledger_transfer_codes c on c.code = t.code and c.kind = t.kind
+           where c.code is null`,
+  },
+  {
+    name: 'every statement line has a type and a status',
+    sql: `select id, account_id, type, status from transactions where type is null or status is null`,
   },
 ];
 

@@ -90,8 +90,10 @@ export class LedgerBatcher {
 
   /**
    * Optimistic first (see ApplyMode); after a write conflict (a duplicate
-   * id, e.g. a retried request, or a hold resolved concurrently) the batch
-   * runs again with locks, which settles every chain exactly.
+   * id, e.g. a retried request) or a refusal the batch runs again with locks,
+   * which settles every chain exactly. Should a batch fail for any other
+   * reason, its chains run one by one, so that one bad chain cannot sink the
+   * others.
    */
   private async run(batch: Waiting[]): Promise<void> {
     const chains = batch.map((w) => w.chain);
@@ -102,16 +104,29 @@ export class LedgerBatcher {
         batch.forEach((w, i) => w.resolve(results[i]!));
         return;
       } catch (error) {
-        const code = (error as { code?: string }).code;
-        const retryable =
-          error instanceof WriteConflict || (code !== undefined && RETRYABLE_SQLSTATES.has(code));
-        if (attempt < MAX_ATTEMPTS && retryable) {
+        if (attempt < MAX_ATTEMPTS && isRetryable(error)) {
           mode = 'locked';
           continue;
         }
-        for (const w of batch) w.reject(error);
-        return;
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          return;
+        }
+        break;
+      }
+    }
+    for (const waiting of batch) {
+      try {
+        const [result] = await applyChains(this.db, [waiting.chain], 'locked');
+        waiting.resolve(result!);
+      } catch (error) {
+        waiting.reject(error);
       }
     }
   }
+}
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return error instanceof WriteConflict || (code !== undefined && RETRYABLE_SQLSTATES.has(code));
 }

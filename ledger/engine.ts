@@ -15,7 +15,13 @@
 //   credits (or the reverse); checked after every transfer of the chain.
 // Input only a bug can produce fails an assertion: a crash, not a result.
 import assert from 'node:assert/strict';
-import type { ChainResult, RefusalReason, TransferKind, TransferSpec } from './types';
+import {
+  TRANSFER_CODE_KINDS,
+  type ChainResult,
+  type RefusalReason,
+  type TransferKind,
+  type TransferSpec,
+} from './types';
 
 export interface AccountInfo {
   id: string;
@@ -128,6 +134,10 @@ export function assertWellFormed(chain: readonly TransferSpec[]): void {
       default:
         assert.fail(`unknown transfer kind ${(t as { kind: string }).kind}`);
     }
+    assert(
+      (TRANSFER_CODE_KINDS as Record<string, TransferKind | undefined>)[t.code] === t.kind,
+      `code ${t.code} is not for ${t.kind} transfers`,
+    );
     if (t.reference !== undefined) assert(UUID.test(t.reference.id), 'reference id must be a lowercase UUID');
     if (t.description !== undefined)
       assert(t.description.length <= MAX_DESCRIPTION_LENGTH, 'description too long');
@@ -259,6 +269,9 @@ class Batch {
           c.creditsPending -= pendingAmount;
           break;
       }
+      // Counters are JS numbers: past 2^53 they would silently round.
+      assertSafeCounters(d);
+      assertSafeCounters(c);
       if (debit.debitsMustNotExceedCredits && d.debitsPending + d.debitsPosted > d.creditsPosted) {
         return refuse('exceeds_credits', index);
       }
@@ -338,6 +351,12 @@ class Batch {
       case 'void_pending':
         return t.pendingId === stored.pendingId;
     }
+  }
+}
+
+function assertSafeCounters(c: Counters): void {
+  for (const value of [c.debitsPending, c.debitsPosted, c.creditsPending, c.creditsPosted]) {
+    assert(Number.isSafeInteger(value), 'ledger counters beyond the safe integer range');
   }
 }
 

@@ -4,7 +4,7 @@
 //   1. advisory locks on every transfer id and pending id the batch names
 //      (sorted), so that whoever else applies or resolves one of them waits:
 //      the idempotency and "resolved once" checks below are then exact
-//      (or, in optimistic mode, no locks: see ApplyMode);
+//      (in optimistic mode they are left to the unique indexes: see ApplyMode);
 //   2. read those transfers (with how each hold was resolved);
 //   3. lock the balance rows the batch may write (sorted: no deadlocks) and
 //      read the single-shard ones, whose limits are checked against them;
@@ -36,15 +36,16 @@ export async function createTransfers(conn: Conn, chain: readonly TransferSpec[]
 }
 
 /**
- * How a batch makes its idempotency and "resolved once" checks exact:
- * - `locked`: take advisory locks on every id it names and read them first;
- *   always exact, so it never has to be retried;
- * - `optimistic`: read only the pending transfers it resolves, and let the
- *   unique indexes catch a duplicate id or a second resolution at insert
- *   time; that, or any refusal (which might really be a retry), aborts with
- *   WriteConflict and the owner of the transaction runs the batch again
- *   `locked`. Two round trips fewer in the common case, for the batcher,
- *   which owns its transactions.
+ * Both modes first take advisory locks on every transfer id and pending id
+ * the batch names, so no other writer can insert one of those ids or resolve
+ * one of those holds concurrently. Then:
+ * - `locked` reads every named id: exact, never has to run again;
+ * - `optimistic` reads only the holds it resolves (looking up ids that are
+ *   almost always new is the dearest read of a batch). A transfer committed
+ *   earlier under one of its ids then shows up as a unique violation at
+ *   insert, and any refusal might really be such a retry: both abort with
+ *   WriteConflict, and the owner of the transaction runs the batch again
+ *   `locked`. For the batcher, which owns its transactions.
  */
 export type ApplyMode = 'locked' | 'optimistic';
 
@@ -67,8 +68,8 @@ export async function applyChains(
     `a batch holds 1..${MAX_CHAINS_PER_BATCH} chains`,
   );
   for (const chain of chains) assertWellFormed(chain);
-  if (isTransaction(conn)) return applyInTransaction(conn, chains, mode);
-  return conn.transaction((trx) => applyInTransaction(trx, chains, mode));
+  if (isTransaction(conn)) return applyInTransaction(conn, chains, mode, { cacheAccounts: false });
+  return conn.transaction((trx) => applyInTransaction(trx, chains, mode, { cacheAccounts: true }));
 }
 
 function isTransaction(conn: Conn): conn is Trx {
@@ -79,22 +80,22 @@ async function applyInTransaction(
   trx: Trx,
   chains: readonly (readonly TransferSpec[])[],
   mode: ApplyMode,
+  options: { cacheAccounts: boolean },
 ): Promise<ChainResult[]> {
   const specs = chains.flat();
   const pendingIds = specs.flatMap((t) =>
     t.kind === 'post_pending' || t.kind === 'void_pending' ? [t.pendingId] : [],
   );
-  let transfers: Map<string, StoredTransfer>;
-  if (mode === 'locked') {
-    const namedIds = [...new Set([...specs.map((t) => t.id), ...pendingIds])];
-    await trx.raw('select pg_advisory_xact_lock(k) from unnest(?::int8[]) as k', [sortedLockKeys(namedIds)]);
-    transfers = await readTransfers(trx, namedIds);
-  } else {
-    transfers =
-      pendingIds.length > 0
+  // Every writer takes these locks, whatever its mode, so no one else can
+  // insert one of these ids or resolve one of these holds until we commit.
+  const namedIds = [...new Set([...specs.map((t) => t.id), ...pendingIds])];
+  await trx.raw('select pg_advisory_xact_lock(k) from unnest(?::int8[]) as k', [sortedLockKeys(namedIds)]);
+  const transfers =
+    mode === 'locked'
+      ? await readTransfers(trx, namedIds)
+      : pendingIds.length > 0
         ? await readTransfers(trx, [...new Set(pendingIds)])
         : new Map<string, StoredTransfer>();
-  }
 
   const accountIds = new Set<string>();
   for (const t of specs) {
@@ -107,7 +108,7 @@ async function applyInTransaction(
     accountIds.add(t.debitAccountId);
     accountIds.add(t.creditAccountId);
   }
-  const accounts = await readAccounts(trx, [...accountIds]);
+  const accounts = await readAccounts(trx, [...accountIds], options.cacheAccounts);
 
   const rowsToLock = balanceRowsTouched(specs, transfers, accounts);
   const balances = await lockBalances(trx, rowsToLock, accounts);
@@ -134,6 +135,9 @@ async function applyInTransaction(
 
 const UNIQUE_VIOLATION = '23505';
 const UNIQUE_TRANSFER_KEYS = new Set(['ledger_transfers_pkey', 'ledger_transfers_pending_id_key']);
+// Note: the protocol relies on READ COMMITTED (each statement sees what was
+// committed before it began, in particular by the holder of a lock we waited
+// for). Callers passing a transaction must not raise its isolation level.
 
 /** Advisory lock keys: the first 64 bits of each UUID, sorted so that batches never deadlock. */
 function sortedLockKeys(ids: string[]): string[] {
@@ -188,13 +192,15 @@ async function readTransfers(trx: Trx, ids: string[]): Promise<Map<string, Store
 
 /**
  * Accounts never change once created, so their descriptions are cached for
- * the life of the process (bounded; an unknown id is never cached, so an
- * account created later is found).
+ * the life of the process (bounded). An unknown id is never cached, so an
+ * account created later is found; and only what a transaction of our own
+ * read is cached: in a caller's transaction we might see an account it
+ * created and then rolls back.
  */
 const ACCOUNT_CACHE_LIMIT = 100_000;
 const accountCache = new Map<string, AccountInfo>();
 
-async function readAccounts(trx: Trx, ids: string[]): Promise<Map<string, AccountInfo>> {
+async function readAccounts(trx: Trx, ids: string[], cache: boolean): Promise<Map<string, AccountInfo>> {
   const found = new Map<string, AccountInfo>();
   const missing: string[] = [];
   for (const id of ids) {
@@ -216,7 +222,7 @@ async function readAccounts(trx: Trx, ids: string[]): Promise<Map<string, Accoun
        from ledger_accounts where id = any (?::uuid[])`,
     [missing],
   );
-  if (accountCache.size + rows.length > ACCOUNT_CACHE_LIMIT) accountCache.clear();
+  if (cache && accountCache.size + rows.length > ACCOUNT_CACHE_LIMIT) accountCache.clear();
   for (const r of rows) {
     const info: AccountInfo = {
       id: r.id,
@@ -225,7 +231,7 @@ async function readAccounts(trx: Trx, ids: string[]): Promise<Map<string, Accoun
       debitsMustNotExceedCredits: r.debits_must_not_exceed_credits,
       creditsMustNotExceedDebits: r.credits_must_not_exceed_debits,
     };
-    accountCache.set(r.id, info);
+    if (cache) accountCache.set(r.id, info);
     found.set(r.id, info);
   }
   return found;

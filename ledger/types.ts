@@ -3,22 +3,26 @@
 
 export type AccountCode = 'wallet' | 'earnings' | 'escrow' | 'platform_revenue' | 'external' | 'payouts';
 
-export type TransferCode =
-  | 'deposit'
-  | 'topup'
-  | 'booking_hold'
-  | 'booking_charge'
-  | 'booking_refund'
-  | 'teacher_share'
-  | 'platform_fee'
-  | 'withdrawal_hold'
-  | 'withdrawal_payout'
-  | 'withdrawal_rejected'
-  | 'withdrawal_failed';
-
 export type TransferKind = 'posted' | 'pending' | 'post_pending' | 'void_pending';
 
-export type ReferenceType = 'booking' | 'withdrawal' | 'payment' | 'deposit';
+/** Each business code has exactly one kind (the ledger_transfer_codes table says the same). */
+export const TRANSFER_CODE_KINDS = {
+  deposit: 'posted',
+  topup: 'posted',
+  booking_hold: 'pending',
+  booking_charge: 'post_pending',
+  booking_refund: 'void_pending',
+  teacher_share: 'posted',
+  platform_fee: 'posted',
+  withdrawal_hold: 'pending',
+  withdrawal_payout: 'post_pending',
+  withdrawal_rejected: 'void_pending',
+  withdrawal_failed: 'void_pending',
+} as const satisfies Record<string, TransferKind>;
+
+export type TransferCode = keyof typeof TRANSFER_CODE_KINDS;
+
+export type ReferenceType = 'booking' | 'withdrawal' | 'payment';
 
 export interface Reference {
   type: ReferenceType;

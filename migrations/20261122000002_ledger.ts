@@ -56,25 +56,30 @@ export async function up(knex: Knex): Promise<void> {
         check (not credits_must_not_exceed_debits or credits_pending + credits_posted <= debits_posted)
     );
 
-    -- Business meaning of a transfer and how it reads on a user's statement.
+    -- Business meaning of a transfer: the one kind it may have (referenced
+    -- with the code, so a hold cannot be resolved under a code that would
+    -- misread on statements) and how it reads on a user's statement.
     create table ledger_transfer_codes (
       code text primary key,
+      kind text not null check (kind in ('posted', 'pending', 'post_pending', 'void_pending')),
       line_type text not null check (line_type in ('deposit', 'purchase', 'refund', 'commission', 'withdrawal')),
-      -- For a void or partial post: the status its pending transfer's line takes.
-      resolved_status text check (resolved_status in ('completed', 'cancelled', 'failed'))
+      -- For a post or void: the status its pending transfer's line takes.
+      resolved_status text check ((resolved_status is not null) = (kind in ('post_pending', 'void_pending'))
+                                  and resolved_status in ('completed', 'cancelled', 'failed')),
+      unique (code, kind)
     );
-    insert into ledger_transfer_codes (code, line_type, resolved_status) values
-      ('deposit', 'deposit', null),
-      ('topup', 'deposit', null),
-      ('booking_hold', 'purchase', null),
-      ('booking_charge', 'refund', 'completed'),
-      ('booking_refund', 'refund', 'cancelled'),
-      ('teacher_share', 'commission', null),
-      ('platform_fee', 'commission', null),
-      ('withdrawal_hold', 'withdrawal', null),
-      ('withdrawal_payout', 'withdrawal', 'completed'),
-      ('withdrawal_rejected', 'withdrawal', 'cancelled'),
-      ('withdrawal_failed', 'withdrawal', 'failed');
+    insert into ledger_transfer_codes (code, kind, line_type, resolved_status) values
+      ('deposit', 'posted', 'deposit', null),
+      ('topup', 'posted', 'deposit', null),
+      ('booking_hold', 'pending', 'purchase', null),
+      ('booking_charge', 'post_pending', 'refund', 'completed'),
+      ('booking_refund', 'void_pending', 'refund', 'cancelled'),
+      ('teacher_share', 'posted', 'commission', null),
+      ('platform_fee', 'posted', 'commission', null),
+      ('withdrawal_hold', 'pending', 'withdrawal', null),
+      ('withdrawal_payout', 'post_pending', 'withdrawal', 'completed'),
+      ('withdrawal_rejected', 'void_pending', 'withdrawal', 'cancelled'),
+      ('withdrawal_failed', 'void_pending', 'withdrawal', 'failed');
 
     create table ledger_transfers (
       id uuid primary key,
@@ -85,8 +90,8 @@ export async function up(knex: Knex): Promise<void> {
       amount bigint not null check (amount >= 0),
       kind text not null check (kind in ('posted', 'pending', 'post_pending', 'void_pending')),
       pending_id uuid references ledger_transfers (id),
-      code text not null references ledger_transfer_codes (code),
-      reference_type text check (reference_type in ('booking', 'withdrawal', 'payment', 'deposit')),
+      code text not null,
+      reference_type text check (reference_type in ('booking', 'withdrawal', 'payment')),
       reference_id uuid,
       description text check (length(description) <= 500),
       -- Balance (credits posted - debits posted - debits pending) of each side
@@ -97,7 +102,8 @@ export async function up(knex: Knex): Promise<void> {
       check (debit_account_id <> credit_account_id),
       check ((kind in ('post_pending', 'void_pending')) = (pending_id is not null)),
       check (kind in ('post_pending', 'void_pending') or amount > 0),
-      check ((reference_type is null) = (reference_id is null))
+      check ((reference_type is null) = (reference_id is null)),
+      foreign key (code, kind) references ledger_transfer_codes (code, kind)
     );
     create unique index ledger_transfers_pending_id_key on ledger_transfers (pending_id) where pending_id is not null;
     create index ledger_transfers_debit_idx on ledger_transfers (debit_account_id, seq);

@@ -61,6 +61,8 @@ export async function up(knex: Knex): Promise<void> {
       key text not null check (length(key) between 1 and 255),
       request_hash text not null,
       state text not null check (state in ('in_progress', 'completed')),
+      -- Who holds the claim: only they may complete or release it.
+      claim_token uuid not null,
       lease_until timestamptz not null,
       status_code int check ((state = 'completed') = (status_code is not null)),
       response_body jsonb,

@@ -35,7 +35,9 @@ describe('configuration', () => {
   });
 
   it('when NODE_ENV is production, then test deposits are off and a JWT secret is required', () => {
-    assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), ['JWT_SECRET: required when NODE_ENV=production']);
+    assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), [
+      'JWT_SECRET: required when NODE_ENV=production',
+    ]);
     const settings = loadSettings({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) });
     assert.equal(settings.ENABLE_TEST_DEPOSITS, false);
   });
@@ -48,13 +50,21 @@ describe('configuration', () => {
       ATTENDANCE_RELEASE_PERCENT: '120',
       DATABASE_URL: 'not a url',
     });
-    for (const key of ['PORT', 'CURRENCY', 'ENABLE_TEST_DEPOSITS', 'ATTENDANCE_RELEASE_PERCENT', 'DATABASE_URL']) {
+    for (const key of [
+      'PORT',
+      'CURRENCY',
+      'ENABLE_TEST_DEPOSITS',
+      'ATTENDANCE_RELEASE_PERCENT',
+      'DATABASE_URL',
+    ]) {
       assert.ok(
         problems.some((p) => p.startsWith(`${key}=`)),
         `${key} not named in ${JSON.stringify(problems)}`,
       );
     }
-    assert.deepEqual(problemsOf({ ADMIN_EMAIL: 'root@example.com' }), ['ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither']);
+    assert.deepEqual(problemsOf({ ADMIN_EMAIL: 'root@example.com' }), [
+      'ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither',
+    ]);
     assert.deepEqual(problemsOf({ JWT_SECRET: 'short' }), ['JWT_SECRET: must be at least 32 characters']);
   });
 

@@ -5,6 +5,7 @@ import type { Db } from '../db/knex';
 import { getBalance, ownerView, systemAccountId } from '../ledger/accounts';
 import type { LedgerBatcher } from '../ledger/batcher';
 import { nameUuid } from '../ledger/ids';
+import { IdempotencyKeyReusedError } from '../api/errors';
 import type { UserModel } from '../users/user-model';
 import { statementLine, type StatementLine } from './statement';
 import { walletAccountId } from './wallet-account';
@@ -52,11 +53,15 @@ export async function deposit(
       creditAccountId: accountId,
       amount: input.amount,
       code: 'deposit',
-      reference: { type: 'deposit', id: transferId },
       description: input.actor.id === input.target.id ? 'Test deposit' : 'Test deposit by an administrator',
     },
   ]);
-  // Crediting from the unlimited external account can only fail through a bug.
+  if (result.status === 'refused' && result.reason === 'exists_with_different_fields') {
+    // This key already moved money with another amount or wallet (its first
+    // request died after the transfer and before its answer was kept).
+    throw new IdempotencyKeyReusedError();
+  }
+  // Crediting from the unlimited external account can fail in no other way but a bug.
   assert(result.status !== 'refused', `deposit refused: ${JSON.stringify(result)}`);
   const transaction = await statementLine(deps.db, accountId, transferId);
   assert(transaction !== undefined, 'a deposit has a statement line');

@@ -57,7 +57,7 @@ export async function statementPage(
   if (filters.from !== undefined) void query.where('created_at', '>=', filters.from);
   if (filters.to !== undefined) void query.where('created_at', '<', filters.to);
   if (page.beforeSeq !== undefined) void query.where('seq', '<', page.beforeSeq);
-  const rows = (await query.select<LineRow[]>(
+  const rows = await query.select<LineRow[]>(
     'id',
     'seq',
     'type',
@@ -69,7 +69,7 @@ export async function statementPage(
     'reference_id',
     'description',
     'created_at',
-  ));
+  );
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   return { lines: pageRows.map(toLine), nextSeq: more ? pageRows[pageRows.length - 1]!.seq : undefined };

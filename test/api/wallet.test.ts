@@ -38,7 +38,7 @@ describe('wallet API', () => {
       ],
     );
     assert.equal(statement.body.nextCursor, null);
-    assert.equal(statement.body.data[0].reference.type, 'deposit');
+    assert.equal(statement.body.data[0].reference, null);
     assert.ok(!Number.isNaN(Date.parse(statement.body.data[0].createdAt)));
   });
 
@@ -204,6 +204,72 @@ describe('wallet API', () => {
         assert.equal(response.status, 201);
       }
       assert.equal((await api.request('GET', '/api/v1/wallet', { token: b.token })).body.available, 9);
+    });
+
+    it('when a refused request used a key, then the key is free for a corrected request', async () => {
+      const student = await register(api, 'student');
+      const other = await register(api, 'student');
+      const headers = { 'Idempotency-Key': 'fix-and-retry' };
+      const refused = await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 5, userId: other.user.id },
+        headers,
+      });
+      assert.equal(refused.status, 403);
+      const corrected = await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 5 },
+        headers,
+      });
+      assert.equal(corrected.status, 201);
+    });
+
+    it('when the request holding a key died and its lease lapsed, then a retry takes the key over and money still moves once', async () => {
+      const student = await register(api, 'student');
+      const headers = { 'Idempotency-Key': 'died-midway' };
+      const send = () =>
+        api.request('POST', '/api/v1/wallet/deposit', {
+          token: student.token,
+          body: { amount: 60 },
+          headers,
+        });
+      assert.equal((await send()).status, 201);
+      // Make it look as if that request had died after moving the money, before keeping its answer.
+      await api
+        .db('idempotency_keys')
+        .where({ user_id: student.user.id, key: 'died-midway' })
+        .update({
+          state: 'in_progress',
+          status_code: null,
+          response_body: null,
+          lease_until: api.db.raw("now() - interval '1 second'"),
+        });
+
+      const retried = await send();
+      assert.equal(retried.status, 201);
+      assert.equal(retried.headers.get('idempotent-replayed'), null);
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 60);
+      assert.equal((await send()).headers.get('idempotent-replayed'), 'true');
+    });
+
+    it('when a key moved money but lost its record, and comes back with another amount, then 422 and nothing more moves', async () => {
+      const student = await register(api, 'student');
+      const headers = { 'Idempotency-Key': 'lost-record' };
+      await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 11 },
+        headers,
+      });
+      await api.db('idempotency_keys').where({ user_id: student.user.id, key: 'lost-record' }).delete();
+
+      const other = await api.request('POST', '/api/v1/wallet/deposit', {
+        token: student.token,
+        body: { amount: 12 },
+        headers,
+      });
+      assert.equal(other.status, 422);
+      assert.equal(other.body.error.code, 'idempotency_key_reused');
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 11);
     });
 
     it('when 20 identical requests race with one key, then money moves once and every success is the same answer', async () => {

@@ -52,7 +52,7 @@ describe('ledger audit', () => {
         credit_account_id: escrowAccount(),
         amount: 7,
         kind: 'posted',
-        code: 'booking_hold',
+        code: 'platform_fee',
         debit_balance_after: 12345,
       });
     });
@@ -60,5 +60,38 @@ describe('ledger audit', () => {
       'every account balance (each shard of it) equals the sum of its transfers',
       'recorded balance-after of single-shard accounts equals the running sum (statements are exact)',
     ]);
+  });
+
+  it('when a wallet went below zero in the middle of a transaction, then the audit says so though it ended positive', async () => {
+    const wallet = await fundedWallet(db, 100);
+    const failed = await auditAfter(db, async (trx) => {
+      await trx('ledger_transfers').insert([
+        {
+          id: randomUUID(),
+          debit_account_id: wallet,
+          credit_account_id: escrowAccount(),
+          amount: 150,
+          kind: 'posted',
+          code: 'platform_fee',
+          debit_balance_after: -50,
+        },
+        {
+          id: randomUUID(),
+          debit_account_id: escrowAccount(),
+          credit_account_id: wallet,
+          amount: 100,
+          kind: 'posted',
+          code: 'deposit',
+          credit_balance_after: 50,
+        },
+      ]);
+      await trx('ledger_balances')
+        .where({ account_id: wallet })
+        .update({ debits_posted: 150, credits_posted: 200 });
+    });
+    assert.ok(
+      failed.includes('no wallet or earnings account was ever overdrawn (every recorded balance-after >= 0)'),
+      failed.join('\n'),
+    );
   });
 });

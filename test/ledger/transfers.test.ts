@@ -166,7 +166,7 @@ describe('ledger transfers', () => {
       debitAccountId: wallet,
       creditAccountId: escrowAccount(),
       amount: 10,
-      code: 'booking_hold',
+      code: 'platform_fee',
     };
     await createTransfers(db, [single]);
 
@@ -217,5 +217,76 @@ describe('ledger transfers', () => {
     await assert.rejects(createTransfers(db, [hold(wallet, 1.5)]), /positive integer/);
     await assert.rejects(createTransfers(db, []), /chain holds/);
     await assert.rejects(createTransfers(db, [{ ...hold(wallet, 1), id: 'nope' }]), /UUID/);
+    await assert.rejects(createTransfers(db, [{ ...hold(wallet, 1), code: 'deposit' }]), /not for pending/);
+  });
+
+  it('when two batchers and direct calls submit the same chains at once, then each chain is applied once and every caller gets created or exists', async () => {
+    const wallet = await fundedWallet(db, 10_000);
+    const first = new LedgerBatcher(db, { maxConcurrentBatches: 2 });
+    const second = new LedgerBatcher(db, { maxConcurrentBatches: 2 });
+    const holds = Array.from({ length: 20 }, () => [hold(wallet, 10)]);
+    const submitters = [
+      (c: TransferSpec[]) => first.submit(c),
+      (c: TransferSpec[]) => second.submit(c),
+      (c: TransferSpec[]) => createTransfers(db, c),
+    ];
+
+    const results = await Promise.all(holds.flatMap((chain) => submitters.map((submit) => submit(chain))));
+
+    for (let i = 0; i < holds.length; i++) {
+      const forChain = results
+        .slice(i * 3, i * 3 + 3)
+        .map((r) => r.status)
+        .sort();
+      assert.deepEqual(forChain, ['created', 'exists', 'exists'], `chain ${i}`);
+    }
+    assert.equal(ownerView(await getBalance(db, wallet)).held, 200);
+
+    const resolutions = await Promise.all(
+      holds.flatMap(([pending]) => [
+        first.submit([
+          { id: randomUUID(), kind: 'post_pending', pendingId: pending!.id, code: 'booking_charge' },
+        ]),
+        second.submit([
+          { id: randomUUID(), kind: 'void_pending', pendingId: pending!.id, code: 'booking_refund' },
+        ]),
+        createTransfers(db, [
+          { id: randomUUID(), kind: 'void_pending', pendingId: pending!.id, code: 'booking_refund' },
+        ]),
+      ]),
+    );
+    for (let i = 0; i < holds.length; i++) {
+      const forHold = resolutions.slice(i * 3, i * 3 + 3);
+      assert.equal(forHold.filter((r) => r.status === 'created').length, 1, JSON.stringify(forHold));
+      for (const r of forHold.filter((r) => r.status !== 'created')) {
+        assert.ok(
+          r.status === 'refused' &&
+            ['pending_transfer_already_posted', 'pending_transfer_already_voided'].includes(r.reason),
+          JSON.stringify(r),
+        );
+      }
+    }
+    assert.equal(ownerView(await getBalance(db, wallet)).held, 0);
+    await assertAuditPasses(db);
+  });
+
+  it('when one chain of a batch fails for a reason other than a refusal, then the other chains of the batch still apply', async () => {
+    const healthy = await fundedWallet(db, 100);
+    const broken = await fundedWallet(db, 100);
+    const batcher = new LedgerBatcher(db);
+    // A wallet whose balance row vanished: only a bug could do this, and its chain must fail loudly.
+    const saved = await db('ledger_balances').where({ account_id: broken }).first();
+    await db('ledger_balances').where({ account_id: broken }).delete();
+    try {
+      const warmUp = batcher.submit([hold(healthy, 1)]);
+      const good = batcher.submit([hold(healthy, 2)]);
+      const bad = batcher.submit([hold(broken, 2)]);
+      assert.equal((await warmUp).status, 'created');
+      assert.equal((await good).status, 'created');
+      await assert.rejects(bad, /balance row is missing/);
+    } finally {
+      await db('ledger_balances').insert(saved);
+    }
+    assert.equal(ownerView(await getBalance(db, healthy)).held, 3);
   });
 });

@@ -1,0 +1,12 @@
+# One image for the API and the worker (docker-compose.yml picks the command).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# Install scripts are not needed at run time here: argon2 and swc load their
+# prebuilt binaries, and the embedded PostgreSQL is never used (DATABASE_URL is set).
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY . .
+USER node
+EXPOSE 3000
+CMD ["npm", "run", "start:api"]
