@@ -1,6 +1,7 @@
 // npm run bench:ledger: how close the ledger comes to the database's floor.
 //
-// (a) raw single-row UPDATE transactions per second: the floor nothing can beat;
+// (a) raw single-row UPDATE transactions per second (a prepared statement, as
+//     the ledger's are): the floor nothing can beat;
 // (b) hold-then-post transfer pairs per second across many independent wallets;
 // (c) the same when every transfer also credits one shared platform account.
 // Prints b/a and c/b; the last line is one JSON object with every figure.
@@ -10,14 +11,14 @@
 // The three workloads run interleaved for several rounds against one fresh
 // database, so that noise from the shared machine hits them alike; medians
 // are reported. Settings: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS,
-// BENCH_CLIENTS, BENCH_BATCHES_IN_FLIGHT.
+// BENCH_CLIENTS, BENCH_BATCHES_IN_FLIGHT, BENCH_VERBOSE (batch sizes).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
-import { createDb, type Db } from '../db/knex';
+import { createDb, withConnection, type Db } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { withDatabase } from '../db/provision';
 import { createAccount, createUserAccount, systemAccountId } from '../ledger/accounts';
@@ -178,7 +179,7 @@ async function run(db: Db, setup: Setup, workload: Workload): Promise<number> {
       for (let i = 0; Date.now() < deadline; i++) {
         const k = i % wallets.length;
         if (workload === 'raw') {
-          await db.raw('update bench_counter set v = v + 1 where id = ?', [w * WALLETS_PER_WORKER + k + 1]);
+          await rawUpdate(db, w * WALLETS_PER_WORKER + k + 1);
         } else {
           const holdId = randomUUID();
           const creditAccountId = workload === 'shared' ? setup.platform : sinks[k]!;
@@ -204,8 +205,25 @@ async function run(db: Db, setup: Setup, workload: Workload): Promise<number> {
       return done;
     }),
   );
+  if (process.env.BENCH_VERBOSE && workload !== 'raw' && workload !== 'unbatched') {
+    const { batches, chains, lockedReruns, busyMs } = batcher.stats;
+    console.log(
+      `    ${batches} batches, ${(chains / batches).toFixed(1)} chains and ${(busyMs / batches).toFixed(2)} ms each, ${lockedReruns} locked reruns`,
+    );
+  }
   const elapsedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return counts.reduce((sum, n) => sum + n, 0) / elapsedSeconds;
+}
+
+/** The floor: one autocommitted single-row UPDATE, as a prepared statement (as the ledger's are). */
+async function rawUpdate(db: Db, id: number): Promise<void> {
+  await withConnection(db, (connection) =>
+    connection.query({
+      name: 'bench_raw_update',
+      text: 'update bench_counter set v = v + 1 where id = $1',
+      values: [id],
+    }),
+  );
 }
 
 async function server(): Promise<{ serverUrl: string; origin: string; stop: () => Promise<void> }> {

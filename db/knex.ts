@@ -27,3 +27,26 @@ export function createDb(url: string, options: { poolMax?: number } = {}): Db {
   Model.knex(db);
   return db;
 }
+
+interface ConnectionSource {
+  acquireConnection(): Promise<pg.ClientBase>;
+  releaseConnection(connection: pg.ClientBase): Promise<void>;
+}
+
+/**
+ * Runs `fn` with the node-postgres connection under a knex instance (one from
+ * the pool) or a transaction (its own), for what knex does not offer: named
+ * prepared statements.
+ */
+export async function withConnection<T>(
+  conn: Conn,
+  fn: (connection: pg.ClientBase) => Promise<T>,
+): Promise<T> {
+  const source = conn.client as ConnectionSource;
+  const connection = await source.acquireConnection();
+  try {
+    return await fn(connection);
+  } finally {
+    await source.releaseConnection(connection);
+  }
+}

@@ -143,6 +143,14 @@ const CHECKS: { name: string; sql: string }[] = [
               or (a.id = t.credit_account_id and t.credit_balance_after < 0)`,
   },
   {
+    name: 'every transfer names existing accounts, and every post or void an existing hold',
+    sql: `select t.id from ledger_transfers t
+           where not exists (select 1 from ledger_accounts a where a.id = t.debit_account_id)
+              or not exists (select 1 from ledger_accounts a where a.id = t.credit_account_id)
+              or (t.pending_id is not null
+                  and not exists (select 1 from ledger_transfers p where p.id = t.pending_id))`,
+  },
+  {
     name: "every transfer's code is one of its kind",
     sql: `select t.id, t.code, t.kind from ledger_transfers t
             left join ledger_transfer_codes c on c.code = t.code and c.kind = t.kind

@@ -41,6 +41,8 @@ const MAX_ATTEMPTS = 3;
 export class LedgerBatcher {
   private readonly queue: Waiting[] = [];
   private readonly idle: (() => void)[] = [];
+  /** Counters for metrics and benchmarks. */
+  readonly stats = { batches: 0, chains: 0, lockedReruns: 0, busyMs: 0 };
   private inFlight = 0;
   private readonly maxConcurrent: number;
   private readonly maxChains: number;
@@ -96,6 +98,17 @@ export class LedgerBatcher {
    * others.
    */
   private async run(batch: Waiting[]): Promise<void> {
+    const started = performance.now();
+    this.stats.batches++;
+    this.stats.chains += batch.length;
+    try {
+      await this.apply(batch);
+    } finally {
+      this.stats.busyMs += performance.now() - started;
+    }
+  }
+
+  private async apply(batch: Waiting[]): Promise<void> {
     const chains = batch.map((w) => w.chain);
     let mode: ApplyMode = 'optimistic';
     for (let attempt = 1; ; attempt++) {
@@ -105,6 +118,7 @@ export class LedgerBatcher {
         return;
       } catch (error) {
         if (attempt < MAX_ATTEMPTS && isRetryable(error)) {
+          this.stats.lockedReruns++;
           mode = 'locked';
           continue;
         }

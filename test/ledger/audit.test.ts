@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import { auditLedger } from '../../ledger/audit';
+import { TRANSFER_CODE_KINDS } from '../../ledger/types';
 import { testDb } from '../support/db';
 import { escrowAccount, fundedWallet } from '../support/fixtures';
 
@@ -92,6 +93,34 @@ describe('ledger audit', () => {
     assert.ok(
       failed.includes('no wallet or earnings account was ever overdrawn (every recorded balance-after >= 0)'),
       failed.join('\n'),
+    );
+  });
+
+  it('when a transfer names an account that does not exist, then the audit says so', async () => {
+    const wallet = await fundedWallet(db, 100);
+    const failed = await auditAfter(db, async (trx) => {
+      await trx('ledger_transfers').insert({
+        id: randomUUID(),
+        debit_account_id: wallet,
+        credit_account_id: randomUUID(),
+        amount: 1,
+        kind: 'posted',
+        code: 'platform_fee',
+        debit_balance_after: 99,
+      });
+      await trx('ledger_balances').where({ account_id: wallet }).increment('debits_posted', 1);
+    });
+    assert.ok(
+      failed.includes('every transfer names existing accounts, and every post or void an existing hold'),
+      failed.join('\n'),
+    );
+  });
+
+  it('when the code table and the code map of the engine are compared, then they agree', async () => {
+    const rows = await db('ledger_transfer_codes').select('code', 'kind');
+    assert.deepEqual(
+      Object.fromEntries(rows.map((r: { code: string; kind: string }) => [r.code, r.kind])),
+      TRANSFER_CODE_KINDS,
     );
   });
 });
