@@ -62,6 +62,13 @@ export const settingsSchema = z.object({
     .default(8233)
     .describe('Port of the dev server inspector (only when `TEMPORAL_ADDRESS` is unset).'),
 
+  MAINTENANCE_INTERVAL_MINUTES: integer(1, 24 * 60)
+    .default(60)
+    .describe('How often the maintenance workflow audits the ledger and purges old idempotency keys.'),
+  IDEMPOTENCY_KEY_RETENTION_HOURS: integer(1, 24 * 365)
+    .default(24)
+    .describe('How long a stored Idempotency-Key answer is replayed before it is purged.'),
+
   JWT_SECRET: optionalString().describe(
     'HMAC secret for access tokens, at least 32 characters. Required in production; development uses a fixed insecure default.',
   ),

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Db } from '../../db/knex';
+import { maintenanceWorkflow } from '../../workflows/maintenance';
+import { maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
+import { testDb } from '../support/db';
+import { createTimeSkippingEnv } from '../support/devserver';
+import { insertUser } from '../support/fixtures';
+import { appWorker } from '../support/workers';
+
+async function storeKey(db: Db, userId: string, key: string, ageHours: number): Promise<void> {
+  await db('idempotency_keys').insert({
+    user_id: userId,
+    key,
+    request_hash: 'h',
+    state: 'completed',
+    claim_token: randomUUID(),
+    lease_until: db.raw('now()'),
+    status_code: 201,
+    response_body: '{}',
+    created_at: db.raw(`now() - make_interval(hours => ?)`, [ageHours]),
+  });
+}
+
+describe('maintenance workflow', () => {
+  let env: TestWorkflowEnvironment;
+  let db: Db;
+  before(async () => {
+    db = await testDb();
+    env = await createTimeSkippingEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  it('when asked to run now, then it audits the ledger and purges only idempotency keys past their retention', async () => {
+    const userId = await insertUser(db);
+    await storeKey(db, userId, 'old', 30);
+    await storeKey(db, userId, 'fresh', 1);
+    const { worker, taskQueue } = await appWorker(env, db);
+
+    const status = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(maintenanceWorkflow, {
+        workflowId: `maintenance-${randomUUID()}`,
+        taskQueue,
+        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
+      });
+      return handle.executeUpdate(runMaintenanceNow);
+    });
+
+    assert.ok(status.rounds >= 1);
+    assert.equal(status.lastAudit?.ok, true, JSON.stringify(status.lastAudit));
+    assert.deepEqual(status.lastAudit?.failedChecks, []);
+    assert.ok(status.idempotencyKeysPurged >= 1);
+    const left = await db('idempotency_keys').where({ user_id: userId }).pluck('key');
+    assert.deepEqual(left, ['fresh']);
+  });
+
+  it('when the interval passes, then a round runs by itself; the status query and memo show it', async () => {
+    const { worker, taskQueue } = await appWorker(env, db);
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(maintenanceWorkflow, {
+        workflowId: `maintenance-${randomUUID()}`,
+        taskQueue,
+        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
+      });
+      const first = await handle.executeUpdate(runMaintenanceNow);
+      await env.sleep('61 minutes');
+      const second = await handle.executeUpdate(runMaintenanceNow);
+      // One round on the timer in between, then the one asked for.
+      assert.equal(second.rounds, first.rounds + 2);
+
+      const queried = await handle.query(maintenanceStatus);
+      assert.equal(queried.rounds, second.rounds);
+      const description = await handle.describe();
+      assert.equal(description.status.name, 'RUNNING');
+      const memo = description.memo as { rounds?: number; lastAudit?: { ok: boolean } };
+      assert.equal(memo.rounds, second.rounds);
+      assert.equal(memo.lastAudit?.ok, true);
+    });
+  });
+
+  it('when its history is replayed by the current code, then it is deterministic', async () => {
+    const { worker, taskQueue } = await appWorker(env, db);
+    const workflowId = `maintenance-${randomUUID()}`;
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(maintenanceWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
+      });
+      await handle.executeUpdate(runMaintenanceNow);
+      await env.sleep('3 hours');
+      await handle.executeUpdate(runMaintenanceNow);
+    });
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+  });
+});

@@ -1,0 +1,29 @@
+// What workflows and their callers share: names, ids, signals and queries.
+// Safe to import from workflow code (no Node built-ins, no app modules).
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export const MAINTENANCE_WORKFLOW_ID = 'maintenance';
+
+export interface MaintenanceInput {
+  intervalMinutes: number;
+  idempotencyKeyRetentionHours: number;
+}
+
+export interface LedgerAuditSummary {
+  ok: boolean;
+  failedChecks: string[];
+  accounts: number;
+  transfers: number;
+  /** ISO-8601, workflow time. */
+  at: string;
+}
+
+export interface MaintenanceStatus {
+  rounds: number;
+  lastAudit: LedgerAuditSummary | null;
+  idempotencyKeysPurged: number;
+}
+
+/** Runs a maintenance round now (one that starts after the request) and answers the status after it. */
+export const runMaintenanceNow = defineUpdate<MaintenanceStatus>('runMaintenanceNow');
+export const maintenanceStatus = defineQuery<MaintenanceStatus>('maintenanceStatus');
