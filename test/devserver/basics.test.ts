@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import { sharedServer, uniqueQueue, withWorker } from './helpers';
+import { createLocalEnv, createTimeSkippingEnv } from '../support/devserver';
+import { activityAndTimer, sleeper } from './workflows';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from './helpers';
+
+describe('dev server basics', function () {
+  it('when a workflow runs an activity and a timer against the in-process server, then its result comes back', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const result = await withWorker(
+      nativeConnection,
+      { taskQueue, activities: { greet: async (name: string) => `hello ${name}` } },
+      () =>
+        client.workflow.execute(activityAndTimer, { taskQueue, workflowId: taskQueue, args: ['ann', 50] }),
+    );
+    assert.equal(result, 'hello ann after 50ms');
+  });
+
+  it('when TestWorkflowEnvironment.createLocal launches the executable, then a workflow runs on it', async function () {
+    const env = await createLocalEnv();
+    try {
+      const taskQueue = uniqueQueue();
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: { greet: async (name: string) => `hi ${name}` },
+      });
+      const result = await worker.runUntil(
+        env.client.workflow.execute(activityAndTimer, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: ['bob', 10],
+        }),
+      );
+      assert.equal(result, 'hi bob after 10ms');
+    } finally {
+      await env.teardown();
+    }
+  });
+
+  it('when createTimeSkipping launches the executable, then a 30-day timer completes via skipped time', async function () {
+    const env = await createTimeSkippingEnv();
+    try {
+      const taskQueue = uniqueQueue();
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+      });
+      const thirtyDaysMs = 30 * 24 * 3600 * 1000;
+      const elapsed = await worker.runUntil(
+        env.client.workflow.execute(sleeper, { taskQueue, workflowId: taskQueue, args: [thirtyDaysMs] }),
+      );
+      assert.ok(elapsed >= thirtyDaysMs, `workflow clock advanced ${elapsed}ms`);
+    } finally {
+      await env.teardown();
+    }
+  });
+});
