@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import {
   bundleWorkflowCode,
   DefaultLogger,
+  makeTelemetryFilterString,
   NativeConnection,
   Runtime,
   Worker,
@@ -15,10 +16,13 @@ import { Client, Connection } from '@temporalio/client';
 import { start, type DevServerHandle, type DevServerOptions } from '../../devserver/index';
 import { registerCleanup } from '../support/cleanup';
 
-// The SDK logs worker state changes at INFO; keep test output to warnings and errors.
+// The SDK logs worker state changes at INFO; keep test output to errors.
 // Another suite may already have installed the runtime, which is fine.
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
 } catch {
   // already installed
 }
@@ -90,4 +94,13 @@ export async function withWorker<T>(
     ...options,
   });
   return worker.runUntil(fn(worker));
+}
+
+/** Polls a real condition (not a fixed sleep), bounded so a broken server fails the test. */
+export async function waitFor(cond: () => Promise<boolean>, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
