@@ -307,3 +307,9 @@ export async function benchShape(timerMs: number): Promise<string> {
   await wf.condition(() => go);
   return `${a}+${b}`;
 }
+
+/** Starts a child that waits forever, then waits itself (for describe's pending children). */
+export async function parentWaits(): Promise<void> {
+  await wf.startChild(child, { args: ['w', 'wait'], workflowId: `${wf.workflowInfo().workflowId}-child` });
+  await wf.condition(() => false);
+}
