@@ -127,6 +127,9 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
+  // Lets a developer turn on logging for a server the SDK launched with fixed arguments.
+  const envLevel = process.env.DEVSERVER_LOG_LEVEL;
+  if (envLevel) parsed.options.logLevel = parseLogLevel(envLevel, parsed.options.logLevel ?? 'warn');
   const handle = await start(parsed.options);
   for (const w of parsed.warnings) if (parsed.options.logLevel !== 'silent') process.stderr.write(`${w}\n`);
   if (parsed.options.logLevel === 'info' || parsed.options.logLevel === 'debug') {

@@ -73,6 +73,8 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
       activityTasks: engine.busyActivities.size,
       queries: engine.pendingQueryCount(),
     }));
+    const ts = skipper;
+    engine.onRunChanged = () => ts.kick();
   }
 
   const server = new grpc.Server({

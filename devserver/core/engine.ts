@@ -82,6 +82,8 @@ export class Engine {
   readonly busyWorkflowTasks = new Set<string>();
   readonly busyActivities = new Set<string>();
   private closed = false;
+  /** Called whenever a run's in-flight status may have changed (time skipping re-evaluates). */
+  onRunChanged: () => void = () => undefined;
 
   constructor(opts: EngineOptions) {
     this.clock = opts.clock;
@@ -183,6 +185,7 @@ export class Engine {
       exec.running && Object.values(exec.s.activities).some((a) => a.phase !== 'backoff');
     if (hasActiveActivity) this.busyActivities.add(exec.key);
     else this.busyActivities.delete(exec.key);
+    this.onRunChanged();
   }
 
   /** A run loaded from the store: its pending tasks go back on their queues, its deadlines are re-armed. */

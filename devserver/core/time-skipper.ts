@@ -47,16 +47,23 @@ export class TimeSkipper {
     this.kick();
   }
 
-  /** Resolves when the server clock has advanced by durationMs; optionally unlocks meanwhile. */
+  /**
+   * Resolves when the server clock has advanced by durationMs. With unlockWhileSleeping
+   * (UnlockTimeSkippingWithSleep) the lock counter is lowered meanwhile; unlike the Java
+   * test server, a counter already at zero is not an error here, because this server
+   * does not count running activities as locks, so an activity calling env.sleep() while
+   * result() has unlocked would otherwise fail.
+   */
   async sleep(durationMs: number, unlockWhileSleeping: boolean): Promise<void> {
-    if (unlockWhileSleeping) this.unlock();
+    const unlocked = unlockWhileSleeping && this.locks > 0;
+    if (unlocked) this.unlock();
     const key = `sleep:${this.sleepSeq++}`;
     this.sleepers++;
     await new Promise<void>((resolve) => {
       this.scheduler.set(key, this.clock.now() + Math.max(0, durationMs), () => {
         // Synchronously, so the skipping loop that fired this stops at the wake-up time.
         this.sleepers--;
-        if (unlockWhileSleeping) this.locks++;
+        if (unlocked) this.locks++;
         resolve();
       });
     });

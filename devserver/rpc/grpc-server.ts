@@ -66,8 +66,12 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
         return;
       }
       const ctx = makeContext(call);
+      log.debug(`-> ${method.name}`);
       handler(call.request as never, ctx).then(
-        (res) => callback(null, res),
+        (res) => {
+          log.debug(`<- ${method.name}`);
+          callback(null, res);
+        },
         (err: unknown) => {
           if (err instanceof RpcError) {
             const metadata = new grpc.Metadata();
