@@ -31,6 +31,8 @@ export interface DevServerOptions {
   logFormat?: 'pretty' | 'json';
   /** Events per history page (poll responses and GetWorkflowExecutionHistory). */
   historyPageSize?: number;
+  /** The log is compacted once it grows past this and twice the live data (default 64 MiB). */
+  dbCompactBytes?: number;
   /** Search attribute types registered up front (name -> Keyword, Text, Int, Double, Bool, Datetime, KeywordList). */
   searchAttributes?: Record<string, string>;
 }
@@ -40,6 +42,8 @@ export interface DevServerHandle {
   address: string;
   port: number;
   uiUrl?: string;
+  /** How many times the durable store compacted its log (0 in memory). */
+  compactions(): number;
   close(): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   });
   let store: LogStore | undefined;
   if (options.dbFile) {
-    store = await LogStore.open(options.dbFile, engine, log);
+    store = await LogStore.open(options.dbFile, engine, log, options.dbCompactBytes);
     engine.store = store;
   }
   for (const ns of options.namespaces?.length ? options.namespaces : ['default'])
@@ -105,6 +109,7 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
     address: `${ip}:${port}`,
     port,
     uiUrl: inspector?.url,
+    compactions: () => store?.compactions ?? 0,
     close() {
       closed ??= (async () => {
         skipper?.close();

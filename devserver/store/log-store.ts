@@ -46,6 +46,9 @@ export class LogStore implements Store {
   private queued: Promise<void> | null = null;
   private sizeBytes = 0;
   private compactAtBytes = MIN_COMPACT_BYTES;
+  private minCompactBytes = MIN_COMPACT_BYTES;
+  /** How many compactions ran (for tests and the log). */
+  compactions = 0;
   private closed = false;
 
   private constructor(
@@ -55,7 +58,12 @@ export class LogStore implements Store {
     private readonly log: Logger,
   ) {}
 
-  static async open(file: string, engine: Engine, log: Logger): Promise<LogStore> {
+  static async open(
+    file: string,
+    engine: Engine,
+    log: Logger,
+    minCompactBytes = MIN_COMPACT_BYTES,
+  ): Promise<LogStore> {
     const abs = path.resolve(file);
     await fsp.mkdir(path.dirname(abs), { recursive: true });
     const validBytes = fs.existsSync(abs) ? replay(abs, engine, log) : 0;
@@ -68,7 +76,8 @@ export class LogStore implements Store {
     }
     const store = new LogStore(abs, fd, engine, log);
     store.sizeBytes = validBytes;
-    store.compactAtBytes = Math.max(MIN_COMPACT_BYTES, validBytes * 2);
+    store.minCompactBytes = minCompactBytes;
+    store.compactAtBytes = Math.max(minCompactBytes, validBytes * 2);
     return store;
   }
 
@@ -84,18 +93,23 @@ export class LogStore implements Store {
   commit(): Promise<void> {
     if (this.dirty.size === 0 && this.dirtyNamespaces.length === 0)
       return this.queued ?? this.inFlight ?? Promise.resolve();
-    this.queued ??= (async () => {
-      // Changes made while the previous flush was writing wait for it, then go together.
-      if (this.inFlight) await this.inFlight.catch(() => undefined);
-      this.queued = null;
-      const flush = this.flush();
-      this.inFlight = flush;
-      try {
-        await flush;
-      } finally {
-        if (this.inFlight === flush) this.inFlight = null;
-      }
-    })();
+    if (!this.queued) {
+      // Changes made while the previous flush is writing wait for it, then go together.
+      // (.then runs later, so `queued` is set before the callback clears it.)
+      const queued = (this.inFlight ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(async () => {
+          this.queued = null;
+          const flush = this.flush();
+          this.inFlight = flush;
+          try {
+            await flush;
+          } finally {
+            if (this.inFlight === flush) this.inFlight = null;
+          }
+        });
+      this.queued = queued;
+    }
     return this.queued;
   }
 
@@ -138,7 +152,8 @@ export class LogStore implements Store {
     await this.fd.close();
     this.fd = await fsp.open(this.file, 'a+');
     this.sizeBytes = size;
-    this.compactAtBytes = Math.max(MIN_COMPACT_BYTES, size * 2);
+    this.compactAtBytes = Math.max(this.minCompactBytes, size * 2);
+    this.compactions++;
     this.log.info(`compacted ${this.file} to ${size} bytes`);
   }
 
