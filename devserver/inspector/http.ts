@@ -85,6 +85,25 @@ function json(v: unknown): string {
   return esc(JSON.stringify(v, null, 1));
 }
 
+const MAX_SUMMARY_CHARS = 800;
+
+/** One line per event: the attributes as key: value, nested objects flattened with dots. */
+function summarize(details: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const walk = (prefix: string, v: unknown, depth: number): void => {
+    if (v === null || v === undefined || v === '') return;
+    if (typeof v === 'object' && !Array.isArray(v) && depth < 3) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>))
+        walk(prefix ? `${prefix}.${k}` : k, x, depth + 1);
+      return;
+    }
+    parts.push(`${prefix}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  };
+  walk('', details, 0);
+  const text = parts.join(' · ');
+  return text.length > MAX_SUMMARY_CHARS ? `${text.slice(0, MAX_SUMMARY_CHARS)}…` : text;
+}
+
 function detailPage(d: RunDetail, message: string): string {
   const base = runLink(d);
   const kv = (o: Record<string, unknown>, id: string): string =>
@@ -123,7 +142,7 @@ function detailPage(d: RunDetail, message: string): string {
   const events = d.events
     .map(
       (e) =>
-        `<tr class="event" data-event-type="${esc(e.type)}"><td>${e.id}</td><td>${esc(time(e.timeMs))}</td><td>${esc(e.type)}</td><td><pre>${json(e.details)}</pre></td></tr>`,
+        `<tr class="event" data-event-type="${esc(e.type)}"><td>${e.id}</td><td>${esc(time(e.timeMs))}</td><td>${esc(e.type)}</td><td>${esc(summarize(e.details))}</td></tr>`,
     )
     .join('\n');
   return page(
