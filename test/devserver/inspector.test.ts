@@ -12,9 +12,7 @@ import { collector, sleeper, runDelayedRetry, itemsQuery, cancellable, CustomKey
 // like a person) or, on a machine without a browser, through its HTML and form POSTs.
 interface Driver {
   listIds(filter: { status?: string; type?: string; workflowId?: string }): Promise<string[]>;
-  detail(
-    workflowId: string,
-  ): Promise<{
+  detail(workflowId: string): Promise<{
     status: string;
     eventTypes: string[];
     activities: string;
@@ -81,9 +79,16 @@ class BrowserDriver implements Driver {
     await this.page.fill('input[name=type]', filter.type ?? '');
     await this.page.fill('input[name=workflowId]', filter.workflowId ?? '');
     await Promise.all([this.page.waitForURL(/\?/), this.page.click('#filter button[type=submit]')]);
-    return this.page.$$eval('#workflows tbody tr', (rows) =>
-      rows.map((r) => r.getAttribute('data-workflow-id') ?? ''),
-    );
+    return this.attributes('#workflows tbody tr', 'data-workflow-id');
+  }
+
+  /** An attribute of every element matching selector (the test's tsconfig has no DOM types). */
+  private async attributes(selector: string, name: string): Promise<string[]> {
+    const rows = this.page.locator(selector);
+    const out: string[] = [];
+    for (let i = 0, n = await rows.count(); i < n; i++)
+      out.push((await rows.nth(i).getAttribute(name)) ?? '');
+    return out;
   }
 
   private async openDetail(workflowId: string): Promise<void> {
@@ -100,9 +105,7 @@ class BrowserDriver implements Driver {
     await this.openDetail(workflowId);
     return {
       status: (await this.page.textContent('#status')) ?? '',
-      eventTypes: await this.page.$$eval('#history tr.event', (rows) =>
-        rows.map((r) => r.getAttribute('data-event-type') ?? ''),
-      ),
+      eventTypes: await this.attributes('#history tr.event', 'data-event-type'),
       activities: (await this.page.textContent('#pending-activities')) ?? '',
       memo: (await this.page.textContent('#memo')) ?? '',
       searchAttributes: (await this.page.textContent('#search-attributes')) ?? '',
