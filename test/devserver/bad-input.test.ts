@@ -10,7 +10,7 @@ const { status } = grpc;
 const SERVICE = '/temporal.api.workflowservice.v1.WorkflowService';
 
 /** Sends raw bytes as the body of a WorkflowService call; resolves with the status code. */
-function rawCall(client: grpc.Client, method: string, body: Buffer): Promise<number> {
+function rawCall(client: grpc.Client, method: string, body: Buffer): Promise<grpc.status> {
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       `${SERVICE}/${method}`,
@@ -18,7 +18,7 @@ function rawCall(client: grpc.Client, method: string, body: Buffer): Promise<num
       (b: Buffer) => b,
       body,
       { deadline: Date.now() + 5000 },
-      (err) => resolve(err ? err.code : status.OK),
+      (err) => resolve(err ? (err.code as grpc.status) : status.OK),
     );
   });
 }

@@ -61,7 +61,7 @@ describe('dev server: determinism', function () {
     for (const r of results) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
 
     // The check is real: the same history with a different activity recorded fails to replay.
-    const tampered = structuredClone(histories[0]!.history) as History;
+    const tampered = structuredClone<History>(histories[0]!.history);
     const scheduled = tampered.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'somethingElse' };
     const bad = [];
