@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Engine } from './core/engine';
 import { RealClock, VirtualClock } from './core/clock';
 import { TimeSkipper } from './core/time-skipper';
-import { addService } from './rpc/grpc-server';
+import { addService, declineGzipOnProbe } from './rpc/grpc-server';
 import { workflowServiceHandlers } from './rpc/workflow-service';
 import { testServiceHandlers } from './rpc/test-service';
 import { operatorServiceHandlers } from './rpc/operator-service';
@@ -84,6 +84,7 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,
+    interceptors: [declineGzipOnProbe],
   });
   addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), log);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), log);

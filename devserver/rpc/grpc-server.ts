@@ -43,7 +43,8 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
           return new DecodeFailure((err as Error).message);
         }
       },
-      responseSerialize: (obj: object) => Buffer.from(encode(resType, resType.fromObject(obj))),
+      // Responses are built as plain objects of the right shapes, so they encode without fromObject.
+      responseSerialize: (obj: object) => Buffer.from(encode(resType, obj)),
       responseDeserialize: (buf: Buffer) => decode(resType, buf),
     };
     const handler = handlers[method.name];
@@ -113,3 +114,33 @@ function makeContext(call: grpc.ServerUnaryCall<unknown, object>): CallContext {
     },
   };
 }
+
+/**
+ * The Rust core in SDK workers gzips every request unless the server says it cannot
+ * decompress, in which case it reconnects uncompressed (sdk-core's Connection::connect).
+ * On loopback compression only burns CPU on both sides (it was a sixth of the server's
+ * time in the benchmark), so the capability probe, GetSystemInfo, turns gzip away.
+ * Every other call still accepts gzip, so clients that insist keep working.
+ */
+export const declineGzipOnProbe: grpc.ServerInterceptor = (method, call) => {
+  const encoding = (call as unknown as { incomingEncoding?: string }).incomingEncoding;
+  if (!method.path.endsWith('/GetSystemInfo') || encoding !== 'gzip')
+    return new grpc.ServerInterceptingCall(call);
+  const decline = (): void =>
+    call.sendStatus({
+      code: grpc.status.UNIMPLEMENTED,
+      details: 'grpc-encoding gzip: no decompressor for the capability probe, send uncompressed',
+      metadata: new grpc.Metadata(),
+    });
+  return new grpc.ServerInterceptingCall(call, {
+    start: (next) => {
+      next({
+        onReceiveMetadata: (_metadata, _next) => undefined,
+        onReceiveMessage: (_message, _next) => decline(),
+        onReceiveHalfClose: (_next) => undefined,
+        onCancel: () => undefined,
+      });
+      decline();
+    },
+  });
+};
