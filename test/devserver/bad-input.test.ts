@@ -18,7 +18,7 @@ function rawCall(client: grpc.Client, method: string, body: Buffer): Promise<grp
       (b: Buffer) => b,
       body,
       { deadline: Date.now() + 5000 },
-      (err) => resolve(err ? (err.code) : status.OK),
+      (err) => resolve(err ? err.code : status.OK),
     );
   });
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { sharedServer, uniqueQueue, withWorker } from './helpers';
-import { createLocalEnv, createTimeSkippingEnv } from '../support/devserver';
+import { sharedLocalEnv, createTimeSkippingEnv } from '../support/devserver';
 import { activityAndTimer, sleeper } from './workflows';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from './helpers';
@@ -19,8 +19,10 @@ describe('dev server basics', function () {
   });
 
   it('when TestWorkflowEnvironment.createLocal launches the executable, then a workflow runs on it', async function () {
-    const env = await createLocalEnv();
-    try {
+    // sharedLocalEnv() is createLocalEnv() once per test process, torn down by the root hook.
+    const env = await sharedLocalEnv();
+    assert.equal(await sharedLocalEnv(), env);
+    {
       const taskQueue = uniqueQueue();
       const worker = await Worker.create({
         connection: env.nativeConnection,
@@ -36,8 +38,6 @@ describe('dev server basics', function () {
         }),
       );
       assert.equal(result, 'hi bob after 10ms');
-    } finally {
-      await env.teardown();
     }
   });
 
