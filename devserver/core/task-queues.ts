@@ -12,7 +12,7 @@ class Queue<R> {
   tasks: R[] = [];
   head = 0;
   waiters: Waiter<R>[] = [];
-  lastPollMs = 0;
+  activePolls = 0;
 
   shift(): R | undefined {
     if (this.head >= this.tasks.length) return undefined;
@@ -50,15 +50,11 @@ export class TaskQueues<R> {
     else q.tasks.push(ref);
   }
 
-  backlog(namespace: string, name: string): number {
-    return this.queues.get(`${namespace}\u0000${name}`)?.backlog ?? 0;
-  }
-
-  /** Whether some poller was waiting on the queue within the last windowMs (real time). */
-  recentlyPolled(namespace: string, name: string, windowMs: number): boolean {
-    const q = this.queues.get(`${namespace}\u0000${name}`);
-    if (!q) return false;
-    return q.waiters.length > 0 || Date.now() - q.lastPollMs < windowMs;
+  /** Forgets an idle, empty queue (each worker start names a new sticky queue). */
+  private forgetIfIdle(namespace: string, name: string, q: Queue<R>): void {
+    if (q.activePolls === 0 && q.backlog === 0 && q.waiters.length === 0) {
+      this.queues.delete(`${namespace}\u0000${name}`);
+    }
   }
 
   /**
@@ -74,9 +70,23 @@ export class TaskQueues<R> {
     dispatch: (ref: R) => T | undefined,
   ): Promise<T | undefined> {
     const q = this.queue(namespace, name);
+    q.activePolls++;
+    try {
+      return await this.pollQueue(q, ctx, waitMs, dispatch);
+    } finally {
+      q.activePolls--;
+      this.forgetIfIdle(namespace, name, q);
+    }
+  }
+
+  private async pollQueue<T>(
+    q: Queue<R>,
+    ctx: CallContext,
+    waitMs: number,
+    dispatch: (ref: R) => T | undefined,
+  ): Promise<T | undefined> {
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
-      q.lastPollMs = Date.now();
       // Bounded by the queue length: every iteration consumes one reference.
       for (let ref = q.shift(); ref !== undefined; ref = q.shift()) {
         const task = dispatch(ref);
@@ -85,7 +95,6 @@ export class TaskQueues<R> {
       const remaining = giveUpAt - Date.now();
       if (remaining <= 0 || ctx.cancelled()) return undefined;
       const ref = await this.wait(q, ctx, remaining);
-      q.lastPollMs = Date.now();
       if (ref === null) return undefined;
       if (ctx.cancelled()) {
         // The poller left while the task was being handed over: keep the task for the next one.
