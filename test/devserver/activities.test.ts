@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
 import {
+  runCappedBackoff,
   runFlaky,
   runDelayedRetry,
   timeoutProbe,
@@ -59,6 +60,32 @@ describe('dev server: activities', function () {
     );
     assert.equal(result, 'failed: Transient retryState=MAXIMUM_ATTEMPTS_REACHED');
     assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  it('when retries back off, then the wait grows by the coefficient but never beyond the maximum interval', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const startedAt: number[] = [];
+    const result = await withWorker(
+      nativeConnection,
+      {
+        taskQueue,
+        activities: {
+          async flaky(failTimes: number): Promise<number> {
+            startedAt.push(Date.now());
+            const attempt = Context.current().info.attempt;
+            if (attempt <= failTimes) throw ApplicationFailure.create({ message: `attempt ${attempt}` });
+            return attempt;
+          },
+        },
+      },
+      () => client.workflow.execute(runCappedBackoff, { taskQueue, workflowId: taskQueue }),
+    );
+    assert.equal(result, 'ok after 3 attempts');
+    const [first, second] = [startedAt[1]! - startedAt[0]!, startedAt[2]! - startedAt[1]!];
+    // initialInterval 200 ms, coefficient 10: uncapped the second wait would be 2 s; the cap is 300 ms.
+    assert.ok(first >= 190, `first backoff ${first}ms`);
+    assert.ok(second >= 290 && second < 1500, `second backoff ${second}ms`);
   });
 
   it('when the failure type is listed as non-retryable, then the activity is not retried', async function () {

@@ -117,6 +117,23 @@ describe('dev server: starting and ending workflows', function () {
     await handle.terminate();
   });
 
+  it('when a start delay is given, then the first workflow task waits for it', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(sleeper, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [1],
+        startDelay: '400ms',
+      });
+      const d = await handle.describe();
+      assert.equal(d.historyLength, 1, 'nothing scheduled yet');
+      assert.ok(d.executionTime!.getTime() - d.startTime.getTime() >= 400);
+      assert.ok((await handle.result()) >= 1);
+    });
+  });
+
   it('when a run outlives its run timeout, then it times out and result() throws a TimeoutFailure', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();

@@ -323,3 +323,12 @@ export async function timerVersusSleepyActivity(): Promise<string> {
   const acts = wf.proxyActivities<SleepyActivities>({ startToCloseTimeout: '7 days' });
   return Promise.race([wf.sleep('1 day').then(() => 'timer'), acts.sleepTwoDays()]);
 }
+
+/** An activity retried with a steep backoff capped by maximumInterval. */
+export async function runCappedBackoff(): Promise<string> {
+  const acts = wf.proxyActivities<FlakyActivities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: 200, backoffCoefficient: 10, maximumInterval: 300, maximumAttempts: 3 },
+  });
+  return `ok after ${await acts.flaky(2, 'Transient')} attempts`;
+}
