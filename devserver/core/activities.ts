@@ -36,7 +36,7 @@ export function scheduleActivity(
   exec: Execution,
   a: ScheduleAttrs,
   completedEventId: number,
-): void {
+): number {
   const s = exec.s;
   const now = engine.now();
   const runRemainingMs = s.runTimeoutMs > 0 ? s.startMs + s.runTimeoutMs - now : 0;
@@ -112,6 +112,7 @@ export function scheduleActivity(
   };
   s.activities[String(sid)] = act;
   engine.activityQueues.add(s.namespace, taskQueue, { key: exec.key, sid, attempt: 1 });
+  return sid;
 }
 
 function activityFor(exec: Execution | undefined, sid: number): ActivityState | undefined {

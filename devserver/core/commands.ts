@@ -110,6 +110,7 @@ export function applyCommands(
   completedEventId: number,
   identity: string,
   deferred: (() => void)[],
+  eagerActivities: number[] = [],
 ): void {
   const now = engine.now();
   const messagesById = new Map(messages.map((m) => [m.id ?? '', m]));
@@ -122,9 +123,14 @@ export function applyCommands(
     if (!exec.running) return;
     const c = raw as Cmd;
     switch (c.commandType) {
-      case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-        scheduleActivity(engine, exec, c.scheduleActivityTaskCommandAttributes as never, completedEventId);
+      case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+        const a = c.scheduleActivityTaskCommandAttributes!;
+        const sid = scheduleActivity(engine, exec, a, completedEventId);
+        // Eager execution: the worker reserved a slot and wants the task in the completion response.
+        const sameQueue = !a.taskQueue?.name || a.taskQueue.name === exec.s.taskQueue;
+        if (a.requestEagerExecution && sameQueue) eagerActivities.push(sid);
         break;
+      }
       case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
         requestCancelActivity(
           engine,

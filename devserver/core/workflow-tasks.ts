@@ -21,6 +21,7 @@ import {
 import { encodeToken, decodeToken } from './tokens';
 import { RpcError, Code, invalidArgument, notFound } from '../rpc/errors';
 import { applyCommands, validateCommands } from './commands';
+import { dispatchActivityTask } from './activities';
 import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates } from './updates';
 import { flushQueuedQueries, resolveAttachedQueries, dispatchLegacyQuery, attachedQueries } from './queries';
 
@@ -214,7 +215,14 @@ type CompletedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskComp
  * RespondWorkflowTaskCompleted. Returns an error to raise after the state is committed
  * (a rejected completion still changes history: the task is recorded as failed).
  */
-export function completeWorkflowTask(engine: Engine, req: CompletedRequest): RpcError | undefined {
+export interface CompletionResult {
+  /** An error to raise after the state is committed. */
+  error?: RpcError;
+  /** Activity tasks started eagerly for the worker that asked for them. */
+  activityTasks: object[];
+}
+
+export function completeWorkflowTask(engine: Engine, req: CompletedRequest): CompletionResult {
   const exec = validateToken(engine, req.taskToken, req.namespace);
   const s = exec.s;
   const wft = s.wft!;
@@ -250,7 +258,7 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Rpc
     s.sticky = null;
     scheduleWorkflowTask(engine, exec, 1);
     engine.touch(exec);
-    return new RpcError(Code.INVALID_ARGUMENT, message);
+    return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
   }
 
   const completed = exec.append(
@@ -278,7 +286,8 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Rpc
     : null;
 
   const deferred: (() => void)[] = [];
-  applyCommands(engine, exec, commands, messages, completed.eventId!, identity, deferred);
+  const eager: number[] = [];
+  applyCommands(engine, exec, commands, messages, completed.eventId!, identity, deferred, eager);
   if (exec.running) {
     // Updates delivered with this task that the worker neither accepted nor rejected go out again.
     returnSentUpdates(exec, sentUpdates);
@@ -289,8 +298,13 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Rpc
   }
   for (const action of deferred) action();
   if (exec.running) flushQueuedQueries(engine, exec);
+  const activityTasks: object[] = [];
+  for (const sid of eager) {
+    const task = exec.running ? dispatchActivityTask(engine, { key: exec.key, sid, attempt: 1 }, identity) : undefined;
+    if (task) activityTasks.push(task);
+  }
   engine.touch(exec);
-  return undefined;
+  return { activityTasks };
 }
 
 const closingCommandTypes = new Set<number>([

@@ -325,10 +325,10 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     },
 
     async RespondWorkflowTaskCompleted(r: Req<'RespondWorkflowTaskCompletedRequest'>) {
-      const err = completeWorkflowTask(engine, r);
+      const { error, activityTasks } = completeWorkflowTask(engine, r);
       await engine.commit();
-      if (err) throw err;
-      return {};
+      if (error) throw error;
+      return { activityTasks };
     },
 
     async RespondWorkflowTaskFailed(r: Req<'RespondWorkflowTaskFailedRequest'>) {

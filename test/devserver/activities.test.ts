@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Context, CompleteAsyncError } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { msToTs } from '@temporalio/common/lib/time';
 import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
 import {
   runCappedBackoff,
@@ -286,5 +287,46 @@ describe('dev server: activities', function () {
       );
       assert.equal(result, `done by ${by}`);
     }
+  });
+});
+
+describe('dev server: eager activity execution', function () {
+  it('when a worker asks for eager execution, then the activity task comes back in the completion response', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const svc = client.workflowService;
+    await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+    const task = await svc.pollWorkflowTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue },
+      identity: 'raw',
+    });
+    const res = await svc.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: task.taskToken,
+      identity: 'raw',
+      commands: [
+        {
+          commandType: temporal.api.enums.v1.CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: {
+            activityId: 'eager-1',
+            activityType: { name: 'step' },
+            taskQueue: { name: taskQueue },
+            startToCloseTimeout: msToTs(10_000),
+            requestEagerExecution: true,
+          },
+        },
+      ],
+    });
+    assert.equal(res.activityTasks?.length, 1);
+    assert.equal(res.activityTasks[0]!.activityId, 'eager-1');
+    await svc.respondActivityTaskCompleted({
+      namespace: 'default',
+      taskToken: res.activityTasks[0]!.taskToken,
+      identity: 'raw',
+    });
+    const events = (await client.workflow.getHandle(taskQueue).fetchHistory()).events!;
+    assert.ok(events.some((e) => e.activityTaskCompletedEventAttributes));
+    await client.workflow.getHandle(taskQueue).terminate();
   });
 });

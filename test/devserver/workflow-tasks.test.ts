@@ -41,6 +41,8 @@ describe('dev server: workflow tasks', function () {
     const taskQueue = uniqueQueue();
     const handle = await withWorker(nativeConnection, { taskQueue }, async () => {
       const h = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+      // Once the first task is done the run is sticky, so the signal's task goes to the sticky queue.
+      await waitFor(async () => !(await h.describe()).raw.pendingWorkflowTask, 'first task done');
       await h.signal(addSignal, 'one');
       await waitFor(async () => (await h.query<string[]>('items')).length === 1, 'first signal handled');
       return h;
