@@ -300,7 +300,9 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   if (exec.running) flushQueuedQueries(engine, exec);
   const activityTasks: object[] = [];
   for (const sid of eager) {
-    const task = exec.running ? dispatchActivityTask(engine, { key: exec.key, sid, attempt: 1 }, identity) : undefined;
+    const task = exec.running
+      ? dispatchActivityTask(engine, { key: exec.key, sid, attempt: 1 }, identity)
+      : undefined;
     if (task) activityTasks.push(task);
   }
   engine.touch(exec);
