@@ -92,6 +92,16 @@ function pageToken(token: Uint8Array | null | undefined): number {
 }
 
 export function workflowServiceHandlers(engine: Engine): Handlers {
+  /**
+   * Reads answer only once what they saw is durable: a result long poll must not report
+   * a completion that a crash in the next millisecond would take back.
+   */
+  async function settled<T>(read: Promise<T>): Promise<T> {
+    const value = await read;
+    await engine.commit();
+    return value;
+  }
+
   const h = {
     async GetSystemInfo() {
       return {
@@ -217,13 +227,13 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     async GetWorkflowExecutionHistory(r: Req<'GetWorkflowExecutionHistoryRequest'>, ctx: CallContext) {
       const ns = engine.namespace(r.namespace).name;
       const exec = engine.lookup(ns, r.execution?.workflowId, r.execution?.runId);
-      return getHistory(engine, exec, r, ctx);
+      return settled(getHistory(engine, exec, r, ctx));
     },
 
     async GetWorkflowExecutionHistoryReverse(r: Req<'GetWorkflowExecutionHistoryReverseRequest'>) {
       const ns = engine.namespace(r.namespace).name;
       const exec = engine.lookup(ns, r.execution?.workflowId, r.execution?.runId);
-      return getHistoryReverse(engine, exec, r);
+      return settled(Promise.resolve(getHistoryReverse(engine, exec, r)));
     },
 
     async QueryWorkflow(r: Req<'QueryWorkflowRequest'>, ctx: CallContext) {
@@ -246,7 +256,7 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     async DescribeWorkflowExecution(r: Req<'DescribeWorkflowExecutionRequest'>) {
       const ns = engine.namespace(r.namespace).name;
       const exec = engine.lookup(ns, r.execution?.workflowId, r.execution?.runId);
-      return describeExecution(engine, exec);
+      return settled(Promise.resolve(describeExecution(engine, exec)));
     },
 
     async RequestCancelWorkflowExecution(r: Req<'RequestCancelWorkflowExecutionRequest'>) {
@@ -443,7 +453,9 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
       }
       admitUpdate(engine, exec, r.request ?? {});
       await engine.commit();
-      return waitForUpdate(engine, exec, r.request!.meta!.updateId!, r.waitPolicy?.lifecycleStage ?? 0, ctx);
+      return settled(
+        waitForUpdate(engine, exec, r.request!.meta!.updateId!, r.waitPolicy?.lifecycleStage ?? 0, ctx),
+      );
     },
 
     async PollWorkflowExecutionUpdate(r: Req<'PollWorkflowExecutionUpdateRequest'>, ctx: CallContext) {
@@ -451,7 +463,7 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
       const ref = r.updateRef;
       const updateId = requireString(ref?.updateId, 'UpdateId');
       const exec = engine.lookup(ns, ref?.workflowExecution?.workflowId, ref?.workflowExecution?.runId);
-      return waitForUpdate(engine, exec, updateId, r.waitPolicy?.lifecycleStage ?? 0, ctx);
+      return settled(waitForUpdate(engine, exec, updateId, r.waitPolicy?.lifecycleStage ?? 0, ctx));
     },
 
     async ExecuteMultiOperation(r: Req<'ExecuteMultiOperationRequest'>, ctx: CallContext) {
