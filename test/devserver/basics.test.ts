@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { sharedServer, uniqueQueue, withWorker } from './helpers';
-import { sharedLocalEnv, createTimeSkippingEnv } from '../support/devserver';
+import { sharedLocalEnv, createLocalEnv, createTimeSkippingEnv } from '../support/devserver';
+import { CustomKeyword } from './workflows';
 import { activityAndTimer, sleeper } from './workflows';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from './helpers';
@@ -55,6 +56,49 @@ describe('dev server basics', function () {
         env.client.workflow.execute(sleeper, { taskQueue, workflowId: taskQueue, args: [thirtyDaysMs] }),
       );
       assert.ok(elapsed >= thirtyDaysMs, `workflow clock advanced ${elapsed}ms`);
+    } finally {
+      await env.teardown();
+    }
+  });
+
+  it('when createLocal passes a namespace, UI port, search attributes and extra flags, then the launched server honours them', async function () {
+    const env = await createLocalEnv({
+      server: {
+        namespace: 'bookings',
+        uiPort: 0,
+        searchAttributes: [CustomKeyword],
+        extraArgs: [
+          '--namespace',
+          'second',
+          '--log-format',
+          'json',
+          '--dynamic-config-value',
+          'limit.historyPageSize=50',
+        ],
+      },
+    });
+    try {
+      const svc = env.connection.workflowService;
+      assert.equal((await svc.describeNamespace({ namespace: 'bookings' })).namespaceInfo?.name, 'bookings');
+      assert.equal((await svc.describeNamespace({ namespace: 'second' })).namespaceInfo?.name, 'second');
+      const taskQueue = uniqueQueue();
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        namespace: 'bookings',
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: { greet: async (name: string) => `hey ${name}` },
+      });
+      const result = await worker.runUntil(
+        env.client.workflow.execute(activityAndTimer, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: ['ns', 1],
+          typedSearchAttributes: [{ key: CustomKeyword, value: 'launched' }],
+        }),
+      );
+      assert.equal(result, 'hey ns after 1ms');
+      assert.equal((await env.client.workflow.count(`CustomKeywordField = 'launched'`)).count, 1);
     } finally {
       await env.teardown();
     }
