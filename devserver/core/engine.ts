@@ -1,0 +1,289 @@
+// The hub of the server: the registry of namespaces and workflow runs, the task queues,
+// the scheduler, and the rules that apply across runs. Every operation mutates state
+// synchronously, then the RPC layer awaits commit() so the change is durable before the
+// caller hears back. Per-run behaviour lives beside this file: workflow-tasks.ts,
+// commands.ts, activities.ts, lifecycle.ts, queries.ts, updates.ts.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock';
+import { Scheduler } from './scheduler';
+import { TaskQueues } from './task-queues';
+import { Execution, execKey, type PendingQuery } from './execution';
+import type { ExecState } from './state';
+import { EventType, WorkflowExecutionStatus } from '../proto';
+import { namespaceNotFound, workflowNotFound, invalidArgument, RpcError, Code } from '../rpc/errors';
+import type { Logger } from '../logger';
+import { computeDeadlines, runDue } from './deadlines';
+import { ensureWorkflowTask } from './workflow-tasks';
+
+export interface NamespaceRecord {
+  name: string;
+  id: string;
+  description: string;
+  retentionMs: number;
+}
+
+export interface Store {
+  markDirty(exec: Execution): void;
+  markNamespace(ns: NamespaceRecord): void;
+  commit(): Promise<void>;
+}
+
+export const memoryStore: Store = {
+  markDirty: () => undefined,
+  markNamespace: () => undefined,
+  commit: () => Promise.resolve(),
+};
+
+export type WftRef = { kind: 'wft'; key: string; seq: number } | { kind: 'query'; id: string };
+export interface ActRef {
+  key: string;
+  sid: number;
+  attempt: number;
+}
+
+export interface LegacyQuery {
+  id: string;
+  exec: Execution;
+  query: PendingQuery;
+  dispatched: boolean;
+}
+
+export interface EngineOptions {
+  clock: Clock;
+  log: Logger;
+  store?: Store;
+  /** Events per page of history in poll responses and GetWorkflowExecutionHistory. */
+  historyPageSize?: number;
+  /** Longest a long poll waits before answering empty (the client re-polls). */
+  longPollMs?: number;
+  /** Search attribute types registered on the command line (name -> IndexedValueType name). */
+  searchAttributeTypes?: Record<string, string>;
+}
+
+const DEFAULT_HISTORY_PAGE_SIZE = 1000;
+const DEFAULT_LONG_POLL_MS = 20_000;
+
+export class Engine {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly scheduler: Scheduler;
+  store: Store;
+  readonly historyPageSize: number;
+  readonly longPollMs: number;
+  readonly searchAttributeTypes: Record<string, string>;
+  readonly namespaces = new Map<string, NamespaceRecord>();
+  readonly executions = new Map<string, Execution>();
+  /** namespace\0workflowId -> run id of the latest run (running or not). */
+  readonly currentRuns = new Map<string, string>();
+  readonly workflowQueues = new TaskQueues<WftRef>();
+  readonly activityQueues = new TaskQueues<ActRef>();
+  readonly legacyQueries = new Map<string, LegacyQuery>();
+  /** Runs with a workflow task outstanding / an activity task outstanding (for time skipping). */
+  readonly busyWorkflowTasks = new Set<string>();
+  readonly busyActivities = new Set<string>();
+  private closed = false;
+  /** Called whenever a run's in-flight status may have changed (time skipping re-evaluates). */
+  onRunChanged: () => void = () => undefined;
+
+  constructor(opts: EngineOptions) {
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.store = opts.store ?? memoryStore;
+    this.scheduler = new Scheduler(opts.clock);
+    this.historyPageSize = opts.historyPageSize ?? DEFAULT_HISTORY_PAGE_SIZE;
+    this.longPollMs = opts.longPollMs ?? DEFAULT_LONG_POLL_MS;
+    this.searchAttributeTypes = opts.searchAttributeTypes ?? {};
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  commit(): Promise<void> {
+    return this.store.commit();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.scheduler.close();
+    this.workflowQueues.releaseAll();
+    this.activityQueues.releaseAll();
+    for (const exec of this.executions.values()) exec.notify();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- namespaces -------------------------------------------------------------------
+
+  registerNamespace(name: string, description = '', retentionMs = 24 * 3600_000): NamespaceRecord {
+    const existing = this.namespaces.get(name);
+    if (existing) return existing;
+    const ns: NamespaceRecord = { name, id: randomUUID(), description, retentionMs };
+    this.namespaces.set(name, ns);
+    this.store.markNamespace(ns);
+    return ns;
+  }
+
+  namespace(name: string | null | undefined): NamespaceRecord {
+    if (!name) throw invalidArgument('Namespace is not set on request.');
+    const ns = this.namespaces.get(name);
+    if (!ns) throw namespaceNotFound(name);
+    return ns;
+  }
+
+  // ---- runs -------------------------------------------------------------------------
+
+  /** Adds a run to the registry (new start, or loaded from the store). */
+  addExecution(exec: Execution, makeCurrent: boolean): void {
+    this.executions.set(exec.key, exec);
+    if (makeCurrent) this.currentRuns.set(`${exec.s.namespace}\u0000${exec.s.workflowId}`, exec.s.runId);
+  }
+
+  currentRun(namespace: string, workflowId: string): Execution | undefined {
+    const runId = this.currentRuns.get(`${namespace}\u0000${workflowId}`);
+    return runId ? this.executions.get(execKey(namespace, workflowId, runId)) : undefined;
+  }
+
+  /** The run named by (workflowId, runId), or the latest run when runId is empty. */
+  lookup(namespace: string, workflowId: string | null | undefined, runId?: string | null): Execution {
+    this.namespace(namespace);
+    if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
+    const exec = runId
+      ? this.executions.get(execKey(namespace, workflowId, runId))
+      : this.currentRun(namespace, workflowId);
+    if (!exec) throw workflowNotFound(workflowId, runId);
+    return exec;
+  }
+
+  lookupRunning(namespace: string, workflowId: string | null | undefined, runId?: string | null): Execution {
+    const exec = this.lookup(namespace, workflowId, runId);
+    if (!exec.running) throw new RpcError(Code.NOT_FOUND, 'workflow execution already completed');
+    return exec;
+  }
+
+  /**
+   * Call after every mutation of a run: schedules it for the durable store, re-arms its
+   * next deadline, updates the in-flight sets time skipping looks at, wakes waiters.
+   */
+  touch(exec: Execution): void {
+    this.store.markDirty(exec);
+    this.rearm(exec);
+    exec.notify();
+  }
+
+  /** Re-derives the run's next deadline and in-flight status from its state. */
+  rearm(exec: Execution): void {
+    const key = `x:${exec.key}`;
+    const next = exec.running ? computeDeadlines(this, exec) : undefined;
+    if (next === undefined) this.scheduler.clear(key);
+    else this.scheduler.set(key, next, () => this.onDue(exec));
+    if (exec.running && exec.s.wft) this.busyWorkflowTasks.add(exec.key);
+    else this.busyWorkflowTasks.delete(exec.key);
+    const hasActiveActivity =
+      exec.running && Object.values(exec.s.activities).some((a) => a.phase !== 'backoff');
+    if (hasActiveActivity) this.busyActivities.add(exec.key);
+    else this.busyActivities.delete(exec.key);
+    this.onRunChanged();
+  }
+
+  /** A run loaded from the store: its pending tasks go back on their queues, its deadlines are re-armed. */
+  restore(exec: Execution): void {
+    const s = exec.s;
+    if (exec.running) {
+      if (s.wft?.phase === 'scheduled') {
+        this.workflowQueues.add(s.namespace, s.wft.queue, { kind: 'wft', key: exec.key, seq: s.wft.seq });
+      }
+      for (const a of Object.values(s.activities)) {
+        if (a.phase === 'scheduled') {
+          this.activityQueues.add(s.namespace, a.taskQueue, {
+            key: exec.key,
+            sid: a.scheduledEventId,
+            attempt: a.attempt,
+          });
+        }
+      }
+    }
+    this.rearm(exec);
+  }
+
+  private onDue(exec: Execution): void {
+    if (this.closed || this.executions.get(exec.key) !== exec) return;
+    try {
+      runDue(this, exec);
+    } catch (err) {
+      this.log.error(`deadline processing failed for ${exec.s.workflowId}`, err);
+    }
+    this.touch(exec);
+    // Nothing waits on this change; make it durable in the background.
+    this.commit().catch((err: unknown) => this.log.error('commit failed', err));
+  }
+
+  /**
+   * Delivers an event from outside the workflow's own commands (signal, activity result,
+   * timer, child outcome...) and makes sure a workflow task will tell the workflow.
+   */
+  deliver(exec: Execution, type: number, attrs: object): void {
+    exec.addExternal(type, attrs, this.now());
+    ensureWorkflowTask(this, exec);
+  }
+
+  /** Pending queries count for time skipping: a query in flight holds the clock. */
+  pendingQueryCount(): number {
+    let n = this.legacyQueries.size;
+    for (const key of this.busyWorkflowTasks) n += this.executions.get(key)?.queuedQueries.length ?? 0;
+    return n;
+  }
+
+  newState(
+    fields: Pick<ExecState, 'namespace' | 'workflowId' | 'runId' | 'workflowType' | 'taskQueue'>,
+  ): ExecState {
+    return {
+      ...fields,
+      firstRunId: fields.runId,
+      status: WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+      startMs: 0,
+      executionMs: 0,
+      closeMs: 0,
+      runTimeoutMs: 0,
+      executionTimeoutMs: 0,
+      executionDeadlineMs: 0,
+      wftTimeoutMs: 10_000,
+      startRequestId: '',
+      attachedRequestIds: [],
+      firstWftAtMs: 0,
+      wft: null,
+      wftSeq: 0,
+      lastCompletedWftStartedId: 0,
+      sticky: null,
+      activities: {},
+      timers: {},
+      children: {},
+      cancelRequested: false,
+      signalRequestIds: [],
+      cancelRequestIds: [],
+      memo: null,
+      searchAttributes: null,
+      parent: null,
+      parentClosePolicy: 0,
+      updates: {},
+    };
+  }
+
+  /** Events of the types that mean the run is over. */
+  static readonly closeStatusByEvent: Record<number, number> = {
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED,
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+    [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW]:
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+  };
+}

@@ -1,0 +1,188 @@
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison -- enums arrive from the wire, and are stored in state, as plain numbers */
+// Workflow updates through the protocol-message flow: an admitted update is delivered
+// to the worker as a Request message with the next workflow task; the worker answers
+// with Acceptance/Rejection and Response messages (placed among its commands), which
+// become WorkflowExecutionUpdateAccepted/Completed events. A rejection leaves no trace in
+// history, as on the real server. Callers wait for the stage they asked for.
+import type { Engine } from './engine';
+import type { Execution } from './execution';
+import { EventType, T, toB64, fromB64, packAny, unpackAny, temporal, type IMessage } from '../proto';
+import { ensureWorkflowTask } from './workflow-tasks';
+import { invalidArgument, notFound, RpcError, Code } from '../rpc/errors';
+import type { CallContext } from '../rpc/grpc-server';
+
+type UpdateRequest = temporal.api.update.v1.IRequest;
+type Outcome = temporal.api.update.v1.IOutcome;
+const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
+
+// Bounds the rejected outcomes remembered per run for callers still waiting on them.
+const MAX_REJECTED_REMEMBERED = 100;
+
+export function admitUpdate(engine: Engine, exec: Execution, request: UpdateRequest): void {
+  const id = request.meta?.updateId;
+  if (!id) throw invalidArgument('Update id is not set on request.');
+  if (!request.input?.name) throw invalidArgument('Update name is not set on request.');
+  if (exec.s.updates[id]) return;
+  exec.rejectedUpdates.delete(id);
+  exec.s.updates[id] = {
+    id,
+    phase: 'admitted',
+    request: toB64(T.UpdateRequest, request)!,
+    acceptedEventId: 0,
+    outcome: null,
+  };
+  ensureWorkflowTask(engine, exec);
+  engine.touch(exec);
+}
+
+export function hasAdmittedUpdates(exec: Execution): boolean {
+  return Object.values(exec.s.updates).some((u) => u.phase === 'admitted');
+}
+
+/** Request messages for the workflow task being dispatched. */
+export function updateMessagesFor(engine: Engine, exec: Execution): IMessage[] | undefined {
+  const wft = exec.s.wft!;
+  const messages: IMessage[] = [];
+  for (const u of Object.values(exec.s.updates)) {
+    if (u.phase !== 'admitted') continue;
+    u.phase = 'sent';
+    wft.sentUpdates.push(u.id);
+    const request = fromB64<UpdateRequest>(T.UpdateRequest, u.request)!;
+    messages.push({
+      id: `${u.id}/request`,
+      protocolInstanceId: u.id,
+      eventId: wft.startedEventId - 1,
+      body: packAny(T.UpdateRequest, request),
+    });
+  }
+  void engine;
+  return messages.length > 0 ? messages : undefined;
+}
+
+export function returnSentUpdates(exec: Execution, ids: string[]): void {
+  for (const id of ids) {
+    const u = exec.s.updates[id];
+    if (u?.phase === 'sent') u.phase = 'admitted';
+  }
+}
+
+export function handleUpdateMessage(
+  engine: Engine,
+  exec: Execution,
+  m: IMessage,
+  _completedEventId: number,
+  identity: string,
+): void {
+  const id = m.protocolInstanceId ?? '';
+  const u = exec.s.updates[id];
+  const typeUrl = m.body?.type_url ?? '';
+  if (!u) return;
+  const now = engine.now();
+  if (typeUrl.endsWith('temporal.api.update.v1.Acceptance')) {
+    const acc = unpackAny<temporal.api.update.v1.IAcceptance>(T.UpdateAcceptance, m.body);
+    const ev = exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+      {
+        protocolInstanceId: id,
+        acceptedRequestMessageId: acc?.acceptedRequestMessageId ?? `${id}/request`,
+        acceptedRequestSequencingEventId: acc?.acceptedRequestSequencingEventId ?? undefined,
+        acceptedRequest: acc?.acceptedRequest ?? fromB64(T.UpdateRequest, u.request),
+      },
+      now,
+    );
+    u.phase = 'accepted';
+    u.acceptedEventId = ev.eventId!;
+  } else if (typeUrl.endsWith('temporal.api.update.v1.Rejection')) {
+    const rej = unpackAny<temporal.api.update.v1.IRejection>(T.UpdateRejection, m.body);
+    delete exec.s.updates[id];
+    const outcome: Outcome = { failure: rej?.failure ?? { message: 'update rejected' } };
+    exec.rejectedUpdates.set(id, encodeOutcome(outcome));
+    if (exec.rejectedUpdates.size > MAX_REJECTED_REMEMBERED) {
+      exec.rejectedUpdates.delete(exec.rejectedUpdates.keys().next().value!);
+    }
+  } else if (typeUrl.endsWith('temporal.api.update.v1.Response')) {
+    const res = unpackAny<temporal.api.update.v1.IResponse>(T.UpdateResponse, m.body);
+    const outcome = res?.outcome ?? {};
+    exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+      { meta: { updateId: id, identity }, acceptedEventId: u.acceptedEventId, outcome },
+      now,
+    );
+    u.phase = 'completed';
+    u.outcome = Buffer.from(encodeOutcome(outcome)).toString('base64');
+  }
+}
+
+function encodeOutcome(o: Outcome): Uint8Array {
+  return T.Outcome.encode(o).finish();
+}
+
+function decodeOutcome(b: Uint8Array): Outcome {
+  return T.Outcome.toObject(T.Outcome.decode(b), { longs: Number, enums: Number });
+}
+
+/** Wakes update callers so they notice the run closed. */
+export function failUpdateWaiters(exec: Execution): void {
+  exec.notify();
+}
+
+interface UpdateStatus {
+  stage: number;
+  outcome?: Outcome;
+}
+
+function statusOf(exec: Execution, id: string): UpdateStatus | undefined {
+  const rejected = exec.rejectedUpdates.get(id);
+  if (rejected)
+    return {
+      stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
+      outcome: decodeOutcome(rejected),
+    };
+  const u = exec.s.updates[id];
+  if (!u) return undefined;
+  if (u.phase === 'completed') {
+    return {
+      stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
+      outcome: decodeOutcome(Buffer.from(u.outcome!, 'base64')),
+    };
+  }
+  if (u.phase === 'accepted') return { stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED };
+  return { stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED };
+}
+
+/**
+ * Waits until the update reaches `wanted` (or completes), the long poll expires (the
+ * caller then polls again with PollWorkflowExecutionUpdate), or the run closes.
+ */
+export async function waitForUpdate(
+  engine: Engine,
+  exec: Execution,
+  id: string,
+  wanted: number,
+  ctx: CallContext,
+): Promise<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse> {
+  const target = wanted || Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+  const giveUpAt = Math.min(Date.now() + engine.longPollMs, ctx.deadlineMs - 500);
+  const ref = { workflowExecution: { workflowId: exec.s.workflowId, runId: exec.s.runId }, updateId: id };
+  for (;;) {
+    const st = statusOf(exec, id);
+    if (!st) throw notFound(`update ${id} not found`);
+    const reached =
+      st.stage >= target || st.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
+    if (reached) return { updateRef: ref, outcome: st.outcome as never, stage: st.stage };
+    if (!exec.running) throw new RpcError(Code.NOT_FOUND, 'workflow execution already completed');
+    if (Date.now() >= giveUpAt || ctx.cancelled() || engine.isClosed)
+      return { updateRef: ref, stage: st.stage };
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        exec.listeners.delete(done);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, giveUpAt - Date.now()));
+      const unsubscribe = ctx.onCancel(done);
+      exec.listeners.add(done);
+    });
+  }
+}

@@ -1,0 +1,402 @@
+// Workflow tasks: scheduling (normal or sticky queue), handing them to pollers with the
+// history the worker needs, completion (commands become history), failures and
+// timeouts. Attempts after the first are transient, as on the real server: their
+// scheduled/started events are sent to the worker but only written to history if the
+// attempt completes, so a workflow stuck in a failing task does not grow its history.
+import { randomUUID } from 'node:crypto';
+import type { Engine, WftRef } from './engine';
+import type { Execution } from './execution';
+import { makeEvent } from './events';
+import {
+  EventType,
+  TaskQueueKind,
+  type IHistoryEvent,
+  type ICommand,
+  type IMessage,
+  msToDuration,
+  msToTimestamp,
+  durationToMs,
+  temporal,
+} from '../proto';
+import { encodeToken, decodeToken } from './tokens';
+import { RpcError, Code, invalidArgument, notFound } from '../rpc/errors';
+import { applyCommands, validateCommands } from './commands';
+import { dispatchActivityTask } from './activities';
+import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates } from './updates';
+import { flushQueuedQueries, resolveAttachedQueries, dispatchLegacyQuery, attachedQueries } from './queries';
+
+type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
+const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+
+export function ensureWorkflowTask(engine: Engine, exec: Execution): void {
+  if (!exec.running || exec.s.wft) return;
+  if (exec.s.firstWftAtMs > engine.now()) return;
+  scheduleWorkflowTask(engine, exec, 1);
+}
+
+export function scheduleFirstWorkflowTask(engine: Engine, exec: Execution): void {
+  exec.s.firstWftAtMs = 0;
+  ensureWorkflowTask(engine, exec);
+}
+
+export function scheduleWorkflowTask(engine: Engine, exec: Execution, attempt: number): void {
+  const s = exec.s;
+  const now = engine.now();
+  const sticky = s.sticky !== null;
+  const queue = s.sticky ? s.sticky.queue : s.taskQueue;
+  const seq = ++s.wftSeq;
+  let scheduledEventId = 0;
+  if (attempt === 1) {
+    scheduledEventId = exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      {
+        taskQueue: taskQueueOf(exec, sticky),
+        startToCloseTimeout: msToDuration(s.wftTimeoutMs),
+        attempt: 1,
+      },
+      now,
+    ).eventId!;
+  }
+  s.wft = {
+    phase: 'scheduled',
+    attempt,
+    scheduledEventId,
+    startedEventId: 0,
+    scheduledMs: now,
+    startedMs: 0,
+    queue,
+    sticky,
+    startToCloseMs: s.wftTimeoutMs,
+    seq,
+    identity: '',
+    sentUpdates: [],
+  };
+  engine.workflowQueues.add(s.namespace, queue, { kind: 'wft', key: exec.key, seq });
+}
+
+function taskQueueOf(exec: Execution, sticky: boolean): object {
+  if (sticky && exec.s.sticky) {
+    return {
+      name: exec.s.sticky.queue,
+      kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY,
+      normalName: exec.s.taskQueue,
+    };
+  }
+  return { name: exec.s.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+}
+
+/** The scheduled/started events of a transient attempt, as sent to the worker. */
+function transientEvents(exec: Execution): IHistoryEvent[] {
+  const wft = exec.s.wft!;
+  return [
+    makeEvent(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      {
+        taskQueue: taskQueueOf(exec, wft.sticky),
+        startToCloseTimeout: msToDuration(wft.startToCloseMs),
+        attempt: wft.attempt,
+      },
+      wft.scheduledEventId,
+      wft.scheduledMs,
+    ),
+    makeEvent(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      { scheduledEventId: wft.scheduledEventId, identity: wft.identity, requestId: randomUUID() },
+      wft.startedEventId,
+      wft.startedMs,
+    ),
+  ];
+}
+
+/** A poller took a reference from a workflow task queue: start the task if still valid. */
+export function dispatchWorkflowTask(
+  engine: Engine,
+  ref: WftRef,
+  identity: string,
+): PollResponse | undefined {
+  if (ref.kind === 'query') return dispatchLegacyQuery(engine, ref.id);
+  const exec = engine.executions.get(ref.key);
+  const wft = exec?.s.wft;
+  if (!exec || !exec.running || !wft || wft.phase !== 'scheduled' || wft.seq !== ref.seq) return undefined;
+  const response = startWorkflowTask(engine, exec, identity);
+  engine.touch(exec);
+  return response;
+}
+
+export function startWorkflowTask(engine: Engine, exec: Execution, identity: string): PollResponse {
+  const wft = exec.s.wft!;
+  const now = engine.now();
+  wft.phase = 'started';
+  wft.startedMs = now;
+  wft.identity = identity;
+  if (wft.attempt === 1) {
+    wft.startedEventId = exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      {
+        scheduledEventId: wft.scheduledEventId,
+        identity,
+        requestId: randomUUID(),
+        historySizeBytes: 0,
+      },
+      now,
+    ).eventId!;
+  } else {
+    // History cannot grow while the task is started (new events are buffered), so these
+    // ids stay valid until the attempt completes and the events are written for real.
+    wft.scheduledEventId = exec.nextEventId;
+    wft.startedEventId = exec.nextEventId + 1;
+  }
+  return buildWorkflowTaskResponse(engine, exec);
+}
+
+function buildWorkflowTaskResponse(engine: Engine, exec: Execution): PollResponse {
+  const s = exec.s;
+  const wft = s.wft!;
+  const messages = updateMessagesFor(engine, exec);
+  const queries = s.lastCompletedWftStartedId > 0 ? attachedQueries(exec) : undefined;
+  // A sticky worker has the run cached: send only what happened since its last task.
+  const fromEventId = wft.sticky ? s.lastCompletedWftStartedId + 1 : 1;
+  const page = historyPage(engine, exec, fromEventId, wft.startedEventId, wft.attempt > 1 ? wft.seq : 0);
+  return {
+    taskToken: encodeToken({ k: 'w', ns: s.namespace, wid: s.workflowId, rid: s.runId, seq: wft.seq }),
+    workflowExecution: { workflowId: s.workflowId, runId: s.runId },
+    workflowType: { name: s.workflowType },
+    previousStartedEventId: s.lastCompletedWftStartedId as never,
+    startedEventId: wft.startedEventId as never,
+    attempt: wft.attempt,
+    history: { events: page.events as never },
+    nextPageToken: page.nextPageToken,
+    workflowExecutionTaskQueue: { name: s.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    scheduledTime: msToTimestamp(wft.scheduledMs) as never,
+    startedTime: msToTimestamp(wft.startedMs) as never,
+    queries: queries,
+    messages: messages as never,
+  };
+}
+
+/**
+ * One page of the events a workflow task needs, [from, to] plus the transient events of
+ * attempt `tseq` on the last page. Later pages are fetched with GetWorkflowExecutionHistory.
+ */
+export function historyPage(
+  engine: Engine,
+  exec: Execution,
+  from: number,
+  to: number,
+  tseq: number,
+  pageSize = engine.historyPageSize,
+): { events: IHistoryEvent[]; nextPageToken?: Buffer } {
+  const wft = exec.s.wft;
+  const transient =
+    tseq > 0 && wft && wft.seq === tseq && wft.phase === 'started' ? transientEvents(exec) : [];
+  const lastInHistory = Math.min(to > 0 ? to : exec.history.length, exec.history.length);
+  const end = Math.min(lastInHistory, from - 1 + pageSize);
+  const events = exec.history.slice(from - 1, end);
+  if (end < lastInHistory) {
+    return { events, nextPageToken: encodeToken({ k: 'h', from: end + 1, to: lastInHistory, tseq }) };
+  }
+  return { events: events.concat(transient) };
+}
+
+function validateToken(engine: Engine, taskToken: Uint8Array | null | undefined, namespace?: string | null) {
+  const token = decodeToken(taskToken, 'w');
+  if (namespace && namespace !== token.ns) throw invalidArgument('task token does not match namespace');
+  const exec = engine.executions.get(`${token.ns}\u0000${token.wid}\u0000${token.rid}`);
+  const wft = exec?.s.wft;
+  if (!exec || !exec.running || !wft || wft.phase !== 'started' || wft.seq !== token.seq) {
+    throw notFound('Workflow task not found.');
+  }
+  return exec;
+}
+
+type CompletedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest;
+
+/**
+ * RespondWorkflowTaskCompleted. Returns an error to raise after the state is committed
+ * (a rejected completion still changes history: the task is recorded as failed).
+ */
+export interface CompletionResult {
+  /** An error to raise after the state is committed. */
+  error?: RpcError;
+  /** Activity tasks started eagerly for the worker that asked for them. */
+  activityTasks: object[];
+}
+
+export function completeWorkflowTask(engine: Engine, req: CompletedRequest): CompletionResult {
+  const exec = validateToken(engine, req.taskToken, req.namespace);
+  const s = exec.s;
+  const wft = s.wft!;
+  const now = engine.now();
+  const commands = (req.commands ?? []) as ICommand[];
+  const messages = (req.messages ?? []) as IMessage[];
+  const identity = req.identity ?? '';
+  resolveAttachedQueries(exec, req.queryResults ?? {});
+
+  if (wft.attempt > 1) {
+    // The transient attempt succeeded: its scheduled/started events become history.
+    for (const e of transientEvents(exec)) exec.history.push(e);
+  }
+
+  const invalid = validateCommands(exec, commands);
+  const closes = commands.some((c) => closingCommandTypes.has(c.commandType ?? 0));
+  if (invalid || (closes && exec.buffered.length > 0)) {
+    // New events arrived while the worker decided to close the run: it must see them first.
+    const cause = invalid?.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+    const message = invalid?.message ?? 'UnhandledCommand';
+    exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+      {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        cause,
+        failure: { message, applicationFailureInfo: {} },
+        identity,
+      },
+      now,
+    );
+    endTask(engine, exec);
+    s.sticky = null;
+    scheduleWorkflowTask(engine, exec, 1);
+    engine.touch(exec);
+    return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
+  }
+
+  const completed = exec.append(
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      identity,
+      binaryChecksum: req.binaryChecksum ?? undefined,
+      workerVersion: req.workerVersionStamp ?? undefined,
+      sdkMetadata: req.sdkMetadata ?? undefined,
+      meteringMetadata: req.meteringMetadata ?? undefined,
+    },
+    now,
+  );
+  s.lastCompletedWftStartedId = wft.startedEventId;
+  const sentUpdates = wft.sentUpdates;
+  s.wft = null;
+  const stickyQueue = req.stickyAttributes?.workerTaskQueue?.name;
+  s.sticky = stickyQueue
+    ? {
+        queue: stickyQueue,
+        scheduleToStartMs: durationToMs(req.stickyAttributes?.scheduleToStartTimeout as never),
+      }
+    : null;
+
+  const deferred: (() => void)[] = [];
+  const eager: number[] = [];
+  applyCommands(engine, exec, commands, messages, completed.eventId!, identity, deferred, eager);
+  if (exec.running) {
+    // Updates delivered with this task that the worker neither accepted nor rejected go out again.
+    returnSentUpdates(exec, sentUpdates);
+    const flushed = exec.flushBuffered();
+    if (flushed > 0 || req.forceCreateNewWorkflowTask || hasAdmittedUpdates(exec)) {
+      scheduleWorkflowTask(engine, exec, 1);
+    }
+  }
+  for (const action of deferred) action();
+  if (exec.running) flushQueuedQueries(engine, exec);
+  const activityTasks: object[] = [];
+  for (const sid of eager) {
+    const task = exec.running
+      ? dispatchActivityTask(engine, { key: exec.key, sid, attempt: 1 }, identity)
+      : undefined;
+    if (task) activityTasks.push(task);
+  }
+  engine.touch(exec);
+  return { activityTasks };
+}
+
+const closingCommandTypes = new Set<number>([
+  temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  temporal.api.enums.v1.CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  temporal.api.enums.v1.CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  temporal.api.enums.v1.CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
+
+/** Common end of a task that did not complete: buffered events land, updates and queries go back. */
+function endTask(engine: Engine, exec: Execution): void {
+  const wft = exec.s.wft;
+  if (wft) returnSentUpdates(exec, wft.sentUpdates);
+  exec.s.wft = null;
+  exec.flushBuffered();
+  // Queries that rode on the failed task wait for the next one.
+  exec.queuedQueries.unshift(...exec.attachedQueries.splice(0));
+}
+
+type FailedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
+
+export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
+  const exec = validateToken(engine, req.taskToken, req.namespace);
+  const wft = exec.s.wft!;
+  if (wft.attempt === 1) {
+    exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+      {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        cause: req.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
+        failure: req.failure ?? undefined,
+        identity: req.identity ?? '',
+      },
+      engine.now(),
+    );
+  }
+  retryTask(engine, exec, wft.attempt + 1);
+}
+
+function retryTask(engine: Engine, exec: Execution, nextAttempt: number): void {
+  endTask(engine, exec);
+  // The worker evicts a run whose task failed; a sticky task would only time out.
+  exec.s.sticky = null;
+  scheduleWorkflowTask(engine, exec, nextAttempt);
+  engine.touch(exec);
+}
+
+export function workflowTaskTimedOut(engine: Engine, exec: Execution, seq: number): void {
+  const wft = exec.s.wft;
+  if (!wft || wft.seq !== seq || wft.phase !== 'started') return;
+  if (wft.attempt === 1) {
+    exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+      {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+      },
+      engine.now(),
+    );
+  }
+  retryTask(engine, exec, wft.attempt + 1);
+}
+
+/** The sticky worker did not pick the task up in time: fall back to the normal queue. */
+export function stickyScheduleToStartExpired(engine: Engine, exec: Execution, seq: number): void {
+  const wft = exec.s.wft;
+  if (!wft || wft.seq !== seq || wft.phase !== 'scheduled' || !wft.sticky) return;
+  moveToNormalQueue(engine, exec);
+}
+
+function moveToNormalQueue(engine: Engine, exec: Execution): void {
+  const wft = exec.s.wft!;
+  exec.s.sticky = null;
+  wft.sticky = false;
+  wft.queue = exec.s.taskQueue;
+  wft.seq = ++exec.s.wftSeq;
+  engine.workflowQueues.add(exec.s.namespace, wft.queue, { kind: 'wft', key: exec.key, seq: wft.seq });
+  engine.touch(exec);
+}
+
+/** ShutdownWorker: the sticky queue's worker is gone, so its runs fall back at once. */
+export function releaseStickyQueue(engine: Engine, namespace: string, queue: string): void {
+  for (const exec of engine.executions.values()) {
+    if (exec.s.namespace !== namespace || exec.s.sticky?.queue !== queue || !exec.running) continue;
+    if (exec.s.wft?.phase === 'scheduled' && exec.s.wft.sticky) moveToNormalQueue(engine, exec);
+    else {
+      exec.s.sticky = null;
+      engine.touch(exec);
+    }
+  }
+}

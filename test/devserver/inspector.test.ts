@@ -1,0 +1,334 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ApplicationFailure } from '@temporalio/common';
+import { startTestServer, uniqueQueue, withWorker, waitFor, type TestServer } from './helpers';
+import { collector, sleeper, runDelayedRetry, itemsQuery, cancellable, CustomKeyword } from './workflows';
+
+// The same questions asked of the inspector either through headless Chromium (clicking
+// like a person) or, on a machine without a browser, through its HTML and form POSTs.
+interface Driver {
+  listIds(filter: { status?: string; type?: string; workflowId?: string }): Promise<string[]>;
+  detail(workflowId: string): Promise<{
+    status: string;
+    eventTypes: string[];
+    activities: string;
+    memo: string;
+    searchAttributes: string;
+  }>;
+  signal(workflowId: string, name: string, argsJson: string): Promise<string>;
+  cancel(workflowId: string): Promise<string>;
+  terminate(workflowId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** CHROMIUM_PATH picks the browser; CHROMIUM_PATH=none forces the HTTP-only leg. */
+function findChromium(): string | undefined {
+  if (process.env.CHROMIUM_PATH === 'none') return undefined;
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  try {
+    const found = execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
+      encoding: 'utf8',
+    }).trim();
+    return found || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+class BrowserDriver implements Driver {
+  private constructor(
+    private readonly context: BrowserContext,
+    private readonly page: Page,
+    private readonly base: string,
+    private readonly profileDir: string,
+  ) {}
+
+  static async launch(executablePath: string, base: string): Promise<BrowserDriver> {
+    const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inspector-chromium-'));
+    const context = await chromium.launchPersistentContext(profileDir, {
+      executablePath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    return new BrowserDriver(context, page, base, profileDir);
+  }
+
+  async listIds(filter: { status?: string; type?: string; workflowId?: string }): Promise<string[]> {
+    await this.page.goto(this.base);
+    await this.page.selectOption('select[name=status]', filter.status ?? '');
+    await this.page.fill('input[name=type]', filter.type ?? '');
+    await this.page.fill('input[name=workflowId]', filter.workflowId ?? '');
+    await Promise.all([this.page.waitForURL(/\?/), this.page.click('#filter button[type=submit]')]);
+    return this.attributes('#workflows tbody tr', 'data-workflow-id');
+  }
+
+  /** An attribute of every element matching selector (the test's tsconfig has no DOM types). */
+  private async attributes(selector: string, name: string): Promise<string[]> {
+    const rows = this.page.locator(selector);
+    const out: string[] = [];
+    for (let i = 0, n = await rows.count(); i < n; i++)
+      out.push((await rows.nth(i).getAttribute(name)) ?? '');
+    return out;
+  }
+
+  private async openDetail(workflowId: string): Promise<void> {
+    await this.page.goto(this.base);
+    await this.page.fill('input[name=workflowId]', workflowId);
+    await Promise.all([this.page.waitForURL(/\?/), this.page.click('#filter button[type=submit]')]);
+    await Promise.all([
+      this.page.waitForURL(/\/workflows\//),
+      this.page.click(`#workflows tr[data-workflow-id="${workflowId}"] a`),
+    ]);
+  }
+
+  async detail(workflowId: string) {
+    await this.openDetail(workflowId);
+    return {
+      status: (await this.page.textContent('#status')) ?? '',
+      eventTypes: await this.attributes('#history tr.event', 'data-event-type'),
+      activities: (await this.page.textContent('#pending-activities')) ?? '',
+      memo: (await this.page.textContent('#memo')) ?? '',
+      searchAttributes: (await this.page.textContent('#search-attributes')) ?? '',
+    };
+  }
+
+  private async submit(workflowId: string, form: string, fill: () => Promise<void>): Promise<string> {
+    await this.openDetail(workflowId);
+    await fill();
+    await Promise.all([this.page.waitForURL(/message=/), this.page.click(`${form} button[type=submit]`)]);
+    return (await this.page.textContent('#message')) ?? '';
+  }
+
+  signal(workflowId: string, name: string, argsJson: string): Promise<string> {
+    return this.submit(workflowId, '#signal-form', async () => {
+      await this.page.fill('#signal-form input[name=name]', name);
+      await this.page.fill('#signal-form input[name=args]', argsJson);
+    });
+  }
+
+  cancel(workflowId: string): Promise<string> {
+    return this.submit(workflowId, '#cancel-form', async () => undefined);
+  }
+
+  terminate(workflowId: string): Promise<string> {
+    return this.submit(workflowId, '#terminate-form', async () => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+    fs.rmSync(this.profileDir, { recursive: true, force: true });
+  }
+}
+
+/** The fallback: the served HTML read over HTTP, and the forms POSTed as a browser would. */
+class HttpDriver implements Driver {
+  constructor(private readonly base: string) {}
+
+  private async html(pathAndQuery: string): Promise<string> {
+    const res = await fetch(new URL(pathAndQuery, this.base));
+    assert.equal(res.status, 200);
+    return res.text();
+  }
+
+  private static text(html: string, id: string): string {
+    const m = new RegExp(`<(\\w+)[^>]*\\bid="${id}"[^>]*>([\\s\\S]*?)</\\1>`).exec(html);
+    return (m?.[2] ?? '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&quot;/g, '"')
+      .replace(/\s+/g, ' ');
+  }
+
+  async listIds(filter: { status?: string; type?: string; workflowId?: string }): Promise<string[]> {
+    const q = new URLSearchParams({
+      status: filter.status ?? '',
+      type: filter.type ?? '',
+      workflowId: filter.workflowId ?? '',
+    });
+    const html = await this.html(`/?${q.toString()}`);
+    return [...html.matchAll(/<tr data-workflow-id="([^"]*)"/g)].map((m) => m[1]!);
+  }
+
+  private async detailPath(workflowId: string): Promise<string> {
+    const html = await this.html(`/?workflowId=${encodeURIComponent(workflowId)}`);
+    const m = new RegExp(`<tr data-workflow-id="${workflowId}"><td><a href="([^"]+)"`).exec(html);
+    assert.ok(m, `list links to ${workflowId}`);
+    return m[1]!;
+  }
+
+  async detail(workflowId: string) {
+    const html = await this.html(await this.detailPath(workflowId));
+    return {
+      status: HttpDriver.text(html, 'status').trim(),
+      eventTypes: [...html.matchAll(/class="event" data-event-type="([^"]+)"/g)].map((m) => m[1]!),
+      activities: HttpDriver.text(html, 'pending-activities'),
+      memo: HttpDriver.text(html, 'memo'),
+      searchAttributes: HttpDriver.text(html, 'search-attributes'),
+    };
+  }
+
+  private async post(workflowId: string, action: string, form: Record<string, string>): Promise<string> {
+    const detailPath = await this.detailPath(workflowId);
+    const res = await fetch(new URL(`${detailPath}/${action}`, this.base), {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      redirect: 'manual',
+    });
+    assert.equal(res.status, 303);
+    const location = res.headers.get('location')!;
+    return HttpDriver.text(await this.html(location), 'message').trim();
+  }
+
+  signal(workflowId: string, name: string, argsJson: string): Promise<string> {
+    return this.post(workflowId, 'signal', { name, args: argsJson });
+  }
+  cancel(workflowId: string): Promise<string> {
+    return this.post(workflowId, 'cancel', {});
+  }
+  terminate(workflowId: string): Promise<string> {
+    return this.post(workflowId, 'terminate', { reason: 'from test' });
+  }
+  async close(): Promise<void> {}
+}
+
+describe('dev server: inspector', function () {
+  let srv: TestServer;
+
+  before(async function () {
+    srv = await startTestServer({ uiPort: 0 });
+  });
+
+  after(async function () {
+    await srv?.close();
+  });
+
+  it('when a person uses the inspector, then workflows are listed and filtered, details shown, and signal/cancel/terminate work', async function () {
+    const { client, nativeConnection, server } = srv;
+    const taskQueue = uniqueQueue();
+    const exe = findChromium();
+    let driver: Driver;
+    if (exe) {
+      driver = await BrowserDriver.launch(exe, server.uiUrl!);
+    } else {
+      console.warn(
+        "\n  !!! No Chromium found (set CHROMIUM_PATH or install Debian's chromium): the BROWSER LEG DID NOT RUN.\n" +
+          '  !!! The inspector is checked through its served HTML and form POSTs only.\n',
+      );
+      driver = new HttpDriver(server.uiUrl!);
+    }
+    try {
+      await withWorker(
+        nativeConnection,
+        {
+          taskQueue,
+          activities: {
+            async delayedRetry(): Promise<number> {
+              throw ApplicationFailure.create({ message: 'retry later', nextRetryDelay: '1h' });
+            },
+          },
+        },
+        async () => {
+          await client.workflow.execute(sleeper, { taskQueue, workflowId: `${taskQueue}-done`, args: [1] });
+          const open = await client.workflow.start(collector, {
+            taskQueue,
+            workflowId: `${taskQueue}-open`,
+            memo: { owner: 'ann' },
+            typedSearchAttributes: [{ key: CustomKeyword, value: 'inspected' }],
+          });
+          const retrying = await client.workflow.start(runDelayedRetry, {
+            taskQueue,
+            workflowId: `${taskQueue}-retry`,
+          });
+          const toCancel = await client.workflow.start(cancellable, {
+            taskQueue,
+            workflowId: `${taskQueue}-cancel`,
+          });
+          await waitFor(
+            async () => (await retrying.describe()).raw.pendingActivities?.[0]?.attempt === 2,
+            'retry pending',
+          );
+          await waitFor(async () => (await toCancel.describe()).historyLength >= 5, 'cancellable waiting');
+
+          assert.deepEqual((await driver.listIds({ workflowId: taskQueue })).sort(), [
+            `${taskQueue}-cancel`,
+            `${taskQueue}-done`,
+            `${taskQueue}-open`,
+            `${taskQueue}-retry`,
+          ]);
+          assert.deepEqual(await driver.listIds({ workflowId: taskQueue, status: 'Completed' }), [
+            `${taskQueue}-done`,
+          ]);
+          assert.deepEqual(await driver.listIds({ workflowId: taskQueue, type: 'collector' }), [
+            `${taskQueue}-open`,
+          ]);
+
+          const d = await driver.detail(`${taskQueue}-open`);
+          assert.equal(d.status, 'Running');
+          assert.deepEqual(d.eventTypes.slice(0, 3), [
+            'WorkflowExecutionStarted',
+            'WorkflowTaskScheduled',
+            'WorkflowTaskStarted',
+          ]);
+          assert.match(d.memo, /owner[\s\S]*ann/);
+          assert.match(d.searchAttributes, /CustomKeywordField[\s\S]*inspected/);
+          const r = await driver.detail(`${taskQueue}-retry`);
+          assert.match(r.activities, /delayedRetry/);
+          assert.match(r.activities, /retry later/);
+
+          assert.equal(await driver.signal(`${taskQueue}-open`, 'add', '["from-ui"]'), 'Signal add sent');
+          await waitFor(async () => (await open.query(itemsQuery)).length === 1, 'signal delivered');
+          assert.deepEqual(await open.query(itemsQuery), ['from-ui']);
+
+          assert.equal(await driver.cancel(`${taskQueue}-cancel`), 'Cancellation requested');
+          assert.equal(await toCancel.result(), 'cleaned up after cancel');
+
+          assert.equal(await driver.terminate(`${taskQueue}-retry`), 'Terminated');
+          assert.equal((await driver.detail(`${taskQueue}-retry`)).status, 'Terminated');
+          await open.terminate();
+        },
+      );
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('when the inspector is asked for a run that does not exist or a bad action, then it answers 404 without harm', async function () {
+    const base = srv.server.uiUrl!;
+    assert.equal((await fetch(new URL('/workflows/default/nope/nope', base))).status, 404);
+    const res = await fetch(new URL('/workflows/default/nope/nope/explode', base), {
+      method: 'POST',
+      body: '',
+    });
+    assert.equal(res.status, 404);
+    const bad = await fetch(new URL('/workflows/default/nope/nope/terminate', base), {
+      method: 'POST',
+      body: '',
+      redirect: 'manual',
+    });
+    assert.equal(bad.status, 303);
+    assert.match(
+      decodeURIComponent(bad.headers.get('location') ?? ''),
+      /Failed: workflow execution not found/,
+    );
+    assert.equal((await fetch(new URL('/?status=%27%20OR', base))).status, 200);
+  });
+});

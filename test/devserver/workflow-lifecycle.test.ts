@@ -1,0 +1,304 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { TimeoutFailure, TerminatedFailure, CancelledFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
+import {
+  activityAndTimer,
+  cancellable,
+  collector,
+  counter,
+  failing,
+  sleeper,
+  addSignal,
+  doneSignal,
+  CustomKeyword,
+} from './workflows';
+
+const greet = { greet: async (name: string) => `hello ${name}` };
+
+describe('dev server: starting and ending workflows', function () {
+  it('when a workflow id is already running, then a second start fails with WorkflowExecutionAlreadyStartedError', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const first = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    await assert.rejects(
+      client.workflow.start(collector, { taskQueue, workflowId: taskQueue }),
+      WorkflowExecutionAlreadyStartedError,
+    );
+    await first.terminate('cleanup');
+  });
+
+  it('when the conflict policy is USE_EXISTING, then the running run is returned; TERMINATE_EXISTING replaces it', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const first = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    const reused = await client.workflow.start(collector, {
+      taskQueue,
+      workflowId: taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    assert.equal(reused.firstExecutionRunId, first.firstExecutionRunId);
+    const replacement = await client.workflow.start(collector, {
+      taskQueue,
+      workflowId: taskQueue,
+      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+    });
+    assert.notEqual(replacement.firstExecutionRunId, first.firstExecutionRunId);
+    const old = await client.workflow.getHandle(taskQueue, first.firstExecutionRunId).describe();
+    assert.equal(old.status.name, 'TERMINATED');
+    await replacement.terminate('cleanup');
+  });
+
+  it('when a closed workflow id is reused, then REJECT_DUPLICATE refuses and ALLOW_DUPLICATE_FAILED_ONLY follows the last status', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue, activities: greet }, async () => {
+      await client.workflow.execute(sleeper, { taskQueue, workflowId: taskQueue, args: [1] });
+      await assert.rejects(
+        client.workflow.start(sleeper, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [1],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+        WorkflowExecutionAlreadyStartedError,
+      );
+      await assert.rejects(
+        client.workflow.start(sleeper, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [1],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        }),
+        WorkflowExecutionAlreadyStartedError,
+      );
+      const again = await client.workflow.execute(sleeper, { taskQueue, workflowId: taskQueue, args: [1] });
+      assert.ok(again >= 1);
+    });
+  });
+
+  it('when a start is retried with the same request id, then the same run is returned and only one run exists', async function () {
+    const { client } = await sharedServer();
+    const workflowId = uniqueQueue('wf');
+    const req = {
+      namespace: 'default',
+      workflowId,
+      workflowType: { name: 'collector' },
+      taskQueue: { name: workflowId },
+      requestId: randomUUID(),
+    };
+    const a = await client.workflowService.startWorkflowExecution(req);
+    const b = await client.workflowService.startWorkflowExecution(req);
+    assert.equal(a.runId, b.runId);
+    const count = await client.workflow.count(`WorkflowId = '${workflowId}'`);
+    assert.equal(count.count, 1);
+    await client.workflow.getHandle(workflowId).terminate();
+  });
+
+  it('when started with memo and search attributes, then describe and list show them', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(collector, {
+      taskQueue,
+      workflowId: taskQueue,
+      memo: { owner: 'ann', size: 3 },
+      typedSearchAttributes: [{ key: CustomKeyword, value: taskQueue }],
+    });
+    const d = await handle.describe();
+    assert.deepEqual(d.memo, { owner: 'ann', size: 3 });
+    assert.deepEqual(d.typedSearchAttributes.get(CustomKeyword), taskQueue);
+    const listed = [];
+    for await (const w of client.workflow.list({ query: `CustomKeywordField = '${taskQueue}'` }))
+      listed.push(w.workflowId);
+    assert.deepEqual(listed, [taskQueue]);
+    await handle.terminate();
+  });
+
+  it('when a start delay is given, then the first workflow task waits for it', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(sleeper, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [1],
+        startDelay: '400ms',
+      });
+      const d = await handle.describe();
+      assert.equal(d.historyLength, 1, 'nothing scheduled yet');
+      assert.ok(d.executionTime!.getTime() - d.startTime.getTime() >= 400);
+      assert.ok((await handle.result()) >= 1);
+    });
+  });
+
+  it('when a run outlives its run timeout, then it times out and result() throws a TimeoutFailure', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const err = await client.workflow
+        .execute(sleeper, { taskQueue, workflowId: taskQueue, args: [60_000], workflowRunTimeout: '300ms' })
+        .then(
+          () => assert.fail('expected a timeout'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof TimeoutFailure);
+      const d = await client.workflow.getHandle(taskQueue).describe();
+      assert.equal(d.status.name, 'TIMED_OUT');
+    });
+  });
+
+  it('when the execution timeout spans continue-as-new runs, then the chain times out', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      await assert.rejects(
+        client.workflow.execute(sleeper, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [60_000],
+          workflowExecutionTimeout: '300ms',
+        }),
+        (e: unknown) => e instanceof WorkflowFailedError && e.cause instanceof TimeoutFailure,
+      );
+    });
+  });
+
+  it('when a workflow is cancelled, then it runs its cleanup and the client sees the outcome', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const result = await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(cancellable, { taskQueue, workflowId: taskQueue });
+      await waitFor(async () => (await handle.describe()).historyLength >= 5);
+      await handle.cancel();
+      return handle.result();
+    });
+    assert.equal(result, 'cleaned up after cancel');
+  });
+
+  it('when a workflow throws a cancellation, then the client gets a CancelledFailure', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+    });
+  });
+
+  it('when a workflow is terminated, then result() throws a TerminatedFailure and the status is TERMINATED', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    await handle.terminate('enough');
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof TerminatedFailure);
+    assert.equal((await handle.describe()).status.name, 'TERMINATED');
+  });
+
+  it('when a workflow fails, then result() throws with the application failure', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const err = await client.workflow
+        .execute(failing, { taskQueue, workflowId: taskQueue, args: ['nope'] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.equal(err.cause?.message, 'nope');
+    });
+  });
+
+  it('when a workflow continues as new, then result() follows the chain to the last run', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(counter, { taskQueue, workflowId: taskQueue, args: [0, 3] });
+      assert.equal(await handle.result(), 3);
+      const runs = [];
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${taskQueue}'` }))
+        runs.push(w.status.name);
+      assert.deepEqual(runs.sort(), [
+        'COMPLETED',
+        'CONTINUED_AS_NEW',
+        'CONTINUED_AS_NEW',
+        'CONTINUED_AS_NEW',
+      ]);
+    });
+  });
+
+  it('when signals are sent, then the workflow receives them in order; a repeated request id is delivered once', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+      await handle.signal(addSignal, 'a');
+      const raw = {
+        namespace: 'default',
+        workflowExecution: { workflowId: taskQueue },
+        signalName: 'add',
+        input: client.options.loadedDataConverter.payloadConverter.toPayload('b')
+          ? { payloads: [client.options.loadedDataConverter.payloadConverter.toPayload('b')] }
+          : undefined,
+        requestId: randomUUID(),
+      };
+      await client.workflowService.signalWorkflowExecution(raw);
+      await client.workflowService.signalWorkflowExecution(raw);
+      await handle.signal(doneSignal);
+      assert.deepEqual(await handle.result(), ['a', 'b']);
+    });
+  });
+
+  it('when signalWithStart targets a new and then a running workflow, then it starts once and signals both times', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const h1 = await client.workflow.signalWithStart(collector, {
+        taskQueue,
+        workflowId: taskQueue,
+        signal: addSignal,
+        signalArgs: ['first'],
+      });
+      const h2 = await client.workflow.signalWithStart(collector, {
+        taskQueue,
+        workflowId: taskQueue,
+        signal: addSignal,
+        signalArgs: ['second'],
+      });
+      assert.equal(h1.signaledRunId, h2.signaledRunId);
+      await h2.signal(doneSignal);
+      assert.deepEqual(await h2.result(), ['first', 'second']);
+    });
+  });
+
+  it('when eager start is requested with a worker on the same native connection, then the first task comes back in the start response', async function () {
+    const { nativeConnection, server } = await sharedServer();
+    void server;
+    const taskQueue = uniqueQueue();
+    const eagerClient = new Client({ connection: nativeConnection });
+    await withWorker(nativeConnection, { taskQueue, activities: greet }, async () => {
+      const handle = await eagerClient.workflow.start(activityAndTimer, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: ['eve', 1],
+        requestEagerStart: true,
+      });
+      assert.equal(handle.eagerlyStarted, true);
+      assert.equal(await handle.result(), 'hello eve after 1ms');
+    });
+  });
+});
+
+void temporal;
