@@ -1,15 +1,29 @@
-// The service as a process: npm start's entry point, stopped with SIGTERM.
+// The service as a process: npm start's entry point (API, worker and the
+// embedded Temporal dev server), stopped with SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { testDatabase } from './support/db';
+import { freePort, testDatabase } from './support/db';
 
 describe('service process', () => {
   it('when it gets SIGTERM, then it stops serving, closes its resources and exits 0', async () => {
     const { url } = await testDatabase();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marketplace-process-'));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', 'start.ts')], {
-      env: { ...process.env, DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        TEMPORAL_ADDRESS: '',
+        DATA_DIR: dataDir,
+        DEVSERVER_PORT: String(await freePort()),
+        DEVSERVER_UI_PORT: String(await freePort()),
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        NODE_ENV: 'test',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -23,13 +37,14 @@ describe('service process', () => {
       child.once('exit', (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
     });
 
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    assert.equal(health.status, 200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
 
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, output);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });

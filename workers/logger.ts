@@ -27,5 +27,6 @@ export function installTemporalRuntime(logger: Logger): void {
     warn: (message, meta) => log('WARN', message, meta),
     error: (message, meta) => log('ERROR', message, meta),
   };
-  Runtime.install({ logger: adapter });
+  // The process decides when workers stop (after the API has drained), not the SDK's own signal handlers.
+  Runtime.install({ logger: adapter, shutdownSignals: [] });
 }

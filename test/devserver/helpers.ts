@@ -3,29 +3,10 @@
 // task queue, so tests do not see each other's tasks.
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  makeTelemetryFilterString,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { start, type DevServerHandle, type DevServerOptions } from '../../devserver/index';
 import { registerCleanup } from '../support/cleanup';
-
-// The SDK logs worker state changes at INFO; keep test output to errors.
-// Another suite may already have installed the runtime, which is fine.
-try {
-  Runtime.install({
-    logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
-  });
-} catch {
-  // already installed
-}
 
 let bundle: Promise<{ code: string }> | undefined;
 

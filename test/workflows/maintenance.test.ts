@@ -24,6 +24,15 @@ async function storeKey(db: Db, userId: string, key: string, ageHours: number): 
   });
 }
 
+/** Each test terminates its workflow: a timer left behind would fire into a task queue no worker polls, and time would stop skipping. */
+function startMaintenance(env: TestWorkflowEnvironment, taskQueue: string) {
+  return env.client.workflow.start(maintenanceWorkflow, {
+    workflowId: `maintenance-${randomUUID()}`,
+    taskQueue,
+    args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
+  });
+}
+
 describe('maintenance workflow', () => {
   let env: TestWorkflowEnvironment;
   let db: Db;
@@ -42,12 +51,10 @@ describe('maintenance workflow', () => {
     const { worker, taskQueue } = await appWorker(env, db);
 
     const status = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(maintenanceWorkflow, {
-        workflowId: `maintenance-${randomUUID()}`,
-        taskQueue,
-        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
-      });
-      return handle.executeUpdate(runMaintenanceNow);
+      const handle = await startMaintenance(env, taskQueue);
+      const answer = await handle.executeUpdate(runMaintenanceNow);
+      await handle.terminate('test over');
+      return answer;
     });
 
     assert.ok(status.rounds >= 1);
@@ -61,11 +68,7 @@ describe('maintenance workflow', () => {
   it('when the interval passes, then a round runs by itself; the status query and memo show it', async () => {
     const { worker, taskQueue } = await appWorker(env, db);
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(maintenanceWorkflow, {
-        workflowId: `maintenance-${randomUUID()}`,
-        taskQueue,
-        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
-      });
+      const handle = await startMaintenance(env, taskQueue);
       const first = await handle.executeUpdate(runMaintenanceNow);
       await env.sleep('61 minutes');
       const second = await handle.executeUpdate(runMaintenanceNow);
@@ -79,23 +82,25 @@ describe('maintenance workflow', () => {
       const memo = description.memo as { rounds?: number; lastAudit?: { ok: boolean } };
       assert.equal(memo.rounds, second.rounds);
       assert.equal(memo.lastAudit?.ok, true);
+      await handle.terminate('test over');
     });
   });
 
   it('when its history is replayed by the current code, then it is deterministic', async () => {
     const { worker, taskQueue } = await appWorker(env, db);
-    const workflowId = `maintenance-${randomUUID()}`;
-    await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(maintenanceWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
-      });
-      await handle.executeUpdate(runMaintenanceNow);
+    const handle = await worker.runUntil(async () => {
+      const started = await startMaintenance(env, taskQueue);
+      await started.executeUpdate(runMaintenanceNow);
       await env.sleep('3 hours');
-      await handle.executeUpdate(runMaintenanceNow);
+      await started.executeUpdate(runMaintenanceNow);
+      await started.terminate('test over');
+      return started;
     });
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../workflows') },
+      history,
+      handle.workflowId,
+    );
   });
 });
