@@ -7,7 +7,12 @@
 // as root by creating a `postgres` OS user on the host.
 //
 // What this runner adds:
-// - as root, initdb and postgres run as `nobody`, which leaves the host's users untouched;
+// - as root (PostgreSQL refuses to run as root), initdb and postgres run in a
+//   user namespace as an unprivileged uid that is root outside it, so the
+//   files stay root's and a private checkout (mode 0700, as CI's temporary
+//   clones are) still works; where user namespaces are not allowed, they run
+//   as `nobody` instead, which needs a path every user can traverse. Either
+//   way the host's users are left untouched;
 // - a second process on the same data directory (`npm run ledger:audit` while
 //   `npm start` runs) shares the running server instead of starting another;
 // - a postgres orphaned by a `kill -9` of Node (it keeps running and holds
@@ -51,7 +56,7 @@ const LOG_LINES_KEPT = 60;
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const binaries = await loadBinaries();
   const dataDir = path.resolve(options.dataDir);
-  const runAs = processOwner();
+  const runAs = chooseLauncher(dataDir);
   const log = new LogTail(options.onLog);
 
   const password = await initialiseIfNeeded(binaries, dataDir, runAs, log);
@@ -82,8 +87,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     'unix_socket_directories=',
   ];
   for (const [name, value] of Object.entries(options.settings ?? {})) args.push('-c', `${name}=${value}`);
-  const child = spawn(binaries.postgres, args, {
-    ...runAs,
+  const [file, fileArgs] = runAs.command(binaries.postgres, args);
+  const child = spawn(file, fileArgs, {
+    ...runAs.ids,
     env: { ...process.env, LC_MESSAGES: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -116,25 +122,56 @@ async function loadBinaries(): Promise<Binaries> {
   }
 }
 
-/** As root, PostgreSQL refuses to run; `nobody` owns its files instead. */
-function processOwner(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const ids = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-  const gids = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
-  const uid = Number.parseInt(ids.stdout, 10);
-  const gid = Number.parseInt(gids.stdout, 10);
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new Error(
-      'running as root, and no `nobody` user to run the embedded PostgreSQL as; set DATABASE_URL instead',
-    );
+/** How initdb and postgres are started: as ourselves, in a user namespace, or as `nobody`. */
+interface Launcher {
+  kind: 'self' | 'user-namespace' | 'nobody';
+  /** uid/gid for spawn (only for `nobody`). */
+  ids: { uid?: number; gid?: number };
+  command(binary: string, args: string[]): [string, string[]];
+}
+
+/** The uid postgres sees inside the user namespace; outside it is root. */
+const NAMESPACE_UID = 1000;
+
+function chooseLauncher(dataDir: string): Launcher {
+  if (process.getuid?.() !== 0) return { kind: 'self', ids: {}, command: (binary, args) => [binary, args] };
+  // A cluster made earlier as `nobody` keeps running that way (its files are nobody's).
+  const ownedByNobody = fs.existsSync(dataDir) && fs.statSync(dataDir).uid === nobodyIds()?.uid;
+  if (!ownedByNobody && userNamespacesWork()) {
+    return {
+      kind: 'user-namespace',
+      ids: {},
+      command: (binary, args) => [
+        'unshare',
+        [`--map-user=${NAMESPACE_UID}`, `--map-group=${NAMESPACE_UID}`, '--', binary, ...args],
+      ],
+    };
   }
-  return { uid, gid };
+  const ids = nobodyIds();
+  if (ids === undefined) {
+    throw new Error('running as root without user namespaces or a `nobody` user to run PostgreSQL as; set DATABASE_URL');
+  }
+  return { kind: 'nobody', ids, command: (binary, args) => [binary, args] };
+}
+
+function userNamespacesWork(): boolean {
+  const probe = spawnSync('unshare', [`--map-user=${NAMESPACE_UID}`, `--map-group=${NAMESPACE_UID}`, '--', 'true'], {
+    stdio: 'ignore',
+    timeout: 5_000,
+  });
+  return probe.status === 0;
+}
+
+function nobodyIds(): { uid: number; gid: number } | undefined {
+  const uid = Number.parseInt(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout, 10);
+  const gid = Number.parseInt(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout, 10);
+  return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
 }
 
 async function initialiseIfNeeded(
   binaries: Binaries,
   dataDir: string,
-  runAs: { uid?: number; gid?: number },
+  runAs: Launcher,
   log: LogTail,
 ): Promise<string> {
   // The password lives beside (not inside) the data directory, which initdb
@@ -155,28 +192,30 @@ async function initialiseIfNeeded(
       `${dataDir} is not empty and holds no PostgreSQL cluster; remove it or choose another DATA_DIR`,
     );
   }
-  if (runAs.uid !== undefined) {
-    fs.chownSync(dataDir, runAs.uid, runAs.gid!);
-    assertReachableBy(runAs, dataDir);
-    assertReachableBy(runAs, binaries.initdb);
+  if (runAs.kind === 'nobody') {
+    fs.chownSync(dataDir, runAs.ids.uid!, runAs.ids.gid!);
+    assertReachableBy(runAs.ids, dataDir);
+    assertReachableBy(runAs.ids, binaries.initdb);
   }
 
   const password = randomBytes(18).toString('base64url');
   const pwfile = path.join(os.tmpdir(), `pg-pw-${randomBytes(6).toString('hex')}`);
-  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs.kind === 'nobody') fs.chownSync(pwfile, runAs.ids.uid!, runAs.ids.gid!);
   try {
-    const result = spawnSync(
-      binaries.initdb,
-      [
-        `--pgdata=${dataDir}`,
-        `--username=${SUPERUSER}`,
-        `--pwfile=${pwfile}`,
-        '--auth=scram-sha-256',
-        '--encoding=UTF8',
-        '--locale=C',
-      ],
-      { ...runAs, encoding: 'utf8', env: { ...process.env, LC_MESSAGES: 'C' } },
-    );
+    const [file, args] = runAs.command(binaries.initdb, [
+      `--pgdata=${dataDir}`,
+      `--username=${SUPERUSER}`,
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
+    ]);
+    const result = spawnSync(file, args, {
+      ...runAs.ids,
+      encoding: 'utf8',
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
     if (result.status !== 0) {
       log.push(result.stdout ?? '');
       log.push(result.stderr ?? '');
