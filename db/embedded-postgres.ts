@@ -149,16 +149,22 @@ function chooseLauncher(dataDir: string): Launcher {
   }
   const ids = nobodyIds();
   if (ids === undefined) {
-    throw new Error('running as root without user namespaces or a `nobody` user to run PostgreSQL as; set DATABASE_URL');
+    throw new Error(
+      'running as root without user namespaces or a `nobody` user to run PostgreSQL as; set DATABASE_URL',
+    );
   }
   return { kind: 'nobody', ids, command: (binary, args) => [binary, args] };
 }
 
 function userNamespacesWork(): boolean {
-  const probe = spawnSync('unshare', [`--map-user=${NAMESPACE_UID}`, `--map-group=${NAMESPACE_UID}`, '--', 'true'], {
-    stdio: 'ignore',
-    timeout: 5_000,
-  });
+  const probe = spawnSync(
+    'unshare',
+    [`--map-user=${NAMESPACE_UID}`, `--map-group=${NAMESPACE_UID}`, '--', 'true'],
+    {
+      stdio: 'ignore',
+      timeout: 5_000,
+    },
+  );
   return probe.status === 0;
 }
 
