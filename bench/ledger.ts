@@ -56,8 +56,13 @@ async function main(): Promise<void> {
         console.log(`round ${round} ${workload.padEnd(11)} ${perSecond.toFixed(0)}/s`);
       }
     }
+    const auditStarted = performance.now();
     const report = await auditLedger(db);
+    const auditSeconds = (performance.now() - auditStarted) / 1000;
     if (!report.ok) throw new Error(formatAuditReport(report));
+    console.log(
+      `audit of ${report.transfers} transfers: ${auditSeconds.toFixed(1)} s, every invariant holds`,
+    );
 
     const a = median(samples.raw);
     const b = median(samples.independent);
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
         cOverB: round3(c / b),
         samples,
         auditOk: report.ok,
+        auditSeconds: Math.round(auditSeconds * 10) / 10,
         transfers: report.transfers,
       }),
     );

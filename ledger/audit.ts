@@ -26,13 +26,15 @@ export interface AuditReport {
  */
 const EFFECTS = `
   with t as (
-    select t.*, p.amount as pending_amount, coalesce(t.pending_id, t.id) as shard_key
-      from ledger_transfers t left join ledger_transfers p on p.id = t.pending_id
+    select t.*, p.amount as pending_amount, coalesce(t.pending_id, t.id) as shard_key,
+           (t.kind = 'pending' and r.id is null) as unresolved
+      from ledger_transfers t
+      left join ledger_transfers p on p.id = t.pending_id
+      left join ledger_transfers r on r.pending_id = t.id
   ),
-  resolved as (select pending_id from ledger_transfers where pending_id is not null),
   sides as (
     select t.seq, t.id, t.debit_account_id as account_id, t.shard_key,
-           case when t.kind = 'pending' and t.id not in (select pending_id from resolved) then t.amount else 0 end as dp,
+           case when t.unresolved then t.amount else 0 end as dp,
            case when t.kind in ('posted', 'post_pending') then t.amount else 0 end as dpo,
            0::bigint as cp, 0::bigint as cpo,
            case t.kind when 'posted' then -t.amount when 'pending' then -t.amount
@@ -42,7 +44,7 @@ const EFFECTS = `
     union all
     select t.seq, t.id, t.credit_account_id, t.shard_key,
            0, 0,
-           case when t.kind = 'pending' and t.id not in (select pending_id from resolved) then t.amount else 0 end,
+           case when t.unresolved then t.amount else 0 end,
            case when t.kind in ('posted', 'post_pending') then t.amount else 0 end,
            case when t.kind in ('posted', 'post_pending') then t.amount else 0 end,
            t.credit_balance_after
@@ -134,13 +136,15 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'no wallet or earnings account was ever overdrawn (every recorded balance-after >= 0)',
-    sql: `select t.id as transfer_id, a.id as account_id,
-                 (case when a.id = t.debit_account_id then t.debit_balance_after else t.credit_balance_after end)::numeric
-                   as balance_after
+    sql: `select t.id as transfer_id, a.id as account_id, t.debit_balance_after::numeric as balance_after
             from ledger_transfers t
-            join ledger_accounts a on a.id in (t.debit_account_id, t.credit_account_id) and a.debits_must_not_exceed_credits
-           where (a.id = t.debit_account_id and t.debit_balance_after < 0)
-              or (a.id = t.credit_account_id and t.credit_balance_after < 0)`,
+            join ledger_accounts a on a.id = t.debit_account_id and a.debits_must_not_exceed_credits
+           where t.debit_balance_after < 0
+           union all
+          select t.id, a.id, t.credit_balance_after::numeric
+            from ledger_transfers t
+            join ledger_accounts a on a.id = t.credit_account_id and a.debits_must_not_exceed_credits
+           where t.credit_balance_after < 0`,
   },
   {
     name: 'every transfer names existing accounts, and every post or void an existing hold',

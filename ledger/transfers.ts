@@ -21,6 +21,7 @@ import {
   assertWellFormed,
   shardOf,
   type AccountInfo,
+  type BatchOutcome,
   type Counters,
   type StoredTransfer,
 } from './engine';
@@ -68,8 +69,10 @@ export async function applyChains(
     `a batch holds 1..${MAX_CHAINS_PER_BATCH} chains`,
   );
   for (const chain of chains) assertWellFormed(chain);
-  if (isTransaction(conn)) return applyInTransaction(conn, chains, mode, { cacheAccounts: false });
-  return conn.transaction((trx) => applyInTransaction(trx, chains, mode, { cacheAccounts: true }));
+  if (isTransaction(conn)) return (await applyInTransaction(conn, chains, mode, { owned: false })).results;
+  const outcome = await conn.transaction((trx) => applyInTransaction(trx, chains, mode, { owned: true }));
+  rememberCommitted(outcome);
+  return outcome.results;
 }
 
 function isTransaction(conn: Conn): conn is Trx {
@@ -80,8 +83,8 @@ async function applyInTransaction(
   trx: Trx,
   chains: readonly (readonly TransferSpec[])[],
   mode: ApplyMode,
-  options: { cacheAccounts: boolean },
-): Promise<ChainResult[]> {
+  options: { owned: boolean },
+): Promise<BatchOutcome> {
   const specs = chains.flat();
   const pendingIds = specs.flatMap((t) =>
     t.kind === 'post_pending' || t.kind === 'void_pending' ? [t.pendingId] : [],
@@ -92,12 +95,21 @@ async function applyInTransaction(
   await prepared(trx, 'ledger_lock_ids', 'select pg_advisory_xact_lock(k) from unnest($1::int8[]) as k', [
     sortedLockKeys(namedIds),
   ]);
-  const transfers =
-    mode === 'locked'
-      ? await readTransfers(trx, namedIds)
-      : pendingIds.length > 0
-        ? await readTransfers(trx, [...new Set(pendingIds)])
-        : new Map<string, StoredTransfer>();
+  let transfers: Map<string, StoredTransfer>;
+  if (mode === 'locked') {
+    transfers = await readTransfers(trx, namedIds);
+  } else {
+    // Holds this process committed and nobody resolved here are known; a
+    // resolution elsewhere shows up at insert (the unique index on pending_id).
+    transfers = new Map<string, StoredTransfer>();
+    const unknown: string[] = [];
+    for (const id of new Set(pendingIds)) {
+      const known = recentHolds.get(id);
+      if (known === undefined) unknown.push(id);
+      else transfers.set(id, known);
+    }
+    if (unknown.length > 0) for (const [id, t] of await readTransfers(trx, unknown)) transfers.set(id, t);
+  }
 
   const accountIds = new Set<string>();
   for (const t of specs) {
@@ -110,7 +122,7 @@ async function applyInTransaction(
     accountIds.add(t.debitAccountId);
     accountIds.add(t.creditAccountId);
   }
-  const accounts = await readAccounts(trx, [...accountIds], options.cacheAccounts);
+  const accounts = await readAccounts(trx, [...accountIds], options.owned);
 
   const rowsToLock = balanceRowsTouched(specs, transfers, accounts);
   const balances = await lockBalances(trx, rowsToLock, accounts);
@@ -132,7 +144,27 @@ async function applyInTransaction(
       throw error;
     }
   }
-  return outcome.results;
+  return outcome;
+}
+
+/**
+ * Pending transfers this process created in transactions of its own, from
+ * their commit until it resolves them: a hold is usually posted or voided by
+ * the same process soon after, and transfers never change, so the optimistic
+ * path need not read them back. Bounded; the oldest are forgotten first.
+ */
+const RECENT_HOLDS_LIMIT = 50_000;
+const recentHolds = new Map<string, StoredTransfer>();
+
+function rememberCommitted(outcome: BatchOutcome): void {
+  for (const row of outcome.rows) {
+    if (row.kind === 'pending') {
+      recentHolds.set(row.id, { ...row, resolution: null });
+      if (recentHolds.size > RECENT_HOLDS_LIMIT) recentHolds.delete(recentHolds.keys().next().value!);
+    } else if (row.pendingId !== null) {
+      recentHolds.delete(row.pendingId);
+    }
+  }
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -323,7 +355,7 @@ async function lockBalances(
   return balances;
 }
 
-async function write(trx: Trx, outcome: ReturnType<typeof applyBatch>): Promise<void> {
+async function write(trx: Trx, outcome: BatchOutcome): Promise<void> {
   const { rows } = outcome;
   const balanceRows = [
     ...[...outcome.balances].map(([accountId, c]) => ({ accountId, shard: 0, absolute: true, c })),

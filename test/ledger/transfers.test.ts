@@ -289,4 +289,26 @@ describe('ledger transfers', () => {
     }
     assert.equal(ownerView(await getBalance(db, healthy)).held, 3);
   });
+
+  it('when a hold this process remembers is resolved elsewhere, then the batcher still refuses a second resolution', async () => {
+    const wallet = await fundedWallet(db, 100);
+    const batcher = new LedgerBatcher(db);
+    const pending = hold(wallet, 30);
+    assert.equal((await batcher.submit([pending])).status, 'created');
+    // Another process (here: a caller's own transaction, which the batcher's memory never sees) voids it.
+    await db.transaction((trx) =>
+      createTransfers(trx, [
+        { id: randomUUID(), kind: 'void_pending', pendingId: pending.id, code: 'booking_refund' },
+      ]),
+    );
+
+    const post = await batcher.submit([
+      { id: randomUUID(), kind: 'post_pending', pendingId: pending.id, code: 'booking_charge' },
+    ]);
+
+    assert.deepEqual(post, { status: 'refused', reason: 'pending_transfer_already_voided', index: 0 });
+    assert.deepEqual(ownerView(await getBalance(db, wallet)), { available: 100, held: 0, total: 100 });
+    assert.equal(batcher.stats.lockedReruns, 1);
+    await assertAuditPasses(db);
+  });
 });
