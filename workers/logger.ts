@@ -16,7 +16,10 @@ let installed = false;
 export function installTemporalRuntime(logger: Logger): void {
   if (installed) return;
   installed = true;
-  const child = logger.child({ component: 'temporal' });
+  // The SDK narrates its routine (the workflow bundle's webpack output, worker
+  // state changes) at INFO; keep that for LOG_LEVEL=debug.
+  const quieter = logger.level === 'info' ? 'warn' : logger.level;
+  const child = logger.child({ component: 'temporal' }, { level: quieter });
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
     child[LEVELS[level]](meta ?? {}, message);
   const adapter: TemporalLogger = {
