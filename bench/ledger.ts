@@ -16,11 +16,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { createDb, withConnection, type Db } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
-import { withDatabase } from '../db/provision';
+import { onServer, withDatabase } from '../db/provision';
 import { createAccount, createUserAccount, systemAccountId } from '../ledger/accounts';
 import { auditLedger, formatAuditReport } from '../ledger/audit';
 import { LedgerBatcher } from '../ledger/batcher';
@@ -43,7 +42,7 @@ type Workload = 'raw' | 'independent' | 'shared' | 'unbatched';
 async function main(): Promise<void> {
   const { serverUrl, origin, stop } = await server();
   const name = `bench_ledger_${Date.now()}`;
-  await admin(serverUrl, `create database ${name}`);
+  await onServer(serverUrl, (client) => client.query(`create database ${name}`));
   const db = createDb(withDatabase(serverUrl, name), { poolMax: CONNECTIONS });
   try {
     await migrateToLatest(db);
@@ -99,7 +98,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.destroy();
-    await admin(serverUrl, `drop database if exists ${name} with (force)`);
+    await onServer(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
     await stop();
   }
 }
@@ -251,16 +250,6 @@ async function server(): Promise<{ serverUrl: string; origin: string; stop: () =
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function admin(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 function median(values: number[]): number {

@@ -34,11 +34,18 @@ export async function provisionDatabase(options: {
 }
 
 export async function createDatabaseIfMissing(serverUrl: string, name: string): Promise<void> {
+  await onServer(serverUrl, async (client) => {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database ${client.escapeIdentifier(name)}`);
+  });
+}
+
+/** Runs `fn` on a short-lived connection to the server (create/drop database cannot run in a pool's transaction). */
+export async function onServer<T>(serverUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
-    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
-    if (exists.rowCount === 0) await client.query(`create database ${client.escapeIdentifier(name)}`);
+    return await fn(client);
   } finally {
     await client.end();
   }

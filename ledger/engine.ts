@@ -38,8 +38,8 @@ export interface Counters {
   creditsPosted: number;
 }
 
-/** A transfer as stored, with how its hold was resolved (if it is a pending transfer). */
-export interface StoredTransfer {
+/** The fields of a transfer that make it what it is (compared on a retry). */
+interface TransferFields {
   id: string;
   debitAccountId: string;
   creditAccountId: string;
@@ -50,6 +50,10 @@ export interface StoredTransfer {
   referenceType: string | null;
   referenceId: string | null;
   description: string | null;
+}
+
+/** A transfer as stored, with how its hold was resolved (if it is a pending transfer). */
+export interface StoredTransfer extends TransferFields {
   resolution: 'post_pending' | 'void_pending' | null;
 }
 
@@ -62,17 +66,8 @@ export interface BatchInput {
   transfers: ReadonlyMap<string, StoredTransfer>;
 }
 
-export interface TransferRow {
-  id: string;
-  debitAccountId: string;
-  creditAccountId: string;
-  amount: number;
-  kind: TransferKind;
-  pendingId: string | null;
-  code: string;
-  referenceType: string | null;
-  referenceId: string | null;
-  description: string | null;
+/** A transfer to insert. */
+export interface TransferRow extends TransferFields {
   /** Balance (credits posted - debits posted - debits pending) after this transfer; single-shard accounts only. */
   debitBalanceAfter: number | null;
   creditBalanceAfter: number | null;

@@ -7,11 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../../db/embedded-postgres';
 import { createDb, type Db } from '../../db/knex';
 import { migrateToLatest } from '../../db/migrate';
-import { withDatabase } from '../../db/provision';
+import { onServer, withDatabase } from '../../db/provision';
 import { ensureSystemAccounts } from '../../ledger/accounts';
 import { registerCleanup } from './cleanup';
 
@@ -37,8 +36,10 @@ export async function testDb(): Promise<Db> {
 async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = await testServerUrl();
   const name = `test_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  await adminQuery(serverUrl, `create database ${name}`);
-  registerCleanup(() => adminQuery(serverUrl, `drop database if exists ${name} with (force)`));
+  await onServer(serverUrl, (client) => client.query(`create database ${name}`));
+  registerCleanup(async () => {
+    await onServer(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+  });
 
   const url = withDatabase(serverUrl, name);
   const db = createDb(url, { poolMax: 20 });
@@ -65,16 +66,6 @@ async function testServerUrl(): Promise<string> {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return server.url;
-}
-
-async function adminQuery(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 export function freePort(): Promise<number> {
