@@ -42,8 +42,9 @@ export function createApp(deps: AppDeps): Express {
   const { settings, db, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
-  app.set('query parser', 'extended');
+  app.set('trust proxy', trustProxy(settings.TRUST_PROXY));
+  // Plain key=value queries: nested objects and arrays are not part of any schema.
+  app.set('query parser', 'simple');
 
   app.use(
     pinoHttp({
@@ -121,6 +122,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFound());
   app.use(errorHandler());
   return app;
+}
+
+/** TRUST_PROXY as Express wants it: a boolean, a hop count, or addresses/subnets. */
+function trustProxy(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function hasBody(req: express.Request): boolean {

@@ -3,20 +3,24 @@
 // allows; nothing else in the code reads process.env.
 import { z } from 'zod';
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Values arrive as strings; an empty one means unset (see loadSettings).
+const integer = (min: number, max: number) => {
+  const allowed = `a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, allowed)
+    .transform(Number)
+    .pipe(z.number().min(min, allowed).max(max, allowed));
+};
 const percent = () => integer(0, 100);
 const flag = () => z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] });
-const optionalUrl = () =>
+const optionalUrl = (protocols = /^https?$/) =>
+  z.url({ protocol: protocols, error: `a URL (${protocols.source.replace(/[\^$]/g, '')})` }).optional();
+const optionalString = () => z.string().optional();
+const hostPort = () =>
   z
     .string()
-    .trim()
-    .transform((v) => (v === '' ? undefined : v))
-    .pipe(z.url().optional())
-    .optional();
-const optionalString = () =>
-  z
-    .string()
-    .transform((v) => (v === '' ? undefined : v))
+    .regex(/^[\w.-]+:\d{1,5}$/, 'host:port, e.g. temporal:7233')
     .optional();
 
 /** The documented settings: the key, its schema, and a sentence for the README and .env.example. */
@@ -38,7 +42,7 @@ export const settingsSchema = z.object({
     .default('./data')
     .describe('Where embedded services keep their state (`pg/`, `temporal.db`).'),
 
-  DATABASE_URL: optionalUrl().describe(
+  DATABASE_URL: optionalUrl(/^postgres(ql)?$/).describe(
     'PostgreSQL connection string. Unset: an embedded PostgreSQL 15 is started with its data under `DATA_DIR/pg`.',
   ),
   EMBEDDED_PG_PORT: integer(1, 65535)
@@ -46,7 +50,7 @@ export const settingsSchema = z.object({
     .describe('Port of the embedded PostgreSQL (only when `DATABASE_URL` is unset).'),
   DATABASE_POOL_MAX: integer(1, 200).default(10).describe('Maximum connections in the API/worker pool.'),
 
-  TEMPORAL_ADDRESS: optionalString().describe(
+  TEMPORAL_ADDRESS: hostPort().describe(
     'Temporal frontend `host:port`. Unset: the bundled dev server is started with its state in `DATA_DIR/temporal.db`.',
   ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace.'),
@@ -75,15 +79,24 @@ export const settingsSchema = z.object({
   JWT_TTL_MINUTES: integer(1, 60 * 24 * 30)
     .default(60 * 24)
     .describe('Lifetime of an access token.'),
-  ADMIN_EMAIL: optionalString()
-    .pipe(z.email().optional())
+  ADMIN_EMAIL: z
+    .email()
+    .optional()
     .describe('With `ADMIN_PASSWORD`: creates this admin at start if no admin exists.'),
-  ADMIN_PASSWORD: optionalString()
-    .pipe(z.string().min(8).optional())
+  ADMIN_PASSWORD: z
+    .string()
+    .min(8, 'at least 8 characters')
+    .optional()
     .describe('Password of the bootstrap admin (at least 8 characters).'),
   AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000)
     .default(30)
     .describe('Requests per minute per client IP to `/auth/*`.'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .describe(
+      "Express `trust proxy`: `false` (clients' own addresses), `true`, a hop count or subnets such as `loopback`. Set it behind a load balancer so rate limits see real clients.",
+    ),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024)
     .default(100 * 1024)
     .describe('Largest accepted request body.'),
@@ -131,7 +144,7 @@ export const settingsSchema = z.object({
     .default(24)
     .describe('How often admins are reminded of a booking waiting in no-show review.'),
 
-  LIVEKIT_URL: optionalUrl().describe(
+  LIVEKIT_URL: optionalUrl(/^(https?|wss?)$/).describe(
     'LiveKit server URL; when set, rooms are closed through its RoomService at finalisation.',
   ),
   LIVEKIT_API_KEY: z
@@ -149,7 +162,7 @@ export const settingsSchema = z.object({
     .default('http://localhost:3000')
     .describe('Public base URL of the app, used in links (emails, Checkout return URLs).'),
 
-  SMTP_URL: optionalUrl().describe(
+  SMTP_URL: optionalUrl(/^smtps?$/).describe(
     'SMTP server for email, e.g. `smtp://localhost:1025`. Unset: email is logged, not sent.',
   ),
   MAIL_FROM: z
@@ -180,7 +193,11 @@ export class ConfigError extends Error {
 /** Reads and validates the settings; throws ConfigError naming every bad key. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const input: Record<string, string | undefined> = {};
-  for (const key of Object.keys(settingsSchema.shape)) input[key] = env[key];
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const value = env[key]?.trim();
+    // `KEY=` (an uncommented line of .env.example, say) means unset, never 0 or ''.
+    input[key] = value === '' ? undefined : value;
+  }
 
   const parsed = settingsSchema.safeParse(input);
   if (!parsed.success) {

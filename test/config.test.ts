@@ -68,6 +68,37 @@ describe('configuration', () => {
     assert.deepEqual(problemsOf({ JWT_SECRET: 'short' }), ['JWT_SECRET: must be at least 32 characters']);
   });
 
+  it('when a number is not plain digits or out of range, then it is refused with the allowed range', () => {
+    for (const value of ['0x10', '1e3', '-1', '2.5', 'abc', '101']) {
+      const [problem] = problemsOf({ ATTENDANCE_RELEASE_PERCENT: value });
+      assert.equal(problem, `ATTENDANCE_RELEASE_PERCENT="${value}": a whole number from 0 to 100`);
+    }
+  });
+
+  it('when a setting is set but empty, then it counts as unset (its default), never as 0', () => {
+    const settings = loadSettings({
+      PORT: '',
+      TEACHER_SHARE_DEFAULT_PERCENT: ' ',
+      DATABASE_URL: '',
+      SMTP_URL: '',
+    });
+    assert.equal(settings.PORT, 3000);
+    assert.equal(settings.TEACHER_SHARE_DEFAULT_PERCENT, 30);
+    assert.equal(settings.DATABASE_URL, undefined);
+  });
+
+  it('when addresses have the wrong form, then they are refused', () => {
+    const problems = problemsOf({
+      DATABASE_URL: 'http://db/x',
+      TEMPORAL_ADDRESS: 'temporal',
+      SMTP_URL: 'http://mail',
+    });
+    assert.deepEqual(
+      problems.map((p) => p.split('=')[0]),
+      ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL'],
+    );
+  });
+
   it('when the service starts with a bad value, then it exits with a message naming the key', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'start.ts')], {
       env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: '' },
