@@ -5,11 +5,19 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type {} from 'pino-http'; // types req.log
 import { ApiError, NotFoundError, PayloadTooLargeError, ValidationError, errorBody } from './errors';
 
-interface BodyParserError {
+interface HttpError {
+  /** body-parser's kind of failure, when it is one of its own. */
   type?: string;
   status?: number;
+  /** http-errors: true when the message is meant for the client. */
+  expose?: boolean;
   limit?: number;
+  /** node-postgres: the SQLSTATE. */
+  code?: string;
 }
+
+/** Text the database refused to store: NUL, or bytes invalid in its encoding. */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new NotFoundError('route'));
@@ -34,10 +42,10 @@ export function errorHandler(): ErrorRequestHandler {
 
 function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
-  const parserError = error as BodyParserError;
-  switch (parserError.type) {
+  const httpError = error as HttpError;
+  switch (httpError.type) {
     case 'entity.too.large':
-      return new PayloadTooLargeError(parserError.limit ?? 0);
+      return new PayloadTooLargeError(httpError.limit ?? 0);
     case 'entity.parse.failed':
       return new ValidationError('malformed JSON body');
     case 'encoding.unsupported':
@@ -46,7 +54,19 @@ function toApiError(error: unknown): ApiError | undefined {
     case 'request.aborted':
     case 'request.size.invalid':
       return new ValidationError('incomplete request body');
-    default:
-      return undefined;
   }
+  // Any other client error the HTTP layer raised (a body that fails to inflate, say).
+  if (
+    httpError.expose === true &&
+    httpError.status !== undefined &&
+    httpError.status >= 400 &&
+    httpError.status < 500
+  ) {
+    return new ValidationError('unreadable request body');
+  }
+  // A backstop: the schemas refuse such text before it gets this far.
+  if (httpError.code !== undefined && UNSTORABLE_TEXT.has(httpError.code)) {
+    return new ValidationError('text the database cannot store');
+  }
+  return undefined;
 }

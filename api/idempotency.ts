@@ -46,11 +46,12 @@ export function createIdempotency(db: Db) {
   return async function idempotent(
     req: Request,
     user: UserModel,
+    request: unknown,
     execute: () => Promise<Reply>,
   ): Promise<Reply> {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return execute();
-    const hash = requestHash(req);
+    const hash = createHash('sha256').update(canonicalJson(request)).digest('hex');
     const token = randomUUID();
 
     const claimed = await claim(db, { userId: user.id, key, hash, token });
@@ -137,13 +138,7 @@ async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> 
   throw new ConflictError('request_in_progress', 'a request with this Idempotency-Key is still in progress');
 }
 
-/** Method, path and body (keys sorted), so that a reordered JSON object is the same request. */
-function requestHash(req: Request): string {
-  return createHash('sha256')
-    .update(`${req.method} ${req.baseUrl}${req.path}\n${canonicalJson(req.body ?? null)}`)
-    .digest('hex');
-}
-
+/** Keys sorted, so that a reordered JSON object is the same request. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

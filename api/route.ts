@@ -63,8 +63,12 @@ export type RouteDefinition<B = unknown, Q = unknown, P = unknown> =
 export interface RouteServices {
   /** The caller named by the bearer token; throws 401 when there is none or it is not valid. */
   authenticate(req: Request): Promise<UserModel>;
-  /** Runs `execute` at most once per (user, Idempotency-Key); see idempotency.ts. */
-  idempotent(req: Request, user: UserModel, execute: () => Promise<Reply>): Promise<Reply>;
+  /**
+   * Runs `execute` at most once per (user, Idempotency-Key); see
+   * idempotency.ts. `request` names what is asked (route, parameters, body),
+   * independently of how the URL was spelt.
+   */
+  idempotent(req: Request, user: UserModel, request: unknown, execute: () => Promise<Reply>): Promise<Reply>;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -129,7 +133,12 @@ async function handle(
     const ctx = { user: user!, body, query, params, req };
     reply =
       route.idempotent === true
-        ? await services.idempotent(req, user!, () => route.handler(ctx))
+        ? await services.idempotent(
+            req,
+            user!,
+            { route: `${route.method.toUpperCase()} ${API_PREFIX}${route.path}`, params, body },
+            () => route.handler(ctx),
+          )
         : await route.handler(ctx);
   }
   send(res, reply);

@@ -1,6 +1,18 @@
 // Schemas shared by several routes.
 import { z } from './zod';
 
+/**
+ * Text that may reach the database: PostgreSQL's text cannot hold NUL, and
+ * control characters have no business in names or codes.
+ */
+export function text(options: { min?: number; max: number; trim?: boolean }) {
+  const base = options.trim === true ? z.string().trim() : z.string();
+  return base
+    .min(options.min ?? 0)
+    .max(options.max)
+    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters');
+}
+
 export const Uuid = z.uuid().openapi({ example: '3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' });
 
 export const IsoTimestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-22T10:00:00.000Z' });

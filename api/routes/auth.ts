@@ -3,7 +3,7 @@ import { login, register, type UserServiceDeps } from '../../users/service';
 import { toPublicUser } from '../../users/user-model';
 import { NotFoundError } from '../errors';
 import type { ApiRoutes } from '../route';
-import { User } from '../schemas';
+import { text, User } from '../schemas';
 import { z } from '../zod';
 
 const Session = z.object({ user: User, token: z.string() }).openapi('Session');
@@ -11,16 +11,16 @@ const Session = z.object({ user: User, token: z.string() }).openapi('Session');
 const Registration = z
   .object({
     email: z.email().max(254),
-    password: z.string().min(8, 'at least 8 characters').max(200),
-    name: z.string().trim().min(1).max(200),
+    password: text({ min: 8, max: 200 }),
+    name: text({ min: 1, max: 200, trim: true }),
     role: z.enum(['student', 'teacher']),
-    referralCode: z.string().trim().min(1).max(32).optional(),
+    referralCode: text({ min: 1, max: 32, trim: true }).optional(),
   })
   .strict()
   .openapi('Registration');
 
 const Credentials = z
-  .object({ email: z.string().min(1).max(254), password: z.string().min(1).max(200) })
+  .object({ email: text({ min: 1, max: 254 }), password: text({ min: 1, max: 200 }) })
   .strict()
   .openapi('Credentials');
 

@@ -52,7 +52,12 @@ const StatementQuery = z
     status: z.enum(LINE_STATUSES).optional(),
     from: IsoTimestamp.optional().openapi({ description: 'Lines created at or after' }),
     to: IsoTimestamp.optional().openapi({ description: 'Lines created before' }),
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, `a whole number from 1 to ${MAX_PAGE_SIZE}`)
+      .transform(Number)
+      .pipe(z.number().min(1).max(MAX_PAGE_SIZE))
+      .default(20),
     cursor: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,24}$/)
@@ -174,8 +179,9 @@ function encodeCursor(seq: number): string {
 }
 
 function decodeCursor(cursor: string): number {
-  const seq = Number(Buffer.from(cursor, 'base64url').toString());
-  if (!Number.isSafeInteger(seq) || seq <= 0) {
+  const decoded = Buffer.from(cursor, 'base64url').toString();
+  const seq = /^[1-9]\d{0,15}$/.test(decoded) ? Number(decoded) : NaN;
+  if (!Number.isSafeInteger(seq)) {
     throw new ValidationError('invalid query', [
       { path: 'query.cursor', message: 'not a cursor this API issued' },
     ]);

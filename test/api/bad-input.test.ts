@@ -133,6 +133,10 @@ describe('bad input', () => {
     }
     const token = sessions.student!.token;
     for (const query of [
+      'limit=0x10',
+      'limit[]=5',
+      `cursor=${Buffer.from('1e3').toString('base64url')}`,
+      `cursor=${Buffer.from(' 10').toString('base64url')}`,
       'limit=0',
       'limit=101',
       'limit=abc',
@@ -213,5 +217,37 @@ describe('bad input', () => {
   it('when a route does not exist, then 404 in the error shape', async () => {
     assertErrorShape(await api.request('GET', '/api/v1/nope'), 404, 'not_found');
     assertErrorShape(await api.request('DELETE', '/api/v1/wallet'), 404, 'not_found');
+  });
+
+  it('when text carries NUL or control characters, then 400 and nothing is created', async () => {
+    const before = await snapshot(api);
+    const valid = VALID_BODIES['post /api/v1/auth/register']!;
+    for (const body of [
+      { ...valid(), name: 'a\u0000b' },
+      { ...valid(), referralCode: 'A\u0000B' },
+      { ...valid(), password: 'long enough\u0007' },
+    ]) {
+      assertErrorShape(await api.request('POST', '/api/v1/auth/register', { body }), 400, 'validation_error');
+    }
+    const login = await api.request('POST', '/api/v1/auth/login', {
+      body: { email: 'a\u0000b@x.example', password: 'x' },
+    });
+    assertErrorShape(login, 400, 'validation_error');
+    assert.deepEqual(await snapshot(api), before);
+  });
+
+  it('when a body claims a compression it does not have, then 400 (not 500) and nothing changes', async () => {
+    const before = await snapshot(api);
+    for (const encoding of ['gzip', 'deflate']) {
+      for (const path of ['/api/v1/auth/register', '/api/v1/wallet/deposit']) {
+        const response = await api.request('POST', path, {
+          token: sessions.student!.token,
+          rawBody: 'this is not compressed',
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        });
+        assertErrorShape(response, 400, 'validation_error');
+      }
+    }
+    assert.deepEqual(await snapshot(api), before);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { testApi, type TestApi } from '../support/api';
+import pino from 'pino';
+import { register, startTestApi, testApi, type TestApi } from '../support/api';
 
 describe('operational endpoints', () => {
   let api: TestApi;
@@ -65,5 +66,22 @@ describe('operational endpoints', () => {
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     assert.ok(response.headers.get('content-security-policy'));
     assert.equal(response.headers.get('x-powered-by'), null);
+  });
+
+  it('when requests are logged, then each line has its request id and never the bearer token', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const logged = await startTestApi({}, { logger });
+    const student = await register(logged, 'student');
+    await logged.request('GET', '/api/v1/wallet', {
+      token: student.token,
+      headers: { 'X-Request-Id': 'req-42' },
+    });
+    await logged.close();
+
+    const line = lines.find((l) => l.includes('req-42'));
+    assert.ok(line, 'the request is logged');
+    assert.ok(!lines.some((l) => l.includes(student.token)), 'no line holds the token');
+    assert.match(line, /"authorization":"\[Redacted\]"/);
   });
 });

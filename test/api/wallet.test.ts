@@ -272,6 +272,23 @@ describe('wallet API', () => {
       assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 11);
     });
 
+    it('when the same request comes to another spelling of the path, then it is the same request and replays', async () => {
+      const student = await register(api, 'student');
+      const send = (path: string) =>
+        api.request('POST', path, {
+          token: student.token,
+          body: { amount: 7 },
+          headers: { 'Idempotency-Key': 'spelling' },
+        });
+      const first = await send('/api/v1/wallet/deposit');
+      for (const path of ['/api/v1/wallet/deposit/', '/API/V1/WALLET/DEPOSIT']) {
+        const again = await send(path);
+        assert.equal(again.status, 201, path);
+        assert.deepEqual(again.body, first.body);
+      }
+      assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 7);
+    });
+
     it('when 20 identical requests race with one key, then money moves once and every success is the same answer', async () => {
       const student = await register(api, 'student');
       const responses = await Promise.all(

@@ -50,7 +50,10 @@ export function testApi(): Promise<TestApi> {
   return (shared ??= startTestApi());
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: { logger?: pino.Logger } = {},
+): Promise<TestApi> {
   const db = await testDb();
   const settings = loadSettings({
     NODE_ENV: 'test',
@@ -61,7 +64,13 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   });
   const tokens = new TokenService(settings.JWT_SECRET, settings.JWT_TTL_MINUTES);
   const ledger = new LedgerBatcher(db);
-  const app = createApp({ settings, db, ledger, tokens, logger: pino({ level: 'silent' }) });
+  const app = createApp({
+    settings,
+    db,
+    ledger,
+    tokens,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  });
   const server = await listen(app, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${server.port}`;
   let closed = false;
