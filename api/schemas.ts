@@ -10,6 +10,7 @@ export function text(options: { min?: number; max: number; trim?: boolean }) {
   return base
     .min(options.min ?? 0)
     .max(options.max)
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters');
 }
 
