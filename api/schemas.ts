@@ -7,11 +7,13 @@ import { z } from './zod';
  */
 export function text(options: { min?: number; max: number; trim?: boolean }) {
   const base = options.trim === true ? z.string().trim() : z.string();
-  return base
-    .min(options.min ?? 0)
-    .max(options.max)
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters');
+  return (
+    base
+      .min(options.min ?? 0)
+      .max(options.max)
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'must not contain control characters')
+  );
 }
 
 export const Uuid = z.uuid().openapi({ example: '3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' });
