@@ -32,6 +32,7 @@ export async function maintenanceWorkflow(
   carried?: MaintenanceStatus,
 ): Promise<void> {
   const status: MaintenanceStatus = carried ?? { rounds: 0, lastAudit: null, idempotencyKeysPurged: 0 };
+  const roundsPerRun = input.roundsPerRun ?? ROUNDS_PER_RUN;
   let inRound = false;
   let runRequested = false;
   setHandler(maintenanceStatus, () => status);
@@ -43,7 +44,7 @@ export async function maintenanceWorkflow(
     return status;
   });
 
-  for (let round = 0; round < ROUNDS_PER_RUN; round++) {
+  for (let round = 1; ; round++) {
     inRound = true;
     runRequested = false;
     status.lastAudit = await auditLedger();
@@ -54,8 +55,11 @@ export async function maintenanceWorkflow(
     inRound = false;
     upsertMemo({ lastAudit: status.lastAudit, rounds: status.rounds });
     await condition(() => runRequested, `${input.intervalMinutes} minutes`);
+    // The run ends only on a quiet interval: a request that came meanwhile
+    // (even during the last round) is owed a round, and gets it here.
+    if (round >= roundsPerRun && !runRequested) break;
   }
-  // Let update handlers still waiting finish before the history is cut.
+  // Handlers whose round just ran may not have returned yet.
   await condition(allHandlersFinished);
   await continueAsNew<typeof maintenanceWorkflow>(input, status);
 }

@@ -7,6 +7,8 @@ export const MAINTENANCE_WORKFLOW_ID = 'maintenance';
 export interface MaintenanceInput {
   intervalMinutes: number;
   idempotencyKeyRetentionHours: number;
+  /** Rounds before the workflow continues as new (default 100). */
+  roundsPerRun?: number;
 }
 
 export interface LedgerAuditSummary {
@@ -14,7 +16,7 @@ export interface LedgerAuditSummary {
   failedChecks: string[];
   accounts: number;
   transfers: number;
-  /** ISO-8601, workflow time. */
+  /** ISO-8601, when the audit ran (the activity's clock). */
   at: string;
 }
 

@@ -25,11 +25,17 @@ async function storeKey(db: Db, userId: string, key: string, ageHours: number): 
 }
 
 /** Each test terminates its workflow: a timer left behind would fire into a task queue no worker polls, and time would stop skipping. */
-function startMaintenance(env: TestWorkflowEnvironment, taskQueue: string) {
+function startMaintenance(env: TestWorkflowEnvironment, taskQueue: string, roundsPerRun?: number) {
   return env.client.workflow.start(maintenanceWorkflow, {
     workflowId: `maintenance-${randomUUID()}`,
     taskQueue,
-    args: [{ intervalMinutes: 60, idempotencyKeyRetentionHours: 24 }],
+    args: [
+      {
+        intervalMinutes: 60,
+        idempotencyKeyRetentionHours: 24,
+        ...(roundsPerRun === undefined ? {} : { roundsPerRun }),
+      },
+    ],
   });
 }
 
@@ -82,6 +88,21 @@ describe('maintenance workflow', () => {
       const memo = description.memo as { rounds?: number; lastAudit?: { ok: boolean } };
       assert.equal(memo.rounds, second.rounds);
       assert.equal(memo.lastAudit?.ok, true);
+      await handle.terminate('test over');
+    });
+  });
+
+  it('when a run is at its last round and a round is asked for, then it is answered, and the next run carries on', async () => {
+    const { worker, taskQueue } = await appWorker(env, db);
+    await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue, 1);
+      const first = await handle.executeUpdate(runMaintenanceNow);
+      await env.sleep('61 minutes'); // a quiet interval: the first run ends and continues as new
+      const second = await handle.executeUpdate(runMaintenanceNow);
+      assert.ok(second.rounds > first.rounds, JSON.stringify({ first, second }));
+      const description = await handle.describe();
+      assert.equal(description.status.name, 'RUNNING');
+      assert.notEqual(description.runId, handle.firstExecutionRunId);
       await handle.terminate('test over');
     });
   });
