@@ -3,32 +3,28 @@
 import { Connection } from '@temporalio/client';
 import pino from 'pino';
 import { openDatabase } from '../platform/database';
-import { onShutdownSignal, settingsOrExit } from '../platform/settings';
+import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress, temporalReadiness } from '../platform/temporal';
 import { startApiServer } from './server';
 
-async function main(): Promise<void> {
-  const settings = settingsOrExit();
-  const logger = pino({ level: settings.LOG_LEVEL });
-  const temporalAddress = requireTemporalAddress(settings, 'the API');
+const settings = settingsOrExit();
+const logger = pino({ level: settings.LOG_LEVEL });
+const lifecycle = new Lifecycle(logger);
+lifecycle.onSignals();
+const temporalAddress = requireTemporalAddress(settings, 'the API');
+
+void startOrExit(lifecycle, 'API start', async () => {
   const database = await openDatabase(settings);
+  lifecycle.add('database', database.close);
   const connection = await Connection.connect({ address: temporalAddress });
+  lifecycle.add('temporal connection', () => connection.close());
   const api = await startApiServer({
     settings,
     db: database.db,
     logger,
     readiness: [temporalReadiness(connection)],
   });
+  lifecycle.add('api', api.close);
   logger.info({ port: api.port, database: database.origin, temporal: temporalAddress }, 'API listening');
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await api.close();
-    await connection.close();
-    await database.close();
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error('API start failed:', error);
-  process.exit(1);
 });

@@ -10,7 +10,7 @@ export interface ReadyDatabase {
   db: Db;
   origin: string;
   migrationsApplied: string[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function openDatabase(settings: Settings): Promise<ReadyDatabase> {

@@ -15,21 +15,3 @@ export function settingsOrExit(): Settings {
     throw error;
   }
 }
-
-/** Runs `stop` once on SIGTERM or SIGINT, then exits. */
-export function onShutdownSignal(stop: (signal: string) => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    stop(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('shutdown failed', error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
-}

@@ -12,7 +12,7 @@ export interface TemporalEndpoint {
   origin: string;
   /** The dev server's inspector (the stand-in for the Temporal UI), when it runs here. */
   inspectorUrl?: string;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function provideTemporal(settings: Settings): Promise<TemporalEndpoint> {

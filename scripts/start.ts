@@ -6,30 +6,50 @@ import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../platform/database';
-import { onShutdownSignal, settingsOrExit } from '../platform/settings';
+import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { settingsOrExit } from '../platform/settings';
 import { provideTemporal, temporalReadiness } from '../platform/temporal';
 import { installTemporalRuntime } from '../workers/logger';
 import { ensureMaintenanceWorkflow } from '../workers/maintenance';
 import { startWorker } from '../workers/worker';
 
-async function main(): Promise<void> {
-  const settings = settingsOrExit();
-  const logger = pino({ level: settings.LOG_LEVEL });
-  installTemporalRuntime(logger);
+const settings = settingsOrExit();
+const logger = pino({ level: settings.LOG_LEVEL });
+const lifecycle = new Lifecycle(logger);
+lifecycle.onSignals();
 
+void startOrExit(lifecycle, 'start', async () => {
+  installTemporalRuntime(logger);
   const database = await openDatabase(settings);
+  lifecycle.add('database', database.close);
   const temporal = await provideTemporal(settings);
+  lifecycle.add('temporal', temporal.close);
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await startWorker({ settings, db: database.db, logger, connection: nativeConnection });
+  lifecycle.add('worker connection', () => nativeConnection.close());
+  const worker = await startWorker({
+    settings,
+    db: database.db,
+    logger,
+    connection: nativeConnection,
+    onFailure: (error) => {
+      logger.error({ err: error }, 'worker failed');
+      lifecycle.exit(1, 'worker failed');
+    },
+  });
+  lifecycle.add('worker', worker.stop);
   const clientConnection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE });
-  await ensureMaintenanceWorkflow(client, settings);
+  lifecycle.add('client connection', () => clientConnection.close());
+  await ensureMaintenanceWorkflow(
+    new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE }),
+    settings,
+  );
   const api = await startApiServer({
     settings,
     db: database.db,
     logger,
     readiness: [temporalReadiness(clientConnection)],
   });
+  lifecycle.add('api', api.close);
 
   const base = `http://localhost:${api.port}`;
   console.log(
@@ -48,20 +68,4 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await api.close();
-    await worker.stop();
-    await clientConnection.close();
-    await nativeConnection.close();
-    await temporal.close();
-    await database.close();
-    logger.info('stopped');
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error('start failed:', error);
-  process.exit(1);
 });

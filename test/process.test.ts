@@ -1,9 +1,10 @@
 // The service as a process: npm start's entry point (API, worker and the
 // embedded Temporal dev server), stopped with SIGTERM.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, testDatabase } from './support/db';
@@ -45,6 +46,38 @@ describe('service process', () => {
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, output);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when start-up fails half-way (the API port is taken), then it exits 1 with the cause and leaves no embedded server', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const takenPort = (blocker.address() as net.AddressInfo).port;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marketplace-failed-start-'));
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'start.ts')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        DEVSERVER_PORT: String(await freePort()),
+        DEVSERVER_UI_PORT: String(await freePort()),
+        PORT: String(takenPort),
+        LOG_LEVEL: 'silent',
+        NODE_ENV: 'test',
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    blocker.close();
+
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /start failed:[\s\S]*EADDRINUSE/);
+    const left = spawnSync('pgrep', ['-f', `postgres -D ${path.join(dataDir, 'pg')}`], {
+      encoding: 'utf8',
+    }).stdout;
+    assert.equal(left.trim(), '', 'no postgres is left running');
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });

@@ -7,7 +7,7 @@ import type { Settings } from '../config/settings';
 import type { Db } from '../db/knex';
 
 export interface RunningWorker {
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function startWorker(deps: {
@@ -15,6 +15,8 @@ export async function startWorker(deps: {
   db: Db;
   logger: Logger;
   connection: NativeConnection;
+  /** Called if the worker stops on its own (a fatal error): the process should shut down. */
+  onFailure: (error: unknown) => void;
 }): Promise<RunningWorker> {
   const worker = await Worker.create({
     connection: deps.connection,
@@ -23,10 +25,14 @@ export async function startWorker(deps: {
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({ db: deps.db, logger: deps.logger }),
   });
-  const running = worker.run();
+  let stopRequested = false;
+  const running = worker.run().catch((error: unknown) => {
+    if (!stopRequested) deps.onFailure(error);
+  });
   return {
     stop: async () => {
-      worker.shutdown();
+      stopRequested = true;
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     },
   };
