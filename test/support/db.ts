@@ -78,3 +78,18 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A database of its own (migrated, with the system accounts), dropped when the run ends; for tests that need an empty one. */
+export async function isolatedDb(): Promise<Db> {
+  const { serverUrl } = await testDatabase();
+  const name = `isolated_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  await onServer(serverUrl, (client) => client.query(`create database ${name}`));
+  const db = createDb(withDatabase(serverUrl, name), { poolMax: 5 });
+  registerCleanup(async () => {
+    await db.destroy();
+    await onServer(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+  });
+  await migrateToLatest(db);
+  await ensureSystemAccounts(db, TEST_CURRENCY);
+  return db;
+}
