@@ -217,8 +217,12 @@ function toOpenApi(route: RouteDefinition): RouteConfig {
             headers: z.object({
               'Idempotency-Key': z
                 .string()
+                .regex(/^[\x21-\x7e]{1,255}$/)
                 .optional()
-                .openapi({ description: 'Same key and body: the first response again; other body: 422.' }),
+                .openapi({
+                  description:
+                    'Same key and request: the first (successful) answer again; another request: 422; the first still running: 409 request_in_progress.',
+                }),
             }) as never,
           }
         : {}),

@@ -13,7 +13,7 @@ import { listen } from './http-server';
 export interface ApiServer {
   port: number;
   adminCreated: boolean;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function startApiServer(deps: {

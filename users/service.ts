@@ -67,7 +67,8 @@ export async function register(deps: UserServiceDeps, input: Registration): Prom
       referredByTeacherId,
     }).catch((error: unknown) => {
       // Two registrations of one email racing: the unique index decides.
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw emailTaken();
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code === UNIQUE_VIOLATION && constraint === 'users_email_key') throw emailTaken();
       throw error;
     });
     await openWallet(trx, created, deps.currency);

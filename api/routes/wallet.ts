@@ -157,7 +157,7 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       description: 'The statement line of the deposit and the wallet after it',
       schema: z.object({ transaction: StatementLineSchema, wallet: Wallet }).openapi('DepositResult'),
     },
-    errors: [404],
+    errors: [404, 409, 413],
     handler: async ({ user, body, req }) => {
       const targetId = body.userId ?? user.id;
       assertMayDepositTo(user, targetId);

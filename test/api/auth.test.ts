@@ -64,6 +64,28 @@ describe('auth API', () => {
     assert.equal(again.body.error.code, 'email_taken');
   });
 
+  it('when ten registrations of one email race, then exactly one account is created and the others get 409', async () => {
+    const email = `race-${randomUUID()}@test.example`;
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api.request('POST', '/api/v1/auth/register', {
+          body: {
+            email: i % 2 === 0 ? email : email.toUpperCase(),
+            password: 'long enough pw',
+            name: 'X',
+            role: 'student',
+          },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      responses.map((r) => r.status).sort(),
+      [201, 409, 409, 409, 409, 409, 409, 409, 409, 409],
+    );
+    for (const r of responses.filter((r) => r.status === 409)) assert.equal(r.body.error.code, 'email_taken');
+    assert.equal((await api.db('users').where({ email })).length, 1);
+  });
+
   it('when someone tries to register as an admin, then it is refused', async () => {
     const response = await api.request('POST', '/api/v1/auth/register', {
       body: { email: `a-${randomUUID()}@test.example`, password: 'long enough pw', name: 'X', role: 'admin' },
