@@ -69,8 +69,6 @@ export async function up(knex: Knex): Promise<void> {
       created_at timestamptz not null default now(),
       primary key (user_id, key)
     );
-    -- The maintenance workflow purges by age.
-    create index idempotency_keys_created_at_idx on idempotency_keys (created_at);
   `);
 }
 
