@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createDb } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { onServer, withDatabase } from '../db/provision';
 import { registerCleanup } from './support/cleanup';
 import { testDatabase } from './support/db';
+
+const MIGRATION_COUNT = readdirSync(path.resolve(__dirname, '..', 'migrations')).filter((f) =>
+  f.endsWith('.ts'),
+).length;
 
 async function freshDatabase(): Promise<string> {
   const { serverUrl } = await testDatabase();
@@ -25,9 +30,9 @@ describe('migrations', () => {
     const second = createDb(url, { poolMax: 1 });
     try {
       const [a, b] = await Promise.all([migrateToLatest(first), migrateToLatest(second)]);
-      assert.equal(a.length + b.length, 3, `applied ${JSON.stringify([a, b])}`);
+      assert.equal(a.length + b.length, MIGRATION_COUNT, `applied ${JSON.stringify([a, b])}`);
       const [{ n }] = (await first('knex_migrations').count({ n: '*' })) as [{ n: string }];
-      assert.equal(Number(n), 3);
+      assert.equal(Number(n), MIGRATION_COUNT);
     } finally {
       await first.destroy();
       await second.destroy();
