@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Engine } from './core/engine';
 import { RealClock, VirtualClock } from './core/clock';
 import { TimeSkipper } from './core/time-skipper';
-import { addService, declineGzipOnProbe } from './rpc/grpc-server';
+import { addService, declineGzipOnProbe, type Handlers } from './rpc/grpc-server';
 import { workflowServiceHandlers } from './rpc/workflow-service';
 import { testServiceHandlers } from './rpc/test-service';
 import { operatorServiceHandlers } from './rpc/operator-service';
@@ -60,6 +60,7 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
     log,
     historyPageSize: options.historyPageSize,
     searchAttributeTypes: options.searchAttributes,
+    applyRetention: !options.timeSkipping,
   });
   let store: LogStore | undefined;
   if (options.dbFile) {
@@ -68,6 +69,8 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   }
   for (const ns of options.namespaces?.length ? options.namespaces : ['default'])
     engine.registerNamespace(ns);
+  // Closed runs whose retention ran out while the server was down go before anyone sees them.
+  engine.sweepRetention();
   await engine.commit();
 
   let skipper: TimeSkipper | undefined;
@@ -80,6 +83,13 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
     const ts = skipper;
     engine.onRunChanged = () => ts.kick();
   }
+  // Whenever the scheduler fires or is re-armed the clock may have jumped (time skipping,
+  // test-service sleeps): closed runs whose retention passed meanwhile are deleted then.
+  const kickSkipper = engine.scheduler.onChange;
+  engine.scheduler.onChange = () => {
+    kickSkipper();
+    engine.queueRetentionSweep();
+  };
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
@@ -88,8 +98,19 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   });
   addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), log);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), log);
-  if (skipper)
-    addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(skipper, clock), log);
+  if (skipper) {
+    // A sleep moves the clock, which may delete closed runs (retention): durable before it answers.
+    const handlers: Handlers = {};
+    for (const [name, handler] of Object.entries(testServiceHandlers(skipper, clock))) {
+      handlers[name] = async (req, ctx) => {
+        const response = await handler(req, ctx);
+        engine.sweepRetention();
+        await engine.commit();
+        return response;
+      };
+    }
+    addService(server, 'temporal.api.testservice.v1.TestService', handlers, log);
+  }
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${ip}:${options.port ?? 7233}`, grpc.ServerCredentials.createInsecure(), (err, p) =>

@@ -23,16 +23,27 @@ export interface NamespaceRecord {
 }
 
 export interface Store {
+  /** The run changed: its state and new history events go into the next commit. */
   markDirty(exec: Execution): void;
   markNamespace(ns: NamespaceRecord): void;
+  /** The run was removed (retention): the store forgets it, and compaction drops it. */
+  markDeleted(exec: Execution): void;
+  /**
+   * Resolves once every change marked before the call is durable (written and synced);
+   * rejects when that could not be done, in which case the caller must not report success.
+   */
   commit(): Promise<void>;
 }
 
 export const memoryStore: Store = {
   markDirty: () => undefined,
   markNamespace: () => undefined,
+  markDeleted: () => undefined,
   commit: () => Promise.resolve(),
 };
+
+/** Closed runs are kept this long when a namespace does not say (Temporal's default, 1 day). */
+export const DEFAULT_RETENTION_MS = 24 * 3600_000;
 
 export type WftRef = { kind: 'wft'; key: string; seq: number } | { kind: 'query'; id: string };
 export interface ActRef {
@@ -58,15 +69,35 @@ export interface EngineOptions {
   longPollMs?: number;
   /** Search attribute types registered on the command line (name -> IndexedValueType name). */
   searchAttributeTypes?: Record<string, string>;
+  /**
+   * Whether closed runs are deleted once their namespace's retention passes (default yes).
+   * The time-skipping test server keeps them, as Temporal's Java test server does: a test
+   * that sleeps days of virtual time can still read the workflows it ran.
+   */
+  applyRetention?: boolean;
+}
+
+/** A map-like object without a prototype, so keys such as `__proto__` or `constructor` are plain keys. */
+export function dict<V>(from?: Record<string, V> | null): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  if (from) for (const k of Object.keys(from)) out[k] = from[k]!;
+  return out;
 }
 
 const DEFAULT_HISTORY_PAGE_SIZE = 1000;
 const DEFAULT_LONG_POLL_MS = 20_000;
+const MAX_NAMESPACES = 1000;
 
 export class Engine {
   readonly clock: Clock;
   readonly log: Logger;
   readonly scheduler: Scheduler;
+  /**
+   * When closed runs are due for deletion (namespace retention), on the same clock but
+   * apart from `scheduler`, so time skipping never jumps ahead just to delete a run:
+   * deletions happen when the clock gets there for another reason (or in real time).
+   */
+  readonly retention: Scheduler;
   store: Store;
   readonly historyPageSize: number;
   readonly longPollMs: number;
@@ -82,6 +113,9 @@ export class Engine {
   readonly busyWorkflowTasks = new Set<string>();
   readonly busyActivities = new Set<string>();
   private closed = false;
+  private readonly applyRetention: boolean;
+  private retentionSweepQueued = false;
+  private backgroundCommit: Promise<void> | undefined;
   /** Called whenever a run's in-flight status may have changed (time skipping re-evaluates). */
   onRunChanged: () => void = () => undefined;
 
@@ -90,9 +124,11 @@ export class Engine {
     this.log = opts.log;
     this.store = opts.store ?? memoryStore;
     this.scheduler = new Scheduler(opts.clock);
+    this.retention = new Scheduler(opts.clock);
     this.historyPageSize = opts.historyPageSize ?? DEFAULT_HISTORY_PAGE_SIZE;
     this.longPollMs = opts.longPollMs ?? DEFAULT_LONG_POLL_MS;
-    this.searchAttributeTypes = opts.searchAttributeTypes ?? {};
+    this.searchAttributeTypes = dict(opts.searchAttributeTypes);
+    this.applyRetention = opts.applyRetention ?? true;
   }
 
   now(): number {
@@ -103,9 +139,20 @@ export class Engine {
     return this.store.commit();
   }
 
+  /** Makes pending changes durable without anyone waiting (deadlines, retention); failures are logged once. */
+  commitInBackground(): void {
+    const p = this.commit();
+    if (p === this.backgroundCommit) return;
+    this.backgroundCommit = p;
+    p.catch((err: unknown) => this.log.error('commit failed', err)).finally(() => {
+      if (this.backgroundCommit === p) this.backgroundCommit = undefined;
+    });
+  }
+
   close(): void {
     this.closed = true;
     this.scheduler.close();
+    this.retention.close();
     this.workflowQueues.releaseAll();
     this.activityQueues.releaseAll();
     for (const exec of this.executions.values()) exec.notify();
@@ -117,9 +164,12 @@ export class Engine {
 
   // ---- namespaces -------------------------------------------------------------------
 
-  registerNamespace(name: string, description = '', retentionMs = 24 * 3600_000): NamespaceRecord {
+  registerNamespace(name: string, description = '', retentionMs = DEFAULT_RETENTION_MS): NamespaceRecord {
     const existing = this.namespaces.get(name);
     if (existing) return existing;
+    // Namespaces are kept forever (as on a real cluster), so their number is bounded.
+    if (this.namespaces.size >= MAX_NAMESPACES)
+      throw new RpcError(Code.RESOURCE_EXHAUSTED, `at most ${MAX_NAMESPACES} namespaces can be registered`);
     const ns: NamespaceRecord = { name, id: randomUUID(), description, retentionMs };
     this.namespaces.set(name, ns);
     this.store.markNamespace(ns);
@@ -139,6 +189,23 @@ export class Engine {
   addExecution(exec: Execution, makeCurrent: boolean): void {
     this.executions.set(exec.key, exec);
     if (makeCurrent) this.currentRuns.set(`${exec.s.namespace}\u0000${exec.s.workflowId}`, exec.s.runId);
+  }
+
+  /**
+   * Takes a run out of the registry (retention, or a deletion replayed from the store).
+   * The store is not told; see expire().
+   */
+  removeExecution(key: string): Execution | undefined {
+    const exec = this.executions.get(key);
+    if (!exec) return undefined;
+    this.executions.delete(key);
+    const idKey = `${exec.s.namespace}\u0000${exec.s.workflowId}`;
+    if (this.currentRuns.get(idKey) === exec.s.runId) this.currentRuns.delete(idKey);
+    this.scheduler.clear(`x:${key}`);
+    this.retention.clear(key);
+    this.busyWorkflowTasks.delete(key);
+    this.busyActivities.delete(key);
+    return exec;
   }
 
   currentRun(namespace: string, workflowId: string): Execution | undefined {
@@ -185,7 +252,60 @@ export class Engine {
       exec.running && Object.values(exec.s.activities).some((a) => a.phase !== 'backoff');
     if (hasActiveActivity) this.busyActivities.add(exec.key);
     else this.busyActivities.delete(exec.key);
+    this.armRetention(exec);
     this.onRunChanged();
+  }
+
+  // ---- retention --------------------------------------------------------------------
+
+  /** When a closed run is deleted: its close time plus its namespace's retention. */
+  retentionDeadline(exec: Execution): number | undefined {
+    if (!this.applyRetention || exec.running || exec.s.closeMs <= 0) return undefined;
+    const ms = this.namespaces.get(exec.s.namespace)?.retentionMs;
+    return exec.s.closeMs + (ms && ms > 0 ? ms : DEFAULT_RETENTION_MS);
+  }
+
+  private armRetention(exec: Execution): void {
+    const at = this.retentionDeadline(exec);
+    if (at === undefined) this.retention.clear(exec.key);
+    // A closed run's deadline never moves, so one entry per run is enough.
+    else if (!this.retention.has(exec.key)) this.retention.set(exec.key, at, () => this.expire(exec));
+  }
+
+  /** Deletes a closed run whose retention has passed: from memory, visibility and the store. */
+  private expire(exec: Execution): void {
+    if (this.closed || this.executions.get(exec.key) !== exec) return;
+    const at = this.retentionDeadline(exec);
+    if (at === undefined) return;
+    if (at > this.now()) {
+      this.retention.set(exec.key, at, () => this.expire(exec));
+      return;
+    }
+    this.removeExecution(exec.key);
+    this.store.markDeleted(exec);
+    exec.notify();
+    this.log.debug(`retention: deleted ${exec.s.workflowId} run ${exec.s.runId}`);
+    this.commitInBackground();
+    this.onRunChanged();
+  }
+
+  /**
+   * Deletes every closed run whose retention has passed by the clock's now. Call after
+   * the clock may have jumped (time skipping); the retention scheduler's own timer covers
+   * real time.
+   */
+  sweepRetention(): void {
+    if (!this.closed) this.retention.fireDue();
+  }
+
+  /** sweepRetention() once the current synchronous operation is over (never in the middle of one). */
+  queueRetentionSweep(): void {
+    if (this.retentionSweepQueued || this.closed) return;
+    this.retentionSweepQueued = true;
+    queueMicrotask(() => {
+      this.retentionSweepQueued = false;
+      this.sweepRetention();
+    });
   }
 
   /** A run loaded from the store: its pending tasks go back on their queues, its deadlines are re-armed. */
@@ -217,7 +337,7 @@ export class Engine {
     }
     this.touch(exec);
     // Nothing waits on this change; make it durable in the background.
-    this.commit().catch((err: unknown) => this.log.error('commit failed', err));
+    this.commitInBackground();
   }
 
   /**
@@ -257,9 +377,9 @@ export class Engine {
       wftSeq: 0,
       lastCompletedWftStartedId: 0,
       sticky: null,
-      activities: {},
-      timers: {},
-      children: {},
+      activities: dict(),
+      timers: dict(),
+      children: dict(),
       cancelRequested: false,
       signalRequestIds: [],
       cancelRequestIds: [],
@@ -267,7 +387,7 @@ export class Engine {
       searchAttributes: null,
       parent: null,
       parentClosePolicy: 0,
-      updates: {},
+      updates: dict(),
     };
   }
 

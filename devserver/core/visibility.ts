@@ -253,7 +253,8 @@ const saCache = new WeakMap<Execution, { raw: string | null; values: Record<stri
 export function searchAttributeValues(exec: Execution): Record<string, Value> {
   const cached = saCache.get(exec);
   if (cached && cached.raw === exec.s.searchAttributes) return cached.values;
-  const values: Record<string, Value> = {};
+  // Keyed by search attribute names from clients: no prototype, so `constructor` is not a field.
+  const values = Object.create(null) as Record<string, Value>;
   const sa = fromB64<ISearchAttributes>(T.SearchAttributes, exec.s.searchAttributes);
   for (const [k, p] of Object.entries(sa?.indexedFields ?? {})) {
     try {

@@ -1,16 +1,30 @@
-// The durable store behind --db-filename: an append-only log of JSON lines, one per
-// changed run per commit ({state, new history events as base64 protobuf}) or namespace.
+// The durable store behind --db-filename: an append-only log of JSON lines. The file
+// starts with a header line; after it come batches, one per commit: one line per changed
+// namespace, per changed run ({state, new history events as base64 protobuf}) and per
+// deleted run, then a commit line giving the batch's record count, byte length and CRC-32.
+//
 // Commits are grouped: every RPC that changed something awaits the next flush, and one
 // flush writes all pending changes with a single write + fdatasync, so durability costs
-// one disk sync per batch rather than per call. At start the log is replayed (a torn
-// last line from a kill -9 is dropped: its RPC never got an answer) and, once it has
-// grown well past the live data, it is compacted by writing a fresh log and renaming it
-// over the old one.
+// one disk sync per batch rather than per call. Nothing counts as persisted (history
+// positions, the log size compaction works from) until fdatasync has returned.
+//
+// At start the log is replayed one whole batch at a time: a batch is applied only once
+// its commit line is read and checks out, so a batch torn by kill -9 or a power loss
+// (some of its records on disk, others not, or garbage) is never half-applied; it is cut
+// off (its RPCs never got an answer). A bad batch followed by good ones is corruption,
+// not a torn tail, and the server refuses to start rather than silently lose data.
+//
+// Once the log has grown well past the live data it is compacted: a snapshot taken in
+// one synchronous step is written to a new file, synced, renamed over the log, and the
+// directory synced. Runs deleted by retention are not in the snapshot, so the log does
+// not grow forever. A log of the first format (lines without batches) is replayed line by
+// line and immediately rewritten in the current one.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Engine, NamespaceRecord, Store } from '../core/engine';
-import { Execution } from '../core/execution';
+import { crc32 } from 'node:zlib';
+import { dict, type Engine, type NamespaceRecord, type Store } from '../core/engine';
+import { Execution, execKey } from '../core/execution';
 import type { ExecState } from '../core/state';
 import { T, encode, decode, type IHistoryEvent } from '../proto';
 import type { Logger } from '../logger';
@@ -27,7 +41,24 @@ interface NsRecord {
   t: 'ns';
   ns: NamespaceRecord;
 }
-type LogRecord = ExecRecord | NsRecord;
+/** A run deleted (retention): [namespace, workflowId, runId]. */
+interface DeleteRecord {
+  t: 'd';
+  r: [string, string, string];
+}
+/** Ends a batch: n records, len bytes (the record lines, newlines included), their CRC-32. */
+interface CommitRecord {
+  t: 'c';
+  n: number;
+  len: number;
+  crc: number;
+}
+type LogRecord = ExecRecord | NsRecord | DeleteRecord;
+
+/** The first line of a log in the batched format. */
+export const LOG_HEADER = '{"t":"devserver-log","v":2}\n';
+const COMMIT_PREFIX = Buffer.from('{"t":"c",');
+const NEWLINE = 0x0a;
 
 const MIN_COMPACT_BYTES = 64 * 1024 * 1024;
 
@@ -39,17 +70,61 @@ function decodeEvent(s: string): IHistoryEvent {
   return decode<IHistoryEvent>(T.HistoryEvent, Buffer.from(s, 'base64'));
 }
 
+/** The record lines of one batch followed by its commit line. */
+export function encodeBatch(lines: string[]): Buffer {
+  const body = Buffer.from(lines.map((l) => l + '\n').join(''));
+  const commit: CommitRecord = { t: 'c', n: lines.length, len: body.length, crc: crc32(body) };
+  return Buffer.concat([body, Buffer.from(JSON.stringify(commit) + '\n')]);
+}
+
+async function writeAll(fd: fsp.FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fd.write(buf, done, buf.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces file with content, crash-safely: new file, fsync, rename, fsync of the directory. */
+async function replaceFile(file: string, content: Buffer): Promise<void> {
+  const tmp = `${file}.compact`;
+  const out = await fsp.open(tmp, 'w');
+  try {
+    await writeAll(out, content, 0);
+    await out.datasync();
+  } finally {
+    await out.close();
+  }
+  await fsp.rename(tmp, file);
+  await syncDirectory(path.dirname(file));
+}
+
 export class LogStore implements Store {
   private dirty = new Set<Execution>();
-  private dirtyNamespaces: NamespaceRecord[] = [];
+  private dirtyNamespaces = new Map<string, NamespaceRecord>();
+  private deleted = new Map<string, DeleteRecord>();
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
+  /** The last write to the log (flush or compaction); the next one starts after it. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Bytes of the log known durable: whole batches, synced. Writes go at this offset. */
   private sizeBytes = 0;
   private compactAtBytes = MIN_COMPACT_BYTES;
   private minCompactBytes = MIN_COMPACT_BYTES;
   /** How many compactions ran (for tests and the log). */
   compactions = 0;
   private closed = false;
+  /** Set when the log could not be restored to a known state after a failed write: every later commit fails. */
+  private failed: Error | null = null;
 
   private constructor(
     private readonly file: string,
@@ -66,11 +141,29 @@ export class LogStore implements Store {
   ): Promise<LogStore> {
     const abs = path.resolve(file);
     await fsp.mkdir(path.dirname(abs), { recursive: true });
-    const validBytes = fs.existsSync(abs) ? replay(abs, engine, log) : 0;
-    const fd = await fsp.open(abs, 'a+');
+    const data = fs.existsSync(abs) ? fs.readFileSync(abs) : Buffer.alloc(0);
+    const header = Buffer.from(LOG_HEADER);
+    let rewrite = false;
+    let validBytes: number;
+    if (data.subarray(0, header.length).equals(header)) {
+      validBytes = replay(abs, data, engine, log);
+    } else if (header.subarray(0, data.length).equals(data)) {
+      // New, or created but never got its header: start a fresh log.
+      rewrite = true;
+      validBytes = 0;
+    } else {
+      validBytes = replayFirstFormat(abs, data, engine, log);
+      log.info(`rewriting ${abs} in the batched log format`);
+      rewrite = true;
+    }
+    if (rewrite) {
+      await replaceFile(abs, Buffer.concat([header, snapshot(engine).batch]));
+      validBytes = (await fsp.stat(abs)).size;
+    }
+    const fd = await fsp.open(abs, 'r+');
     const stat = await fd.stat();
     if (stat.size > validBytes) {
-      log.warn(`dropping ${stat.size - validBytes} bytes of an unfinished last record in ${abs}`);
+      log.warn(`dropping ${stat.size - validBytes} bytes of an unfinished last batch in ${abs}`);
       await fd.truncate(validBytes);
       await fd.datasync();
     }
@@ -86,131 +179,313 @@ export class LogStore implements Store {
   }
 
   markNamespace(ns: NamespaceRecord): void {
-    this.dirtyNamespaces.push(ns);
+    this.dirtyNamespaces.set(ns.name, ns);
   }
 
-  /** Resolves once every change made before the call is on disk. */
+  markDeleted(exec: Execution): void {
+    this.dirty.delete(exec);
+    this.deleted.set(exec.key, { t: 'd', r: [exec.s.namespace, exec.s.workflowId, exec.s.runId] });
+  }
+
+  private get hasChanges(): boolean {
+    return this.dirty.size > 0 || this.dirtyNamespaces.size > 0 || this.deleted.size > 0;
+  }
+
+  /** Resolves once every change made before the call is on disk; rejects if it could not be written. */
   commit(): Promise<void> {
-    if (this.dirty.size === 0 && this.dirtyNamespaces.length === 0)
-      return this.queued ?? this.inFlight ?? Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
+    if (!this.hasChanges) return this.queued ?? this.inFlight ?? Promise.resolve();
     if (!this.queued) {
       // Changes made while the previous flush is writing wait for it, then go together.
-      // (.then runs later, so `queued` is set before the callback clears it.)
-      const queued = (this.inFlight ?? Promise.resolve())
-        .catch(() => undefined)
-        .then(async () => {
-          this.queued = null;
-          const flush = this.flush();
-          this.inFlight = flush;
-          try {
-            await flush;
-          } finally {
-            if (this.inFlight === flush) this.inFlight = null;
-          }
-        });
-      this.queued = queued;
+      // (The callback runs later, so `queued` is set before it clears it.)
+      this.queued = this.exclusive(async () => {
+        this.queued = null;
+        const flush = this.flush();
+        this.inFlight = flush;
+        try {
+          await flush;
+        } finally {
+          if (this.inFlight === flush) this.inFlight = null;
+        }
+      });
     }
     return this.queued;
   }
 
-  private async flush(): Promise<void> {
-    if (this.closed) return;
-    const lines: string[] = [];
-    for (const ns of this.dirtyNamespaces.splice(0))
-      lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
-    for (const exec of this.dirty) lines.push(JSON.stringify(execRecord(exec, exec.persistedEvents)));
-    for (const exec of this.dirty) exec.persistedEvents = exec.history.length;
-    this.dirty.clear();
-    if (lines.length === 0) return;
-    const buf = Buffer.from(lines.join('\n') + '\n');
-    await this.fd.write(buf, 0, buf.length);
-    await this.fd.datasync();
-    this.sizeBytes += buf.length;
-    if (this.sizeBytes > this.compactAtBytes) await this.compact();
+  /** Compacts the log now (after pending changes are written), whatever its size. */
+  async compactNow(): Promise<void> {
+    await this.commit();
+    await this.exclusive(() => this.compact());
   }
 
-  /** Rewrites the log as one record per namespace and run, then swaps it in atomically. */
-  private async compact(): Promise<void> {
-    const tmp = `${this.file}.compact`;
-    const out = await fsp.open(tmp, 'w');
-    let size = 0;
+  /** Runs fn once every earlier write to the log is over, so writes never overlap. */
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new Error(`${this.file} is closed; changes were not saved`);
+    if (!this.hasChanges) return;
+    const namespaces = [...this.dirtyNamespaces.values()];
+    const execs = [...this.dirty];
+    const deleted = [...this.deleted.values()];
+    this.dirtyNamespaces.clear();
+    this.dirty.clear();
+    this.deleted.clear();
+    const lines: string[] = [];
+    for (const ns of namespaces) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
+    // How much history each record holds: it counts as persisted only once synced.
+    const upTo = execs.map((exec) => {
+      const n = exec.history.length;
+      lines.push(JSON.stringify(execRecord(exec, exec.persistedEvents, n)));
+      return n;
+    });
+    for (const d of deleted) lines.push(JSON.stringify(d));
+    const buf = encodeBatch(lines);
     try {
-      const write = async (rec: LogRecord): Promise<void> => {
-        const buf = Buffer.from(JSON.stringify(rec) + '\n');
-        await out.write(buf, 0, buf.length);
-        size += buf.length;
-      };
-      for (const ns of this.engine.namespaces.values()) await write({ t: 'ns', ns });
-      for (const exec of this.engine.executions.values()) await write(execRecord(exec, 0));
-      await out.datasync();
-    } finally {
-      await out.close();
+      await writeAll(this.fd, buf, this.sizeBytes);
+      await this.fd.datasync();
+    } catch (err) {
+      await this.undoFailedWrite(namespaces, execs, deleted);
+      throw err;
     }
-    await fsp.rename(tmp, this.file);
-    const dir = await fsp.open(path.dirname(this.file), 'r');
-    await dir.sync().finally(() => dir.close());
-    await this.fd.close();
-    this.fd = await fsp.open(this.file, 'a+');
-    this.sizeBytes = size;
-    this.compactAtBytes = Math.max(this.minCompactBytes, size * 2);
+    this.sizeBytes += buf.length;
+    execs.forEach((exec, i) => {
+      exec.persistedEvents = upTo[i]!;
+    });
+    if (this.sizeBytes > this.compactAtBytes) {
+      try {
+        await this.compact();
+      } catch (err) {
+        // The batch is durable in the current log; compaction is only an optimisation.
+        this.log.error(`compaction of ${this.file} failed; keeping the current log`, err);
+        this.compactAtBytes = this.sizeBytes * 2;
+      }
+    }
+  }
+
+  /**
+   * A write or sync failed: none of the batch counts. Its changes go back for the next
+   * flush, and whatever part of it reached the file is cut off so the next batch follows
+   * the last good one. If even that fails the log's state is unknown and the store stops.
+   */
+  private async undoFailedWrite(
+    namespaces: NamespaceRecord[],
+    execs: Execution[],
+    deleted: DeleteRecord[],
+  ): Promise<void> {
+    for (const ns of namespaces)
+      if (!this.dirtyNamespaces.has(ns.name)) this.dirtyNamespaces.set(ns.name, ns);
+    for (const exec of execs) if (this.engine.executions.get(exec.key) === exec) this.dirty.add(exec);
+    for (const d of deleted) this.deleted.set(execKey(...d.r), d);
+    try {
+      await this.fd.truncate(this.sizeBytes);
+      await this.fd.datasync();
+    } catch (err) {
+      this.failed = new Error(`${this.file} could not be restored after a failed write; restart the server`, {
+        cause: err,
+      });
+      this.log.error(this.failed.message, err);
+    }
+  }
+
+  /** Rewrites the log as one batch holding every namespace and run, then swaps it in atomically. */
+  private async compact(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new Error(`${this.file} is closed`);
+    // Taken synchronously: a consistent state of every run, not a mix of moments.
+    const snap = snapshot(this.engine);
+    const content = Buffer.concat([Buffer.from(LOG_HEADER), snap.batch]);
+    await replaceFile(this.file, content);
+    const old = this.fd;
+    try {
+      this.fd = await fsp.open(this.file, 'r+');
+    } catch (err) {
+      this.failed = new Error(`${this.file} could not be reopened after compaction`, { cause: err });
+      throw this.failed;
+    } finally {
+      await old.close().catch(() => undefined);
+    }
+    this.sizeBytes = content.length;
+    for (const [exec, n] of snap.upTo) exec.persistedEvents = n;
+    this.compactAtBytes = Math.max(this.minCompactBytes, content.length * 2);
     this.compactions++;
-    this.log.info(`compacted ${this.file} to ${size} bytes`);
+    this.log.info(`compacted ${this.file} to ${content.length} bytes`);
   }
 
   async close(): Promise<void> {
     await this.commit().catch(() => undefined);
+    await this.tail;
     this.closed = true;
     await this.fd.close();
   }
 }
 
-function execRecord(exec: Execution, fromIndex: number): ExecRecord {
+function execRecord(exec: Execution, fromIndex: number, toIndex: number): ExecRecord {
   return {
     t: 'x',
     s: exec.s,
     h0: fromIndex,
-    e: exec.history.slice(fromIndex).map(encodeEvent),
+    e: exec.history.slice(fromIndex, toIndex).map(encodeEvent),
     b: exec.buffered.map(encodeEvent),
   };
 }
 
-/** Loads the log into the engine; returns how many leading bytes hold whole records. */
-function replay(file: string, engine: Engine, log: Logger): number {
-  const data = fs.readFileSync(file);
-  const runs = new Map<string, Execution>();
+/** Every namespace and run as one batch, and how much history of each it holds. */
+function snapshot(engine: Engine): { batch: Buffer; upTo: Map<Execution, number> } {
+  const lines: string[] = [];
+  const upTo = new Map<Execution, number>();
+  for (const ns of engine.namespaces.values()) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
+  // In creation order, so the last run seen per workflow id on replay is its current one.
+  for (const exec of engine.executions.values()) {
+    upTo.set(exec, exec.history.length);
+    lines.push(JSON.stringify(execRecord(exec, 0, exec.history.length)));
+  }
+  return { batch: encodeBatch(lines), upTo };
+}
+
+/** State maps keyed by ids from clients get no prototype, as in memory (engine.newState). */
+function withDictionaries(s: ExecState): ExecState {
+  s.activities = dict(s.activities);
+  s.timers = dict(s.timers);
+  s.children = dict(s.children);
+  s.updates = dict(s.updates);
+  return s;
+}
+
+class Replayer {
+  readonly runs = new Map<string, Execution>();
+  constructor(private readonly engine: Engine) {}
+
+  apply(rec: LogRecord): void {
+    if (rec.t === 'ns') {
+      this.engine.namespaces.set(rec.ns.name, rec.ns);
+    } else if (rec.t === 'd') {
+      const key = execKey(...rec.r);
+      this.runs.delete(key);
+      this.engine.removeExecution(key);
+    } else if (rec.t === 'x') {
+      const s = withDictionaries(rec.s);
+      const key = execKey(s.namespace, s.workflowId, s.runId);
+      let exec = this.runs.get(key);
+      if (!exec) {
+        exec = new Execution(s);
+        this.runs.set(key, exec);
+        // Runs are first written in creation order, so the last one seen per id is current.
+        this.engine.addExecution(exec, true);
+      }
+      exec.s = s;
+      exec.history.length = Math.min(exec.history.length, rec.h0);
+      for (const e of rec.e) exec.history.push(decodeEvent(e));
+      exec.buffered = rec.b.map(decodeEvent);
+    }
+  }
+
+  finish(file: string, log: Logger): void {
+    for (const exec of this.runs.values()) {
+      exec.persistedEvents = exec.history.length;
+      this.engine.restore(exec);
+    }
+    log.info(`loaded ${this.runs.size} runs from ${file}`);
+  }
+}
+
+function parseCommit(line: Buffer): CommitRecord | undefined {
+  try {
+    const c = JSON.parse(line.toString('utf8')) as Partial<CommitRecord>;
+    if (c.t === 'c' && typeof c.n === 'number' && typeof c.len === 'number' && typeof c.crc === 'number')
+      return c as CommitRecord;
+  } catch {
+    // not a commit line
+  }
+  return undefined;
+}
+
+function isCommitLine(data: Buffer, offset: number): boolean {
+  return data.subarray(offset, offset + COMMIT_PREFIX.length).equals(COMMIT_PREFIX);
+}
+
+/**
+ * Loads a batched log into the engine, whole batches only; returns how many leading bytes
+ * hold whole, verified batches (the rest is a torn tail to cut off).
+ */
+function replay(file: string, data: Buffer, engine: Engine, log: Logger): number {
+  const replayer = new Replayer(engine);
+  let valid = LOG_HEADER.length;
+  let lines: Array<[number, number]> = [];
+  let offset = valid;
+  let damaged = false;
+  while (offset < data.length) {
+    const nl = data.indexOf(NEWLINE, offset);
+    if (nl < 0) break; // the last batch was cut short
+    if (!isCommitLine(data, offset)) {
+      lines.push([offset, nl]);
+      offset = nl + 1;
+      continue;
+    }
+    const commit = parseCommit(data.subarray(offset, nl));
+    const body = data.subarray(valid, offset);
+    if (!commit || commit.n !== lines.length || commit.len !== body.length || commit.crc !== crc32(body)) {
+      damaged = true;
+      break;
+    }
+    for (const [from, to] of lines) {
+      let rec: LogRecord;
+      try {
+        rec = JSON.parse(data.subarray(from, to).toString('utf8')) as LogRecord;
+      } catch (err) {
+        throw new Error(`${file} is corrupt at byte ${from}: ${(err as Error).message}`, { cause: err });
+      }
+      replayer.apply(rec);
+    }
+    lines = [];
+    valid = nl + 1;
+    offset = nl + 1;
+  }
+  // Only the batch being written when the server stopped can be torn: a whole batch
+  // after a damaged one means the log was damaged where it had been durable.
+  if (damaged && wholeBatchAfter(data, valid))
+    throw new Error(`${file} is corrupt: the batch at byte ${valid} is damaged but whole batches follow it`);
+  replayer.finish(file, log);
+  return valid;
+}
+
+/** Whether some commit line after `from` ends a batch that checks out on its own. */
+function wholeBatchAfter(data: Buffer, from: number): boolean {
+  for (let at = from; at < data.length;) {
+    const nl = data.indexOf(NEWLINE, at);
+    if (nl < 0) return false;
+    const commit = isCommitLine(data, at) ? parseCommit(data.subarray(at, nl)) : undefined;
+    if (commit && commit.len > 0 && commit.len <= at - from) {
+      const start = at - commit.len;
+      const aligned = start === from || data[start - 1] === NEWLINE;
+      if (aligned && crc32(data.subarray(start, at)) === commit.crc) return true;
+    }
+    at = nl + 1;
+  }
+  return false;
+}
+
+/** Loads a log of the first format (one record per line, no batches); returns the bytes of whole lines. */
+function replayFirstFormat(file: string, data: Buffer, engine: Engine, log: Logger): number {
+  const replayer = new Replayer(engine);
   let offset = 0;
   while (offset < data.length) {
-    const nl = data.indexOf(0x0a, offset);
+    const nl = data.indexOf(NEWLINE, offset);
     if (nl < 0) break; // a record without its newline was cut short
     let rec: LogRecord;
     try {
       rec = JSON.parse(data.subarray(offset, nl).toString('utf8')) as LogRecord;
     } catch (err) {
-      if (data.indexOf(0x0a, nl + 1) < 0) break; // torn last record
+      if (data.indexOf(NEWLINE, nl + 1) < 0) break; // torn last record
       throw new Error(`${file} is corrupt at byte ${offset}: ${(err as Error).message}`, { cause: err });
     }
-    if (rec.t === 'ns') {
-      engine.namespaces.set(rec.ns.name, rec.ns);
-    } else {
-      const key = `${rec.s.namespace}\u0000${rec.s.workflowId}\u0000${rec.s.runId}`;
-      let exec = runs.get(key);
-      if (!exec) {
-        exec = new Execution(rec.s);
-        runs.set(key, exec);
-        // Runs are first written in creation order, so the last one seen per id is current.
-        engine.addExecution(exec, true);
-      }
-      exec.s = rec.s;
-      exec.history.length = Math.min(exec.history.length, rec.h0);
-      for (const e of rec.e) exec.history.push(decodeEvent(e));
-      exec.buffered = rec.b.map(decodeEvent);
-    }
+    replayer.apply(rec);
     offset = nl + 1;
   }
-  for (const exec of runs.values()) {
-    exec.persistedEvents = exec.history.length;
-    engine.restore(exec);
-  }
-  log.info(`loaded ${runs.size} runs from ${file}`);
+  replayer.finish(file, log);
   return offset;
 }

@@ -4,11 +4,19 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { DEVSERVER_EXECUTABLE } from '../support/devserver';
+import { createTimeSkippingEnv, DEVSERVER_EXECUTABLE } from '../support/devserver';
 import { startTestServer, uniqueQueue, withWorker, waitFor } from './helpers';
-import { benchShape, sleeper, collector, addSignal, doneSignal } from './workflows';
+import { benchShape, sleeper, collector, addSignal, doneSignal, itemsQuery } from './workflows';
+import { Engine } from '../../devserver/core/engine';
+import { RealClock, VirtualClock, type Clock } from '../../devserver/core/clock';
+import { LogStore, LOG_HEADER } from '../../devserver/store/log-store';
+import { createLogger } from '../../devserver/logger';
+import { startWorkflow, signalRun, terminateRun, type StartInput } from '../../devserver/core/lifecycle';
+import { T, encode } from '../../devserver/proto';
+import { RpcError } from '../../devserver/rpc/errors';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -180,6 +188,360 @@ describe('dev server: log compaction', function () {
       await second.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---- the store on its own: an engine and a LogStore over a file, no gRPC ------------
+
+const quiet = createLogger('silent');
+
+interface OpenStore {
+  engine: Engine;
+  store: LogStore;
+  close(): Promise<void>;
+}
+
+async function openStore(file: string, clock: Clock = new RealClock()): Promise<OpenStore> {
+  const engine = new Engine({ clock, log: quiet });
+  const store = await LogStore.open(file, engine, quiet);
+  engine.store = store;
+  return {
+    engine,
+    store,
+    async close() {
+      engine.close();
+      await store.close();
+    },
+  };
+}
+
+function startInput(workflowId: string, taskQueue: string): StartInput {
+  return {
+    namespace: 'default',
+    workflowId,
+    workflowType: 'collector',
+    taskQueue,
+    executionTimeoutMs: 0,
+    runTimeoutMs: 0,
+    wftTimeoutMs: 10_000,
+    startDelayMs: 0,
+    requestId: randomUUID(),
+    identity: 'test',
+    reusePolicy: 0,
+    conflictPolicy: 0,
+  };
+}
+
+/** Everything the engine holds, in a comparable form. */
+function dump(engine: Engine): string {
+  const runs = [...engine.executions.values()]
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map((x) => ({
+      s: x.s,
+      history: x.history.map((e) => Buffer.from(encode(T.HistoryEvent, e)).toString('base64')),
+      buffered: x.buffered.map((e) => Buffer.from(encode(T.HistoryEvent, e)).toString('base64')),
+    }));
+  const current = [...engine.currentRuns.entries()].sort();
+  const namespaces = [...engine.namespaces.keys()].sort();
+  return JSON.stringify({ runs, current, namespaces });
+}
+
+async function stateOf(file: string): Promise<string> {
+  const opened = await openStore(file);
+  try {
+    return dump(opened.engine);
+  } finally {
+    await opened.close();
+  }
+}
+
+function commitLines(bytes: Buffer): number {
+  return bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{"t":"c",')).length;
+}
+
+describe('dev server: torn batches in the log', function () {
+  let dir: string;
+  let dbFile: string;
+  let taskQueue: string;
+  /** The log up to the end of the last batch before the one that gets torn. */
+  let whole: Buffer;
+  /** The last batch: two new runs and a signal with its workflow task, in one commit. */
+  let lastBatch: Buffer;
+  let stateBefore: string;
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-torn-'));
+    dbFile = path.join(dir, 'dev.db');
+    taskQueue = uniqueQueue();
+    // A log written by the real server and worker: a completed run and an open one.
+    const server = await startTestServer({ dbFile });
+    try {
+      await withWorker(server.nativeConnection, { taskQueue }, async () => {
+        await server.client.workflow.execute(sleeper, {
+          taskQueue,
+          workflowId: `${taskQueue}-done`,
+          args: [1],
+        });
+        const open = await server.client.workflow.start(collector, {
+          taskQueue,
+          workflowId: `${taskQueue}-open`,
+        });
+        await open.signal(addSignal, 'kept');
+        await waitFor(async () => (await open.query(itemsQuery)).length === 1, 'signal handled');
+      });
+    } finally {
+      await server.close();
+    }
+    whole = fs.readFileSync(dbFile);
+    // One more commit changing three runs at once.
+    const opened = await openStore(dbFile);
+    startWorkflow(opened.engine, startInput(`${taskQueue}-a`, taskQueue));
+    startWorkflow(opened.engine, startInput(`${taskQueue}-b`, taskQueue));
+    signalRun(opened.engine, opened.engine.lookup('default', `${taskQueue}-open`), {
+      signalName: 'add',
+      requestId: randomUUID(),
+    });
+    await opened.engine.commit();
+    await opened.close();
+    const full = fs.readFileSync(dbFile);
+    assert.ok(full.subarray(0, whole.length).equals(whole), 'the log is only appended to');
+    lastBatch = full.subarray(whole.length);
+    assert.equal(commitLines(lastBatch), 1, 'the last commit is one batch');
+    assert.equal(lastBatch.toString('utf8').split('\n').length, 5, 'three records and a commit line');
+
+    fs.writeFileSync(dbFile, whole);
+    stateBefore = await stateOf(dbFile);
+    fs.writeFileSync(dbFile, full);
+    const stateAfter = await stateOf(dbFile);
+    assert.notEqual(stateAfter, stateBefore);
+    assert.ok(stateAfter.includes(`${taskQueue}-a`) && !stateBefore.includes(`${taskQueue}-a`));
+  });
+
+  after(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Offsets inside the last batch: its first byte, mid-record, record boundaries, the commit line. */
+  function cuts(): Array<[string, number]> {
+    const text = lastBatch.toString('latin1');
+    const firstNl = text.indexOf('\n');
+    const secondNl = text.indexOf('\n', firstNl + 1);
+    const commitAt = text.lastIndexOf('{"t":"c",');
+    return [
+      ['one byte', 1],
+      ['half of the first record', Math.floor(firstNl / 2)],
+      ['the first record whole', firstNl + 1],
+      ['two records whole', secondNl + 1],
+      ['every record but no commit line', commitAt],
+      ['half of the commit line', commitAt + 10],
+      ['the commit line without its newline', lastBatch.length - 1],
+    ];
+  }
+
+  it('when the log ends inside a batch, then the reopened store holds exactly the state after the last whole batch and cuts the tail off', async function () {
+    for (const [what, at] of cuts()) {
+      fs.writeFileSync(dbFile, Buffer.concat([whole, lastBatch.subarray(0, at)]));
+      assert.equal(await stateOf(dbFile), stateBefore, `torn after ${what}`);
+      assert.equal(fs.statSync(dbFile).size, whole.length, `tail cut off after ${what}`);
+    }
+  });
+
+  it('when a byte of the last batch is corrupted, then the whole batch is dropped', async function () {
+    const text = lastBatch.toString('latin1');
+    const positions: Array<[string, number]> = [
+      ['in the first record', 40],
+      ['in the last record', text.lastIndexOf('{"t":"c",') - 20],
+      ['in the checksum', text.lastIndexOf('"crc":') + 7],
+      ['the newline after the first record', text.indexOf('\n')],
+    ];
+    for (const [what, at] of positions) {
+      const damaged = Buffer.from(lastBatch);
+      damaged[at] = damaged[at] === 0x30 ? 0x31 : 0x30;
+      fs.writeFileSync(dbFile, Buffer.concat([whole, damaged]));
+      assert.equal(await stateOf(dbFile), stateBefore, `byte corrupted ${what}`);
+      assert.equal(fs.statSync(dbFile).size, whole.length);
+    }
+  });
+
+  it('when a batch in the middle of the log is damaged, then the store refuses to open rather than lose later batches', async function () {
+    const damaged = Buffer.concat([whole, lastBatch]);
+    const at = LOG_HEADER.length + 20;
+    damaged[at] = damaged[at] === 0x30 ? 0x31 : 0x30;
+    fs.writeFileSync(dbFile, damaged);
+    await assert.rejects(openStore(dbFile), /corrupt/);
+  });
+
+  it('when the server restarts on a log with a torn batch, then none of that batch is seen and workflows start and complete', async function () {
+    fs.writeFileSync(dbFile, Buffer.concat([whole, lastBatch.subarray(0, lastBatch.indexOf(0x0a) + 1)]));
+    const server = await startTestServer({ dbFile });
+    try {
+      await assert.rejects(
+        server.client.workflow.getHandle(`${taskQueue}-a`).describe(),
+        WorkflowNotFoundError,
+      );
+      assert.equal((await server.client.workflow.getHandle(`${taskQueue}-done`).result()) >= 1, true);
+      await withWorker(server.nativeConnection, { taskQueue }, async () => {
+        const slept = await server.client.workflow.execute(sleeper, {
+          taskQueue,
+          workflowId: `${taskQueue}-new`,
+          args: [1],
+        });
+        assert.ok(slept >= 1);
+        const open = server.client.workflow.getHandle(`${taskQueue}-open`);
+        await open.signal(doneSignal);
+        // The signal of the torn batch never happened.
+        assert.deepEqual(await open.result(), ['kept']);
+      });
+    } finally {
+      await server.close();
+    }
+    // And what the server did afterwards is durable as usual.
+    assert.ok((await stateOf(dbFile)).includes(`${taskQueue}-new`));
+  });
+});
+
+describe('dev server: log format upgrade', function () {
+  it('when the log is in the first, unbatched format, then it is replayed and rewritten in the batched one', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-v1-'));
+    const dbFile = path.join(dir, 'dev.db');
+    try {
+      const opened = await openStore(dbFile);
+      opened.engine.registerNamespace('default');
+      startWorkflow(opened.engine, startInput('old-format', 'tq'));
+      await opened.engine.commit();
+      await opened.close();
+      const expected = await stateOf(dbFile);
+      // The same records as one JSON line each, the way the first format wrote them.
+      const lines = fs
+        .readFileSync(dbFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{"t":"ns"') || l.startsWith('{"t":"x"'));
+      fs.writeFileSync(dbFile, lines.join('\n') + '\n{"t":"x","s":{"na');
+      assert.equal(await stateOf(dbFile), expected);
+      assert.ok(fs.readFileSync(dbFile, 'utf8').startsWith(LOG_HEADER));
+      assert.equal(await stateOf(dbFile), expected);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dev server: retention of closed workflows', function () {
+  it('when retention deletes a closed run, then the log forgets it: a reopened log and a compacted one no longer hold it', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-retention-'));
+    const dbFile = path.join(dir, 'dev.db');
+    const hour = 3600_000;
+    try {
+      const clock = new VirtualClock();
+      const first = await openStore(dbFile, clock);
+      first.engine.registerNamespace('default', '', hour);
+      const gone = startWorkflow(first.engine, startInput('retention-gone', 'tq')).exec;
+      terminateRun(first.engine, gone, 'done', undefined, 'test');
+      startWorkflow(first.engine, startInput('retention-running', 'tq'));
+      await first.engine.commit();
+
+      clock.advanceTo(gone.s.closeMs + hour - 60_000);
+      first.engine.sweepRetention();
+      assert.equal(first.engine.lookup('default', 'retention-gone').s.runId, gone.s.runId);
+
+      clock.advanceTo(gone.s.closeMs + hour);
+      first.engine.sweepRetention();
+      assert.throws(
+        () => first.engine.lookup('default', 'retention-gone'),
+        (e: unknown) => e instanceof RpcError,
+      );
+      assert.ok(first.engine.lookup('default', 'retention-running').running);
+      await first.engine.commit();
+      // The deletion is in the log: a fresh clock (as after a restart of a time-skipping server) does not bring it back.
+      const copy = path.join(dir, 'copy.db');
+      fs.copyFileSync(dbFile, copy);
+      const reopened = await stateOf(copy);
+      assert.ok(!reopened.includes('retention-gone'));
+      assert.ok(reopened.includes('retention-running'));
+
+      await first.store.compactNow();
+      const compacted = fs.readFileSync(dbFile, 'utf8');
+      assert.ok(!compacted.includes('retention-gone'), 'compaction drops the deleted run');
+      assert.ok(compacted.includes('retention-running'));
+      await first.close();
+      assert.equal(await stateOf(dbFile), reopened);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when a closed workflow passes its namespace retention, then it is NOT_FOUND and unlisted, also after a restart, while a running one is kept', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-retention-'));
+    const dbFile = path.join(dir, 'dev.db');
+    const namespace = 'short-retention';
+    const taskQueue = uniqueQueue();
+    const closedId = `${taskQueue}-closed`;
+    const openId = `${taskQueue}-open`;
+    let ts = await startTestServer({ dbFile });
+    try {
+      // A real-clock server: retention runs on wall time, so it is made short rather than waited out.
+      await ts.connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: { nanos: 300_000_000 },
+      });
+      const client = new Client({ connection: ts.connection, namespace });
+      await withWorker(ts.nativeConnection, { taskQueue, namespace }, async () => {
+        await client.workflow.execute(sleeper, { taskQueue, workflowId: closedId, args: [1] });
+        const open = await client.workflow.start(collector, { taskQueue, workflowId: openId });
+        await open.signal(addSignal, 'kept');
+        await waitFor(async () => (await open.query(itemsQuery)).length === 1, 'signal handled');
+      });
+      const closed = client.workflow.getHandle(closedId);
+      await waitFor(
+        () =>
+          closed.describe().then(
+            () => false,
+            (e: unknown) => e instanceof WorkflowNotFoundError,
+          ),
+        'retention to delete the closed run',
+      );
+      await assert.rejects(closed.fetchHistory(), /NOT_FOUND/);
+      const listed: string[] = [];
+      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }))
+        listed.push(w.workflowId);
+      assert.deepEqual(listed, [openId]);
+      assert.equal((await client.workflow.getHandle(openId).describe()).status.name, 'RUNNING');
+    } finally {
+      await ts.close();
+    }
+
+    ts = await startTestServer({ dbFile });
+    try {
+      const client = new Client({ connection: ts.connection, namespace });
+      await assert.rejects(client.workflow.getHandle(closedId).describe(), WorkflowNotFoundError);
+      await withWorker(ts.nativeConnection, { taskQueue, namespace }, async () => {
+        const open = client.workflow.getHandle(openId);
+        await open.signal(doneSignal);
+        assert.deepEqual(await open.result(), ['kept']);
+      });
+    } finally {
+      await ts.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when a time-skipping test sleeps past the retention, then its closed workflows are still there, as on the Java test server', async function () {
+    const env = await createTimeSkippingEnv();
+    const taskQueue = uniqueQueue();
+    try {
+      await withWorker(env.nativeConnection, { taskQueue }, () =>
+        env.client.workflow.execute(sleeper, { taskQueue, workflowId: taskQueue, args: [1] }),
+      );
+      await env.sleep('3 days');
+      const closed = env.client.workflow.getHandle(taskQueue);
+      assert.equal((await closed.describe()).status.name, 'COMPLETED');
+      assert.ok((await closed.fetchHistory()).events?.length);
+    } finally {
+      await env.teardown();
     }
   });
 });
