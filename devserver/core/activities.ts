@@ -7,6 +7,7 @@
 import type { Engine, ActRef } from './engine';
 import type { Execution } from './execution';
 import type { ActivityState, RetrySettings } from './state';
+import { runDeadlineMs } from './state';
 import {
   EventType,
   RetryState,
@@ -39,7 +40,8 @@ export function scheduleActivity(
 ): number {
   const s = exec.s;
   const now = engine.now();
-  const runRemainingMs = s.runTimeoutMs > 0 ? s.startMs + s.runTimeoutMs - now : 0;
+  const runDeadline = runDeadlineMs(s);
+  const runRemainingMs = runDeadline > 0 ? runDeadline - now : 0;
   let scheduleToClose = durationToMs(a.scheduleToCloseTimeout as never);
   let startToClose = durationToMs(a.startToCloseTimeout as never);
   let scheduleToStart = durationToMs(a.scheduleToStartTimeout as never);
@@ -203,11 +205,21 @@ export function locateById(
   return { exec, act };
 }
 
+/**
+ * By-id calls name an activity, not an attempt, so it may not be running. As on the real
+ * server only completion may act on an activity no worker has started; a heartbeat,
+ * failure or cancellation of it is NOT_FOUND.
+ */
+function requireStarted(act: ActivityState): void {
+  if (act.phase !== 'started') throw notFound('activity task not found');
+}
+
 export function heartbeat(
   engine: Engine,
   { exec, act }: Located,
   details: IPayloads | null | undefined,
 ): boolean {
+  requireStarted(act);
   act.lastHeartbeatMs = engine.now();
   if (details) act.heartbeatDetails = toB64(T.Payloads, details);
   engine.touch(exec);
@@ -225,13 +237,19 @@ function closeActivity(
   delete exec.s.activities[String(act.scheduledEventId)];
   const wasStarted = act.phase === 'started';
   if (wasStarted) {
-    engine.deliver(exec, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
-      scheduledEventId: act.scheduledEventId,
-      identity: act.lastWorkerIdentity,
-      requestId: act.requestId,
-      attempt: act.attempt,
-      lastFailure: fromB64<IFailure>(T.Failure, act.lastFailure),
-    });
+    // Not engine.deliver: that may schedule a workflow task, whose event would then sit
+    // between the started event and the closing event that points at it.
+    exec.addExternal(
+      EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+      {
+        scheduledEventId: act.scheduledEventId,
+        identity: act.lastWorkerIdentity,
+        requestId: act.requestId,
+        attempt: act.attempt,
+        lastFailure: fromB64<IFailure>(T.Failure, act.lastFailure),
+      },
+      engine.now(),
+    );
   }
   engine.deliver(exec, type, {
     ...attrs,
@@ -248,6 +266,16 @@ export function completeActivity(
   result: IPayloads | null | undefined,
   identity: string,
 ): void {
+  if (loc.act.phase !== 'started') {
+    // RespondActivityTaskCompletedById before any worker took the task: as on the real
+    // server the attempt is started on the caller's behalf, so the completion points at
+    // a real ActivityTaskStarted event; the queued task is stale from now on.
+    loc.act.phase = 'started';
+    loc.act.startedMs = engine.now();
+    loc.act.lastHeartbeatMs = 0;
+    loc.act.lastWorkerIdentity = identity;
+    loc.act.requestId = '';
+  }
   closeActivity(engine, loc.exec, loc.act, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, {
     result: result ?? undefined,
     identity,
@@ -260,6 +288,7 @@ export function cancelActivityConfirmed(
   details: IPayloads | null | undefined,
   identity: string,
 ): void {
+  requireStarted(loc.act);
   closeActivity(engine, loc.exec, loc.act, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
     details: details ?? undefined,
     latestCancelRequestedEventId: loc.act.cancelRequestedEventId,
@@ -314,6 +343,7 @@ export function failActivity(
   lastHeartbeatDetails: IPayloads | null | undefined,
   identity: string,
 ): void {
+  requireStarted(act);
   if (lastHeartbeatDetails) act.heartbeatDetails = toB64(T.Payloads, lastHeartbeatDetails);
   const f = failure ?? { message: 'activity failed' };
   const decision = retryDecision(engine, act, f);

@@ -20,6 +20,7 @@ import { scheduleActivity, requestCancelActivity } from './activities';
 import { closeRun, continueAsNew, startWorkflow, signalRun, requestCancelRun } from './lifecycle';
 import { handleUpdateMessage } from './updates';
 import { RpcError } from '../rpc/errors';
+import { searchAttributesCommandProblem } from './search-attributes';
 
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
 type Cmd = temporal.api.command.v1.ICommand;
@@ -33,6 +34,8 @@ export function validateCommands(exec: Execution, commands: ICommand[]): Invalid
   const activityIds = new Set(Object.values(exec.s.activities).map((a) => a.activityId));
   const timerIds = new Set(Object.keys(exec.s.timers));
   for (const c of commands) {
+    const badSearchAttributes = searchAttributesCommandProblem(exec, c);
+    if (badSearchAttributes) return badSearchAttributes;
     switch (c.commandType) {
       case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
         const a = c.scheduleActivityTaskCommandAttributes;

@@ -5,6 +5,7 @@
 import type { Engine } from './engine';
 import type { Execution } from './execution';
 import type { ActivityState } from './state';
+import { runDeadlineMs } from './state';
 import { TimeoutType } from '../proto';
 import { activityTimedOut, retryActivityNow } from './activities';
 import { fireTimer } from './commands';
@@ -54,8 +55,7 @@ function activityDeadline(a: ActivityState): { atMs: number; type: number } | un
 function collect(engine: Engine, exec: Execution): Due[] {
   const s = exec.s;
   const items: Due[] = [];
-  const runDeadline = s.runTimeoutMs > 0 ? s.startMs + s.runTimeoutMs : 0;
-  const deadline = [runDeadline, s.executionDeadlineMs].filter((d) => d > 0);
+  const deadline = [runDeadlineMs(s), s.executionDeadlineMs].filter((d) => d > 0);
   if (deadline.length > 0)
     items.push({ atMs: Math.min(...deadline), order: 0, run: () => timeOutWorkflow(engine, exec) });
   if (s.firstWftAtMs > 0 && !s.wft)

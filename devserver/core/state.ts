@@ -132,3 +132,13 @@ export interface ExecState {
   parentClosePolicy: number;
   updates: Record<string, UpdateState>;
 }
+
+/**
+ * When the run times out: the run timeout counts from the first workflow task's due time
+ * (start delay or continue-as-new backoff included), as the real server's
+ * WorkflowRunExpirationTime does. 0 when the run has no timeout.
+ */
+export function runDeadlineMs(s: ExecState): number {
+  if (s.runTimeoutMs <= 0) return 0;
+  return (s.executionMs || s.startMs) + s.runTimeoutMs;
+}

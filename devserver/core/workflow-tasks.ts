@@ -45,7 +45,9 @@ export function scheduleWorkflowTask(engine: Engine, exec: Execution, attempt: n
   const sticky = s.sticky !== null;
   const queue = s.sticky ? s.sticky.queue : s.taskQueue;
   const seq = ++s.wftSeq;
-  let scheduledEventId = 0;
+  // A transient attempt has no event yet; its id is where it would go, so that starting
+  // it can tell whether other events were written meanwhile.
+  let scheduledEventId = exec.nextEventId;
   if (attempt === 1) {
     scheduledEventId = exec.append(
       EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
@@ -66,12 +68,25 @@ export function scheduleWorkflowTask(engine: Engine, exec: Execution, attempt: n
     startedMs: 0,
     queue,
     sticky,
-    startToCloseMs: s.wftTimeoutMs,
+    startToCloseMs: startToCloseFor(s.wftTimeoutMs, attempt),
     seq,
     identity: '',
     sentUpdates: [],
   };
   engine.workflowQueues.add(s.namespace, queue, { kind: 'wft', key: exec.key, seq });
+}
+
+// As on the real server, a task failing again and again gets more time per attempt
+// after the third: 5 s, 10 s, 20 s... (at most 10 minutes) on top of the task timeout,
+// which paces a worker that keeps failing the same way.
+const RETRY_BACKOFF_MIN_ATTEMPTS = 3;
+const RETRY_INITIAL_INTERVAL_MS = 5_000;
+const RETRY_MAX_INTERVAL_MS = 600_000;
+
+function startToCloseFor(baseMs: number, attempt: number): number {
+  if (attempt <= RETRY_BACKOFF_MIN_ATTEMPTS) return baseMs;
+  const n = attempt - RETRY_BACKOFF_MIN_ATTEMPTS - 1;
+  return baseMs + Math.min(RETRY_INITIAL_INTERVAL_MS * 2 ** Math.min(n, 30), RETRY_MAX_INTERVAL_MS);
 }
 
 function taskQueueOf(exec: Execution, sticky: boolean): object {
@@ -129,6 +144,22 @@ export function startWorkflowTask(engine: Engine, exec: Execution, identity: str
   wft.phase = 'started';
   wft.startedMs = now;
   wft.identity = identity;
+  if (wft.attempt > 1 && wft.scheduledEventId !== exec.nextEventId) {
+    // Events were written since this transient attempt was scheduled: like the real
+    // server, it becomes a normal task whose scheduled event is written now.
+    wft.attempt = 1;
+    wft.scheduledMs = now;
+    wft.startToCloseMs = exec.s.wftTimeoutMs;
+    wft.scheduledEventId = exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      {
+        taskQueue: taskQueueOf(exec, wft.sticky),
+        startToCloseTimeout: msToDuration(wft.startToCloseMs),
+        attempt: 1,
+      },
+      now,
+    ).eventId!;
+  }
   if (wft.attempt === 1) {
     wft.startedEventId = exec.append(
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
@@ -143,8 +174,7 @@ export function startWorkflowTask(engine: Engine, exec: Execution, identity: str
   } else {
     // History cannot grow while the task is started (new events are buffered), so these
     // ids stay valid until the attempt completes and the events are written for real.
-    wft.scheduledEventId = exec.nextEventId;
-    wft.startedEventId = exec.nextEventId + 1;
+    wft.startedEventId = wft.scheduledEventId + 1;
   }
   return buildWorkflowTaskResponse(engine, exec);
 }
@@ -230,35 +260,29 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   const commands = (req.commands ?? []) as ICommand[];
   const messages = (req.messages ?? []) as IMessage[];
   const identity = req.identity ?? '';
+
+  // Everything is validated before anything of the completion is applied.
+  const invalid = validateCommands(exec, commands);
+  if (invalid && wft.attempt > 1) {
+    // As on the real server: a retried task that fails again the same way is dropped and
+    // changes nothing; it times out and is retried after its (growing) timeout, so a
+    // worker that keeps sending the same bad commands neither loops nor grows history.
+    return { error: new RpcError(Code.INVALID_ARGUMENT, invalid.message), activityTasks: [] };
+  }
   resolveAttachedQueries(exec, req.queryResults ?? {});
+  const closes = commands.some((c) => closingCommandTypes.has(c.commandType ?? 0));
+  if (invalid || (closes && exec.buffered.length > 0)) {
+    // Invalid commands, or new events arrived while the worker decided to close the run
+    // (it must see them first): the task fails and nothing of the completion is applied.
+    const cause = invalid?.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+    const message = invalid?.message ?? 'UnhandledCommand';
+    failTask(engine, exec, cause, { message, applicationFailureInfo: {} }, identity);
+    return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
+  }
 
   if (wft.attempt > 1) {
     // The transient attempt succeeded: its scheduled/started events become history.
     for (const e of transientEvents(exec)) exec.history.push(e);
-  }
-
-  const invalid = validateCommands(exec, commands);
-  const closes = commands.some((c) => closingCommandTypes.has(c.commandType ?? 0));
-  if (invalid || (closes && exec.buffered.length > 0)) {
-    // New events arrived while the worker decided to close the run: it must see them first.
-    const cause = invalid?.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
-    const message = invalid?.message ?? 'UnhandledCommand';
-    exec.append(
-      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-      {
-        scheduledEventId: wft.scheduledEventId,
-        startedEventId: wft.startedEventId,
-        cause,
-        failure: { message, applicationFailureInfo: {} },
-        identity,
-      },
-      now,
-    );
-    endTask(engine, exec);
-    s.sticky = null;
-    scheduleWorkflowTask(engine, exec, 1);
-    engine.touch(exec);
-    return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
   }
 
   const completed = exec.append(
@@ -316,20 +340,28 @@ const closingCommandTypes = new Set<number>([
   temporal.api.enums.v1.CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
 ]);
 
-/** Common end of a task that did not complete: buffered events land, updates and queries go back. */
-function endTask(engine: Engine, exec: Execution): void {
+/**
+ * Common end of a task that did not complete: buffered events land, updates and queries
+ * go back. Returns how many buffered events were written.
+ */
+function endTask(engine: Engine, exec: Execution): number {
   const wft = exec.s.wft;
   if (wft) returnSentUpdates(exec, wft.sentUpdates);
   exec.s.wft = null;
-  exec.flushBuffered();
+  const flushed = exec.flushBuffered();
   // Queries that rode on the failed task wait for the next one.
   exec.queuedQueries.unshift(...exec.attachedQueries.splice(0));
+  return flushed;
 }
 
-type FailedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
-
-export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
-  const exec = validateToken(engine, req.taskToken, req.namespace);
+/** Fails the started task: WorkflowTaskFailed for a first attempt only, then the retry. */
+function failTask(
+  engine: Engine,
+  exec: Execution,
+  cause: number,
+  failure: temporal.api.failure.v1.IFailure | null | undefined,
+  identity: string,
+): void {
   const wft = exec.s.wft!;
   if (wft.attempt === 1) {
     exec.append(
@@ -337,9 +369,9 @@ export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
       {
         scheduledEventId: wft.scheduledEventId,
         startedEventId: wft.startedEventId,
-        cause: req.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
-        failure: req.failure ?? undefined,
-        identity: req.identity ?? '',
+        cause,
+        failure: failure ?? undefined,
+        identity,
       },
       engine.now(),
     );
@@ -347,11 +379,31 @@ export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
   retryTask(engine, exec, wft.attempt + 1);
 }
 
+type FailedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
+
+export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
+  const exec = validateToken(engine, req.taskToken, req.namespace);
+  failTask(
+    engine,
+    exec,
+    req.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
+    req.failure,
+    req.identity ?? '',
+  );
+}
+
+/**
+ * Schedules the next attempt after a failure or timeout, as the real server does: a
+ * task that failed while the run was sticky is retried once as a first attempt on the
+ * normal queue; otherwise the attempt grows and the task is transient, unless events
+ * were written meanwhile (then it is a normal first attempt again).
+ */
 function retryTask(engine: Engine, exec: Execution, nextAttempt: number): void {
-  endTask(engine, exec);
+  const flushed = endTask(engine, exec);
+  const attempt = exec.s.sticky || flushed > 0 ? 1 : nextAttempt;
   // The worker evicts a run whose task failed; a sticky task would only time out.
   exec.s.sticky = null;
-  scheduleWorkflowTask(engine, exec, nextAttempt);
+  scheduleWorkflowTask(engine, exec, attempt);
   engine.touch(exec);
 }
 
@@ -372,11 +424,31 @@ export function workflowTaskTimedOut(engine: Engine, exec: Execution, seq: numbe
   retryTask(engine, exec, wft.attempt + 1);
 }
 
-/** The sticky worker did not pick the task up in time: fall back to the normal queue. */
+/**
+ * The sticky worker did not pick the task up in time. As on the real server the task
+ * times out (SCHEDULE_TO_START, no started event) and a fresh first attempt is scheduled
+ * on the normal queue, with its own WorkflowTaskScheduled event.
+ */
 export function stickyScheduleToStartExpired(engine: Engine, exec: Execution, seq: number): void {
   const wft = exec.s.wft;
   if (!wft || wft.seq !== seq || wft.phase !== 'scheduled' || !wft.sticky) return;
-  moveToNormalQueue(engine, exec);
+  if (wft.attempt > 1) {
+    moveToNormalQueue(engine, exec);
+    return;
+  }
+  exec.append(
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+    {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: 0,
+      timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    },
+    engine.now(),
+  );
+  endTask(engine, exec);
+  exec.s.sticky = null;
+  scheduleWorkflowTask(engine, exec, 1);
+  engine.touch(exec);
 }
 
 function moveToNormalQueue(engine: Engine, exec: Execution): void {

@@ -1,11 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { Context, CompleteAsyncError } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { ActivityNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
 import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
+import { createTimeSkippingEnv } from '../support/devserver';
 import {
-  runCappedBackoff,
+  runHourlyBackoff,
   runFlaky,
   runDelayedRetry,
   timeoutProbe,
@@ -63,32 +66,6 @@ describe('dev server: activities', function () {
     assert.deepEqual(attempts, [1, 2, 3]);
   });
 
-  it('when retries back off, then the wait grows by the coefficient but never beyond the maximum interval', async function () {
-    const { client, nativeConnection } = await sharedServer();
-    const taskQueue = uniqueQueue();
-    const startedAt: number[] = [];
-    const result = await withWorker(
-      nativeConnection,
-      {
-        taskQueue,
-        activities: {
-          async flaky(failTimes: number): Promise<number> {
-            startedAt.push(Date.now());
-            const attempt = Context.current().info.attempt;
-            if (attempt <= failTimes) throw ApplicationFailure.create({ message: `attempt ${attempt}` });
-            return attempt;
-          },
-        },
-      },
-      () => client.workflow.execute(runCappedBackoff, { taskQueue, workflowId: taskQueue }),
-    );
-    assert.equal(result, 'ok after 3 attempts');
-    const [first, second] = [startedAt[1]! - startedAt[0]!, startedAt[2]! - startedAt[1]!];
-    // initialInterval 200 ms, coefficient 10: uncapped the second wait would be 2 s; the cap is 300 ms.
-    assert.ok(first >= 190, `first backoff ${first}ms`);
-    assert.ok(second >= 290 && second < 1500, `second backoff ${second}ms`);
-  });
-
   it('when the failure type is listed as non-retryable, then the activity is not retried', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
@@ -105,30 +82,6 @@ describe('dev server: activities', function () {
     );
     assert.equal(result, 'failed: Fatal retryState=NON_RETRYABLE_FAILURE');
     assert.deepEqual(attempts, [1]);
-  });
-
-  it('when a failure carries next_retry_delay, then the next attempt waits for that delay instead of the policy', async function () {
-    const { client, nativeConnection } = await sharedServer();
-    const taskQueue = uniqueQueue();
-    const startedAt: number[] = [];
-    const result = await withWorker(
-      nativeConnection,
-      {
-        taskQueue,
-        activities: {
-          async delayedRetry(): Promise<number> {
-            startedAt.push(Date.now());
-            const attempt = Context.current().info.attempt;
-            if (attempt === 1) throw ApplicationFailure.create({ message: 'later', nextRetryDelay: 300 });
-            return attempt;
-          },
-        },
-      },
-      () => client.workflow.execute(runDelayedRetry, { taskQueue, workflowId: taskQueue }),
-    );
-    // The policy says one hour; the failure said 300 ms, and the test finished.
-    assert.equal(result, 2);
-    assert.ok(startedAt[1]! - startedAt[0]! >= 250, `retried after ${startedAt[1]! - startedAt[0]!}ms`);
   });
 
   it('when no worker polls the activity queue, then the schedule-to-start timeout fails the activity', async function () {
@@ -287,6 +240,124 @@ describe('dev server: activities', function () {
       );
       assert.equal(result, `done by ${by}`);
     }
+  });
+
+  it('when an activity no worker has started is completed by id, then a started event is written first and the task is never handed out', async function () {
+    const { client, connection, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const EventType = temporal.api.enums.v1.EventType;
+    // A worker without activities runs the workflow but never polls the activity queue.
+    const result = await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(runExternal, { taskQueue, workflowId: taskQueue });
+      await waitFor(
+        async () =>
+          (await handle.describe()).raw.pendingActivities?.[0]?.state ===
+          temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+        'activity scheduled',
+      );
+      const ref = { workflowId: taskQueue, activityId: '1' };
+      // As on the real server, failing or heartbeating an activity nobody started is NOT_FOUND.
+      await assert.rejects(client.activity.fail(ref, new Error('too early')), ActivityNotFoundError);
+      await assert.rejects(client.activity.heartbeat(ref), ActivityNotFoundError);
+      await client.activity.complete(ref, 'done early');
+      return handle.result();
+    });
+    assert.equal(result, 'done early');
+    const events = (await client.workflow.getHandle(taskQueue).fetchHistory()).events!;
+    const scheduled = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)!;
+    const started = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)!;
+    const completed = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)!;
+    assert.ok(started, 'a started event was fabricated');
+    assert.equal(
+      Number(started.activityTaskStartedEventAttributes!.scheduledEventId),
+      Number(scheduled.eventId),
+    );
+    assert.equal(started.activityTaskStartedEventAttributes!.attempt, 1);
+    assert.equal(Number(completed.eventId), Number(started.eventId) + 1);
+    assert.equal(
+      Number(completed.activityTaskCompletedEventAttributes!.startedEventId),
+      Number(started.eventId),
+    );
+    assert.equal(
+      Number(completed.activityTaskCompletedEventAttributes!.scheduledEventId),
+      Number(scheduled.eventId),
+    );
+    // The scheduled task is stale now: a poller gets nothing (the poll ends at its deadline).
+    const poll = await connection.withDeadline(Date.now() + 1500, () =>
+      client.workflowService.pollActivityTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        identity: 'late poller',
+      }),
+    );
+    assert.equal(poll.taskToken?.length ?? 0, 0);
+  });
+});
+
+describe('dev server: activity retry backoff (virtual time)', function () {
+  const HOUR_MS = 3600_000;
+  // The attempts themselves run at real pace on the virtual clock; they take far less.
+  const SLACK_MS = 60_000;
+  let env: TestWorkflowEnvironment;
+
+  before(async function () {
+    env = await createTimeSkippingEnv();
+  });
+
+  after(async function () {
+    await env?.teardown();
+  });
+
+  it('when retries back off, then the wait grows by the coefficient but never beyond the maximum interval', async function () {
+    const taskQueue = uniqueQueue();
+    const scheduledAt: number[] = [];
+    const result = await withWorker(
+      env.nativeConnection,
+      {
+        taskQueue,
+        activities: {
+          async flaky(failTimes: number): Promise<number> {
+            const info = Context.current().info;
+            scheduledAt.push(info.currentAttemptScheduledTimestampMs);
+            if (info.attempt <= failTimes)
+              throw ApplicationFailure.create({ message: `attempt ${info.attempt}` });
+            return info.attempt;
+          },
+        },
+      },
+      () => env.client.workflow.execute(runHourlyBackoff, { taskQueue, workflowId: taskQueue }),
+    );
+    assert.equal(result, 'ok after 3 attempts');
+    assert.equal(scheduledAt.length, 3);
+    const [first, second] = [scheduledAt[1]! - scheduledAt[0]!, scheduledAt[2]! - scheduledAt[1]!];
+    // Server (virtual) time between attempts: initialInterval 1 h, then 1 h x 10 capped at 90 min.
+    assert.ok(first >= HOUR_MS && first < HOUR_MS + SLACK_MS, `first backoff ${first}ms`);
+    assert.ok(second >= 1.5 * HOUR_MS && second < 1.5 * HOUR_MS + SLACK_MS, `second backoff ${second}ms`);
+  });
+
+  it('when a failure carries next_retry_delay, then the next attempt waits for that delay instead of the policy', async function () {
+    const taskQueue = uniqueQueue();
+    const scheduledAt: number[] = [];
+    const result = await withWorker(
+      env.nativeConnection,
+      {
+        taskQueue,
+        activities: {
+          async delayedRetry(): Promise<number> {
+            const info = Context.current().info;
+            scheduledAt.push(info.currentAttemptScheduledTimestampMs);
+            if (info.attempt === 1)
+              throw ApplicationFailure.create({ message: 'later', nextRetryDelay: '2 hours' });
+            return info.attempt;
+          },
+        },
+      },
+      () => env.client.workflow.execute(runDelayedRetry, { taskQueue, workflowId: taskQueue }),
+    );
+    // The policy says one hour; the failure said two.
+    assert.equal(result, 2);
+    const gap = scheduledAt[1]! - scheduledAt[0]!;
+    assert.ok(gap >= 2 * HOUR_MS && gap < 2 * HOUR_MS + SLACK_MS, `retried after ${gap}ms of server time`);
   });
 });
 

@@ -280,12 +280,6 @@ export async function runExternal(): Promise<string> {
   return acts.external();
 }
 
-/** Fails its workflow task (not the workflow) until wallclock time passes the mark. */
-export async function failsTasksUntil(untilMs: number): Promise<string> {
-  if (Date.now() < untilMs) throw new Error('workflow task failure on purpose');
-  return 'recovered';
-}
-
 /** Many events: n activities then n timers, for history pagination. */
 export async function longHistory(n: number): Promise<number> {
   let sum = 0;
@@ -324,11 +318,5 @@ export async function timerVersusSleepyActivity(): Promise<string> {
   return Promise.race([wf.sleep('1 day').then(() => 'timer'), acts.sleepTwoDays()]);
 }
 
-/** An activity retried with a steep backoff capped by maximumInterval. */
-export async function runCappedBackoff(): Promise<string> {
-  const acts = wf.proxyActivities<FlakyActivities>({
-    startToCloseTimeout: '10s',
-    retry: { initialInterval: 200, backoffCoefficient: 10, maximumInterval: 300, maximumAttempts: 3 },
-  });
-  return `ok after ${await acts.flaky(2, 'Transient')} attempts`;
-}
+export * from './tasks';
+export * from './lifecycle';
