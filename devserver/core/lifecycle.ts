@@ -5,7 +5,7 @@
 // continue-as-new.
 import { randomUUID } from 'node:crypto';
 import type { Engine } from './engine';
-import { Engine as EngineClass } from './engine';
+import { Engine as EngineClass, dict } from './engine';
 import { Execution } from './execution';
 import type { ParentRef } from './state';
 import {
@@ -73,6 +73,11 @@ export interface StartInput {
   runId?: string;
   /** false for SignalWithStart, which schedules the first task after writing the signal. */
   scheduleFirstTask?: boolean;
+  /**
+   * Skip the answer-a-retry-with-the-same-run check on the request id: SignalWithStart does
+   * its own (by the signal's request id) before deciding to start.
+   */
+  skipRequestIdDedupe?: boolean;
 }
 
 export interface StartResult {
@@ -91,6 +96,7 @@ export function startWorkflow(engine: Engine, input: StartInput): StartResult {
   const current = engine.currentRun(input.namespace, input.workflowId);
   if (current && !input.continued) {
     const sameRequest =
+      !input.skipRequestIdDedupe &&
       input.requestId &&
       (current.s.startRequestId === input.requestId ||
         current.s.attachedRequestIds.includes(input.requestId));
@@ -136,6 +142,16 @@ export function startWorkflow(engine: Engine, input: StartInput): StartResult {
   return { exec: createRun(engine, input), started: true };
 }
 
+/**
+ * The run timeout the real frontend records: unset means the execution timeout, and it
+ * never exceeds the execution timeout (common.OverrideWorkflowRunTimeout).
+ */
+function effectiveRunTimeoutMs(runTimeoutMs: number, executionTimeoutMs: number): number {
+  if (executionTimeoutMs <= 0) return runTimeoutMs;
+  if (runTimeoutMs <= 0) return executionTimeoutMs;
+  return Math.min(runTimeoutMs, executionTimeoutMs);
+}
+
 function createRun(engine: Engine, input: StartInput): Execution {
   const now = engine.now();
   const runId = input.runId ?? randomUUID();
@@ -148,8 +164,12 @@ function createRun(engine: Engine, input: StartInput): Execution {
   });
   s.firstRunId = input.continued?.firstRunId ?? runId;
   s.startMs = now;
+  // The first workflow task waits for the start delay (or continue-as-new backoff); the run
+  // timeout counts from then, as the real server's WorkflowRunExpirationTime does (start +
+  // first-task backoff + run timeout, capped by the execution deadline). The execution
+  // deadline itself counts from the start, delay included, as on the real server.
   s.executionMs = now + input.startDelayMs;
-  s.runTimeoutMs = input.runTimeoutMs;
+  s.runTimeoutMs = effectiveRunTimeoutMs(input.runTimeoutMs, input.executionTimeoutMs);
   s.executionTimeoutMs = input.executionTimeoutMs;
   s.executionDeadlineMs =
     input.continued?.executionDeadlineMs ??
@@ -178,7 +198,7 @@ function createRun(engine: Engine, input: StartInput): Execution {
       taskQueue: { name: input.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       input: input.input ?? undefined,
       workflowExecutionTimeout: input.executionTimeoutMs ? msToDuration(input.executionTimeoutMs) : undefined,
-      workflowRunTimeout: input.runTimeoutMs ? msToDuration(input.runTimeoutMs) : undefined,
+      workflowRunTimeout: s.runTimeoutMs ? msToDuration(s.runTimeoutMs) : undefined,
       workflowTaskTimeout: msToDuration(s.wftTimeoutMs),
       continuedExecutionRunId: input.continued?.fromRunId,
       initiator: input.continued?.initiator,
@@ -232,6 +252,42 @@ export function signalRun(engine: Engine, exec: Execution, sig: SignalInput): vo
     externalWorkflowExecution: sig.externalWorkflowExecution,
   });
   engine.touch(exec);
+}
+
+/**
+ * SignalWithStart, as the real server does it (signalwithstartworkflow): a retry of a request
+ * the current run already took (it started that run, or signalled it) is answered with that
+ * run and changes nothing; a running workflow is signalled (its start delay is skipped, as a
+ * SignalWithStart does on the real server) unless the conflict policy asks to replace it or
+ * to fail; otherwise a new run is started with the signal as its second event.
+ */
+export function signalWithStart(engine: Engine, input: StartInput, sig: SignalInput): StartResult {
+  const current = engine.currentRun(input.namespace, input.workflowId);
+  if (current && sig.requestId && current.s.signalRequestIds.includes(sig.requestId)) {
+    return { exec: current, started: current.s.startRequestId === input.requestId };
+  }
+  // The reuse policy TERMINATE_IF_RUNNING is the conflict policy TERMINATE_EXISTING by another name.
+  const conflict =
+    input.reusePolicy === Reuse.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+      ? Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+      : input.conflictPolicy || Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING;
+  if (
+    current?.running &&
+    conflict !== Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING &&
+    conflict !== Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+  ) {
+    if (!current.s.wft && current.s.firstWftAtMs > 0) current.s.firstWftAtMs = 0;
+    signalRun(engine, current, sig);
+    return { exec: current, started: false };
+  }
+  const res = startWorkflow(engine, {
+    ...input,
+    conflictPolicy: conflict,
+    scheduleFirstTask: false,
+    skipRequestIdDedupe: true,
+  });
+  signalRun(engine, res.exec, sig);
+  return res;
 }
 
 export function requestCancelRun(
@@ -304,16 +360,39 @@ export function timeOutWorkflow(engine: Engine, exec: Execution): void {
 export function closeRun(engine: Engine, exec: Execution, eventType: number, attrs: object): IHistoryEvent {
   const s = exec.s;
   const now = engine.now();
+  const wft = s.wft;
+  // Whether the started task already has its end in history (terminateRun may write it).
+  const taskEnded = (startedEventId: number): boolean =>
+    exec.history.slice(startedEventId).some((e) => {
+      const ended = e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes;
+      return Number(ended?.startedEventId ?? 0) === startedEventId;
+    });
+  if (wft?.phase === 'started' && wft.attempt === 1 && !taskEnded(wft.startedEventId)) {
+    // As on the real server (terminate, timeout, any close from outside the task): the
+    // task in flight fails first, so a started task is always followed by its end. A
+    // transient attempt has no events to close; a task only scheduled is left as it is.
+    exec.append(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+      {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        cause: temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+        identity: 'history-service',
+      },
+      now,
+    );
+  }
+  // Events that arrived while the task was out are written before the close event.
+  exec.flushBuffered();
   const event = exec.append(eventType, attrs, now);
   s.status = EngineClass.closeStatusByEvent[eventType]!;
   s.closeMs = now;
   s.wft = null;
-  s.timers = {};
-  s.activities = {};
+  s.timers = dict();
+  s.activities = dict();
   s.sticky = null;
-  exec.buffered = [];
   const children = Object.values(s.children);
-  s.children = {};
+  s.children = dict();
   for (const child of children) {
     const target = child.runId
       ? engine.executions.get(`${child.namespace}\u0000${child.workflowId}\u0000${child.runId}`)

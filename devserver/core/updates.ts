@@ -6,9 +6,20 @@
 // history, as on the real server. Callers wait for the stage they asked for.
 import type { Engine } from './engine';
 import type { Execution } from './execution';
-import { EventType, T, toB64, fromB64, packAny, unpackAny, temporal, type IMessage } from '../proto';
+import {
+  EventType,
+  T,
+  toB64,
+  fromB64,
+  packAny,
+  unpackAny,
+  lookupType,
+  temporal,
+  type IMessage,
+} from '../proto';
 import { ensureWorkflowTask } from './workflow-tasks';
-import { invalidArgument, notFound, RpcError, Code } from '../rpc/errors';
+import { startWorkflow, type StartInput } from './lifecycle';
+import { invalidArgument, notFound, RpcError, Code, MAX_ID_LENGTH } from '../rpc/errors';
 import type { CallContext } from '../rpc/grpc-server';
 
 type UpdateRequest = temporal.api.update.v1.IRequest;
@@ -18,10 +29,19 @@ const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
 // Bounds the rejected outcomes remembered per run for callers still waiting on them.
 const MAX_REJECTED_REMEMBERED = 100;
 
-export function admitUpdate(engine: Engine, exec: Execution, request: UpdateRequest): void {
-  const id = request.meta?.updateId;
+/** The checks the real frontend makes on an update request before anything is applied. */
+export function validateUpdateRequest(request: UpdateRequest | null | undefined): void {
+  if (!request?.meta) throw invalidArgument('Update meta is not set on request.');
+  const id = request.meta.updateId;
   if (!id) throw invalidArgument('Update id is not set on request.');
-  if (!request.input?.name) throw invalidArgument('Update name is not set on request.');
+  if (id.length > MAX_ID_LENGTH) throw invalidArgument('UpdateId length exceeds limit.');
+  if (!request.input) throw invalidArgument('Update input is not set on request.');
+  if (!request.input.name) throw invalidArgument('Update name is not set on request.');
+}
+
+export function admitUpdate(engine: Engine, exec: Execution, request: UpdateRequest): void {
+  validateUpdateRequest(request);
+  const id = request.meta!.updateId!;
   if (exec.s.updates[id]) return;
   exec.rejectedUpdates.delete(id);
   exec.s.updates[id] = {
@@ -124,6 +144,87 @@ function decodeOutcome(b: Uint8Array): Outcome {
 /** Wakes update callers so they notice the run closed. */
 export function failUpdateWaiters(exec: Execution): void {
   exec.notify();
+}
+
+/** True when the run holds the update's outcome (accepted and completed; rejections leave none). */
+export function hasCompletedUpdate(exec: Execution, id: string): boolean {
+  return exec.s.updates[id]?.phase === 'completed';
+}
+
+/**
+ * Update-with-start on the real server (history/api/multioperation): an update already
+ * completed in the current run is answered from there; a running current run takes the
+ * update when the start is a retry of the one that created it, the update is already known
+ * to it, or the conflict policy is USE_EXISTING; otherwise the start runs under its
+ * policies and the new run gets the update with its first workflow task. Both operations
+ * must have been validated: a start refused here (already running, reuse policy) throws
+ * before anything changed.
+ */
+export function updateWithStart(
+  engine: Engine,
+  start: StartInput,
+  request: UpdateRequest,
+): { exec: Execution; started: boolean } {
+  const id = request.meta!.updateId!;
+  const current = engine.currentRun(start.namespace, start.workflowId);
+  if (current && hasCompletedUpdate(current, id)) return { exec: current, started: false };
+  if (
+    current?.running &&
+    ((start.requestId && current.s.startRequestId === start.requestId) ||
+      current.s.updates[id] ||
+      start.conflictPolicy ===
+        temporal.api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)
+  ) {
+    admitUpdate(engine, current, request);
+    return { exec: current, started: false };
+  }
+  const { exec, started } = startWorkflow(engine, start);
+  if (!exec.running) {
+    // The start was answered as a retry of the one that created this closed run (the real
+    // server's StartDeduped): no run can take the update, and the real server answers so.
+    throw new RpcError(Code.UNAVAILABLE, 'Workflow was not started: the start request was deduplicated');
+  }
+  admitUpdate(engine, exec, request);
+  return { exec, started };
+}
+
+/** A multi-operation status saying the operation did not run because another one failed. */
+export function multiOperationAborted(): RpcError {
+  return new RpcError(Code.ABORTED, 'Operation was aborted.', {
+    typeName: 'temporal.api.failure.v1.MultiOperationExecutionAborted',
+    value: {},
+  });
+}
+
+function isAborted(err: RpcError | null): boolean {
+  return err?.detail?.typeName === 'temporal.api.failure.v1.MultiOperationExecutionAborted';
+}
+
+/**
+ * serviceerror.MultiOperationExecution: one status per operation in request order (the
+ * failed one with its own code and details, the others Aborted, a succeeded one OK); the
+ * call's code is that of the first operation that really failed.
+ */
+export function multiOperationError(errors: unknown[], message?: string): RpcError {
+  const statuses = errors.map((e) => (e === null || e === undefined ? null : asRpcError(e)));
+  const first = statuses.find((e) => e && !isAborted(e));
+  const which = statuses[0] && !isAborted(statuses[0]) ? 'Start' : 'Update';
+  message ??= `MultiOperation could not be executed: ${first ? `${which} failed: ${first.message}` : 'Reason unknown'}`;
+  return new RpcError(first?.code ?? Code.ABORTED, message, {
+    typeName: 'temporal.api.errordetails.v1.MultiOperationExecutionFailure',
+    value: {
+      statuses: statuses.map((e) => ({
+        code: e?.code ?? Code.OK,
+        message: e?.message ?? '',
+        details: e?.detail ? [packAny(lookupType(e.detail.typeName), e.detail.value)] : [],
+      })),
+    },
+  });
+}
+
+function asRpcError(err: unknown): RpcError {
+  if (err instanceof RpcError) return err;
+  return new RpcError(Code.INTERNAL, err instanceof Error ? err.message : String(err));
 }
 
 interface UpdateStatus {

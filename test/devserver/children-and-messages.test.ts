@@ -1,5 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { WorkflowUpdateFailedError, WithStartWorkflowOperation } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowUpdateFailedError,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { google, temporal } from '@temporalio/proto';
 import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
 import {
   parentOf,
@@ -209,4 +217,201 @@ describe('dev server: child workflows, external workflows, markers, upserts, upd
       assert.equal(await handle.result(), 5);
     });
   });
+
+  it('when either operation of update-with-start is invalid, then nothing starts and each operation reports its own status', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    // An invalid start (update-with-start does not take a cron schedule).
+    const cronStart = new WithStartWorkflowOperation(updatable, {
+      taskQueue,
+      workflowId: taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      cronSchedule: '* * * * *',
+    });
+    await assert.rejects(
+      client.workflow.executeUpdateWithStart(incrementUpdate, {
+        args: [1],
+        startWorkflowOperation: cronStart,
+      }),
+    );
+    await assert.rejects(cronStart.workflowHandle());
+    // An invalid update (its id is too long) with a valid start.
+    const validStart = new WithStartWorkflowOperation(updatable, {
+      taskQueue,
+      workflowId: taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    await assert.rejects(
+      client.workflow.executeUpdateWithStart(incrementUpdate, {
+        args: [1],
+        updateId: 'u'.repeat(1001),
+        startWorkflowOperation: validStart,
+      }),
+    );
+    await assert.rejects(client.workflow.getHandle(taskQueue).describe(), WorkflowNotFoundError);
+
+    // On the wire: the failing operation carries its error, the other one is aborted.
+    const err = await client.workflowService
+      .executeMultiOperation(multiOpRequest(client, taskQueue, 'u'.repeat(1001), 1))
+      .then(
+        () => assert.fail('expected the multi-operation to fail'),
+        (e: unknown) => e as { code: number; metadata: { get(key: string): unknown[] } },
+      );
+    assert.equal(err.code, 3, 'INVALID_ARGUMENT, from the update');
+    const statuses = multiOpStatuses(err);
+    assert.deepEqual(
+      statuses.map((st) => st.code),
+      [10, 3],
+    );
+    assert.match(statuses[0]!.details![0]!.type_url!, /MultiOperationExecutionAborted$/);
+    assert.equal(statuses[1]!.message, 'UpdateId length exceeds limit.');
+    await assert.rejects(client.workflow.getHandle(taskQueue).describe(), WorkflowNotFoundError);
+  });
+
+  it('when update-with-start meets a running workflow and the conflict policy is FAIL, then the start is refused and nothing changes', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const handle = await client.workflow.start(updatable, { taskQueue, workflowId: taskQueue });
+      await waitFor(async () => (await handle.describe()).historyLength >= 4, 'first task completed');
+      const before = (await handle.fetchHistory()).events!.length;
+      const refused = new WithStartWorkflowOperation(updatable, {
+        taskQueue,
+        workflowId: taskQueue,
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      await assert.rejects(
+        client.workflow.executeUpdateWithStart(incrementUpdate, {
+          args: [7],
+          startWorkflowOperation: refused,
+        }),
+        WorkflowExecutionAlreadyStartedError,
+      );
+      await assert.rejects(refused.workflowHandle(), WorkflowExecutionAlreadyStartedError);
+      const d = await handle.describe();
+      assert.equal(d.historyLength, before, 'no update admitted, no workflow task scheduled');
+      assert.equal(d.raw.pendingWorkflowTask ?? null, null);
+      assert.equal((await client.workflow.count(`WorkflowId = '${taskQueue}'`)).count, 1);
+      // The refused update never ran: the total starts from zero.
+      assert.equal(await handle.executeUpdate(incrementUpdate, { args: [1] }), 1);
+      await handle.signal(doneSignal);
+      assert.equal(await handle.result(), 1);
+    });
+  });
+
+  it('when update-with-start asks for a stage, then the answer waits for it; a retry with the same update id gets the same outcome', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
+      // Raw call asking for COMPLETED: the outcome is in the answer itself.
+      const res = await client.workflowService.executeMultiOperation(
+        multiOpRequest(
+          client,
+          taskQueue,
+          'u-1',
+          4,
+          Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
+        ),
+      );
+      assert.equal(res.responses[0]!.startWorkflow!.started, true);
+      const update = res.responses[1]!.updateWorkflow!;
+      assert.equal(update.stage, Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED);
+      assert.equal(
+        client.options.loadedDataConverter.payloadConverter.fromPayload(
+          update.outcome!.success!.payloads![0]!,
+        ),
+        4,
+      );
+
+      // Through the SDK, waiting for ACCEPTED: when the call returns, the update is in history.
+      const accepted = await client.workflow.startUpdateWithStart(incrementUpdate, {
+        args: [2],
+        updateId: 'u-2',
+        waitForStage: 'ACCEPTED',
+        startWorkflowOperation: new WithStartWorkflowOperation(updatable, {
+          taskQueue,
+          workflowId: taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+      const handle = client.workflow.getHandle(taskQueue);
+      const acceptedIds = (await handle.fetchHistory())
+        .events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)
+        .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes!.protocolInstanceId);
+      assert.deepEqual(acceptedIds, ['u-1', 'u-2']);
+      assert.equal(await accepted.result(), 6);
+
+      // The same update id again, whatever the arguments or conflict policy: the recorded outcome.
+      for (const policy of ['USE_EXISTING', 'FAIL'] as const) {
+        assert.equal(
+          await client.workflow.executeUpdateWithStart(incrementUpdate, {
+            args: [100],
+            updateId: 'u-1',
+            startWorkflowOperation: new WithStartWorkflowOperation(updatable, {
+              taskQueue,
+              workflowId: taskQueue,
+              workflowIdConflictPolicy: policy,
+            }),
+          }),
+          4,
+        );
+      }
+      await handle.signal(doneSignal);
+      assert.equal(await handle.result(), 6);
+      // Also once the run has closed.
+      assert.equal(
+        await client.workflow.executeUpdateWithStart(incrementUpdate, {
+          args: [100],
+          updateId: 'u-2',
+          startWorkflowOperation: new WithStartWorkflowOperation(updatable, {
+            taskQueue,
+            workflowId: taskQueue,
+            workflowIdConflictPolicy: 'FAIL',
+          }),
+        }),
+        6,
+      );
+      const events = (await handle.fetchHistory()).events!;
+      assert.equal(events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).length, 2);
+      assert.equal((await client.workflow.count(`WorkflowId = '${taskQueue}'`)).count, 1);
+    });
+  });
 });
+
+function multiOpRequest(client: Client, workflowId: string, updateId: string, by: number, stage = 0) {
+  const payload = client.options.loadedDataConverter.payloadConverter.toPayload(by);
+  return {
+    namespace: 'default',
+    operations: [
+      {
+        startWorkflow: {
+          namespace: 'default',
+          workflowId,
+          workflowType: { name: 'updatable' },
+          taskQueue: { name: workflowId },
+          requestId: randomUUID(),
+          workflowIdConflictPolicy:
+            temporal.api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+        },
+      },
+      {
+        updateWorkflow: {
+          namespace: 'default',
+          workflowExecution: { workflowId },
+          request: { meta: { updateId }, input: { name: 'increment', args: { payloads: [payload] } } },
+          waitPolicy: { lifecycleStage: stage },
+        },
+      },
+    ],
+  };
+}
+
+/** The per-operation statuses of a failed ExecuteMultiOperation. */
+function multiOpStatuses(err: { metadata: { get(key: string): unknown[] } }) {
+  const bin = err.metadata.get('grpc-status-details-bin')[0] as Buffer;
+  const status = google.rpc.Status.decode(bin);
+  const detail = status.details[0]!;
+  assert.match(detail.type_url!, /MultiOperationExecutionFailure$/);
+  return temporal.api.errordetails.v1.MultiOperationExecutionFailure.decode(detail.value!).statuses;
+}

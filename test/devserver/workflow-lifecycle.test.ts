@@ -1,9 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { TimeoutFailure, TerminatedFailure, CancelledFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { createTimeSkippingEnv } from '../support/devserver';
 import { sharedServer, uniqueQueue, withWorker, waitFor } from './helpers';
 import {
   activityAndTimer,
@@ -15,6 +18,7 @@ import {
   addSignal,
   doneSignal,
   CustomKeyword,
+  sleepAndContinue,
 } from './workflows';
 
 const greet = { greet: async (name: string) => `hello ${name}` };
@@ -151,22 +155,6 @@ describe('dev server: starting and ending workflows', function () {
     });
   });
 
-  it('when the execution timeout spans continue-as-new runs, then the chain times out', async function () {
-    const { client, nativeConnection } = await sharedServer();
-    const taskQueue = uniqueQueue();
-    await withWorker(nativeConnection, { taskQueue }, async () => {
-      await assert.rejects(
-        client.workflow.execute(sleeper, {
-          taskQueue,
-          workflowId: taskQueue,
-          args: [60_000],
-          workflowExecutionTimeout: '300ms',
-        }),
-        (e: unknown) => e instanceof WorkflowFailedError && e.cause instanceof TimeoutFailure,
-      );
-    });
-  });
-
   it('when a workflow is cancelled, then it runs its cleanup and the client sees the outcome', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
@@ -261,6 +249,68 @@ describe('dev server: starting and ending workflows', function () {
     });
   });
 
+  it('when signalWithStart is retried with the same request id after the run closed, then the same run answers and nothing is applied or scheduled', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const payload = client.options.loadedDataConverter.payloadConverter.toPayload('x');
+    const req = {
+      namespace: 'default',
+      workflowId: taskQueue,
+      workflowType: { name: 'collector' },
+      taskQueue: { name: taskQueue },
+      signalName: 'add',
+      signalInput: { payloads: [payload] },
+      requestId: randomUUID(),
+    };
+    const first = await client.workflowService.signalWithStartWorkflowExecution(req);
+    assert.equal(first.started, true);
+    const handle = client.workflow.getHandle(taskQueue, first.runId);
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      await handle.signal(doneSignal);
+      assert.deepEqual(await handle.result(), ['x']);
+    });
+    const before = (await handle.fetchHistory()).events!;
+    const retried = await client.workflowService.signalWithStartWorkflowExecution(req);
+    assert.equal(retried.runId, first.runId);
+    assert.equal(retried.started, true, 'the run was created by this very request');
+    const after = (await handle.fetchHistory()).events!;
+    assert.equal(after.length, before.length, 'no signal and no workflow task on the closed run');
+    const d = await handle.describe();
+    assert.equal(d.status.name, 'COMPLETED');
+    assert.equal(d.raw.pendingWorkflowTask ?? null, null);
+    assert.equal((await client.workflow.count(`WorkflowId = '${taskQueue}'`)).count, 1);
+  });
+
+  it('when signalWithStart requests are retried while the run is open, then each signal is applied once', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const toPayload = (v: string) => client.options.loadedDataConverter.payloadConverter.toPayload(v);
+    const request = (item: string) => ({
+      namespace: 'default',
+      workflowId: taskQueue,
+      workflowType: { name: 'collector' },
+      taskQueue: { name: taskQueue },
+      signalName: 'add',
+      signalInput: { payloads: [toPayload(item)] },
+      requestId: randomUUID(),
+    });
+    const starting = request('x');
+    const signalling = request('y');
+    const answers = [];
+    for (const req of [starting, signalling, starting, signalling])
+      answers.push(await client.workflowService.signalWithStartWorkflowExecution(req));
+    assert.deepEqual(
+      answers.map((a) => a.started),
+      [true, false, true, false],
+    );
+    assert.equal(new Set(answers.map((a) => a.runId)).size, 1);
+    const handle = client.workflow.getHandle(taskQueue);
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      await handle.signal(doneSignal);
+      assert.deepEqual(await handle.result(), ['x', 'y']);
+    });
+  });
+
   it('when signalWithStart targets a new and then a running workflow, then it starts once and signals both times', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
@@ -298,6 +348,82 @@ describe('dev server: starting and ending workflows', function () {
       assert.equal(handle.eagerlyStarted, true);
       assert.equal(await handle.result(), 'hello eve after 1ms');
     });
+  });
+});
+
+describe('dev server: run and execution timeouts on the virtual clock', function () {
+  const MINUTE = 60_000;
+  let env: TestWorkflowEnvironment;
+
+  before(async function () {
+    env = await createTimeSkippingEnv();
+  });
+
+  after(async function () {
+    await env?.teardown();
+  });
+
+  it('when a start delay is longer than the run timeout, then the run timeout counts from the end of the delay', async function () {
+    const taskQueue = uniqueQueue();
+    const handle = await env.client.workflow.start(sleeper, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [10 * MINUTE],
+      startDelay: '1 hour',
+      workflowRunTimeout: '30 minutes',
+    });
+    await withWorker(env.nativeConnection, { taskQueue }, async () => {
+      assert.ok((await handle.result()) >= 10 * MINUTE);
+    });
+    const events = (await handle.fetchHistory()).events!;
+    const started = events[0]!.workflowExecutionStartedEventAttributes!;
+    assert.equal(tsToMs(started.firstWorkflowTaskBackoff as never), 60 * MINUTE);
+    assert.equal(tsToMs(started.workflowRunTimeout as never), 30 * MINUTE);
+    const last = events[events.length - 1]!;
+    assert.ok(last.workflowExecutionCompletedEventAttributes, 'the run completed instead of timing out');
+    const ranMs = tsToMs(last.eventTime) - tsToMs(events[0]!.eventTime);
+    assert.ok(ranMs >= 70 * MINUTE && ranMs < 90 * MINUTE, `closed ${ranMs}ms after the start`);
+    const d = await handle.describe();
+    assert.equal(d.executionTime!.getTime() - d.startTime.getTime(), 60 * MINUTE);
+  });
+
+  it('when the execution timeout spans continue-as-new runs, then the chain times out on a later run', async function () {
+    const taskQueue = uniqueQueue();
+    const handle = await env.client.workflow.start(sleepAndContinue, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [10 * MINUTE],
+      workflowExecutionTimeout: '25 minutes',
+    });
+    const err = await withWorker(env.nativeConnection, { taskQueue }, () =>
+      handle.result().then(
+        () => assert.fail('expected the chain to time out'),
+        (e: unknown) => e,
+      ),
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure, String(err));
+    const runs: WorkflowExecutionInfo[] = [];
+    for await (const w of env.client.workflow.list({ query: `WorkflowId = '${taskQueue}'` })) runs.push(w);
+    const withStatus = (name: string) => runs.filter((w) => w.status.name === name);
+    assert.ok(withStatus('CONTINUED_AS_NEW').length >= 2, `runs: ${runs.map((w) => w.status.name).join()}`);
+    assert.equal(withStatus('TIMED_OUT').length, 1);
+    const timedOut = withStatus('TIMED_OUT')[0]!;
+    const first = runs.find((w) => w.runId === handle.firstExecutionRunId)!;
+    assert.equal(first.status.name, 'CONTINUED_AS_NEW');
+    assert.notEqual(timedOut.runId, handle.firstExecutionRunId);
+    const lastStart = (await env.client.workflow.getHandle(taskQueue, timedOut.runId).fetchHistory())
+      .events![0]!;
+    assert.equal(
+      lastStart.workflowExecutionStartedEventAttributes!.firstExecutionRunId,
+      handle.firstExecutionRunId,
+    );
+    // Counted from the first run's start, on the server's clock: not restarted by each run.
+    assert.ok(timedOut.startTime.getTime() - first.startTime.getTime() >= 20 * MINUTE);
+    const chainMs = timedOut.closeTime!.getTime() - first.startTime.getTime();
+    assert.ok(
+      chainMs >= 25 * MINUTE && chainMs < 30 * MINUTE,
+      `timed out ${chainMs}ms after the first start`,
+    );
   });
 });
 
