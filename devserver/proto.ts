@@ -70,6 +70,68 @@ export function encode(type: protobuf.Type, obj: object): Uint8Array {
   return type.encode(obj).finish();
 }
 
+/**
+ * The deepest nesting of messages a request may have (the request itself is level 1; a
+ * failure with 60 causes is about 62). protobufjs refuses more than 100 levels when it
+ * encodes, and the server stores request parts a few levels further down (request ->
+ * history event -> attributes -> failure, then poll response -> history -> events), so
+ * anything accepted here stays encodable, storable and readable by the SDKs, which
+ * have the same limit of 100.
+ */
+export const MAX_REQUEST_NESTING = 64;
+
+/**
+ * Whether a decoded message nests objects more than `limit` levels deep (arrays do not
+ * count, bytes are leaves). A google.protobuf.Any of a known type (the update protocol's
+ * messages) counts with its unpacked body, which the server decodes and stores too.
+ * Iterative, so it is safe on any depth.
+ */
+export function nestingExceeds(obj: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[obj, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
+    const isArray = Array.isArray(v);
+    const depth = isArray ? d : d + 1;
+    if (depth > limit) return true;
+    const any = v as AnyMessage;
+    if (!isArray && typeof any.type_url === 'string' && any.value instanceof Uint8Array) {
+      const body = anyBody(any);
+      if (body === TOO_DEEP_TO_DECODE) return true;
+      if (body) stack.push([body, depth]);
+    }
+    for (const x of isArray ? (v as unknown[]) : Object.values(v)) {
+      if (typeof x === 'object' && x !== null) stack.push([x, depth]);
+    }
+  }
+  return false;
+}
+
+const TOO_DEEP_TO_DECODE = Symbol('too deep');
+
+/** The decoded body of an Any, if its type is known and it decodes. */
+function anyBody(any: AnyMessage): object | typeof TOO_DEEP_TO_DECODE | undefined {
+  const typeName = any.type_url!.slice(any.type_url!.lastIndexOf('/') + 1);
+  let type: protobuf.Type;
+  try {
+    type = lookupType(typeName);
+  } catch {
+    return undefined;
+  }
+  try {
+    return decode<object>(type, any.value!);
+  } catch (err) {
+    // Malformed bodies are answered by whoever unpacks them.
+    return isNestingError(err) ? TOO_DEEP_TO_DECODE : undefined;
+  }
+}
+
+/** Errors that mean a message (or what the server built from it) nests too deeply to process. */
+export function isNestingError(err: unknown): boolean {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return true;
+  return err instanceof Error && /max(imum)? (nesting )?depth exceeded/i.test(err.message);
+}
+
 export const T = {
   HistoryEvent: lookupType('temporal.api.history.v1.HistoryEvent'),
   Payloads: lookupType('temporal.api.common.v1.Payloads'),

@@ -1,6 +1,9 @@
 // The inspector: server-rendered HTML on --ui-port, the development stand-in for the
 // Temporal UI. Pages read through ReadModel; the signal/cancel/terminate forms POST
 // here and go through the same lifecycle operations as the gRPC API, then redirect.
+// Those POSTs change workflows, so another site's page must not be able to make the
+// browser send them: a POST must come from the inspector's own origin (Origin header,
+// or Referer when a browser sends no Origin) and carry the form's content type.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../core/engine';
@@ -187,6 +190,66 @@ function jsonPayloads(text: string): { payloads: object[] } {
   };
 }
 
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+const LOOPBACK_OR_ANY = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0', '::', '']);
+const IP_LITERAL_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d+)?$/i;
+
+/** http://host:port origins the inspector's own pages have. */
+function ownOrigins(ip: string, port: number): Set<string> {
+  const hosts = new Set([ip.includes(':') ? `[${ip}]` : ip]);
+  if (LOOPBACK_OR_ANY.has(ip)) for (const h of ['127.0.0.1', 'localhost', '[::1]']) hosts.add(h);
+  return new Set([...hosts].map((h) => `http://${h}:${port}`.toLowerCase()));
+}
+
+/** The origin a browser says the request came from: Origin, else the Referer's origin. */
+function requestOrigin(req: http.IncomingMessage): string | undefined {
+  if (req.headers.origin !== undefined) return req.headers.origin.toLowerCase();
+  const referer = req.headers.referer;
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a state-changing request comes from the inspector's own pages. Host names
+ * other than loopback ones are not trusted from the Host header (DNS rebinding would
+ * make an attacker's name match); when listening on every interface, an IP literal Host
+ * (a person typing the machine's address) is.
+ */
+function fromOwnOrigin(req: http.IncomingMessage, own: Set<string>, ip: string): boolean {
+  const origin = requestOrigin(req);
+  if (!origin) return false;
+  if (own.has(origin)) return true;
+  const host = req.headers.host ?? '';
+  const anyInterface = ip === '0.0.0.0' || ip === '::';
+  return anyInterface && IP_LITERAL_HOST.test(host) && origin === `http://${host}`.toLowerCase();
+}
+
+function formContentType(req: http.IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === FORM_CONTENT_TYPE;
+}
+
+/** The request target as a URL and decoded path segments, or undefined when it is malformed. */
+function parseTarget(raw: string | undefined): { url: URL; parts: string[] } | undefined {
+  const target = raw ?? '/';
+  // Only origin-form targets; '//x' must not be read as a host name.
+  if (!target.startsWith('/')) return undefined;
+  try {
+    const url = new URL(`http://inspector${target}`);
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    // Query parameters are decoded leniently by URLSearchParams; refuse what a browser would not send.
+    decodeURIComponent(url.search.replace(/\+/g, ' '));
+    return { url, parts };
+  } catch {
+    return undefined;
+  }
+}
+
 async function act(engine: Engine, parts: string[], action: string, form: URLSearchParams): Promise<string> {
   const [ns, wid, rid] = parts;
   const exec = engine.lookupRunning(ns!, wid, rid);
@@ -220,14 +283,36 @@ export async function startInspector(
   port: number,
   log: Logger,
 ): Promise<{ url: string; close(): Promise<void> }> {
+  /** Origins of the inspector's own pages, known once the port is bound (before any request). */
+  let own = new Set<string>();
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
       res.end(body);
     };
     const handle = async (): Promise<void> => {
-      const url = new URL(req.url ?? '/', 'http://inspector');
-      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      const target = parseTarget(req.url);
+      if (!target) {
+        return send(
+          400,
+          page(
+            'Bad request',
+            '<p>The address is malformed (for example a bad %-escape). Check the link.</p>',
+          ),
+        );
+      }
+      const { url, parts } = target;
+      if (req.method === 'POST') {
+        if (!fromOwnOrigin(req, own, ip)) {
+          return send(
+            403,
+            page('Forbidden', '<p>Actions are only accepted from the inspector&#39;s own pages.</p>'),
+          );
+        }
+        if (!formContentType(req)) {
+          return send(415, page('Unsupported', `<p>Actions must be sent as ${FORM_CONTENT_TYPE}.</p>`));
+        }
+      }
       if (req.method === 'GET' && parts.length === 0) return send(200, listPage(model, url.searchParams));
       if (parts[0] === 'workflows' && parts.length === 4 && req.method === 'GET') {
         const d = model.get(parts[1]!, parts[2]!, parts[3]!);
@@ -258,6 +343,7 @@ export async function startInspector(
     server.listen(port, ip, () => resolve());
   });
   const addr = server.address() as AddressInfo;
+  own = ownOrigins(ip, addr.port);
   return {
     url: `http://${ip}:${addr.port}`,
     close: () =>

@@ -60,6 +60,26 @@ const eventTypeNames = new Map<number, string>(
     ]),
 );
 
+/** JSON nested deeper than this is described, not shown (JSON.stringify recurses). */
+const MAX_JSON_NESTING = 32;
+
+/** Whether JSON text nests arrays/objects more than `limit` deep (a scan, no parsing). */
+function jsonNestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Payload data as JSON when it is JSON, else a short description. */
 export function payloadValue(p: IPayload | null | undefined): unknown {
   if (!p) return undefined;
@@ -67,8 +87,11 @@ export function payloadValue(p: IPayload | null | undefined): unknown {
   const data = p.data ? Buffer.from(p.data) : Buffer.alloc(0);
   if (encoding === 'binary/null') return null;
   if (encoding.startsWith('json')) {
+    const text = data.toString('utf8');
+    if (jsonNestingExceeds(text, MAX_JSON_NESTING))
+      return `<${encoding} ${data.length} bytes, nested more than ${MAX_JSON_NESTING} levels>`;
     try {
-      return JSON.parse(data.toString('utf8')) as unknown;
+      return JSON.parse(text) as unknown;
     } catch {
       return data.toString('utf8');
     }
@@ -88,7 +111,8 @@ function readable(v: unknown, depth = 0): unknown {
   if ('seconds' in o && Object.keys(o).every((k) => k === 'seconds' || k === 'nanos')) {
     return `${Number(o.seconds) + Number(o.nanos ?? 0) / 1e9}s`;
   }
-  const out: Record<string, unknown> = {};
+  // Keys of map fields (memo, header...) are the client's strings: no prototype to collide with.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, x] of Object.entries(o)) {
     if (x === undefined || k === 'header') continue;
     out[k] = readable(x, depth + 1);
@@ -97,7 +121,7 @@ function readable(v: unknown, depth = 0): unknown {
 }
 
 function fieldsOf(fields: Record<string, IPayload> | null | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, p] of Object.entries(fields ?? {})) out[k] = payloadValue(p);
   return out;
 }

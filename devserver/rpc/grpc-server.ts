@@ -3,7 +3,7 @@
 // not support them, instead of leaving the client to time out.
 import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
-import { decode, encode, lookupService } from '../proto';
+import { decode, encode, lookupService, nestingExceeds, isNestingError, MAX_REQUEST_NESTING } from '../proto';
 import { RpcError } from './errors';
 import type { Logger } from '../logger';
 
@@ -22,6 +22,25 @@ class DecodeFailure {
   constructor(readonly message: string) {}
 }
 
+const TOO_DEEP =
+  `request nests messages more than ${MAX_REQUEST_NESTING} levels deep ` +
+  '(for example a failure with a very long cause chain); the dev server refuses it';
+
+/**
+ * Decodes a request, refusing one nested beyond MAX_REQUEST_NESTING: it could be decoded,
+ * but the history events and responses built from it would nest deeper than protobufjs
+ * (and the SDKs) can encode or decode, so the run would become unreadable.
+ */
+function decodeRequest(type: protobuf.Type, buf: Buffer): unknown {
+  try {
+    const req = decode<object>(type, buf);
+    return nestingExceeds(req, MAX_REQUEST_NESTING) ? new DecodeFailure(TOO_DEEP) : req;
+  } catch (err) {
+    if (isNestingError(err)) return new DecodeFailure(TOO_DEEP);
+    return new DecodeFailure(`malformed request: ${(err as Error).message}`);
+  }
+}
+
 export function addService(server: grpc.Server, serviceName: string, handlers: Handlers, log: Logger): void {
   const service = lookupService(serviceName);
   const definition: Record<string, grpc.MethodDefinition<unknown, object>> = {};
@@ -36,18 +55,12 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
       responseStream: false,
       requestSerialize: (obj: unknown) => Buffer.from(encode(reqType, obj as object)),
       // A malformed body must become INVALID_ARGUMENT from the handler, not a crash.
-      requestDeserialize: (buf: Buffer): unknown => {
-        try {
-          return decode(reqType, buf);
-        } catch (err) {
-          return new DecodeFailure((err as Error).message);
-        }
-      },
+      requestDeserialize: (buf: Buffer): unknown => decodeRequest(reqType, buf),
       // Responses are built as plain objects of the right shapes, so they encode without fromObject.
       responseSerialize: (obj: object) => Buffer.from(encode(resType, obj)),
       responseDeserialize: (buf: Buffer) => decode(resType, buf),
     };
-    const handler = handlers[method.name];
+    const handler = Object.hasOwn(handlers, method.name) ? handlers[method.name] : undefined;
     implementation[method.name] = (
       call: grpc.ServerUnaryCall<unknown, object>,
       callback: grpc.sendUnaryData<object>,
@@ -62,7 +75,7 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
       if (call.request instanceof DecodeFailure) {
         callback({
           code: grpc.status.INVALID_ARGUMENT,
-          details: `malformed request: ${call.request.message}`,
+          details: call.request.message,
         });
         return;
       }
@@ -79,6 +92,13 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
             const details = err.statusDetails();
             if (details) metadata.set('grpc-status-details-bin', details);
             callback({ code: err.code, details: err.message, metadata });
+          } else if (isNestingError(err)) {
+            // Whatever nests too deeply came from the request (decoding already bounds it).
+            log.warn(`${method.name}: input nested too deeply`, err);
+            callback({
+              code: grpc.status.INVALID_ARGUMENT,
+              details: `request is nested too deeply to process: ${(err as Error).message}`,
+            });
           } else {
             log.error(`${method.name} failed`, err);
             callback({ code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) });

@@ -1,26 +1,25 @@
 // temporal.api.operatorservice.v1.OperatorService: search attribute registration, which
-// the SDK's test environment and some apps call; the rest answers UNIMPLEMENTED.
+// the SDK's test environment and some apps call; the rest answers UNIMPLEMENTED. The
+// registry and the rules for writing attributes live in core/search-attributes.ts.
 import type { Engine } from '../core/engine';
 import type { Handlers } from './grpc-server';
-import { temporal } from '../proto';
-
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+import { searchAttributeRegistry, SYSTEM_ATTRIBUTES, PREDEFINED_ATTRIBUTES } from '../core/search-attributes';
 
 export function operatorServiceHandlers(engine: Engine): Handlers {
+  // Created now, so workflow commands of this server's runs are checked against it.
+  const registry = searchAttributeRegistry(engine);
   const h = {
     async AddSearchAttributes(r: { searchAttributes?: Record<string, number> | null }) {
-      for (const [name, type] of Object.entries(r.searchAttributes ?? {})) {
-        engine.searchAttributeTypes[name] = IndexedValueType[type] ?? String(type);
-      }
+      registry.add(Object.entries(r.searchAttributes ?? {}));
       return {};
     },
     async ListSearchAttributes() {
-      const custom: Record<string, number> = {};
-      for (const [name, type] of Object.entries(engine.searchAttributeTypes)) {
-        const key = `INDEXED_VALUE_TYPE_${type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`;
-        custom[name] = (IndexedValueType as unknown as Record<string, number>)[key] ?? 0;
-      }
-      return { customAttributes: custom, systemAttributes: {}, storageSchema: {} };
+      // Null-prototype maps: attribute names are the client's strings.
+      const custom = Object.create(null) as Record<string, number>;
+      for (const [name, type] of registry.customAttributes()) custom[name] = type;
+      const system = Object.create(null) as Record<string, number>;
+      for (const [name, type] of [...SYSTEM_ATTRIBUTES, ...PREDEFINED_ATTRIBUTES]) system[name] = type;
+      return { customAttributes: custom, systemAttributes: system, storageSchema: {} };
     },
   };
   return h;

@@ -5,14 +5,20 @@ import type { Engine } from '../core/engine';
 import type { Handlers, CallContext } from './grpc-server';
 import { requireString, requireId, invalidArgument, RpcError, Code } from './errors';
 import { durationToMs, msToDuration, msToTimestamp, temporal, type IDuration } from '../proto';
-import { startWorkflow, signalRun, requestCancelRun, terminateRun, type StartInput } from '../core/lifecycle';
+import {
+  startWorkflow,
+  signalRun,
+  signalWithStart,
+  requestCancelRun,
+  terminateRun,
+  type StartInput,
+} from '../core/lifecycle';
 import {
   dispatchWorkflowTask,
   completeWorkflowTask,
   failWorkflowTask,
   startWorkflowTask,
   releaseStickyQueue,
-  scheduleWorkflowTask,
 } from '../core/workflow-tasks';
 import {
   dispatchActivityTask,
@@ -25,9 +31,19 @@ import {
 } from '../core/activities';
 import { getHistory, getHistoryReverse } from '../core/history';
 import { queryWorkflow, respondQueryTaskCompleted } from '../core/queries';
-import { admitUpdate, waitForUpdate } from '../core/updates';
+import {
+  admitUpdate,
+  waitForUpdate,
+  validateUpdateRequest,
+  hasCompletedUpdate,
+  updateWithStart,
+  multiOperationError,
+  multiOperationAborted,
+} from '../core/updates';
+import type { Execution } from '../core/execution';
 import { parseQuery, filterRuns, executionInfo, statusName } from '../core/visibility';
 import { describeExecution } from '../core/describe';
+import { checkSearchAttributes } from '../core/search-attributes';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? NonNullable<P> : never;
@@ -50,7 +66,7 @@ function toStartInput(engine: Engine, r: Req<'StartWorkflowExecutionRequest'>): 
     input: r.input as never,
     header: r.header as never,
     memo: r.memo as never,
-    searchAttributes: validateSearchAttributes(r.searchAttributes as never),
+    searchAttributes: checkSearchAttributes(engine, validateSearchAttributes(r.searchAttributes as never)),
     executionTimeoutMs: duration(r.workflowExecutionTimeout, 'WorkflowExecutionTimeout'),
     runTimeoutMs: duration(r.workflowRunTimeout, 'WorkflowRunTimeout'),
     wftTimeoutMs: duration(r.workflowTaskTimeout, 'WorkflowTaskTimeout'),
@@ -193,33 +209,13 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     async SignalWithStartWorkflowExecution(r: Req<'SignalWithStartWorkflowExecutionRequest'>) {
       const signalName = requireString(r.signalName, 'SignalName');
       const input = toStartInput(engine, r);
-      const current = engine.currentRun(input.namespace, input.workflowId);
-      let exec = current?.running ? current : undefined;
-      let started = false;
-      if (
-        !exec ||
-        r.workflowIdConflictPolicy ===
-          temporal.api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
-      ) {
-        const res = startWorkflow(engine, {
-          ...input,
-          conflictPolicy:
-            r.workflowIdConflictPolicy ||
-            temporal.api.enums.v1.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-          scheduleFirstTask: false,
-        });
-        exec = res.exec;
-        started = res.started;
-      }
-      signalRun(engine, exec, {
+      const { exec, started } = signalWithStart(engine, input, {
         signalName,
         input: r.signalInput as never,
         header: r.header as never,
         identity: r.identity,
-        requestId: r.requestId ? `sws:${r.requestId}` : undefined,
+        requestId: r.requestId,
       });
-      if (started && !exec.s.wft && exec.s.firstWftAtMs === 0) scheduleWorkflowTask(engine, exec, 1);
-      engine.touch(exec);
       await engine.commit();
       return { runId: exec.s.runId, started };
     },
@@ -444,18 +440,22 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
 
     async UpdateWorkflowExecution(r: Req<'UpdateWorkflowExecutionRequest'>, ctx: CallContext) {
       const ns = engine.namespace(r.namespace).name;
-      const exec = engine.lookupRunning(ns, r.workflowExecution?.workflowId, r.workflowExecution?.runId);
+      validateUpdateRequest(r.request);
+      const updateId = r.request!.meta!.updateId!;
+      const exec = engine.lookup(ns, r.workflowExecution?.workflowId, r.workflowExecution?.runId);
       if (r.firstExecutionRunId && exec.s.firstRunId !== r.firstExecutionRunId) {
         throw new RpcError(
           Code.NOT_FOUND,
           'workflow execution not found for the given first execution run id',
         );
       }
-      admitUpdate(engine, exec, r.request ?? {});
+      // A retried update whose outcome the (now closed) run holds gets that outcome again.
+      if (!exec.running && !hasCompletedUpdate(exec, updateId)) {
+        throw new RpcError(Code.NOT_FOUND, 'workflow execution already completed');
+      }
+      if (exec.running) admitUpdate(engine, exec, r.request!);
       await engine.commit();
-      return settled(
-        waitForUpdate(engine, exec, r.request!.meta!.updateId!, r.waitPolicy?.lifecycleStage ?? 0, ctx),
-      );
+      return settled(waitForUpdate(engine, exec, updateId, r.waitPolicy?.lifecycleStage ?? 0, ctx));
     },
 
     async PollWorkflowExecutionUpdate(r: Req<'PollWorkflowExecutionUpdateRequest'>, ctx: CallContext) {
@@ -467,36 +467,76 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     },
 
     async ExecuteMultiOperation(r: Req<'ExecuteMultiOperationRequest'>, ctx: CallContext) {
-      engine.namespace(r.namespace);
+      const ns = engine.namespace(r.namespace).name;
       const ops = r.operations ?? [];
       const startReq = ops[0]?.startWorkflow;
       const updateReq = ops[1]?.updateWorkflow;
       if (ops.length !== 2 || !startReq || !updateReq) {
-        throw invalidArgument('ExecuteMultiOperation supports exactly [StartWorkflow, UpdateWorkflow].');
+        throw invalidArgument('Operations have to be exactly [Start, Update].');
       }
-      const input = toStartInput(engine, {
-        ...startReq,
-        namespace: startReq.namespace || r.namespace,
-      });
-      const wid = updateReq.workflowExecution?.workflowId;
-      if (wid && wid !== input.workflowId) throw invalidArgument('workflow ids of the operations differ');
-      if (!updateReq.request?.meta?.updateId) throw invalidArgument('Update id is not set on request.');
-      const { exec, started } = startWorkflow(engine, input);
-      admitUpdate(engine, exec, updateReq.request);
+      // Each operation is validated on its own, as the real frontend does; if either is
+      // invalid nothing is applied, and each operation reports its own status.
+      let input: StartInput | undefined;
+      let startErr: unknown = null;
+      let updateErr: unknown = null;
+      try {
+        if (startReq.namespace && startReq.namespace !== r.namespace) {
+          throw invalidArgument("Operation namespace did not match request's namespace.");
+        }
+        input = toStartInput(engine, { ...startReq, namespace: ns });
+        if (startReq.cronSchedule) throw invalidArgument('CronSchedule is not allowed.');
+        if (startReq.requestEagerExecution) throw invalidArgument('RequestEagerExecution is not supported.');
+        if (input.startDelayMs > 0) throw invalidArgument('WorkflowStartDelay is not supported.');
+      } catch (err) {
+        startErr = err;
+      }
+      try {
+        if (updateReq.namespace && updateReq.namespace !== r.namespace) {
+          throw invalidArgument("Operation namespace did not match request's namespace.");
+        }
+        const wid = requireId(updateReq.workflowExecution?.workflowId, 'WorkflowId');
+        if (updateReq.workflowExecution?.runId) throw invalidArgument('RunId is not allowed.');
+        if (updateReq.firstExecutionRunId) throw invalidArgument('FirstExecutionRunId is not allowed.');
+        validateUpdateRequest(updateReq.request);
+        if (input && wid !== input.workflowId) {
+          throw invalidArgument('WorkflowId is not consistent with previous operation(s).');
+        }
+      } catch (err) {
+        updateErr = err;
+      }
+      if (startErr || updateErr || !input) {
+        throw multiOperationError(
+          [startErr ?? multiOperationAborted(), updateErr ?? multiOperationAborted()],
+          'MultiOperation could not be executed.',
+        );
+      }
+      const request = updateReq.request!;
+      const updateId = request.meta!.updateId!;
+      let applied: { exec: Execution; started: boolean };
+      try {
+        applied = updateWithStart(engine, input, request);
+      } catch (err) {
+        throw multiOperationError([err, multiOperationAborted()]);
+      }
+      const { exec, started } = applied;
+      const startResponse = { runId: exec.s.runId, started, status: exec.s.status };
       await engine.commit();
-      const updateRes = await waitForUpdate(
-        engine,
-        exec,
-        updateReq.request.meta.updateId,
-        updateReq.waitPolicy?.lifecycleStage ?? 0,
-        ctx,
-      );
-      return {
-        responses: [
-          { startWorkflow: { runId: exec.s.runId, started, status: exec.s.status } },
-          { updateWorkflow: updateRes },
-        ],
-      };
+      // Like UpdateWorkflowExecution, the answer waits for the stage asked for (or the long
+      // poll's end, after which the client asks again with the same update id).
+      let updateResponse;
+      try {
+        updateResponse = await waitForUpdate(
+          engine,
+          exec,
+          updateId,
+          updateReq.waitPolicy?.lifecycleStage ?? 0,
+          ctx,
+        );
+      } catch (err) {
+        throw multiOperationError([started ? null : multiOperationAborted(), err]);
+      }
+      await engine.commit();
+      return { responses: [{ startWorkflow: startResponse }, { updateWorkflow: updateResponse }] };
     },
 
     async DescribeTaskQueue(r: Req<'DescribeTaskQueueRequest'>) {

@@ -25,7 +25,16 @@ interface Driver {
   close(): Promise<void>;
 }
 
-/** CHROMIUM_PATH picks the browser; CHROMIUM_PATH=none forces the HTTP-only leg. */
+/**
+ * CHROMIUM_PATH picks the browser; CHROMIUM_PATH=none forces the HTTP-only leg.
+ *
+ * Without a browser the test falls back to HttpDriver (so machines without Chromium can
+ * still run the suite), loudly. CI sets INSPECTOR_REQUIRE_BROWSER=1: then a missing
+ * browser (or CHROMIUM_PATH=none) fails the test instead, so the browser leg cannot
+ * silently stop running there.
+ */
+const REQUIRE_BROWSER = process.env.INSPECTOR_REQUIRE_BROWSER === '1';
+
 function findChromium(): string | undefined {
   if (process.env.CHROMIUM_PATH === 'none') return undefined;
   const candidates = [
@@ -188,8 +197,10 @@ class HttpDriver implements Driver {
 
   private async post(workflowId: string, action: string, form: Record<string, string>): Promise<string> {
     const detailPath = await this.detailPath(workflowId);
+    // What a browser sends for the page's forms: its own origin and the form encoding.
     const res = await fetch(new URL(`${detailPath}/${action}`, this.base), {
       method: 'POST',
+      headers: { origin: new URL(this.base).origin },
       body: new URLSearchParams(form),
       redirect: 'manual',
     });
@@ -228,6 +239,12 @@ describe('dev server: inspector', function () {
     let driver: Driver;
     if (exe) {
       driver = await BrowserDriver.launch(exe, server.uiUrl!);
+    } else if (REQUIRE_BROWSER) {
+      assert.fail(
+        `INSPECTOR_REQUIRE_BROWSER=1 but no Chromium was found (CHROMIUM_PATH=${process.env.CHROMIUM_PATH ?? '(unset)'}, ` +
+          "no chromium, chromium-browser or google-chrome on the PATH or in /usr/bin): install Debian's " +
+          'chromium or point CHROMIUM_PATH at a browser, or unset INSPECTOR_REQUIRE_BROWSER to allow the HTTP-only fallback.',
+      );
     } else {
       console.warn(
         "\n  !!! No Chromium found (set CHROMIUM_PATH or install Debian's chromium): the BROWSER LEG DID NOT RUN.\n" +
@@ -311,16 +328,92 @@ describe('dev server: inspector', function () {
     }
   });
 
+  it('when an address has bad percent-encoding, then the inspector answers 400 with a readable page', async function () {
+    const base = srv.server.uiUrl!;
+    for (const target of [
+      '/workflows/%E0%A4%A',
+      '/?q=%',
+      '/workflows/default/%ZZ/run',
+      '/?workflowId=%E0%A4%A',
+    ]) {
+      const res = await fetch(new URL(target, base));
+      assert.equal(res.status, 400, target);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await res.text(), /<title>Bad request[\s\S]*malformed/);
+    }
+    // Still serving.
+    assert.equal((await fetch(new URL('/?workflowId=%E0%A4%A4', base))).status, 200);
+  });
+
+  it('when a POST comes from another site, without an origin or with another content type, then it is refused and the run is untouched', async function () {
+    const { client, server } = srv;
+    const base = server.uiUrl!;
+    const own = new URL(base).origin;
+    const taskQueue = uniqueQueue('csrf');
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    const d = await handle.describe();
+    const action = new URL(
+      `/workflows/default/${encodeURIComponent(taskQueue)}/${encodeURIComponent(d.runId)}/terminate`,
+      base,
+    );
+    const form = 'application/x-www-form-urlencoded';
+    const post = (headers: Record<string, string>, body = 'reason=csrf') =>
+      fetch(action, { method: 'POST', headers, body, redirect: 'manual' });
+
+    assert.equal((await post({ origin: 'http://evil.example', 'content-type': form })).status, 403);
+    assert.equal((await post({ origin: 'null', 'content-type': form })).status, 403);
+    assert.equal((await post({ 'content-type': form })).status, 403);
+    assert.equal((await post({ referer: 'http://evil.example/page', 'content-type': form })).status, 403);
+    // Same-looking host on another port is another origin.
+    const otherPort = `http://127.0.0.1:${Number(new URL(base).port) === 1 ? 2 : 1}`;
+    assert.equal((await post({ origin: otherPort, 'content-type': form })).status, 403);
+    const refused = await post({ origin: 'http://evil.example', 'content-type': form });
+    assert.match(await refused.text(), /only accepted from the inspector/);
+    assert.equal((await post({ origin: own, 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await post({ origin: own, 'content-type': 'application/json' }, '{}')).status, 415);
+    assert.equal((await post({ origin: own })).status, 415);
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+
+    // A browser that sends only a Referer from the inspector's own page is accepted.
+    const ok = await post({
+      referer: `${own}/workflows/default/x/y`,
+      'content-type': `${form}; charset=UTF-8`,
+    });
+    assert.equal(ok.status, 303);
+    assert.equal((await handle.describe()).status.name, 'TERMINATED');
+  });
+
+  it('when a run holds a payload whose JSON nests very deeply, then its page still renders', async function () {
+    const { client, server } = srv;
+    const taskQueue = uniqueQueue('deep-json');
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    await client.workflowService.signalWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: taskQueue },
+      signalName: 'add',
+      input: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(deep) }] },
+    });
+    const runId = (await handle.describe()).runId;
+    const res = await fetch(new URL(`/workflows/default/${taskQueue}/${runId}`, server.uiUrl));
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /nested more than \d+ levels/);
+    await handle.terminate();
+  });
+
   it('when the inspector is asked for a run that does not exist or a bad action, then it answers 404 without harm', async function () {
     const base = srv.server.uiUrl!;
+    const own = { origin: new URL(base).origin, 'content-type': 'application/x-www-form-urlencoded' };
     assert.equal((await fetch(new URL('/workflows/default/nope/nope', base))).status, 404);
     const res = await fetch(new URL('/workflows/default/nope/nope/explode', base), {
       method: 'POST',
+      headers: own,
       body: '',
     });
     assert.equal(res.status, 404);
     const bad = await fetch(new URL('/workflows/default/nope/nope/terminate', base), {
       method: 'POST',
+      headers: own,
       body: '',
       redirect: 'manual',
     });
