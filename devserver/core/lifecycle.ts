@@ -323,21 +323,6 @@ export function terminateRun(
   details: IPayloads | null | undefined,
   identity: string,
 ): void {
-  const wft = exec.s.wft;
-  if (wft?.phase === 'started' && wft.attempt === 1) {
-    // Keep the history well formed for replay: the task in flight ends before the run does.
-    exec.append(
-      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-      {
-        scheduledEventId: wft.scheduledEventId,
-        startedEventId: wft.startedEventId,
-        cause: temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
-        identity,
-      },
-      engine.now(),
-    );
-  }
-  exec.flushBuffered();
   closeRun(engine, exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, {
     reason,
     details: details ?? undefined,
@@ -346,7 +331,6 @@ export function terminateRun(
 }
 
 export function timeOutWorkflow(engine: Engine, exec: Execution): void {
-  exec.flushBuffered();
   closeRun(engine, exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, {
     retryState: RetryState.RETRY_STATE_TIMEOUT,
   });
@@ -361,13 +345,7 @@ export function closeRun(engine: Engine, exec: Execution, eventType: number, att
   const s = exec.s;
   const now = engine.now();
   const wft = s.wft;
-  // Whether the started task already has its end in history (terminateRun may write it).
-  const taskEnded = (startedEventId: number): boolean =>
-    exec.history.slice(startedEventId).some((e) => {
-      const ended = e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes;
-      return Number(ended?.startedEventId ?? 0) === startedEventId;
-    });
-  if (wft?.phase === 'started' && wft.attempt === 1 && !taskEnded(wft.startedEventId)) {
+  if (wft?.phase === 'started' && wft.attempt === 1) {
     // As on the real server (terminate, timeout, any close from outside the task): the
     // task in flight fails first, so a started task is always followed by its end. A
     // transient attempt has no events to close; a task only scheduled is left as it is.

@@ -28,6 +28,10 @@ const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
 
 // Bounds the rejected outcomes remembered per run for callers still waiting on them.
 const MAX_REJECTED_REMEMBERED = 100;
+// The real server's defaults (history.maxInFlightUpdates, history.maxTotalUpdates): a run
+// holds every update it accepted, so without a bound one caller could grow it forever.
+export const MAX_IN_FLIGHT_UPDATES = 10;
+export const MAX_TOTAL_UPDATES = 2000;
 
 /** The checks the real frontend makes on an update request before anything is applied. */
 export function validateUpdateRequest(request: UpdateRequest | null | undefined): void {
@@ -43,6 +47,7 @@ export function admitUpdate(engine: Engine, exec: Execution, request: UpdateRequ
   validateUpdateRequest(request);
   const id = request.meta!.updateId!;
   if (exec.s.updates[id]) return;
+  checkUpdateLimits(exec);
   exec.rejectedUpdates.delete(id);
   exec.s.updates[id] = {
     id,
@@ -53,6 +58,30 @@ export function admitUpdate(engine: Engine, exec: Execution, request: UpdateRequ
   };
   ensureWorkflowTask(engine, exec);
   engine.touch(exec);
+}
+
+/** Refuses a new update as the real server's update registry does, before anything changes. */
+function checkUpdateLimits(exec: Execution): void {
+  const updates = Object.values(exec.s.updates);
+  const inFlight = updates.filter((u) => u.phase !== 'completed').length;
+  if (inFlight >= MAX_IN_FLIGHT_UPDATES) {
+    throw new RpcError(
+      Code.RESOURCE_EXHAUSTED,
+      `limit on number of concurrent in-flight updates has been reached (${MAX_IN_FLIGHT_UPDATES})`,
+      {
+        typeName: 'temporal.api.errordetails.v1.ResourceExhaustedFailure',
+        value: {
+          cause: temporal.api.enums.v1.ResourceExhaustedCause.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT,
+        },
+      },
+    );
+  }
+  if (updates.length >= MAX_TOTAL_UPDATES) {
+    throw new RpcError(
+      Code.FAILED_PRECONDITION,
+      `limit on number of total updates has been reached (${MAX_TOTAL_UPDATES})`,
+    );
+  }
 }
 
 export function hasAdmittedUpdates(exec: Execution): boolean {

@@ -200,6 +200,7 @@ describe('dev server: workflow tasks', function () {
       taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
       identity: 'slow',
     });
+    await handle.signal(addSignal, 'while started');
     await waitFor(async () => (await handle.describe()).status.name === 'TIMED_OUT', 'the run to time out');
     const events = (await handle.fetchHistory()).events!;
     assert.deepEqual(
@@ -209,6 +210,7 @@ describe('dev server: workflow tasks', function () {
         EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
         EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
         EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
       ],
     );
