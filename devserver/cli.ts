@@ -41,7 +41,12 @@ function parsePort(v: string | undefined, flag: string): number {
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const warnings: string[] = [];
-  const options: DevServerOptions = { port: 7233, namespaces: [], searchAttributes: {} };
+  const options: DevServerOptions = {
+    port: 7233,
+    namespaces: [],
+    // No prototype: attribute names are the user's strings.
+    searchAttributes: Object.create(null) as Record<string, string>,
+  };
   if (argv[0] !== undefined && /^\d+$/.test(argv[0])) {
     // Java test server form: the port, then extra args the SDK passes through.
     options.port = parsePort(argv[0], 'port');

@@ -30,11 +30,15 @@ export interface InvalidCommand {
   message: string;
 }
 
-export function validateCommands(exec: Execution, commands: ICommand[]): InvalidCommand | undefined {
+export function validateCommands(
+  engine: Engine,
+  exec: Execution,
+  commands: ICommand[],
+): InvalidCommand | undefined {
   const activityIds = new Set(Object.values(exec.s.activities).map((a) => a.activityId));
   const timerIds = new Set(Object.keys(exec.s.timers));
   for (const c of commands) {
-    const badSearchAttributes = searchAttributesCommandProblem(exec, c);
+    const badSearchAttributes = searchAttributesCommandProblem(engine.searchAttributes, c);
     if (badSearchAttributes) return badSearchAttributes;
     switch (c.commandType) {
       case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {

@@ -12,6 +12,7 @@ import type { ExecState } from './state';
 import { EventType, WorkflowExecutionStatus } from '../proto';
 import { namespaceNotFound, workflowNotFound, invalidArgument, RpcError, Code } from '../rpc/errors';
 import type { Logger } from '../logger';
+import { SearchAttributeRegistry } from './search-attributes';
 import { computeDeadlines, runDue } from './deadlines';
 import { ensureWorkflowTask } from './workflow-tasks';
 
@@ -26,6 +27,8 @@ export interface Store {
   /** The run changed: its state and new history events go into the next commit. */
   markDirty(exec: Execution): void;
   markNamespace(ns: NamespaceRecord): void;
+  /** The custom search attributes changed (OperatorService AddSearchAttributes). */
+  markSearchAttributes(): void;
   /** The run was removed (retention): the store forgets it, and compaction drops it. */
   markDeleted(exec: Execution): void;
   /**
@@ -38,6 +41,7 @@ export interface Store {
 export const memoryStore: Store = {
   markDirty: () => undefined,
   markNamespace: () => undefined,
+  markSearchAttributes: () => undefined,
   markDeleted: () => undefined,
   commit: () => Promise.resolve(),
 };
@@ -101,7 +105,8 @@ export class Engine {
   store: Store;
   readonly historyPageSize: number;
   readonly longPollMs: number;
-  readonly searchAttributeTypes: Record<string, string>;
+  /** Custom search attributes start requests and commands may write. */
+  readonly searchAttributes: SearchAttributeRegistry;
   readonly namespaces = new Map<string, NamespaceRecord>();
   readonly executions = new Map<string, Execution>();
   /** namespace\0workflowId -> run id of the latest run (running or not). */
@@ -127,7 +132,10 @@ export class Engine {
     this.retention = new Scheduler(opts.clock);
     this.historyPageSize = opts.historyPageSize ?? DEFAULT_HISTORY_PAGE_SIZE;
     this.longPollMs = opts.longPollMs ?? DEFAULT_LONG_POLL_MS;
-    this.searchAttributeTypes = dict(opts.searchAttributeTypes);
+    this.searchAttributes = new SearchAttributeRegistry(
+      Object.entries(opts.searchAttributeTypes ?? {}),
+      (m) => this.log.warn(m),
+    );
     this.applyRetention = opts.applyRetention ?? true;
   }
 
@@ -174,6 +182,12 @@ export class Engine {
     this.namespaces.set(name, ns);
     this.store.markNamespace(ns);
     return ns;
+  }
+
+  /** OperatorService AddSearchAttributes: registered all or nothing, and kept by the store. */
+  addSearchAttributes(attributes: Iterable<[string, number]>): void {
+    this.searchAttributes.add(attributes);
+    this.store.markSearchAttributes();
   }
 
   namespace(name: string | null | undefined): NamespaceRecord {

@@ -9,7 +9,6 @@
 // Like the Java test server, every engine starts with the Custom*Field attributes the
 // Temporal samples and SDK tests use (CustomKeywordField, CustomIntField...) registered.
 import type { Engine } from './engine';
-import type { Execution } from './execution';
 import { CommandType, temporal, type ICommand, type IPayload, type ISearchAttributes } from '../proto';
 import { RpcError, Code, invalidArgument } from '../rpc/errors';
 
@@ -91,6 +90,8 @@ const RESERVED_NAMES = new Set(['NamespaceId', 'MemoEncoding', 'Memo', 'Visibili
 const RESERVED_PREFIX = 'Temporal';
 /** The real server's default limit on keys per request (dynamic config limit.numberOfSearchAttributes...). */
 const MAX_KEYS = 100;
+/** Registered attributes are kept for good (and in every snapshot of the log), so their number is bounded. */
+const MAX_CUSTOM_ATTRIBUTES = 1000;
 
 /** The IndexedValueType number for 'Keyword', 'keyword_list', 'INDEXED_VALUE_TYPE_INT'... or undefined. */
 export function parseIndexedValueType(name: string): number | undefined {
@@ -130,7 +131,28 @@ export class SearchAttributeRegistry {
         throw new RpcError(Code.ALREADY_EXISTS, `Search attribute ${name} already exists.`);
       pending.set(name, type);
     }
+    const added = [...pending.keys()].filter((name) => !this.custom.has(name)).length;
+    if (this.custom.size + added > MAX_CUSTOM_ATTRIBUTES)
+      throw new RpcError(
+        Code.FAILED_PRECONDITION,
+        `Unable to add search attributes: at most ${MAX_CUSTOM_ATTRIBUTES} custom search attributes can be registered.`,
+      );
     for (const [name, type] of pending) this.custom.set(name, type);
+  }
+
+  /**
+   * Attributes read back from the store: those the command line registered win over a
+   * stored one of another type (warned about), the rest are registered again.
+   */
+  restore(attributes: Iterable<[string, number]>, warn: (message: string) => void): void {
+    for (const [name, type] of attributes) {
+      const existing = this.custom.get(name);
+      if (existing === undefined && !isReserved(name) && DISPLAY_NAME.has(type)) this.custom.set(name, type);
+      else if (existing !== undefined && existing !== type)
+        warn(
+          `search attribute ${name}: stored as ${indexedValueTypeName(type)}, kept as ${indexedValueTypeName(existing)}`,
+        );
+    }
   }
 
   customAttributes(): ReadonlyMap<string, number> {
@@ -216,45 +238,12 @@ function valueProblem(p: IPayload | null | undefined, type: number): string | un
   return scalarFits(v, type) ? undefined : show();
 }
 
-// ---- one registry per engine ----------------------------------------------------------
-
-const registries = new WeakMap<Engine, SearchAttributeRegistry>();
-/** Engines with a registry, so a run can find its own (commands are validated per run). */
-const engines = new Set<WeakRef<Engine>>();
-
-export function searchAttributeRegistry(engine: Engine): SearchAttributeRegistry {
-  let r = registries.get(engine);
-  if (!r) {
-    const fromOptions = engine.searchAttributeTypes as unknown;
-    const initial: [string, string][] =
-      fromOptions instanceof Map
-        ? [...(fromOptions as Map<string, string>)]
-        : Object.entries((fromOptions ?? {}) as Record<string, string>);
-    r = new SearchAttributeRegistry(initial, (m) => engine.log.warn(m));
-    registries.set(engine, r);
-    engines.add(new WeakRef(engine));
-  }
-  return r;
-}
-
-function registryOfRun(exec: Execution): SearchAttributeRegistry | undefined {
-  for (const ref of engines) {
-    const engine = ref.deref();
-    if (!engine) {
-      engines.delete(ref);
-      continue;
-    }
-    if (engine.executions.get(exec.key) === exec) return registries.get(engine);
-  }
-  return undefined;
-}
-
 /** For start requests: throws INVALID_ARGUMENT as the real frontend does; returns sa unchanged. */
 export function checkSearchAttributes<T extends ISearchAttributes | null | undefined>(
   engine: Engine,
   sa: T,
 ): T {
-  const problem = searchAttributeRegistry(engine).problem(sa);
+  const problem = engine.searchAttributes.problem(sa);
   if (problem) throw invalidArgument(problem);
   return sa;
 }
@@ -264,7 +253,7 @@ export function checkSearchAttributes<T extends ISearchAttributes | null | undef
  * that makes the task fail with cause BAD_SEARCH_ATTRIBUTES, or undefined.
  */
 export function searchAttributesCommandProblem(
-  exec: Execution,
+  registry: SearchAttributeRegistry,
   c: ICommand,
 ): { cause: number; message: string } | undefined {
   let sa: ISearchAttributes | null | undefined;
@@ -282,8 +271,7 @@ export function searchAttributesCommandProblem(
       return undefined;
   }
   if (!sa) return undefined;
-  // A run that belongs to no server (a unit test's bare engine) is not checked.
-  const problem = registryOfRun(exec)?.problem(sa);
+  const problem = registry.problem(sa);
   return problem
     ? { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, message: problem }
     : undefined;

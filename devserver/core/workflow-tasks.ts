@@ -262,7 +262,7 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   const identity = req.identity ?? '';
 
   // Everything is validated before anything of the completion is applied.
-  const invalid = validateCommands(exec, commands);
+  const invalid = validateCommands(engine, exec, commands);
   if (invalid && wft.attempt > 1) {
     // As on the real server: a retried task that fails again the same way is dropped and
     // changes nothing; it times out and is retried after its (growing) timeout, so a

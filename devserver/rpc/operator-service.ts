@@ -3,20 +3,19 @@
 // registry and the rules for writing attributes live in core/search-attributes.ts.
 import type { Engine } from '../core/engine';
 import type { Handlers } from './grpc-server';
-import { searchAttributeRegistry, SYSTEM_ATTRIBUTES, PREDEFINED_ATTRIBUTES } from '../core/search-attributes';
+import { SYSTEM_ATTRIBUTES, PREDEFINED_ATTRIBUTES } from '../core/search-attributes';
 
 export function operatorServiceHandlers(engine: Engine): Handlers {
-  // Created now, so workflow commands of this server's runs are checked against it.
-  const registry = searchAttributeRegistry(engine);
   const h = {
     async AddSearchAttributes(r: { searchAttributes?: Record<string, number> | null }) {
-      registry.add(Object.entries(r.searchAttributes ?? {}));
+      engine.addSearchAttributes(Object.entries(r.searchAttributes ?? {}));
+      await engine.commit();
       return {};
     },
     async ListSearchAttributes() {
       // Null-prototype maps: attribute names are the client's strings.
       const custom = Object.create(null) as Record<string, number>;
-      for (const [name, type] of registry.customAttributes()) custom[name] = type;
+      for (const [name, type] of engine.searchAttributes.customAttributes()) custom[name] = type;
       const system = Object.create(null) as Record<string, number>;
       for (const [name, type] of [...SYSTEM_ATTRIBUTES, ...PREDEFINED_ATTRIBUTES]) system[name] = type;
       return { customAttributes: custom, systemAttributes: system, storageSchema: {} };

@@ -1,7 +1,8 @@
 // The durable store behind --db-filename: an append-only log of JSON lines. The file
 // starts with a header line; after it come batches, one per commit: one line per changed
-// namespace, per changed run ({state, new history events as base64 protobuf}) and per
-// deleted run, then a commit line giving the batch's record count, byte length and CRC-32.
+// namespace, per changed run ({state, new history events as base64 protobuf}), per
+// deleted run and for the custom search attributes when they changed, then a commit line
+// giving the batch's record count, byte length and CRC-32.
 //
 // Commits are grouped: every RPC that changed something awaits the next flush, and one
 // flush writes all pending changes with a single write + fdatasync, so durability costs
@@ -46,6 +47,11 @@ interface DeleteRecord {
   t: 'd';
   r: [string, string, string];
 }
+/** The custom search attributes registered at run time: name -> IndexedValueType. */
+interface SearchAttributesRecord {
+  t: 'sa';
+  a: Record<string, number>;
+}
 /** Ends a batch: n records, len bytes (the record lines, newlines included), their CRC-32. */
 interface CommitRecord {
   t: 'c';
@@ -53,7 +59,7 @@ interface CommitRecord {
   len: number;
   crc: number;
 }
-type LogRecord = ExecRecord | NsRecord | DeleteRecord;
+type LogRecord = ExecRecord | NsRecord | DeleteRecord | SearchAttributesRecord;
 
 /** The first line of a log in the batched format. */
 export const LOG_HEADER = '{"t":"devserver-log","v":2}\n';
@@ -112,6 +118,7 @@ export class LogStore implements Store {
   private dirty = new Set<Execution>();
   private dirtyNamespaces = new Map<string, NamespaceRecord>();
   private deleted = new Map<string, DeleteRecord>();
+  private searchAttributesChanged = false;
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   /** The last write to the log (flush or compaction); the next one starts after it. */
@@ -182,13 +189,22 @@ export class LogStore implements Store {
     this.dirtyNamespaces.set(ns.name, ns);
   }
 
+  markSearchAttributes(): void {
+    this.searchAttributesChanged = true;
+  }
+
   markDeleted(exec: Execution): void {
     this.dirty.delete(exec);
     this.deleted.set(exec.key, { t: 'd', r: [exec.s.namespace, exec.s.workflowId, exec.s.runId] });
   }
 
   private get hasChanges(): boolean {
-    return this.dirty.size > 0 || this.dirtyNamespaces.size > 0 || this.deleted.size > 0;
+    return (
+      this.dirty.size > 0 ||
+      this.dirtyNamespaces.size > 0 ||
+      this.deleted.size > 0 ||
+      this.searchAttributesChanged
+    );
   }
 
   /** Resolves once every change made before the call is on disk; rejects if it could not be written. */
@@ -232,10 +248,13 @@ export class LogStore implements Store {
     const namespaces = [...this.dirtyNamespaces.values()];
     const execs = [...this.dirty];
     const deleted = [...this.deleted.values()];
+    const searchAttributes = this.searchAttributesChanged;
     this.dirtyNamespaces.clear();
     this.dirty.clear();
     this.deleted.clear();
+    this.searchAttributesChanged = false;
     const lines: string[] = [];
+    if (searchAttributes) lines.push(searchAttributesLine(this.engine));
     for (const ns of namespaces) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
     // How much history each record holds: it counts as persisted only once synced.
     const upTo = execs.map((exec) => {
@@ -249,6 +268,7 @@ export class LogStore implements Store {
       await writeAll(this.fd, buf, this.sizeBytes);
       await this.fd.datasync();
     } catch (err) {
+      if (searchAttributes) this.searchAttributesChanged = true;
       await this.undoFailedWrite(namespaces, execs, deleted);
       throw err;
     }
@@ -334,10 +354,16 @@ function execRecord(exec: Execution, fromIndex: number, toIndex: number): ExecRe
   };
 }
 
+function searchAttributesLine(engine: Engine): string {
+  const a = Object.fromEntries(engine.searchAttributes.customAttributes());
+  return JSON.stringify({ t: 'sa', a } satisfies SearchAttributesRecord);
+}
+
 /** Every namespace and run as one batch, and how much history of each it holds. */
 function snapshot(engine: Engine): { batch: Buffer; upTo: Map<Execution, number> } {
   const lines: string[] = [];
   const upTo = new Map<Execution, number>();
+  lines.push(searchAttributesLine(engine));
   for (const ns of engine.namespaces.values()) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
   // In creation order, so the last run seen per workflow id on replay is its current one.
   for (const exec of engine.executions.values()) {
@@ -363,6 +389,8 @@ class Replayer {
   apply(rec: LogRecord): void {
     if (rec.t === 'ns') {
       this.engine.namespaces.set(rec.ns.name, rec.ns);
+    } else if (rec.t === 'sa') {
+      this.engine.searchAttributes.restore(Object.entries(rec.a), (m) => this.engine.log.warn(m));
     } else if (rec.t === 'd') {
       const key = execKey(...rec.r);
       this.runs.delete(key);

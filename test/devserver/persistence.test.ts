@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { createTimeSkippingEnv, DEVSERVER_EXECUTABLE } from '../support/devserver';
 import { startTestServer, uniqueQueue, withWorker, waitFor } from './helpers';
 import { benchShape, sleeper, collector, addSignal, doneSignal, itemsQuery } from './workflows';
@@ -542,6 +544,45 @@ describe('dev server: retention of closed workflows', function () {
       assert.ok((await closed.fetchHistory()).events?.length);
     } finally {
       await env.teardown();
+    }
+  });
+});
+
+describe('dev server: search attributes with --db-filename', function () {
+  it('when a search attribute is added through the operator service, then after a restart workflows can still be started with it and listed by it', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-sa-'));
+    const dbFile = path.join(dir, 'dev.db');
+    const level = defineSearchAttributeKey('CourseLevel', SearchAttributeType.KEYWORD);
+    const taskQueue = uniqueQueue();
+    let ts = await startTestServer({ dbFile });
+    try {
+      await ts.connection.operatorService.addSearchAttributes({
+        namespace: 'default',
+        searchAttributes: { CourseLevel: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+      });
+    } finally {
+      await ts.close();
+    }
+
+    ts = await startTestServer({ dbFile });
+    try {
+      const listed = await ts.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      assert.equal(
+        listed.customAttributes?.CourseLevel,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      );
+      await ts.client.workflow.start(collector, {
+        taskQueue,
+        workflowId: `${taskQueue}-advanced`,
+        typedSearchAttributes: [{ key: level, value: 'advanced' }],
+      });
+      const found: string[] = [];
+      for await (const w of ts.client.workflow.list({ query: `CourseLevel = 'advanced'` }))
+        found.push(w.workflowId);
+      assert.deepEqual(found, [`${taskQueue}-advanced`]);
+    } finally {
+      await ts.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
