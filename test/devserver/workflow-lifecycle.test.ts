@@ -121,40 +121,6 @@ describe('dev server: starting and ending workflows', function () {
     await handle.terminate();
   });
 
-  it('when a start delay is given, then the first workflow task waits for it', async function () {
-    const { client, nativeConnection } = await sharedServer();
-    const taskQueue = uniqueQueue();
-    await withWorker(nativeConnection, { taskQueue }, async () => {
-      const handle = await client.workflow.start(sleeper, {
-        taskQueue,
-        workflowId: taskQueue,
-        args: [1],
-        startDelay: '400ms',
-      });
-      const d = await handle.describe();
-      assert.equal(d.historyLength, 1, 'nothing scheduled yet');
-      assert.ok(d.executionTime!.getTime() - d.startTime.getTime() >= 400);
-      assert.ok((await handle.result()) >= 1);
-    });
-  });
-
-  it('when a run outlives its run timeout, then it times out and result() throws a TimeoutFailure', async function () {
-    const { client, nativeConnection } = await sharedServer();
-    const taskQueue = uniqueQueue();
-    await withWorker(nativeConnection, { taskQueue }, async () => {
-      const err = await client.workflow
-        .execute(sleeper, { taskQueue, workflowId: taskQueue, args: [60_000], workflowRunTimeout: '300ms' })
-        .then(
-          () => assert.fail('expected a timeout'),
-          (e: unknown) => e,
-        );
-      assert.ok(err instanceof WorkflowFailedError);
-      assert.ok(err.cause instanceof TimeoutFailure);
-      const d = await client.workflow.getHandle(taskQueue).describe();
-      assert.equal(d.status.name, 'TIMED_OUT');
-    });
-  });
-
   it('when a workflow is cancelled, then it runs its cleanup and the client sees the outcome', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
@@ -385,6 +351,70 @@ describe('dev server: run and execution timeouts on the virtual clock', function
     assert.ok(ranMs >= 70 * MINUTE && ranMs < 90 * MINUTE, `closed ${ranMs}ms after the start`);
     const d = await handle.describe();
     assert.equal(d.executionTime!.getTime() - d.startTime.getTime(), 60 * MINUTE);
+  });
+
+  it('when a run outlives its run timeout, then it times out and result() throws a TimeoutFailure', async function () {
+    const taskQueue = uniqueQueue();
+    await withWorker(env.nativeConnection, { taskQueue }, async () => {
+      const err = await env.client.workflow
+        .execute(sleeper, {
+          taskQueue,
+          workflowId: taskQueue,
+          args: [24 * 60 * MINUTE],
+          workflowRunTimeout: '1 hour',
+        })
+        .then(
+          () => assert.fail('expected a timeout'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof TimeoutFailure);
+    });
+    const handle = env.client.workflow.getHandle(taskQueue);
+    const d = await handle.describe();
+    assert.equal(d.status.name, 'TIMED_OUT');
+    const events = (await handle.fetchHistory()).events!;
+    const ranMs = tsToMs(events[events.length - 1]!.eventTime) - tsToMs(events[0]!.eventTime);
+    assert.ok(ranMs >= 60 * MINUTE && ranMs < 61 * MINUTE, `timed out ${ranMs}ms after the start`);
+  });
+
+  it('when a delayed workflow gets a plain signal, then the delay holds; another signal-with-start ends the delay at once', async function () {
+    const EventType = temporal.api.enums.v1.EventType;
+    const taskQueue = uniqueQueue();
+    const options = { taskQueue, workflowId: taskQueue, signal: addSignal, startDelay: '1 day' } as const;
+    const handle = await env.client.workflow.signalWithStart(collector, {
+      ...options,
+      signalArgs: ['first'],
+    });
+    await handle.signal(addSignal, 'plain');
+    assert.deepEqual(
+      (await handle.fetchHistory()).events!.map((e) => e.eventType),
+      [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      ],
+      'a plain signal does not end the delay',
+    );
+
+    await env.client.workflow.signalWithStart(collector, { ...options, signalArgs: ['again'] });
+    const events = (await handle.fetchHistory()).events!;
+    assert.deepEqual(
+      events.map((e) => e.eventType),
+      [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      ],
+    );
+    const scheduledAfterMs = tsToMs(events[4]!.eventTime) - tsToMs(events[0]!.eventTime);
+    assert.ok(scheduledAfterMs < MINUTE, `first task scheduled ${scheduledAfterMs}ms after the start`);
+    await withWorker(env.nativeConnection, { taskQueue }, async () => {
+      await handle.signal(doneSignal);
+      assert.deepEqual(await handle.result(), ['first', 'plain', 'again']);
+    });
   });
 
   it('when the execution timeout spans continue-as-new runs, then the chain times out on a later run', async function () {
