@@ -9,4 +9,6 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY . .
 USER node
 EXPOSE 3000
-CMD ["npm", "run", "start:api"]
+# node itself, not npm: npm does not pass `docker stop`'s SIGTERM on, and the
+# service drains requests and workflows only when it gets it.
+CMD ["node", "--import", "tsx", "api/main.ts"]

@@ -1,7 +1,11 @@
 // What a process has started, stopped in reverse order: on SIGTERM or SIGINT,
 // when start-up fails half-way (so no embedded server is left running), or
-// when a part fails while running. A second signal exits at once.
+// when a part fails while running. A second signal (a person insisting, not a
+// relayed copy of the first) exits at once.
 import type { Logger } from 'pino';
+
+/** Signals this soon after the first are copies of it, not a second request. */
+const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
 
 export class Lifecycle {
   private readonly parts: { name: string; stop: () => Promise<void> }[] = [];
@@ -37,14 +41,19 @@ export class Lifecycle {
   }
 
   onSignals(): void {
-    let received = 0;
+    let firstAtMs: number | undefined;
     const handler = (signal: NodeJS.Signals) => {
-      received++;
-      if (received > 1) {
-        this.logger.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(1);
+      const now = Date.now();
+      if (firstAtMs === undefined) {
+        firstAtMs = now;
+        this.exit(0, signal);
+        return;
       }
-      this.exit(0, signal);
+      // Ctrl-C reaches every process of the terminal's group, and wrappers (npm, tsx)
+      // relay it too: a copy arriving right after the first is not a person insisting.
+      if (now - firstAtMs < DUPLICATE_SIGNAL_WINDOW_MS) return;
+      this.logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
     };
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);

@@ -1,6 +1,7 @@
 // docker-compose.yml cannot be run here (no Docker engine), so it is checked
 // against the Compose Specification's JSON schema and against the app: every
-// setting it passes exists, and the commands it runs are scripts of package.json.
+// setting it passes exists, and the commands it runs are those of package.json's
+// scripts, run by node itself (npm does not pass docker stop's SIGTERM on).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import Ajv2019 from 'ajv/dist/2019';
@@ -73,14 +74,14 @@ describe('docker-compose.yml', () => {
     assert.equal(services['temporal-ui']!.environment?.TEMPORAL_ADDRESS, 'temporal:7233');
   });
 
-  it('when the API and the worker start, then they run package.json scripts with only known settings, against Postgres and Temporal', () => {
+  it('when the API and the worker start, then they run what their package.json scripts run, with node itself (so docker stop reaches it), with only known settings, against Postgres and Temporal', () => {
     const { services } = loadCompose();
     const known = new Set(Object.keys(settingsSchema.shape));
+    const scripts = packageJson.scripts as Record<string, string>;
     for (const name of ['api', 'worker']) {
       const service = services[name]!;
-      assert.deepEqual(service.command?.slice(0, 2), ['npm', 'run']);
-      const script = service.command[2]!;
-      assert.ok((packageJson.scripts as Record<string, string>)[script], `script ${script}`);
+      assert.equal(service.command?.[0], 'node');
+      assert.equal(service.command.join(' '), scripts[`start:${name}`]);
       for (const key of Object.keys(service.environment ?? {}))
         assert.ok(known.has(key), `${name}: unknown setting ${key}`);
       assert.match(service.environment!.DATABASE_URL!, /@postgres:5432\//);
@@ -89,5 +90,12 @@ describe('docker-compose.yml', () => {
       assert.equal(service.depends_on?.temporal?.condition, 'service_healthy');
       assert.equal(service.depends_on?.postgres?.condition, 'service_healthy');
     }
+  });
+
+  it('when the image starts without a command, then it runs the API with node itself, as start:api does', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync('Dockerfile', 'utf8'))?.[1];
+    assert.ok(cmd, 'the Dockerfile has an exec-form CMD');
+    const scripts = packageJson.scripts as Record<string, string>;
+    assert.equal((JSON.parse(cmd) as string[]).join(' '), scripts['start:api']);
   });
 });

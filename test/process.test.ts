@@ -80,4 +80,47 @@ describe('service process', () => {
     assert.equal(left.trim(), '', 'no postgres is left running');
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it('when Ctrl-C reaches npm start and everything it runs at once, then the service drains and stops', async () => {
+    const { url } = await testDatabase();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marketplace-ctrl-c-'));
+    // Its own process group, as a terminal's foreground job: the signal reaches npm, the
+    // shell and node, and npm relays it to its child as well.
+    const child = spawn('npm', ['start'], {
+      detached: true,
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        TEMPORAL_ADDRESS: '',
+        DATA_DIR: dataDir,
+        DEVSERVER_PORT: String(await freePort()),
+        DEVSERVER_UI_PORT: String(await freePort()),
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'test',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /API\s+http:\/\/localhost:(\d+)\/api\/v1/.exec(output);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before listening:\n${output}`)));
+    });
+
+    // 'close': every process holding the output pipes is gone, node included, not only npm.
+    const closed = once(child, 'close');
+    process.kill(-child.pid!, 'SIGINT');
+    const [code, signal] = (await closed) as [number | null, NodeJS.Signals | null];
+    // npm itself ends by the signal it got (as after Ctrl-C in a terminal), or with node's 0.
+    assert.ok(code === 0 || signal === 'SIGINT', `npm ended with ${code ?? signal}\n${output}`);
+    assert.match(output, /"msg":"stopped"/);
+    assert.doesNotMatch(output, /second signal/);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 });
