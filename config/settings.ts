@@ -190,6 +190,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose values are secrets: an error names them but never shows what was given. */
+const SECRET_KEYS = new Set([
+  'JWT_SECRET',
+  'ADMIN_PASSWORD',
+  'LIVEKIT_API_SECRET',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+]);
+
+/** A value as an error may print it: secrets hidden, a URL's password masked (logs outlive terminals). */
+function shownValue(key: string, value: string): string {
+  if (SECRET_KEYS.has(key)) return value === '' ? '' : '(hidden)';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:***@');
+}
+
 /** Reads and validates the settings; throws ConfigError naming every bad key. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const input: Record<string, string | undefined> = {};
@@ -204,7 +219,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
-        return `${key}=${JSON.stringify(input[key] ?? '')}: ${issue.message}`;
+        return `${key}=${JSON.stringify(shownValue(key, input[key] ?? ''))}: ${issue.message}`;
       }),
     );
   }

@@ -99,6 +99,18 @@ describe('configuration', () => {
     );
   });
 
+  it('when a secret or a URL with a password is refused, then the message names the key but never shows the secret', () => {
+    const problems = problemsOf({
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD: 'abc',
+      DATABASE_URL: 'mysql://app:s3cretpw@db/x',
+    });
+    const text = problems.join('\n');
+    assert.match(text, /^ADMIN_PASSWORD=/m);
+    assert.match(text, /DATABASE_URL="mysql:\/\/app:\*\*\*@db\/x"/);
+    assert.doesNotMatch(text, /abc|s3cretpw/);
+  });
+
   it('when the service starts with a bad value, then it exits with a message naming the key', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'start.ts')], {
       env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: '' },
