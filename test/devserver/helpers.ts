@@ -7,6 +7,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from
 import { Client, Connection } from '@temporalio/client';
 import { start, type DevServerHandle, type DevServerOptions } from '../../devserver/index';
 import { registerCleanup } from '../support/cleanup';
+import type { StartInput } from '../../devserver/core/lifecycle';
 
 let bundle: Promise<{ code: string }> | undefined;
 
@@ -84,4 +85,22 @@ export async function waitFor(cond: () => Promise<boolean>, what = 'condition'):
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A start for tests that drive the engine directly: a `collector` run with no timeouts. */
+export function startInput(workflowId: string, taskQueue: string): StartInput {
+  return {
+    namespace: 'default',
+    workflowId,
+    workflowType: 'collector',
+    taskQueue,
+    executionTimeoutMs: 0,
+    runTimeoutMs: 0,
+    wftTimeoutMs: 10_000,
+    startDelayMs: 0,
+    requestId: randomUUID(),
+    identity: 'test',
+    reusePolicy: 0,
+    conflictPolicy: 0,
+  };
 }

@@ -10,13 +10,13 @@ import { NativeConnection } from '@temporalio/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { createTimeSkippingEnv, DEVSERVER_EXECUTABLE } from '../support/devserver';
-import { startTestServer, uniqueQueue, withWorker, waitFor } from './helpers';
+import { startTestServer, startInput, uniqueQueue, withWorker, waitFor } from './helpers';
 import { benchShape, sleeper, collector, addSignal, doneSignal, itemsQuery } from './workflows';
 import { Engine } from '../../devserver/core/engine';
 import { RealClock, VirtualClock, type Clock } from '../../devserver/core/clock';
 import { LogStore, LOG_HEADER } from '../../devserver/store/log-store';
 import { createLogger } from '../../devserver/logger';
-import { startWorkflow, signalRun, terminateRun, type StartInput } from '../../devserver/core/lifecycle';
+import { startWorkflow, signalRun, terminateRun } from '../../devserver/core/lifecycle';
 import { T, encode } from '../../devserver/proto';
 import { RpcError } from '../../devserver/rpc/errors';
 
@@ -215,23 +215,6 @@ async function openStore(file: string, clock: Clock = new RealClock()): Promise<
       engine.close();
       await store.close();
     },
-  };
-}
-
-function startInput(workflowId: string, taskQueue: string): StartInput {
-  return {
-    namespace: 'default',
-    workflowId,
-    workflowType: 'collector',
-    taskQueue,
-    executionTimeoutMs: 0,
-    runTimeoutMs: 0,
-    wftTimeoutMs: 10_000,
-    startDelayMs: 0,
-    requestId: randomUUID(),
-    identity: 'test',
-    reusePolicy: 0,
-    conflictPolicy: 0,
   };
 }
 

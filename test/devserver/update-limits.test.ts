@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { startTestServer, uniqueQueue, type TestServer } from './helpers';
+import { startInput, startTestServer, uniqueQueue, type TestServer } from './helpers';
 import { Engine } from '../../devserver/core/engine';
 import { RealClock } from '../../devserver/core/clock';
 import { createLogger } from '../../devserver/logger';
@@ -62,20 +61,7 @@ describe('dev server: limits on updates per run', function () {
     const engine = new Engine({ clock: new RealClock(), log: createLogger('silent') });
     engine.registerNamespace('default');
     try {
-      const { exec } = startWorkflow(engine, {
-        namespace: 'default',
-        workflowId: 'many-updates',
-        workflowType: 'collector',
-        taskQueue: 'tq',
-        executionTimeoutMs: 0,
-        runTimeoutMs: 0,
-        wftTimeoutMs: 10_000,
-        startDelayMs: 0,
-        requestId: randomUUID(),
-        identity: 'test',
-        reusePolicy: 0,
-        conflictPolicy: 0,
-      });
+      const { exec } = startWorkflow(engine, startInput('many-updates', 'tq'));
       // Completed updates count towards the total but not towards those in flight.
       for (let i = 0; i < MAX_TOTAL_UPDATES; i++) {
         admitUpdate(engine, exec, updateRequest(`u${i}`));
