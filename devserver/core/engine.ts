@@ -249,6 +249,9 @@ export class Engine {
    * next deadline, updates the in-flight sets time skipping looks at, wakes waiters.
    */
   touch(exec: Execution): void {
+    // A run deleted (retention) while an RPC awaited it is gone for good: marking it would
+    // write it back after its deletion record, and a restart would resurrect it.
+    if (this.executions.get(exec.key) !== exec) return;
     this.store.markDirty(exec);
     this.rearm(exec);
     exec.notify();

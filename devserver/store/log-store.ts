@@ -20,6 +20,7 @@
 // directory synced. Runs deleted by retention are not in the snapshot, so the log does
 // not grow forever. A log of the first format (lines without batches) is replayed line by
 // line and immediately rewritten in the current one.
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -76,18 +77,81 @@ function decodeEvent(s: string): IHistoryEvent {
   return decode<IHistoryEvent>(T.HistoryEvent, Buffer.from(s, 'base64'));
 }
 
-/** The record lines of one batch followed by its commit line. */
-export function encodeBatch(lines: string[]): Buffer {
-  const body = Buffer.from(lines.map((l) => l + '\n').join(''));
-  const commit: CommitRecord = { t: 'c', n: lines.length, len: body.length, crc: crc32(body) };
-  return Buffer.concat([body, Buffer.from(JSON.stringify(commit) + '\n')]);
+/** Record lines are gathered into pieces of about this size for writing. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
+/** A batch ready to write: its bytes in pieces (never one huge string or buffer), and its length. */
+export interface EncodedBatch {
+  chunks: Buffer[];
+  length: number;
 }
 
-async function writeAll(fd: fsp.FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesWritten } = await fd.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
+/**
+ * The record lines of one batch followed by its commit line. Encoded line by line, with
+ * the CRC carried from piece to piece: a snapshot of a large store would not fit in one
+ * JavaScript string (about 512 MiB at most).
+ */
+export function encodeBatch(lines: Iterable<string>): EncodedBatch {
+  const chunks: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let n = 0;
+  let len = 0;
+  let crc = 0;
+  const cut = (): void => {
+    if (pendingBytes === 0) return;
+    chunks.push(Buffer.concat(pending, pendingBytes));
+    pending = [];
+    pendingBytes = 0;
+  };
+  for (const line of lines) {
+    const b = Buffer.from(line + '\n');
+    crc = crc32(b, crc);
+    len += b.length;
+    n++;
+    pending.push(b);
+    pendingBytes += b.length;
+    if (pendingBytes >= WRITE_CHUNK_BYTES) cut();
+  }
+  const commit: CommitRecord = { t: 'c', n, len, crc };
+  const commitLine = Buffer.from(JSON.stringify(commit) + '\n');
+  pending.push(commitLine);
+  pendingBytes += commitLine.length;
+  cut();
+  return { chunks, length: len + commitLine.length };
+}
+
+async function writeAll(fd: fsp.FileHandle, chunks: Buffer[], position: number): Promise<void> {
+  let at = position;
+  for (const buf of chunks) {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await fd.write(buf, done, buf.length - done, at + done);
+      done += bytesWritten;
+    }
+    at += buf.length;
+  }
+}
+
+/** The whole file (readFileSync stops at 2 GiB; a Buffer may be larger). */
+function readWhole(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > buffer.constants.MAX_LENGTH)
+      throw new Error(
+        `${file} is ${size} bytes, more than this Node.js can load (${buffer.constants.MAX_LENGTH})`,
+      );
+    const data = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, data, done, Math.min(size - done, 1 << 30), done);
+      if (n === 0) break;
+      done += n;
+    }
+    return data.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -100,8 +164,11 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Replaces file with content, crash-safely: new file, fsync, rename, fsync of the directory. */
-async function replaceFile(file: string, content: Buffer): Promise<void> {
+/**
+ * Writes content to a new file beside `file` and syncs it, then renames it over `file`.
+ * The caller syncs the directory, once it has switched to the new file.
+ */
+async function replaceFile(file: string, content: Buffer[]): Promise<void> {
   const tmp = `${file}.compact`;
   const out = await fsp.open(tmp, 'w');
   try {
@@ -111,7 +178,6 @@ async function replaceFile(file: string, content: Buffer): Promise<void> {
     await out.close();
   }
   await fsp.rename(tmp, file);
-  await syncDirectory(path.dirname(file));
 }
 
 export class LogStore implements Store {
@@ -148,7 +214,7 @@ export class LogStore implements Store {
   ): Promise<LogStore> {
     const abs = path.resolve(file);
     await fsp.mkdir(path.dirname(abs), { recursive: true });
-    const data = fs.existsSync(abs) ? fs.readFileSync(abs) : Buffer.alloc(0);
+    const data = fs.existsSync(abs) ? readWhole(abs) : Buffer.alloc(0);
     const header = Buffer.from(LOG_HEADER);
     let rewrite = false;
     let validBytes: number;
@@ -164,7 +230,8 @@ export class LogStore implements Store {
       rewrite = true;
     }
     if (rewrite) {
-      await replaceFile(abs, Buffer.concat([header, snapshot(engine).batch]));
+      await replaceFile(abs, [header, ...snapshot(engine).batch.chunks]);
+      await syncDirectory(path.dirname(abs));
       validBytes = (await fsp.stat(abs)).size;
     }
     const fd = await fsp.open(abs, 'r+');
@@ -253,26 +320,33 @@ export class LogStore implements Store {
     this.dirty.clear();
     this.deleted.clear();
     this.searchAttributesChanged = false;
-    const lines: string[] = [];
-    if (searchAttributes) lines.push(searchAttributesLine(this.engine));
-    for (const ns of namespaces) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
     // How much history each record holds: it counts as persisted only once synced.
-    const upTo = execs.map((exec) => {
-      const n = exec.history.length;
-      lines.push(JSON.stringify(execRecord(exec, exec.persistedEvents, n)));
-      return n;
-    });
-    for (const d of deleted) lines.push(JSON.stringify(d));
-    const buf = encodeBatch(lines);
+    const upTo = execs.map((exec) => exec.history.length);
+    let batch: EncodedBatch;
     try {
-      await writeAll(this.fd, buf, this.sizeBytes);
-      await this.fd.datasync();
+      // Encoding can fail too (a record too large for a string): then nothing was written,
+      // and the changes must still go into a later batch.
+      const lines: string[] = [];
+      if (searchAttributes) lines.push(searchAttributesLine(this.engine));
+      for (const ns of namespaces) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
+      execs.forEach((exec, i) =>
+        lines.push(JSON.stringify(execRecord(exec, exec.persistedEvents, upTo[i]!))),
+      );
+      for (const d of deleted) lines.push(JSON.stringify(d));
+      batch = encodeBatch(lines);
     } catch (err) {
-      if (searchAttributes) this.searchAttributesChanged = true;
-      await this.undoFailedWrite(namespaces, execs, deleted);
+      this.putBack(namespaces, execs, deleted, searchAttributes);
       throw err;
     }
-    this.sizeBytes += buf.length;
+    try {
+      await writeAll(this.fd, batch.chunks, this.sizeBytes);
+      await this.fd.datasync();
+    } catch (err) {
+      this.putBack(namespaces, execs, deleted, searchAttributes);
+      await this.cutOffFailedWrite();
+      throw err;
+    }
+    this.sizeBytes += batch.length;
     execs.forEach((exec, i) => {
       exec.persistedEvents = upTo[i]!;
     });
@@ -288,19 +362,30 @@ export class LogStore implements Store {
   }
 
   /**
-   * A write or sync failed: none of the batch counts. Its changes go back for the next
-   * flush, and whatever part of it reached the file is cut off so the next batch follows
-   * the last good one. If even that fails the log's state is unknown and the store stops.
+   * A batch that did not become durable: its changes go back for the next flush, ahead of
+   * those marked since (runs are written in the order they were created, and replay takes
+   * the last run written per workflow id as its current one).
    */
-  private async undoFailedWrite(
+  private putBack(
     namespaces: NamespaceRecord[],
     execs: Execution[],
     deleted: DeleteRecord[],
-  ): Promise<void> {
+    searchAttributes: boolean,
+  ): void {
     for (const ns of namespaces)
       if (!this.dirtyNamespaces.has(ns.name)) this.dirtyNamespaces.set(ns.name, ns);
-    for (const exec of execs) if (this.engine.executions.get(exec.key) === exec) this.dirty.add(exec);
-    for (const d of deleted) this.deleted.set(execKey(...d.r), d);
+    const registered = execs.filter((exec) => this.engine.executions.get(exec.key) === exec);
+    this.dirty = new Set([...registered, ...this.dirty]);
+    for (const d of deleted) if (!this.deleted.has(execKey(...d.r))) this.deleted.set(execKey(...d.r), d);
+    if (searchAttributes) this.searchAttributesChanged = true;
+  }
+
+  /**
+   * A write or sync failed: whatever part of the batch reached the file is cut off so the
+   * next batch follows the last good one. If even that fails the log's state is unknown
+   * and the store stops.
+   */
+  private async cutOffFailedWrite(): Promise<void> {
     try {
       await this.fd.truncate(this.sizeBytes);
       await this.fd.datasync();
@@ -318,22 +403,29 @@ export class LogStore implements Store {
     if (this.closed) throw new Error(`${this.file} is closed`);
     // Taken synchronously: a consistent state of every run, not a mix of moments.
     const snap = snapshot(this.engine);
-    const content = Buffer.concat([Buffer.from(LOG_HEADER), snap.batch]);
-    await replaceFile(this.file, content);
+    const header = Buffer.from(LOG_HEADER);
+    const length = header.length + snap.batch.length;
+    await replaceFile(this.file, [header, ...snap.batch.chunks]);
+    // From the rename on, the compacted file is the log: every later batch must go there,
+    // whatever happens next (an old handle would write into an unlinked file).
     const old = this.fd;
     try {
       this.fd = await fsp.open(this.file, 'r+');
+      this.sizeBytes = length;
+      for (const [exec, n] of snap.upTo) exec.persistedEvents = n;
+      // Until the directory is synced the rename itself may not survive a crash.
+      await syncDirectory(path.dirname(this.file));
     } catch (err) {
-      this.failed = new Error(`${this.file} could not be reopened after compaction`, { cause: err });
+      this.failed = new Error(`${this.file} could not be made durable after compaction; restart the server`, {
+        cause: err,
+      });
       throw this.failed;
     } finally {
       await old.close().catch(() => undefined);
     }
-    this.sizeBytes = content.length;
-    for (const [exec, n] of snap.upTo) exec.persistedEvents = n;
-    this.compactAtBytes = Math.max(this.minCompactBytes, content.length * 2);
+    this.compactAtBytes = Math.max(this.minCompactBytes, length * 2);
     this.compactions++;
-    this.log.info(`compacted ${this.file} to ${content.length} bytes`);
+    this.log.info(`compacted ${this.file} to ${length} bytes`);
   }
 
   async close(): Promise<void> {
@@ -360,17 +452,20 @@ function searchAttributesLine(engine: Engine): string {
 }
 
 /** Every namespace and run as one batch, and how much history of each it holds. */
-function snapshot(engine: Engine): { batch: Buffer; upTo: Map<Execution, number> } {
-  const lines: string[] = [];
+function snapshot(engine: Engine): { batch: EncodedBatch; upTo: Map<Execution, number> } {
   const upTo = new Map<Execution, number>();
-  lines.push(searchAttributesLine(engine));
-  for (const ns of engine.namespaces.values()) lines.push(JSON.stringify({ t: 'ns', ns } satisfies NsRecord));
-  // In creation order, so the last run seen per workflow id on replay is its current one.
-  for (const exec of engine.executions.values()) {
-    upTo.set(exec, exec.history.length);
-    lines.push(JSON.stringify(execRecord(exec, 0, exec.history.length)));
+  // Encoded as the records are made (synchronously: one consistent moment), so only one
+  // record's text is alive at a time.
+  function* lines(): Generator<string> {
+    yield searchAttributesLine(engine);
+    for (const ns of engine.namespaces.values()) yield JSON.stringify({ t: 'ns', ns } satisfies NsRecord);
+    // In creation order, so the last run seen per workflow id on replay is its current one.
+    for (const exec of engine.executions.values()) {
+      upTo.set(exec, exec.history.length);
+      yield JSON.stringify(execRecord(exec, 0, exec.history.length));
+    }
   }
-  return { batch: encodeBatch(lines), upTo };
+  return { batch: encodeBatch(lines()), upTo };
 }
 
 /** State maps keyed by ids from clients get no prototype, as in memory (engine.newState). */

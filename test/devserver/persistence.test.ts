@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { RealClock, VirtualClock, type Clock } from '../../devserver/core/clock'
 import { LogStore, LOG_HEADER } from '../../devserver/store/log-store';
 import { createLogger } from '../../devserver/logger';
 import { startWorkflow, signalRun, terminateRun } from '../../devserver/core/lifecycle';
+import { queryWorkflow } from '../../devserver/core/queries';
 import { T, encode } from '../../devserver/proto';
 import { RpcError } from '../../devserver/rpc/errors';
 
@@ -204,9 +206,13 @@ interface OpenStore {
   close(): Promise<void>;
 }
 
-async function openStore(file: string, clock: Clock = new RealClock()): Promise<OpenStore> {
+async function openStore(
+  file: string,
+  clock: Clock = new RealClock(),
+  minCompactBytes?: number,
+): Promise<OpenStore> {
   const engine = new Engine({ clock, log: quiet });
-  const store = await LogStore.open(file, engine, quiet);
+  const store = await LogStore.open(file, engine, quiet, minCompactBytes);
   engine.store = store;
   return {
     engine,
@@ -567,5 +573,142 @@ describe('dev server: search attributes with --db-filename', function () {
       await ts.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('dev server: the store when things go wrong', function () {
+  let dir: string;
+  let dbFile: string;
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devserver-faults-'));
+    dbFile = path.join(dir, 'dev.db');
+  });
+
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a batch cannot be encoded, then the commit fails and its changes go out with the next one', async function () {
+    const first = await openStore(dbFile);
+    first.engine.registerNamespace('default');
+    const exec = startWorkflow(first.engine, startInput('encode-fails', 'tq')).exec;
+    await first.engine.commit();
+    // A value JSON cannot encode stands for any failure to build the batch (say, too large a record).
+    (exec.s as unknown as Record<string, unknown>).poison = 1n;
+    terminateRun(first.engine, exec, 'done', undefined, 'test');
+    await assert.rejects(first.engine.commit(), /BigInt/);
+    delete (exec.s as unknown as Record<string, unknown>).poison;
+    await first.engine.commit();
+    await first.close();
+
+    const reopened = await openStore(dbFile);
+    assert.equal(
+      reopened.engine.lookup('default', 'encode-fails').running,
+      false,
+      'the termination was kept',
+    );
+    await reopened.close();
+  });
+
+  it('when a write fails while a newer run of the same id is started, then after a restart the newer run is still current', async function () {
+    const first = await openStore(dbFile);
+    first.engine.registerNamespace('default');
+    await first.engine.commit();
+    const fd = (first.store as unknown as { fd: fsp.FileHandle }).fd;
+    const datasync = fd.datasync.bind(fd);
+    let release!: () => void;
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    let failNext = true;
+    fd.datasync = async () => {
+      if (!failNext) return datasync();
+      failNext = false;
+      await writing;
+      throw new Error('EIO (injected)');
+    };
+    const older = startWorkflow(first.engine, startInput('same-id', 'tq')).exec;
+    terminateRun(first.engine, older, 'done', undefined, 'test');
+    const failed = first.engine.commit();
+    // While that batch is being written, the id gets a new run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const newer = startWorkflow(first.engine, startInput('same-id', 'tq')).exec;
+    const next = first.engine.commit();
+    release();
+    await assert.rejects(failed, /EIO/);
+    await next;
+    await first.close();
+
+    const reopened = await openStore(dbFile);
+    const current = reopened.engine.lookup('default', 'same-id');
+    assert.equal(current.s.runId, newer.s.runId);
+    assert.ok(current.running);
+    assert.equal(reopened.engine.lookup('default', 'same-id', older.s.runId).running, false);
+    await reopened.close();
+  });
+
+  it('when retention deletes a run a query is waiting on, then the end of the query does not write it back and a restart does not revive it', async function () {
+    const clock = new VirtualClock();
+    const first = await openStore(dbFile, clock);
+    first.engine.registerNamespace('default', '', 1000);
+    const gone = startWorkflow(first.engine, startInput('queried', 'tq')).exec;
+    terminateRun(first.engine, gone, 'done', undefined, 'test');
+    await first.engine.commit();
+    // No worker answers: the query waits until its deadline, and the run is deleted meanwhile.
+    const query = queryWorkflow(
+      first.engine,
+      gone,
+      { queryType: 'q' },
+      { deadlineMs: Date.now() + 200, cancelled: () => false, onCancel: () => () => undefined },
+    ).catch((err: unknown) => err);
+    clock.advanceTo(gone.s.closeMs + 1000);
+    first.engine.sweepRetention();
+    await first.engine.commit();
+    const newer = startWorkflow(first.engine, startInput('queried', 'tq')).exec;
+    assert.ok((await query) instanceof Error);
+    await first.engine.commit();
+    await first.close();
+
+    const reopened = await openStore(dbFile, clock);
+    assert.equal(reopened.engine.executions.has(gone.key), false);
+    reopened.engine.sweepRetention();
+    assert.equal(reopened.engine.lookup('default', 'queried').s.runId, newer.s.runId);
+    await reopened.close();
+  });
+
+  it('when the directory cannot be synced after a compaction, then later commits fail instead of going to the replaced file', async function () {
+    const first = await openStore(dbFile, new RealClock(), 4096);
+    first.engine.registerNamespace('default');
+    await first.engine.commit();
+    // Data files are synced with datasync, the directory with sync: fail the next sync.
+    const probe = await fsp.open(dbFile, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = proto.sync;
+    let injected = false;
+    proto.sync = async function (this: fsp.FileHandle) {
+      if (injected) return sync.call(this);
+      injected = true;
+      throw new Error('EIO (injected)');
+    };
+    const exec = startWorkflow(first.engine, startInput('compacted', 'tq')).exec;
+    try {
+      for (let i = 0; i < 100 && !injected; i++) {
+        signalRun(first.engine, exec, {
+          signalName: 's',
+          input: { payloads: [{ data: Buffer.alloc(200, 1) }] },
+        });
+        await first.engine.commit();
+      }
+    } finally {
+      proto.sync = sync;
+    }
+    assert.ok(injected, 'a compaction ran');
+    startWorkflow(first.engine, startInput('after-compaction', 'tq'));
+    await assert.rejects(first.engine.commit(), /restart the server/);
+    await first.close();
+
+    const reopened = await openStore(dbFile);
+    assert.ok(reopened.engine.lookup('default', 'compacted').running, 'the compacted state is the log');
+    await reopened.close();
   });
 });
