@@ -21,6 +21,7 @@ import { ensureWorkflowTask } from './workflow-tasks';
 import { startWorkflow, type StartInput } from './lifecycle';
 import { invalidArgument, notFound, RpcError, Code, MAX_ID_LENGTH } from '../rpc/errors';
 import type { CallContext } from '../rpc/grpc-server';
+import type * as protobuf from 'protobufjs';
 
 type UpdateRequest = temporal.api.update.v1.IRequest;
 type Outcome = temporal.api.update.v1.IOutcome;
@@ -106,6 +107,35 @@ export function updateMessagesFor(engine: Engine, exec: Execution): IMessage[] |
   }
   void engine;
   return messages.length > 0 ? messages : undefined;
+}
+
+const UPDATE_MESSAGE_TYPES: [string, protobuf.Type][] = [
+  ['temporal.api.update.v1.Acceptance', T.UpdateAcceptance],
+  ['temporal.api.update.v1.Rejection', T.UpdateRejection],
+  ['temporal.api.update.v1.Response', T.UpdateResponse],
+];
+
+/**
+ * The failure for a completion whose protocol messages the server cannot read (a body
+ * that does not decode as its type), found before anything of the completion is applied.
+ */
+export function invalidUpdateMessage(messages: IMessage[]): { cause: number; message: string } | undefined {
+  for (const m of messages) {
+    const typeUrl = m.body?.type_url ?? '';
+    const type = UPDATE_MESSAGE_TYPES.find(([name]) => typeUrl.endsWith(name))?.[1];
+    if (!type) continue;
+    try {
+      unpackAny(type, m.body);
+    } catch {
+      return {
+        cause:
+          temporal.api.enums.v1.WorkflowTaskFailedCause
+            .WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+        message: `message ${m.id ?? ''} of update ${m.protocolInstanceId ?? ''}: body is not a valid ${typeUrl}`,
+      };
+    }
+  }
+  return undefined;
 }
 
 export function returnSentUpdates(exec: Execution, ids: string[]): void {

@@ -22,7 +22,7 @@ import { encodeToken, decodeToken } from './tokens';
 import { RpcError, Code, invalidArgument, notFound } from '../rpc/errors';
 import { applyCommands, validateCommands } from './commands';
 import { dispatchActivityTask } from './activities';
-import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates } from './updates';
+import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates, invalidUpdateMessage } from './updates';
 import { flushQueuedQueries, resolveAttachedQueries, dispatchLegacyQuery, attachedQueries } from './queries';
 
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
@@ -262,7 +262,7 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   const identity = req.identity ?? '';
 
   // Everything is validated before anything of the completion is applied.
-  const invalid = validateCommands(engine, exec, commands);
+  const invalid = validateCommands(engine, exec, commands) ?? invalidUpdateMessage(messages);
   if (invalid && wft.attempt > 1) {
     // As on the real server: a retried task that fails again the same way is dropped and
     // changes nothing; it times out and is retried after its (growing) timeout, so a

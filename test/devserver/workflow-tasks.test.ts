@@ -142,6 +142,72 @@ describe('dev server: workflow tasks', function () {
     assertContiguous(events);
   });
 
+  it('when an update message in a completion cannot be decoded, then nothing of the completion is applied and the update is offered again', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const svc = client.workflowService;
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    const poll = () =>
+      svc.pollWorkflowTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
+        identity: 'buggy',
+      });
+    const firstTask = await poll();
+    await svc.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: firstTask.taskToken,
+      commands: [],
+    });
+    const update = svc
+      .updateWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: taskQueue },
+        request: { meta: { updateId: 'u1' }, input: { name: 'add' } },
+        waitPolicy: { lifecycleStage: 1 },
+      })
+      .catch((err: unknown) => err);
+    const withUpdate = await poll();
+    assert.equal(withUpdate.messages?.length, 1);
+    await assert.rejects(
+      svc.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: withUpdate.taskToken,
+        identity: 'buggy',
+        commands: [
+          {
+            commandType: CommandType.COMMAND_TYPE_START_TIMER,
+            startTimerCommandAttributes: { timerId: 't', startToFireTimeout: msToTs(3600_000) },
+          },
+          {
+            commandType: CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE,
+            protocolMessageCommandAttributes: { messageId: 'm1' },
+          },
+        ],
+        messages: [
+          {
+            id: 'm1',
+            protocolInstanceId: 'u1',
+            // A truncated Acceptance: a length prefix with no bytes behind it.
+            body: {
+              type_url: 'type.googleapis.com/temporal.api.update.v1.Acceptance',
+              value: Buffer.from([0x0a, 0xff, 0xff]),
+            },
+          },
+        ],
+      }),
+      /not a valid/,
+    );
+    const events = (await handle.fetchHistory()).events!;
+    assert.equal(events.filter((e) => e.timerStartedEventAttributes).length, 0, 'the timer was not started');
+    const failed = events[events.length - 1]!.workflowTaskFailedEventAttributes!;
+    assert.equal(failed.cause, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE);
+    const retry = await poll();
+    assert.equal(retry.messages?.[0]?.protocolInstanceId, 'u1', 'the update goes out again with the retry');
+    await handle.terminate();
+    await update;
+  });
+
   it('when a run is terminated while its workflow task is started, then the task fails with FORCE_CLOSE_COMMAND before the run ends', async function () {
     const { client } = await sharedServer();
     const svc = client.workflowService;
