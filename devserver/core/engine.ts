@@ -14,7 +14,7 @@ import { namespaceNotFound, workflowNotFound, invalidArgument, RpcError, Code } 
 import type { Logger } from '../logger';
 import { SearchAttributeRegistry } from './search-attributes';
 import { computeDeadlines, runDue } from './deadlines';
-import { ensureWorkflowTask } from './workflow-tasks';
+import { ensureWorkflowTask, limitBufferedEvents } from './workflow-tasks';
 
 export interface NamespaceRecord {
   name: string;
@@ -363,6 +363,7 @@ export class Engine {
    */
   deliver(exec: Execution, type: number, attrs: object): void {
     exec.addExternal(type, attrs, this.now());
+    limitBufferedEvents(this, exec);
     ensureWorkflowTask(this, exec);
   }
 

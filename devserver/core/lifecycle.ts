@@ -146,6 +146,9 @@ export function startWorkflow(engine: Engine, input: StartInput): StartResult {
  * The run timeout the real frontend records: unset means the execution timeout, and it
  * never exceeds the execution timeout (common.OverrideWorkflowRunTimeout).
  */
+/** common.MaxWorkflowTaskStartToCloseTimeout of the real server. */
+const MAX_WFT_TIMEOUT_MS = 120_000;
+
 function effectiveRunTimeoutMs(runTimeoutMs: number, executionTimeoutMs: number): number {
   if (executionTimeoutMs <= 0) return runTimeoutMs;
   if (runTimeoutMs <= 0) return executionTimeoutMs;
@@ -174,7 +177,9 @@ function createRun(engine: Engine, input: StartInput): Execution {
   s.executionDeadlineMs =
     input.continued?.executionDeadlineMs ??
     (input.executionTimeoutMs > 0 ? now + input.executionTimeoutMs : 0);
-  s.wftTimeoutMs = input.wftTimeoutMs > 0 ? input.wftTimeoutMs : 10_000;
+  // As the real server: 10 s unless given, never more than 120 s (a worker holding a task
+  // keeps events buffered that long).
+  s.wftTimeoutMs = input.wftTimeoutMs > 0 ? Math.min(input.wftTimeoutMs, MAX_WFT_TIMEOUT_MS) : 10_000;
   s.startRequestId = input.requestId;
   s.memo = toB64(T.Memo, input.memo && Object.keys(input.memo.fields ?? {}).length > 0 ? input.memo : null);
   s.searchAttributes = toB64(
@@ -454,7 +459,7 @@ export function continueAsNew(
   const workflowType = a.workflowType?.name || s.workflowType;
   const taskQueue = a.taskQueue?.name || s.taskQueue;
   const runTimeoutMs = durationToMs(a.workflowRunTimeout) || s.runTimeoutMs;
-  const wftTimeoutMs = durationToMs(a.workflowTaskTimeout) || s.wftTimeoutMs;
+  const wftTimeoutMs = Math.min(durationToMs(a.workflowTaskTimeout) || s.wftTimeoutMs, MAX_WFT_TIMEOUT_MS);
   const backoffMs = durationToMs(a.backoffStartInterval);
   const memo = a.memo ?? fromB64<IMemo>(T.Memo, s.memo) ?? null;
   const searchAttributes =

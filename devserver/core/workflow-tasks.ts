@@ -379,6 +379,26 @@ function failTask(
   retryTask(engine, exec, wft.attempt + 1);
 }
 
+/** The real server's history.maximumBufferedEventsBatch. */
+export const MAX_BUFFERED_EVENTS = 100;
+
+/**
+ * Events wait in the buffer while a workflow task is out; a worker that holds its task
+ * while signals pour in would grow it without bound. Past the limit the task is failed
+ * (FORCE_CLOSE_COMMAND, as the real server does), the buffer goes into history and a
+ * new task carries it.
+ */
+export function limitBufferedEvents(engine: Engine, exec: Execution): void {
+  if (exec.buffered.length <= MAX_BUFFERED_EVENTS || exec.s.wft?.phase !== 'started') return;
+  failTask(
+    engine,
+    exec,
+    Cause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+    { message: `more than ${MAX_BUFFERED_EVENTS} events arrived while the workflow task was out` },
+    'history-service',
+  );
+}
+
 type FailedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
 
 export function failWorkflowTask(engine: Engine, req: FailedRequest): void {

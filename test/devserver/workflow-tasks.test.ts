@@ -208,6 +208,51 @@ describe('dev server: workflow tasks', function () {
     await update;
   });
 
+  it('when more than 100 events arrive while a workflow task is out, then the task is failed with FORCE_CLOSE_COMMAND and the events go into history', async function () {
+    const { client } = await sharedServer();
+    const svc = client.workflowService;
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    const held = await svc.pollWorkflowTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
+      identity: 'stuck',
+    });
+    for (let i = 0; i < 101; i++) await handle.signal(addSignal, String(i));
+    const events = (await handle.fetchHistory()).events!;
+    const types = events.map((e) => e.eventType);
+    assert.deepEqual(types.slice(0, 4), [
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    ]);
+    assert.equal(
+      events[3]!.workflowTaskFailedEventAttributes!.cause,
+      Cause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+    );
+    assert.equal(types.filter((t) => t === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length, 101);
+    assert.equal(types[types.length - 1], EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+    await assert.rejects(
+      svc.respondWorkflowTaskCompleted({ namespace: 'default', taskToken: held.taskToken, commands: [] }),
+      /NOT_FOUND|not found/i,
+    );
+    await handle.terminate();
+  });
+
+  it('when a workflow task timeout above two minutes is asked for, then it is capped at two minutes, as on the real server', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(collector, {
+      taskQueue,
+      workflowId: taskQueue,
+      workflowTaskTimeout: '10 minutes',
+    });
+    const started = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    assert.equal(Number(started.workflowTaskTimeout!.seconds), 120);
+    await handle.terminate();
+  });
+
   it('when a run is terminated while its workflow task is started, then the task fails with FORCE_CLOSE_COMMAND before the run ends', async function () {
     const { client } = await sharedServer();
     const svc = client.workflowService;
