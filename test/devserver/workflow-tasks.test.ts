@@ -9,6 +9,17 @@ const Kind = temporal.api.enums.v1.TaskQueueKind;
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
 const CommandType = temporal.api.enums.v1.CommandType;
 const WftState = temporal.api.enums.v1.PendingWorkflowTaskState;
+
+type WorkflowService = Awaited<ReturnType<typeof sharedServer>>['client']['workflowService'];
+
+/** Takes the next workflow task of the queue as a worker would, with no SDK in between. */
+function pollTask(svc: WorkflowService, taskQueue: string, identity: string) {
+  return svc.pollWorkflowTaskQueue({
+    namespace: 'default',
+    taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
+    identity,
+  });
+}
 type Event = temporal.api.history.v1.IHistoryEvent;
 
 function assertContiguous(events: Event[]): void {
@@ -26,11 +37,7 @@ describe('dev server: workflow tasks', function () {
     const handle = await client.workflow.start(recovers, { taskQueue, workflowId: taskQueue });
     // This test is the failing worker for three attempts, then a real worker succeeds.
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const task = await svc.pollWorkflowTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-        identity: 'failing',
-      });
+      const task = await pollTask(svc, taskQueue, 'failing');
       assert.equal(task.attempt, attempt);
       const events = task.history!.events!;
       assertContiguous(events);
@@ -100,12 +107,7 @@ describe('dev server: workflow tasks', function () {
         },
       },
     ];
-    const poll = () =>
-      svc.pollWorkflowTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-        identity: 'buggy',
-      });
+    const poll = () => pollTask(svc, taskQueue, 'buggy');
     const complete = (taskToken: Uint8Array | null | undefined) =>
       svc.respondWorkflowTaskCompleted({ namespace: 'default', taskToken, identity: 'buggy', commands });
 
@@ -147,12 +149,7 @@ describe('dev server: workflow tasks', function () {
     const taskQueue = uniqueQueue();
     const svc = client.workflowService;
     const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
-    const poll = () =>
-      svc.pollWorkflowTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-        identity: 'buggy',
-      });
+    const poll = () => pollTask(svc, taskQueue, 'buggy');
     const firstTask = await poll();
     await svc.respondWorkflowTaskCompleted({
       namespace: 'default',
@@ -213,11 +210,7 @@ describe('dev server: workflow tasks', function () {
     const svc = client.workflowService;
     const taskQueue = uniqueQueue();
     const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
-    const held = await svc.pollWorkflowTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-      identity: 'stuck',
-    });
+    const held = await pollTask(svc, taskQueue, 'stuck');
     for (let i = 0; i < 101; i++) await handle.signal(addSignal, String(i));
     const events = (await handle.fetchHistory()).events!;
     const types = events.map((e) => e.eventType);
@@ -258,11 +251,7 @@ describe('dev server: workflow tasks', function () {
     const svc = client.workflowService;
     const taskQueue = uniqueQueue();
     const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
-    const task = await svc.pollWorkflowTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-      identity: 'slow',
-    });
+    const task = await pollTask(svc, taskQueue, 'slow');
     assert.equal(Number(task.startedEventId), 3);
     await handle.signal(addSignal, 'while started');
     await handle.terminate('stop');
@@ -306,11 +295,7 @@ describe('dev server: workflow tasks', function () {
       workflowId: taskQueue,
       workflowRunTimeout: '1s',
     });
-    await svc.pollWorkflowTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-      identity: 'slow',
-    });
+    await pollTask(svc, taskQueue, 'slow');
     await handle.signal(addSignal, 'while started');
     await waitFor(async () => (await handle.describe()).status.name === 'TIMED_OUT', 'the run to time out');
     const events = (await handle.fetchHistory()).events!;
@@ -358,11 +343,7 @@ describe('dev server: workflow tasks', function () {
     const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
     // A worker that takes the first task, asks for stickiness, and is never heard of again.
     const svc = client.workflowService;
-    const task = await svc.pollWorkflowTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue, kind: Kind.TASK_QUEUE_KIND_NORMAL },
-      identity: 'vanishing',
-    });
+    const task = await pollTask(svc, taskQueue, 'vanishing');
     await svc.respondWorkflowTaskCompleted({
       namespace: 'default',
       taskToken: task.taskToken,
