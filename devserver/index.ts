@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Engine } from './core/engine';
 import { RealClock, VirtualClock } from './core/clock';
 import { TimeSkipper } from './core/time-skipper';
-import { addService, declineGzipOnProbe, type Handlers } from './rpc/grpc-server';
+import { addService, declineGzipOnProbe } from './rpc/grpc-server';
 import { workflowServiceHandlers } from './rpc/workflow-service';
 import { testServiceHandlers } from './rpc/test-service';
 import { operatorServiceHandlers } from './rpc/operator-service';
@@ -83,13 +83,6 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
     const ts = skipper;
     engine.onRunChanged = () => ts.kick();
   }
-  // Whenever the scheduler fires or is re-armed the clock may have jumped (time skipping,
-  // test-service sleeps): closed runs whose retention passed meanwhile are deleted then.
-  const kickSkipper = engine.scheduler.onChange;
-  engine.scheduler.onChange = () => {
-    kickSkipper();
-    engine.queueRetentionSweep();
-  };
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
@@ -98,19 +91,8 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   });
   addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), log);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), log);
-  if (skipper) {
-    // A sleep moves the clock, which may delete closed runs (retention): durable before it answers.
-    const handlers: Handlers = {};
-    for (const [name, handler] of Object.entries(testServiceHandlers(skipper, clock))) {
-      handlers[name] = async (req, ctx) => {
-        const response = await handler(req, ctx);
-        engine.sweepRetention();
-        await engine.commit();
-        return response;
-      };
-    }
-    addService(server, 'temporal.api.testservice.v1.TestService', handlers, log);
-  }
+  if (skipper)
+    addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(skipper, clock), log);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${ip}:${options.port ?? 7233}`, grpc.ServerCredentials.createInsecure(), (err, p) =>

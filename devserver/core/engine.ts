@@ -97,9 +97,8 @@ export class Engine {
   readonly log: Logger;
   readonly scheduler: Scheduler;
   /**
-   * When closed runs are due for deletion (namespace retention), on the same clock but
-   * apart from `scheduler`, so time skipping never jumps ahead just to delete a run:
-   * deletions happen when the clock gets there for another reason (or in real time).
+   * When closed runs are due for deletion (namespace retention), apart from `scheduler`,
+   * which holds what runs owe (and what time skipping jumps to).
    */
   readonly retention: Scheduler;
   store: Store;
@@ -119,7 +118,6 @@ export class Engine {
   readonly busyActivities = new Set<string>();
   private closed = false;
   private readonly applyRetention: boolean;
-  private retentionSweepQueued = false;
   private backgroundCommit: Promise<void> | undefined;
   /** Called whenever a run's in-flight status may have changed (time skipping re-evaluates). */
   onRunChanged: () => void = () => undefined;
@@ -307,22 +305,12 @@ export class Engine {
   }
 
   /**
-   * Deletes every closed run whose retention has passed by the clock's now. Call after
-   * the clock may have jumped (time skipping); the retention scheduler's own timer covers
-   * real time.
+   * Deletes every closed run whose retention has passed by the clock's now, at once
+   * (at start-up, before anyone can read them); otherwise the retention scheduler's own
+   * timer does it.
    */
   sweepRetention(): void {
     if (!this.closed) this.retention.fireDue();
-  }
-
-  /** sweepRetention() once the current synchronous operation is over (never in the middle of one). */
-  queueRetentionSweep(): void {
-    if (this.retentionSweepQueued || this.closed) return;
-    this.retentionSweepQueued = true;
-    queueMicrotask(() => {
-      this.retentionSweepQueued = false;
-      this.sweepRetention();
-    });
   }
 
   /** A run loaded from the store: its pending tasks go back on their queues, its deadlines are re-armed. */
