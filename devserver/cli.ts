@@ -3,6 +3,7 @@
 // (Temporal CLI form) and `<port>` (Java test server form, which turns on time skipping).
 import { start, type DevServerOptions } from './index';
 import { parseLogLevel } from './logger';
+import { dict } from './core/engine';
 
 export interface ParsedArgs {
   options: DevServerOptions;
@@ -45,7 +46,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     port: 7233,
     namespaces: [],
     // No prototype: attribute names are the user's strings.
-    searchAttributes: Object.create(null) as Record<string, string>,
+    searchAttributes: dict<string>(),
   };
   if (argv[0] !== undefined && /^\d+$/.test(argv[0])) {
     // Java test server form: the port, then extra args the SDK passes through.

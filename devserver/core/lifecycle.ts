@@ -142,13 +142,13 @@ export function startWorkflow(engine: Engine, input: StartInput): StartResult {
   return { exec: createRun(engine, input), started: true };
 }
 
+/** common.MaxWorkflowTaskStartToCloseTimeout of the real server. */
+const MAX_WFT_TIMEOUT_MS = 120_000;
+
 /**
  * The run timeout the real frontend records: unset means the execution timeout, and it
  * never exceeds the execution timeout (common.OverrideWorkflowRunTimeout).
  */
-/** common.MaxWorkflowTaskStartToCloseTimeout of the real server. */
-const MAX_WFT_TIMEOUT_MS = 120_000;
-
 function effectiveRunTimeoutMs(runTimeoutMs: number, executionTimeoutMs: number): number {
   if (executionTimeoutMs <= 0) return runTimeoutMs;
   if (runTimeoutMs <= 0) return executionTimeoutMs;

@@ -4,6 +4,7 @@
 // and search attributes (=, !=, <, <=, >, >=, IN, NOT IN, BETWEEN, STARTS_WITH,
 // IS [NOT] NULL), AND/OR/NOT with parentheses, ORDER BY StartTime|CloseTime, and
 // GROUP BY ExecutionStatus for counts. Anything else is INVALID_ARGUMENT.
+import { dict } from './engine';
 import type { Execution } from './execution';
 import {
   T,
@@ -254,7 +255,7 @@ export function searchAttributeValues(exec: Execution): Record<string, Value> {
   const cached = saCache.get(exec);
   if (cached && cached.raw === exec.s.searchAttributes) return cached.values;
   // Keyed by search attribute names from clients: no prototype, so `constructor` is not a field.
-  const values = Object.create(null) as Record<string, Value>;
+  const values = dict<Value>();
   const sa = fromB64<ISearchAttributes>(T.SearchAttributes, exec.s.searchAttributes);
   for (const [k, p] of Object.entries(sa?.indexedFields ?? {})) {
     try {

@@ -465,10 +465,8 @@ export function stickyScheduleToStartExpired(engine: Engine, exec: Execution, se
     },
     engine.now(),
   );
-  endTask(engine, exec);
-  exec.s.sticky = null;
-  scheduleWorkflowTask(engine, exec, 1);
-  engine.touch(exec);
+  // The run is sticky, so the retry is a first attempt on the normal queue.
+  retryTask(engine, exec, 1);
 }
 
 function moveToNormalQueue(engine: Engine, exec: Execution): void {

@@ -1,6 +1,6 @@
 // The inspector's read-only view of the core: plain objects describing runs, built on
 // demand. Nothing here mutates engine state.
-import type { Engine } from '../core/engine';
+import { dict, type Engine } from '../core/engine';
 import type { Execution } from '../core/execution';
 import { attrsOf } from '../core/events';
 import { filterRuns, parseQuery, statusName, searchAttributeValues } from '../core/visibility';
@@ -112,7 +112,7 @@ function readable(v: unknown, depth = 0): unknown {
     return `${Number(o.seconds) + Number(o.nanos ?? 0) / 1e9}s`;
   }
   // Keys of map fields (memo, header...) are the client's strings: no prototype to collide with.
-  const out = Object.create(null) as Record<string, unknown>;
+  const out = dict<unknown>();
   for (const [k, x] of Object.entries(o)) {
     if (x === undefined || k === 'header') continue;
     out[k] = readable(x, depth + 1);
@@ -121,7 +121,7 @@ function readable(v: unknown, depth = 0): unknown {
 }
 
 function fieldsOf(fields: Record<string, IPayload> | null | undefined): Record<string, unknown> {
-  const out = Object.create(null) as Record<string, unknown>;
+  const out = dict<unknown>();
   for (const [k, p] of Object.entries(fields ?? {})) out[k] = payloadValue(p);
   return out;
 }

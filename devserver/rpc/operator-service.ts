@@ -1,7 +1,7 @@
 // temporal.api.operatorservice.v1.OperatorService: search attribute registration, which
 // the SDK's test environment and some apps call; the rest answers UNIMPLEMENTED. The
 // registry and the rules for writing attributes live in core/search-attributes.ts.
-import type { Engine } from '../core/engine';
+import { dict, type Engine } from '../core/engine';
 import type { Handlers } from './grpc-server';
 import { SYSTEM_ATTRIBUTES, PREDEFINED_ATTRIBUTES } from '../core/search-attributes';
 
@@ -14,9 +14,9 @@ export function operatorServiceHandlers(engine: Engine): Handlers {
     },
     async ListSearchAttributes() {
       // Null-prototype maps: attribute names are the client's strings.
-      const custom = Object.create(null) as Record<string, number>;
+      const custom = dict<number>();
       for (const [name, type] of engine.searchAttributes.customAttributes()) custom[name] = type;
-      const system = Object.create(null) as Record<string, number>;
+      const system = dict<number>();
       for (const [name, type] of [...SYSTEM_ATTRIBUTES, ...PREDEFINED_ATTRIBUTES]) system[name] = type;
       return { customAttributes: custom, systemAttributes: system, storageSchema: {} };
     },
