@@ -77,7 +77,7 @@ async function startWithLogger(options: DevServerOptions, log: Logger): Promise<
   if (clock instanceof VirtualClock) {
     skipper = new TimeSkipper(clock, engine.scheduler, () => ({
       workflowTasks: engine.busyWorkflowTasks.size,
-      activityTasks: engine.busyActivities.size,
+      activityTasks: engine.activityLocks,
       queries: engine.pendingQueryCount(),
     }));
     const ts = skipper;

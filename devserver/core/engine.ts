@@ -113,9 +113,15 @@ export class Engine {
   readonly workflowQueues = new TaskQueues<WftRef>();
   readonly activityQueues = new TaskQueues<ActRef>();
   readonly legacyQueries = new Map<string, LegacyQuery>();
-  /** Runs with a workflow task outstanding / an activity task outstanding (for time skipping). */
+  /** Runs with a workflow task outstanding (for time skipping: each holds the clock). */
   readonly busyWorkflowTasks = new Set<string>();
-  readonly busyActivities = new Set<string>();
+  /**
+   * Per run, its activities holding a time-skipping lock: scheduled or started, not in a
+   * retry backoff (Java's test server locks from scheduling to completion, failure,
+   * cancellation or timeout). activityLocks is their sum.
+   */
+  private readonly activityLocksByRun = new Map<string, number>();
+  private activityLockTotal = 0;
   private closed = false;
   private readonly applyRetention: boolean;
   private backgroundCommit: Promise<void> | undefined;
@@ -216,7 +222,7 @@ export class Engine {
     this.scheduler.clear(`x:${key}`);
     this.retention.clear(key);
     this.busyWorkflowTasks.delete(key);
-    this.busyActivities.delete(key);
+    this.setActivityLocks(key, 0);
     return exec;
   }
 
@@ -263,12 +269,25 @@ export class Engine {
     else this.scheduler.set(key, next, () => this.onDue(exec));
     if (exec.running && exec.s.wft) this.busyWorkflowTasks.add(exec.key);
     else this.busyWorkflowTasks.delete(exec.key);
-    const hasActiveActivity =
-      exec.running && Object.values(exec.s.activities).some((a) => a.phase !== 'backoff');
-    if (hasActiveActivity) this.busyActivities.add(exec.key);
-    else this.busyActivities.delete(exec.key);
+    let activityLocks = 0;
+    if (exec.running)
+      for (const a of Object.values(exec.s.activities)) if (a.phase !== 'backoff') activityLocks++;
+    this.setActivityLocks(exec.key, activityLocks);
     this.armRetention(exec);
     this.onRunChanged();
+  }
+
+  /** Activities holding a time-skipping lock, over all runs. */
+  get activityLocks(): number {
+    return this.activityLockTotal;
+  }
+
+  private setActivityLocks(key: string, n: number): void {
+    const before = this.activityLocksByRun.get(key) ?? 0;
+    if (n === before) return;
+    this.activityLockTotal += n - before;
+    if (n > 0) this.activityLocksByRun.set(key, n);
+    else this.activityLocksByRun.delete(key);
   }
 
   // ---- retention --------------------------------------------------------------------

@@ -1,15 +1,25 @@
-// Time skipping with the semantics of Temporal's Java test server: a lock counter
-// (locked by default, LockTimeSkipping/UnlockTimeSkipping move it), and while unlocked
-// and nothing is in flight the virtual clock jumps to the next due timer or timeout.
-// A test-service sleep forces the clock forward to its wake-up time even while an
-// activity is running (the activity may be the one sleeping), but still lets each
-// workflow task finish first so timers fire in order with the workflow's reactions.
+// Time skipping with the rules of Temporal's Java test server (temporal-test-server:
+// SelfAdvancingTimerImpl, TestService, TestWorkflowMutableStateImpl). One lock counter
+// decides: while anything holds a lock the virtual clock runs at real pace; when nothing
+// does, it jumps to the next due timer or timeout. What holds a lock:
+//   - the test service itself, once, from the start (so time is locked by default);
+//     LockTimeSkipping adds one, UnlockTimeSkipping takes one away (the SDK's result()
+//     unlocks while it waits);
+//   - every activity from the moment it is scheduled until it completes, fails, is
+//     cancelled or times out (as processScheduleActivityTask's lockTimer); an attempt
+//     waiting out its retry backoff holds none, the retried attempt takes it again;
+//   - every workflow task from scheduled to completed, failed or timed out, and every
+//     query in flight.
+// UnlockTimeSkippingWithSleep takes one lock away for the length of its sleep and gives it
+// back when the clock reaches the wake-up time; with nothing holding a lock it fails, as
+// on the Java server. Sleep and SleepUntil only wait for the clock: they unlock nothing.
 import type { VirtualClock } from './clock';
 import type { Scheduler } from './scheduler';
 import { RpcError, Code } from '../rpc/errors';
 
 export interface InFlight {
   workflowTasks: number;
+  /** Activities holding a lock: scheduled or started, not waiting out a retry backoff. */
   activityTasks: number;
   queries: number;
 }
@@ -18,8 +28,13 @@ export interface InFlight {
 const MAX_JUMPS_PER_TURN = 500;
 
 export class TimeSkipper {
+  /**
+   * The locks the test service's callers hold: 1 at start (the server's own), plus Lock
+   * minus Unlock calls, minus sleeps in progress that unlocked. It may go below zero
+   * while an unlocking sleep lowers a lock an activity holds (an activity's own
+   * env.sleep()); the activity's lock counts separately, in InFlight.
+   */
   private locks = 1;
-  private sleepers = 0;
   private sleepSeq = 0;
   private kicked = false;
   private closed = false;
@@ -32,12 +47,18 @@ export class TimeSkipper {
     scheduler.onChange = () => this.kick();
   }
 
+  /** Every lock held, the Java test server's lock count. */
+  private lockCount(): number {
+    const f = this.inFlight();
+    return this.locks + f.activityTasks + f.workflowTasks + f.queries;
+  }
+
   lock(): void {
     this.locks++;
   }
 
   unlock(): void {
-    if (this.locks === 0) {
+    if (this.lockCount() <= 0) {
       throw new RpcError(
         Code.FAILED_PRECONDITION,
         'Time skipping is not locked: unbalanced UnlockTimeSkipping',
@@ -49,21 +70,16 @@ export class TimeSkipper {
 
   /**
    * Resolves when the server clock has advanced by durationMs. With unlockWhileSleeping
-   * (UnlockTimeSkippingWithSleep) the lock counter is lowered meanwhile; unlike the Java
-   * test server, a counter already at zero is not an error here, because this server
-   * does not count running activities as locks, so an activity calling env.sleep() while
-   * result() has unlocked would otherwise fail.
+   * (UnlockTimeSkippingWithSleep) one lock is released meanwhile and taken back at the
+   * wake-up time, before anything else due then runs.
    */
   async sleep(durationMs: number, unlockWhileSleeping: boolean): Promise<void> {
-    const unlocked = unlockWhileSleeping && this.locks > 0;
-    if (unlocked) this.unlock();
+    if (unlockWhileSleeping) this.unlock();
     const key = `sleep:${this.sleepSeq++}`;
-    this.sleepers++;
     await new Promise<void>((resolve) => {
       this.scheduler.set(key, this.clock.now() + Math.max(0, durationMs), () => {
         // Synchronously, so the skipping loop that fired this stops at the wake-up time.
-        this.sleepers--;
-        if (unlocked) this.locks++;
+        if (unlockWhileSleeping) this.locks++;
         resolve();
       });
     });
@@ -85,9 +101,11 @@ export class TimeSkipper {
 
   private allowed(): boolean {
     const f = this.inFlight();
+    // A workflow task or query in flight always holds the clock, whatever the count says
+    // (a sleep may have lowered it below what the activities hold): jumping past a
+    // started task would time it out under the worker.
     if (f.workflowTasks > 0 || f.queries > 0) return false;
-    if (this.sleepers > 0) return true;
-    return this.locks === 0 && f.activityTasks === 0;
+    return this.locks + f.activityTasks <= 0;
   }
 
   private skip(): void {

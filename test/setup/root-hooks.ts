@@ -2,18 +2,28 @@
 // (the embedded Postgres, a dev server) are started lazily by the support module
 // that owns them and register their shutdown here, so a run that never touches
 // them never pays for them.
-import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { runCleanups } from '../support/cleanup';
+import {
+  assertNoStaleActivityCompletions,
+  testRuntimeLogFilter,
+  testRuntimeLogger,
+} from '../support/devserver';
 
 // One Temporal SDK runtime for the whole test process, installed before any
 // test creates a worker or connection: the SDK logs worker state changes at
-// INFO, and test output should show only errors.
+// INFO, and test output should show only errors. Core's logs are forwarded to
+// the test logger, which also catches a time-skipping server outrunning an
+// activity (see test/support/devserver.ts).
 Runtime.install({
-  logger: new DefaultLogger('ERROR'),
-  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  logger: testRuntimeLogger,
+  telemetryOptions: { logging: { filter: testRuntimeLogFilter, forward: {} } },
 });
 
 export const mochaHooks = {
+  afterEach(this: Mocha.Context): void {
+    assertNoStaleActivityCompletions(this.currentTest?.fullTitle() ?? 'a test');
+  },
   async afterAll(): Promise<void> {
     await runCleanups();
   },

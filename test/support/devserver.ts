@@ -10,12 +10,19 @@
 //
 // sharedLocalEnv() starts one local environment per test process and tears it down in
 // the root afterAll hook, for suites that only need a server (use unique task queues).
+//
+// The SDK runtime the root hooks install logs through testRuntimeLogger: errors are
+// printed, and while a time-skipping environment is open the worker's warning "Activity
+// not found on completion" is recorded. That warning means the virtual clock outran an
+// activity that was still running (the server timed it out or dropped it), which time
+// skipping must never do; the root afterEach hook and the environment's teardown fail on it.
 import * as path from 'node:path';
 import {
   TestWorkflowEnvironment,
   type LocalTestWorkflowEnvironmentOptions,
   type TimeSkippingTestWorkflowEnvironmentOptions,
 } from '@temporalio/testing';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry } from '@temporalio/worker';
 import { registerCleanup } from './cleanup';
 
 /** Absolute path of the dev server executable (`server start-dev ...` or `<port>`). */
@@ -23,14 +30,68 @@ export const DEVSERVER_EXECUTABLE = path.resolve(__dirname, '../../devserver/bin
 
 const executable = { type: 'existing-path' as const, path: DEVSERVER_EXECUTABLE };
 
+const STALE_COMPLETION = 'Activity not found on completion';
+let openTimeSkippingEnvs = 0;
+let staleCompletions: string[] = [];
+
+function printLogEntry(entry: LogEntry): void {
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
+  process.stderr.write(`${at} [${entry.level}] ${entry.message}${meta}\n`);
+}
+
+/** The SDK runtime's logger in tests: prints errors; notes stale activity completions (see above). */
+export const testRuntimeLogger = new DefaultLogger('WARN', (entry) => {
+  if (entry.level === 'ERROR') printLogEntry(entry);
+  else if (openTimeSkippingEnvs > 0 && entry.message.includes(STALE_COMPLETION))
+    staleCompletions.push(entry.message);
+});
+
+/** Core logs errors only, except the activity worker's warnings (forwarded to testRuntimeLogger). */
+export const testRuntimeLogFilter = `${makeTelemetryFilterString({ core: 'ERROR' })},temporalio_sdk_core::worker::activities=WARN`;
+
+/** The stale activity completions workers reported since the last call (logs buffered so far included). */
+export function takeStaleActivityCompletions(): string[] {
+  Runtime._instance?.flushLogs();
+  const seen = staleCompletions;
+  staleCompletions = [];
+  return seen;
+}
+
+/** Fails when a worker completed an activity a time-skipping server had already given up on. */
+export function assertNoStaleActivityCompletions(where: string): void {
+  const seen = takeStaleActivityCompletions();
+  if (seen.length === 0) return;
+  throw new Error(
+    `${where}: a worker reported "${STALE_COMPLETION}" ${seen.length} time(s) in a time-skipping ` +
+      'test: the virtual clock moved past a running activity, which the Java test server never does',
+  );
+}
+
 /** A time-skipping environment (Java test server semantics) backed by the dev server. */
 export async function createTimeSkippingEnv(
   opts: TimeSkippingTestWorkflowEnvironmentOptions = {},
 ): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     ...opts,
     server: { ...opts.server, executable },
   });
+  openTimeSkippingEnvs++;
+  const teardown = env.teardown.bind(env);
+  let tornDown = false;
+  env.teardown = async () => {
+    if (tornDown) return teardown();
+    tornDown = true;
+    try {
+      await teardown();
+    } finally {
+      // Warnings logged while the environment was open still count: flush them in first.
+      Runtime._instance?.flushLogs();
+      openTimeSkippingEnvs--;
+    }
+    assertNoStaleActivityCompletions('time-skipping environment teardown');
+  };
+  return env;
 }
 
 /** A local environment on the real clock (Temporal CLI dev server semantics). */

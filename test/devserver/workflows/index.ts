@@ -308,15 +308,6 @@ export async function parentWaits(): Promise<void> {
   await wf.condition(() => false);
 }
 
-export interface SleepyActivities {
-  sleepTwoDays(): Promise<string>;
-}
-
-/** Races a one-day timer against an activity that sleeps two days of server time. */
-export async function timerVersusSleepyActivity(): Promise<string> {
-  const acts = wf.proxyActivities<SleepyActivities>({ startToCloseTimeout: '7 days' });
-  return Promise.race([wf.sleep('1 day').then(() => 'timer'), acts.sleepTwoDays()]);
-}
-
+export * from './clock';
 export * from './tasks';
 export * from './lifecycle';
