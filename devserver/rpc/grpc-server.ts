@@ -61,26 +61,29 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
       responseDeserialize: (buf: Buffer) => decode(resType, buf),
     };
     const handler = Object.hasOwn(handlers, method.name) ? handlers[method.name] : undefined;
+    // Every call is logged at debug level, those that fail with their status, so a user
+    // looking for why a feature fails sees the call (an unserved method included).
+    const fail = (callback: grpc.sendUnaryData<object>, error: Partial<grpc.StatusObject>): void => {
+      log.debug(`<- ${method.name} ${grpc.status[error.code!]}: ${error.details}`);
+      callback(error);
+    };
     implementation[method.name] = (
       call: grpc.ServerUnaryCall<unknown, object>,
       callback: grpc.sendUnaryData<object>,
     ) => {
+      log.debug(`-> ${method.name}`);
       if (!handler) {
-        callback({
+        fail(callback, {
           code: grpc.status.UNIMPLEMENTED,
           details: `${method.name} is not implemented by the dev server`,
         });
         return;
       }
       if (call.request instanceof DecodeFailure) {
-        callback({
-          code: grpc.status.INVALID_ARGUMENT,
-          details: call.request.message,
-        });
+        fail(callback, { code: grpc.status.INVALID_ARGUMENT, details: call.request.message });
         return;
       }
       const ctx = makeContext(call);
-      log.debug(`-> ${method.name}`);
       handler(call.request as never, ctx).then(
         (res) => {
           log.debug(`<- ${method.name}`);
@@ -91,17 +94,17 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
             const metadata = new grpc.Metadata();
             const details = err.statusDetails();
             if (details) metadata.set('grpc-status-details-bin', details);
-            callback({ code: err.code, details: err.message, metadata });
+            fail(callback, { code: err.code, details: err.message, metadata });
           } else if (isNestingError(err)) {
             // Whatever nests too deeply came from the request (decoding already bounds it).
             log.warn(`${method.name}: input nested too deeply`, err);
-            callback({
+            fail(callback, {
               code: grpc.status.INVALID_ARGUMENT,
               details: `request is nested too deeply to process: ${(err as Error).message}`,
             });
           } else {
             log.error(`${method.name} failed`, err);
-            callback({ code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) });
+            fail(callback, { code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) });
           }
         },
       );
