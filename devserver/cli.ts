@@ -125,6 +125,23 @@ function parseFlags(args: string[], options: DevServerOptions, warnings: string[
   }
 }
 
+/**
+ * Closes the server on SIGINT/SIGTERM; the exit code to leave with. A close that fails
+ * (the store could not write its last commit) is reported and exits 1, never silently 0.
+ */
+export async function stopServer(
+  handle: { close(): Promise<void> },
+  write: (line: string) => void,
+): Promise<number> {
+  try {
+    await handle.close();
+    return 0;
+  } catch (err) {
+    write(`temporal-devserver: shutdown failed: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   let parsed: ParsedArgs;
   try {
@@ -144,10 +161,7 @@ export async function main(argv: string[]): Promise<void> {
     );
   }
   const stop = (): void => {
-    handle.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    void stopServer(handle, (line) => process.stderr.write(line)).then((code) => process.exit(code));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -428,11 +428,33 @@ export class LogStore implements Store {
     this.log.info(`compacted ${this.file} to ${length} bytes`);
   }
 
+  /**
+   * Writes what is still pending, then closes the log. If that last commit fails, the
+   * error is logged and close() rejects (the server exits non-zero): those changes are
+   * lost, while everything a caller was told about was already durable before its
+   * answer, and a write that failed half-way has been cut off the log.
+   */
   async close(): Promise<void> {
-    await this.commit().catch(() => undefined);
+    let failure: unknown;
+    let unsaved = 0;
+    try {
+      await this.commit();
+    } catch (err) {
+      failure = err ?? new Error('commit failed');
+      // A failed batch's changes went back to be written with the next commit: there is none.
+      unsaved = this.dirty.size + this.dirtyNamespaces.size + this.deleted.size;
+    }
     await this.tail;
     this.closed = true;
     await this.fd.close();
+    if (failure === undefined) return;
+    const err = new Error(
+      `${this.file}: the last commit failed on close; ${unsaved} changed record(s) not yet ` +
+        `saved are lost (everything acknowledged before is in the log): ${(failure as Error).message}`,
+      { cause: failure },
+    );
+    this.log.error(err.message);
+    throw err;
   }
 }
 

@@ -16,7 +16,9 @@ import { benchShape, sleeper, collector, addSignal, doneSignal, itemsQuery } fro
 import { Engine } from '../../devserver/core/engine';
 import { RealClock, VirtualClock, type Clock } from '../../devserver/core/clock';
 import { LogStore, LOG_HEADER } from '../../devserver/store/log-store';
-import { createLogger } from '../../devserver/logger';
+import { createLogger, type Logger } from '../../devserver/logger';
+import { start } from '../../devserver/index';
+import { stopServer } from '../../devserver/cli';
 import { startWorkflow, signalRun, terminateRun } from '../../devserver/core/lifecycle';
 import { queryWorkflow } from '../../devserver/core/queries';
 import { T, encode } from '../../devserver/proto';
@@ -675,6 +677,70 @@ describe('dev server: the store when things go wrong', function () {
     await reopened.close();
   });
 
+  it('when the last commit fails as the store closes, then close() rejects and logs it, and a reopened log has everything acknowledged before', async function () {
+    const errors: string[] = [];
+    const log: Logger = { ...quiet, error: (m: string) => void errors.push(m) };
+    const engine = new Engine({ clock: new RealClock(), log });
+    const store = await LogStore.open(dbFile, engine, log);
+    engine.store = store;
+    engine.registerNamespace('default');
+    startWorkflow(engine, startInput('acknowledged', 'tq'));
+    await engine.commit();
+    const fd = (store as unknown as { fd: fsp.FileHandle }).fd;
+    fd.datasync = async () => {
+      throw new Error('EIO (injected)');
+    };
+    startWorkflow(engine, startInput('not-acknowledged', 'tq'));
+    engine.close();
+    await assert.rejects(
+      store.close(),
+      /last commit failed on close; 1 changed record\(s\).*EIO \(injected\)/,
+    );
+    assert.ok(
+      errors.some((m) => /last commit failed on close/.test(m)),
+      `logged: ${JSON.stringify(errors)}`,
+    );
+
+    const reopened = await openStore(dbFile);
+    assert.ok(reopened.engine.lookup('default', 'acknowledged').running);
+    assert.throws(() => reopened.engine.lookup('default', 'not-acknowledged'), /not found/);
+    await reopened.close();
+  });
+
+  it('when the server stops and its store cannot write the last commit, then the shutdown reports it and exits 1, and a restart has every acknowledged start', async function () {
+    const server = await start({ port: 0, dbFile, logLevel: 'silent' });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const lines: string[] = [];
+    try {
+      await client.workflow.start('anything', { taskQueue: 'tq', workflowId: 'acknowledged' });
+      const probe = await fsp.open(dbFile, 'r');
+      const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+      await probe.close();
+      const datasync = proto.datasync;
+      proto.datasync = async () => {
+        throw new Error('EIO (injected)');
+      };
+      try {
+        await assert.rejects(
+          client.workflow.start('anything', { taskQueue: 'tq', workflowId: 'refused' }),
+          (err: Error) => /EIO \(injected\)/.test(String(err.cause)),
+        );
+        assert.equal(await stopServer(server, (line) => void lines.push(line)), 1);
+      } finally {
+        proto.datasync = datasync;
+      }
+    } finally {
+      await connection.close();
+    }
+    assert.match(lines.join(''), /shutdown failed: .*last commit failed on close/);
+
+    const reopened = await openStore(dbFile);
+    assert.ok(reopened.engine.lookup('default', 'acknowledged').running);
+    assert.throws(() => reopened.engine.lookup('default', 'refused'), /not found/);
+    await reopened.close();
+  });
+
   it('when the directory cannot be synced after a compaction, then later commits fail instead of going to the replaced file', async function () {
     const first = await openStore(dbFile, new RealClock(), 4096);
     first.engine.registerNamespace('default');
@@ -705,7 +771,8 @@ describe('dev server: the store when things go wrong', function () {
     assert.ok(injected, 'a compaction ran');
     startWorkflow(first.engine, startInput('after-compaction', 'tq'));
     await assert.rejects(first.engine.commit(), /restart the server/);
-    await first.close();
+    // The run started after the failure cannot be saved: closing says so.
+    await assert.rejects(first.close(), /last commit failed on close/);
 
     const reopened = await openStore(dbFile);
     assert.ok(reopened.engine.lookup('default', 'compacted').running, 'the compacted state is the log');
