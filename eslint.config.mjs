@@ -2,38 +2,15 @@
 // ledger write or signal), and Node built-ins inside Temporal workflow code (which
 // would break determinism and fail the workflow bundle).
 import js from '@eslint/js';
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
+// Every Node built-in, bare and `node:`-prefixed, from Node itself (never a hand list).
 const nodeBuiltins = [
-  'assert',
-  'buffer',
-  'child_process',
-  'cluster',
-  'crypto',
-  'dgram',
-  'dns',
-  'events',
-  'fs',
-  'fs/promises',
-  'http',
-  'http2',
-  'https',
-  'net',
-  'os',
-  'path',
-  'perf_hooks',
-  'process',
-  'readline',
-  'stream',
-  'timers',
-  'tls',
-  'url',
-  'util',
-  'v8',
-  'vm',
-  'worker_threads',
-  'zlib',
+  ...new Set(builtinModules.flatMap((m) => (m.startsWith('node:') ? [m] : [m, `node:${m}`]))),
 ];
+
+const builtinBan = (message) => nodeBuiltins.map((name) => ({ name, message }));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', '.tmp/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -65,17 +42,73 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    // Workflows are replayed: deterministic code only. They see the pure rules
+    // (domain/), their own shared definitions and presets, and activities as
+    // types (calls go through proxyActivities), nothing else of the app.
+    files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins
-            .flatMap((m) => [m, `node:${m}`])
-            .map((name) => ({
-              name,
-              message: 'Workflow and domain code must be deterministic and bundle-safe: no Node built-ins.',
-            })),
+          paths: builtinBan('Workflow code must be deterministic and bundle-safe: no Node built-ins.'),
+          patterns: [
+            {
+              group: ['../*', '!../domain', '!../domain/*', '!../activities', '!../activities/*'],
+              message: 'Workflows import domain/, workflows/ and activity types only.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Workflows call activities through proxyActivities: `import type` only.',
+            },
+            {
+              regex: '^(?!@temporalio/(workflow|common)$|\\.\\.?/)',
+              message:
+                'Workflows use @temporalio/workflow and @temporalio/common only (bundle-safe, deterministic).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The rules of the business, pure: no I/O, no clock, no Temporal, no other folder.
+    files: ['domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinBan('domain/ is pure: no Node built-ins.'),
+          patterns: [
+            {
+              regex: '^(?!\\./)',
+              message: 'domain/ is pure rules: it imports nothing but itself.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only api/ knows HTTP; services below it throw domain errors.
+    files: [
+      'users/**/*.ts',
+      'wallet/**/*.ts',
+      'bookings/**/*.ts',
+      'ledger/**/*.ts',
+      'activities/**/*.ts',
+      'notifications/**/*.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../api', '../api/*', 'express'],
+              message: 'Only api/ knows HTTP: throw domain/errors.',
+            },
+          ],
         },
       ],
     },

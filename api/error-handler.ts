@@ -1,11 +1,20 @@
-// The one place errors become HTTP answers. ApiErrors carry their status and
-// code; body-parser's own errors (malformed JSON, oversized body) are input
-// errors; anything else is a bug: logged, and answered 500 without details.
+// The one place errors become HTTP answers. The services' DomainErrors and the
+// HTTP layer's own errors carry their code; body-parser's own errors (malformed
+// JSON, oversized body) are input errors; anything else is a bug: logged, and
+// answered 500 without details.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type {} from 'pino-http'; // types req.log
-import { ApiError, NotFoundError, PayloadTooLargeError, ValidationError, errorBody } from './errors';
+import {
+  DomainError,
+  HttpError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+  answerFor,
+} from './errors';
 
-interface HttpError {
+/** What Express's and node-postgres's own errors carry. */
+interface LowerLayerError {
   /** body-parser's kind of failure, when it is one of its own. */
   type?: string;
   status?: number;
@@ -29,20 +38,20 @@ export function errorHandler(): ErrorRequestHandler {
       next(error);
       return;
     }
-    const apiError = toApiError(error);
-    if (apiError === undefined) {
+    const known = toKnownError(error);
+    if (known === undefined) {
       req.log.error({ err: error }, 'unhandled error');
       res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
       return;
     }
-    if (apiError.status >= 500) req.log.error({ err: error }, apiError.message);
-    res.status(apiError.status).json(errorBody(apiError));
+    const answer = answerFor(known);
+    res.status(answer.status).json(answer.body);
   };
 }
 
-function toApiError(error: unknown): ApiError | undefined {
-  if (error instanceof ApiError) return error;
-  const httpError = error as HttpError;
+function toKnownError(error: unknown): DomainError | HttpError | undefined {
+  if (error instanceof DomainError || error instanceof HttpError) return error;
+  const httpError = error as LowerLayerError;
   switch (httpError.type) {
     case 'entity.too.large':
       return new PayloadTooLargeError(httpError.limit ?? 0);

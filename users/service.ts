@@ -1,7 +1,7 @@
 // Registration, login and the bootstrap admin.
 import { randomInt } from 'node:crypto';
 import type { Db } from '../db/knex';
-import { ConflictError, UnauthorizedError, ValidationError } from '../api/errors';
+import { ConflictError, UnauthorizedError, ValidationError } from '../domain/errors';
 import { openWallet } from '../wallet/wallet-account';
 import { hashPassword, verifyPassword } from './passwords';
 import {

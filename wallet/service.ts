@@ -5,7 +5,7 @@ import type { Db } from '../db/knex';
 import { getBalance, ownerView, systemAccountId } from '../ledger/accounts';
 import type { LedgerBatcher } from '../ledger/batcher';
 import { nameUuid } from '../ledger/ids';
-import { IdempotencyKeyReusedError } from '../api/errors';
+import { IdempotencyKeyReusedError } from '../domain/errors';
 import type { UserModel } from '../users/user-model';
 import { statementLine, type StatementLine } from './statement';
 import { walletAccountId } from './wallet-account';
