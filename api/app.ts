@@ -7,6 +7,8 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
+import type { MeetingDeps } from '../bookings/meetings';
+import type { BookingDeps } from '../bookings/service';
 import type { Settings } from '../config/settings';
 import type { Db } from '../db/knex';
 import type { LedgerBatcher } from '../ledger/batcher';
@@ -19,7 +21,11 @@ import { createMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { API_PREFIX, ApiRoutes } from './route';
 import { authRoutes } from './routes/auth';
+import { bookingRoutes } from './routes/bookings';
+import { meetingRoutes } from './routes/meetings';
+import { notificationRoutes } from './routes/notifications';
 import { walletRoutes } from './routes/wallet';
+import { documentWebhooks, mountWebhooks } from './routes/webhooks';
 
 export interface ReadinessCheck {
   name: string;
@@ -32,6 +38,8 @@ export interface AppDeps {
   ledger: LedgerBatcher;
   tokens: TokenService;
   logger: Logger;
+  /** The booking services (Temporal client, LiveKit, clock, policy). */
+  bookings: BookingDeps;
   /** Dependencies /readyz reports on (the database is always one). */
   readiness?: ReadinessCheck[];
 }
@@ -66,7 +74,11 @@ export function createApp(deps: AppDeps): Express {
   const routes = new ApiRoutes();
   authRoutes(routes, { db, tokens: deps.tokens, currency: settings.CURRENCY });
   walletRoutes(routes, { db, ledger: deps.ledger, currency: settings.CURRENCY }, settings);
-  const document = openApiDocument(routes);
+  const meetings: MeetingDeps = { db, clock: deps.bookings.clock };
+  meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
+  bookingRoutes(routes, deps.bookings);
+  notificationRoutes(routes, { db });
+  const document = openApiDocument(routes, documentWebhooks);
 
   // Swagger UI loads its own inline styles and scripts; everything else gets helmet's full policy.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(document));
@@ -106,6 +118,8 @@ export function createApp(deps: AppDeps): Express {
       handler: (_req, _res, next) => next(new RateLimitedError()),
     }),
   );
+  // Signed over their raw bodies: before the JSON parser.
+  mountWebhooks(api, { presence: deps.bookings, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
   api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
   api.use((req, _res, next) => {
     // A body that is not JSON would otherwise reach the schemas as "missing fields".

@@ -1,9 +1,8 @@
 // The API alone (docker-compose's `api` service; scale it out behind a load
 // balancer); `npm start` runs everything in one process.
-import { Connection } from '@temporalio/client';
 import pino from 'pino';
-import { openDatabase } from '../platform/database';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress, temporalReadiness } from '../platform/temporal';
 import { startApiServer } from './server';
@@ -15,16 +14,11 @@ lifecycle.onSignals();
 const temporalAddress = requireTemporalAddress(settings, 'the API');
 
 void startOrExit(lifecycle, 'API start', async () => {
-  const database = await openDatabase(settings);
-  lifecycle.add('database', database.close);
-  const connection = await Connection.connect({ address: temporalAddress });
-  lifecycle.add('temporal connection', () => connection.close());
-  const api = await startApiServer({
-    settings,
-    db: database.db,
-    logger,
-    readiness: [temporalReadiness(connection)],
-  });
+  const platform = await buildPlatform({ settings, logger, lifecycle, temporalAddress });
+  const api = await startApiServer(platform, [temporalReadiness(platform.temporal.connection)]);
   lifecycle.add('api', api.close);
-  logger.info({ port: api.port, database: database.origin, temporal: temporalAddress }, 'API listening');
+  logger.info(
+    { port: api.port, database: platform.databaseOrigin, temporal: temporalAddress },
+    'API listening',
+  );
 });

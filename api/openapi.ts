@@ -1,7 +1,10 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { ApiRoutes } from './route';
 
-export function openApiDocument(routes: ApiRoutes): object {
+export function openApiDocument(
+  routes: ApiRoutes,
+  documentMore: (registry: OpenAPIRegistry) => void = () => {},
+): object {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -9,6 +12,7 @@ export function openApiDocument(routes: ApiRoutes): object {
     bearerFormat: 'JWT',
   });
   routes.document(registry);
+  documentMore(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

@@ -57,3 +57,21 @@ export const User = z
 
 export const NoBody = z.object({}).strict();
 export const NoQuery = z.object({}).strict();
+
+/** `limit` of a paged listing: a whole number 1..max as query text. */
+export function pageLimit(max: number, defaultLimit: number) {
+  return z
+    .string()
+    .regex(/^\d{1,3}$/, `a whole number from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(1).max(max))
+    .default(defaultLimit);
+}
+
+/** An opaque cursor this API issued (validated again when decoded). */
+export const Cursor = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,200}$/)
+  .openapi({ description: 'nextCursor of the previous page' });
+
+export const IdParams = z.object({ id: Uuid }).strict();

@@ -1,17 +1,15 @@
 // npm start: the whole product in one process, on a machine with only Node.js.
 // Without DATABASE_URL an embedded PostgreSQL is started, without
 // TEMPORAL_ADDRESS the project's Temporal dev server (state in DATA_DIR).
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../platform/database';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { provideTemporal, temporalReadiness } from '../platform/temporal';
 import { installTemporalRuntime } from '../workers/logger';
-import { ensureMaintenanceWorkflow } from '../workers/maintenance';
-import { startWorker } from '../workers/worker';
+import { startWorkerSide } from '../workers/worker';
 
 const settings = settingsOrExit();
 const logger = pino({ level: settings.LOG_LEVEL });
@@ -24,31 +22,15 @@ void startOrExit(lifecycle, 'start', async () => {
   lifecycle.add('database', database.close);
   const temporal = await provideTemporal(settings);
   lifecycle.add('temporal', temporal.close);
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  lifecycle.add('worker connection', () => nativeConnection.close());
-  const worker = await startWorker({
+  const platform = await buildPlatform({
     settings,
-    db: database.db,
     logger,
-    connection: nativeConnection,
-    onFailure: (error) => {
-      logger.error({ err: error }, 'worker failed');
-      lifecycle.exit(1, 'worker failed');
-    },
+    lifecycle,
+    temporalAddress: temporal.address,
+    database,
   });
-  lifecycle.add('worker', worker.stop);
-  const clientConnection = await Connection.connect({ address: temporal.address });
-  lifecycle.add('client connection', () => clientConnection.close());
-  await ensureMaintenanceWorkflow(
-    new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE }),
-    settings,
-  );
-  const api = await startApiServer({
-    settings,
-    db: database.db,
-    logger,
-    readiness: [temporalReadiness(clientConnection)],
-  });
+  await startWorkerSide(platform, lifecycle, temporal.address);
+  const api = await startApiServer(platform, [temporalReadiness(platform.temporal.connection)]);
   lifecycle.add('api', api.close);
 
   const base = `http://localhost:${api.port}`;

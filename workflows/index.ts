@@ -1,2 +1,3 @@
 // Every workflow the worker registers.
+export { bookingWorkflow } from './booking';
 export { maintenanceWorkflow } from './maintenance';

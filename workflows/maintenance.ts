@@ -4,10 +4,19 @@
 // then purges Idempotency-Key answers older than their retention. An update
 // runs a round at once and answers when it is done. It continues as new now
 // and then to keep its history short.
+//
+// Its settings arrive with every worker start (signal-with-start of
+// `configureMaintenance`), so a changed interval or retention reaches the
+// running workflow instead of staying with the one that started it first. An
+// audit that cannot run (the database away through all its attempts) is
+// recorded as a failed audit and the next round tries again: housekeeping
+// never ends because of one bad hour.
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -15,8 +24,10 @@ import {
 import type { MaintenanceActivities } from '../activities/maintenance';
 import { DATABASE_WRITE, LONG_DATABASE_JOB } from './presets';
 import {
+  configureMaintenance,
   maintenanceStatus,
   runMaintenanceNow,
+  type LedgerAuditSummary,
   type MaintenanceInput,
   type MaintenanceStatus,
 } from './shared';
@@ -26,16 +37,23 @@ const { purgeIdempotencyKeys } = proxyActivities<MaintenanceActivities>(DATABASE
 
 /** Rounds per run before continuing as new (bounds the history). */
 const ROUNDS_PER_RUN = 100;
+const MINUTE_MS = 60_000;
 
 export async function maintenanceWorkflow(
-  input: MaintenanceInput,
+  startInput: MaintenanceInput,
   carried?: MaintenanceStatus,
 ): Promise<void> {
+  let input = startInput;
   const status: MaintenanceStatus = carried ?? { rounds: 0, lastAudit: null, idempotencyKeysPurged: 0 };
   const roundsPerRun = input.roundsPerRun ?? ROUNDS_PER_RUN;
   let inRound = false;
   let runRequested = false;
+  let configVersion = 0;
   setHandler(maintenanceStatus, () => status);
+  setHandler(configureMaintenance, (config) => {
+    input = { ...input, ...config };
+    configVersion++;
+  });
   setHandler(runMaintenanceNow, async () => {
     // A round already under way started before this request: wait for the next one.
     const target = status.rounds + (inRound ? 2 : 1);
@@ -47,14 +65,23 @@ export async function maintenanceWorkflow(
   for (let round = 1; ; round++) {
     inRound = true;
     runRequested = false;
-    status.lastAudit = await auditLedger();
+    status.lastAudit = await auditOrFailure();
     status.idempotencyKeysPurged += await purgeIdempotencyKeys({
       olderThanHours: input.idempotencyKeyRetentionHours,
     });
     status.rounds++;
     inRound = false;
     upsertMemo({ lastAudit: status.lastAudit, rounds: status.rounds });
-    await condition(() => runRequested, `${input.intervalMinutes} minutes`);
+    const roundEndedMs = Date.now();
+    // Until the interval has passed since this round, or a round is asked for;
+    // a new interval moves the deadline.
+    for (;;) {
+      const seen = configVersion;
+      const remainingMs = roundEndedMs + input.intervalMinutes * MINUTE_MS - Date.now();
+      if (remainingMs <= 0) break;
+      await condition(() => runRequested || configVersion !== seen, remainingMs);
+      if (runRequested || configVersion === seen) break;
+    }
     // The run ends only on a quiet interval: a request that came meanwhile
     // (even during the last round) is owed a round, and gets it here.
     if (round >= roundsPerRun && !runRequested) break;
@@ -62,4 +89,21 @@ export async function maintenanceWorkflow(
   // Handlers whose round just ran may not have returned yet.
   await condition(allHandlersFinished);
   await continueAsNew<typeof maintenanceWorkflow>(input, status);
+}
+
+async function auditOrFailure(): Promise<LedgerAuditSummary> {
+  try {
+    return await auditLedger();
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const reason = error.cause?.message ?? error.message;
+    log.error('ledger audit could not run; the next round tries again', { reason });
+    return {
+      ok: false,
+      failedChecks: [`audit did not run: ${reason}`],
+      accounts: 0,
+      transfers: 0,
+      at: new Date(Date.now()).toISOString(),
+    };
+  }
 }

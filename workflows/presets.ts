@@ -18,3 +18,27 @@ export const DATABASE_WRITE: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
+
+/**
+ * Moves money (or records a booking's state with it): idempotent by its
+ * transfer ids, so it retries without a cap until the database takes it; only
+ * a refusal (a non-retryable ApplicationFailure) stops it.
+ */
+export const MONEY_MOVEMENT: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
+
+/**
+ * A courtesy call to a third party (closing a LiveKit room): a few tries, then
+ * given up; nothing about money waits for it.
+ */
+export const BEST_EFFORT_CALL: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+  },
+};

@@ -1,6 +1,18 @@
-// What workflows and their callers share: names, ids, signals and queries.
+// What workflows and their callers share: names, ids, inputs, signals, updates,
+// queries and search attributes.
 // Safe to import from workflow code (no Node built-ins, no app modules).
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PresenceEvent } from '../domain/attendance';
+import type {
+  AttendanceSummary,
+  BookingPolicy,
+  BookingStatus,
+  Outcome,
+  ReviewDecision,
+  Settlement,
+} from '../domain/booking';
+import type { Canceller } from '../domain/cancellation';
 
 export const MAINTENANCE_WORKFLOW_ID = 'maintenance';
 
@@ -26,6 +38,100 @@ export interface MaintenanceStatus {
   idempotencyKeysPurged: number;
 }
 
+/** The settings of the running maintenance workflow (sent by every worker at start). */
+export const configureMaintenance =
+  defineSignal<[Pick<MaintenanceInput, 'intervalMinutes' | 'idempotencyKeyRetentionHours'>]>(
+    'configureMaintenance',
+  );
 /** Runs a maintenance round now (one that starts after the request) and answers the status after it. */
 export const runMaintenanceNow = defineUpdate<MaintenanceStatus>('runMaintenanceNow');
 export const maintenanceStatus = defineQuery<MaintenanceStatus>('maintenanceStatus');
+
+// ---- Bookings ---------------------------------------------------------------
+
+export const BOOKING_WORKFLOW_TYPE = 'bookingWorkflow';
+
+/** One workflow per booking, named after it: support staff find it by the booking's id. */
+export function bookingWorkflowId(bookingId: string): string {
+  return `booking-${bookingId}`;
+}
+
+export interface BookingWorkflowInput {
+  bookingId: string;
+  meetingId: string;
+  studentId: string;
+  teacherId: string;
+  /** Held price, minor units. */
+  price: number;
+  /** ISO-8601. */
+  startsAt: string;
+  endsAt: string;
+  /** The rules as configured when the booking was made (never re-read). */
+  policy: BookingPolicy;
+  /** Close the LiveKit room at finalisation (LIVEKIT_URL was configured). */
+  closeRoom: boolean;
+}
+
+export type BookingPhase =
+  'scheduled' | 'open' | 'finalising' | 'dispute_window' | 'review' | 'settled' | 'cancelled';
+
+/** What a settled (or cancelled) booking came to; the answer of cancel and resolve. */
+export interface BookingOutcome {
+  bookingId: string;
+  status: BookingStatus;
+  settlement: Settlement;
+  outcome: Outcome | null;
+  /** Minor units returned to the student, earned by the teacher, kept by the platform (null while held). */
+  amounts: { refunded: number; teacher: number; platform: number } | null;
+}
+
+export interface BookingState {
+  phase: BookingPhase;
+  /** Attendance from the events received so far (up to now, or the end). */
+  attendance: AttendanceSummary;
+  /** ISO-8601 of the next thing the workflow waits for by time, if any. */
+  nextDeadline: string | null;
+  outcome: BookingOutcome | null;
+  eventsReceived: number;
+}
+
+export interface CancelRequest {
+  by: Canceller;
+  actorId: string;
+  reason?: string;
+}
+
+export interface DisputeRequest {
+  studentId: string;
+  reason: string;
+}
+
+export interface ResolveRequest {
+  adminId: string;
+  review: ReviewDecision;
+  note?: string;
+}
+
+/** Types of the ApplicationFailures a booking's updates are refused with (the API's 409 codes). */
+export const BookingRefusal = {
+  notCancellable: 'not_cancellable',
+  notDisputable: 'not_disputable',
+  alreadyResolved: 'already_resolved',
+  notInReview: 'not_in_review',
+} as const;
+
+/** A LiveKit event concerning this booking's student or teacher. */
+export const attendanceEventSignal = defineSignal<[PresenceEvent]>('attendanceEvent');
+export const cancelBookingUpdate = defineUpdate<BookingOutcome, [CancelRequest]>('cancelBooking');
+export const disputeBookingUpdate = defineUpdate<BookingState, [DisputeRequest]>('disputeBooking');
+export const resolveReviewUpdate = defineUpdate<BookingOutcome, [ResolveRequest]>('resolveReview');
+export const bookingStateQuery = defineQuery<BookingState>('bookingState');
+
+/** Search attributes support staff filter bookings by (registered at start when missing). */
+export const BookingSearchAttributes = {
+  bookingId: defineSearchAttributeKey('BookingId', SearchAttributeType.KEYWORD),
+  meetingId: defineSearchAttributeKey('MeetingId', SearchAttributeType.KEYWORD),
+  teacherId: defineSearchAttributeKey('TeacherId', SearchAttributeType.KEYWORD),
+  studentId: defineSearchAttributeKey('StudentId', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('BookingStatus', SearchAttributeType.KEYWORD),
+};

@@ -31,7 +31,26 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   }),
   'post /api/v1/auth/login': () => ({ email: 'nobody@test.example', password: 'whatever pw' }),
   'post /api/v1/wallet/deposit': () => ({ amount: 1 }),
+  'post /api/v1/teachers/me/slots': () => ({
+    startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+    durationMinutes: 60,
+    price: 1_000,
+  }),
+  'post /api/v1/courses': () => ({
+    title: 'Valid course',
+    capacity: 2,
+    pricePerSession: 500,
+    sessions: [{ startsAt: new Date(Date.now() + 86_400_000).toISOString(), durationMinutes: 30 }],
+  }),
+  'post /api/v1/meetings/{id}/cancel': () => ({}),
+  'post /api/v1/bookings': () => ({ meetingId: randomUUID() }),
+  'post /api/v1/bookings/{id}/cancel': () => ({}),
+  'post /api/v1/bookings/{id}/dispute': () => ({ reason: 'it did not happen' }),
+  'post /api/v1/admin/reviews/{bookingId}/resolve': () => ({ decision: 'release' }),
 };
+
+/** Webhooks are signed over their raw bodies: test/api/livekit-webhook.test.ts covers their bad input. */
+const isWebhook = (route: { path: string }) => route.path.includes('/webhooks/');
 
 function assertErrorShape(response: ApiResponse, status: number, code?: string): void {
   assert.equal(response.status, status, `${response.status} ${response.text}`);
@@ -95,7 +114,7 @@ describe('bad input', () => {
 
   it('when a body is malformed JSON, not JSON, has an unknown field or is too large, then 400/413 and nothing changes', async () => {
     const before = await snapshot(api);
-    for (const route of routes.filter((r) => r.hasBody)) {
+    for (const route of routes.filter((r) => r.hasBody && !isWebhook(r))) {
       const key = `${route.method} ${route.path}`;
       const valid = VALID_BODIES[key];
       assert.ok(valid !== undefined, `add a valid body for ${key} to VALID_BODIES`);

@@ -2,12 +2,14 @@
 // small HTTP client for it. One shared instance serves most tests; tests that
 // need other settings start their own.
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/http-server';
 import { loadSettings, type Settings } from '../../config/settings';
 import type { Db } from '../../db/knex';
-import { LedgerBatcher } from '../../ledger/batcher';
+import type { Clock } from '../../domain/clock';
+import { assemble, bookingDeps, type Platform } from '../../platform/platform';
 import { hashPassword } from '../../users/passwords';
 import { insertUser } from '../../users/repository';
 import { TokenService } from '../../users/tokens';
@@ -35,6 +37,7 @@ export interface TestApi {
   db: Db;
   settings: Settings;
   tokens: TokenService;
+  platform: Platform;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
@@ -50,9 +53,16 @@ export function testApi(): Promise<TestApi> {
   return (shared ??= startTestApi());
 }
 
+export interface TestApiOptions {
+  logger?: pino.Logger;
+  /** Temporal to start and drive workflows on; without it, a connection that is never used. */
+  temporal?: { client: Client; connection: Connection };
+  clock?: Clock;
+}
+
 export async function startTestApi(
   env: Record<string, string> = {},
-  options: { logger?: pino.Logger } = {},
+  options: TestApiOptions = {},
 ): Promise<TestApi> {
   const db = await testDb();
   const settings = loadSettings({
@@ -63,13 +73,25 @@ export async function startTestApi(
     ...env,
   });
   const tokens = new TokenService(settings.JWT_SECRET, settings.JWT_TTL_MINUTES);
-  const ledger = new LedgerBatcher(db);
+  const logger = options.logger ?? pino({ level: 'silent' });
+  // Tests that never book need no Temporal: a lazy connection that is never dialled.
+  const temporal = options.temporal ?? unusedTemporal();
+  const platform = assemble({
+    settings,
+    logger,
+    db,
+    databaseOrigin: 'test database',
+    client: temporal.client,
+    connection: temporal.connection,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
   const app = createApp({
     settings,
     db,
-    ledger,
+    ledger: platform.ledger,
     tokens,
-    logger: options.logger ?? pino({ level: 'silent' }),
+    logger,
+    bookings: bookingDeps(platform),
   });
   const server = await listen(app, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${server.port}`;
@@ -86,6 +108,7 @@ export async function startTestApi(
     db,
     settings,
     tokens,
+    platform,
     close,
     async request(method, path, options = {}) {
       const headers: Record<string, string> = {};
@@ -148,4 +171,9 @@ export async function depositTo(api: TestApi, session: Session, amount: number):
     body: { amount },
   });
   if (response.status !== 201) throw new Error(`deposit failed: ${response.status} ${response.text}`);
+}
+
+function unusedTemporal(): { client: Client; connection: Connection } {
+  const connection = Connection.lazy({ address: '127.0.0.1:1' });
+  return { connection, client: new Client({ connection }) };
 }

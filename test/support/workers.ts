@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities } from '../../activities';
+import { createActivities, type ActivityDeps } from '../../activities';
 import type { Db } from '../../db/knex';
+import { LiveKit } from '../../livekit/livekit';
+import { TEST_CURRENCY } from './db';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -16,17 +18,30 @@ function workflowBundle(): Promise<WorkflowBundle> {
   }));
 }
 
-/** A worker on a fresh task queue of `env`, with every app workflow and activity. */
+/** Activity dependencies over the test database (LiveKit without a server unless given). */
+export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  return {
+    db,
+    logger: pino({ level: 'silent' }),
+    livekit: new LiveKit({ url: undefined, apiKey: 'devkey', apiSecret: 'secret' }),
+    currency: TEST_CURRENCY,
+    publicUrl: 'http://localhost:3000',
+    ...overrides,
+  };
+}
+
+/** A worker on a fresh task queue of `env` (or the one given), with every app workflow and activity. */
 export async function appWorker(
   env: TestWorkflowEnvironment,
   db: Db,
+  options: { taskQueue?: string; activities?: Partial<ActivityDeps> } = {},
 ): Promise<{ worker: Worker; taskQueue: string }> {
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, logger: pino({ level: 'silent' }) }),
+    activities: createActivities(testActivityDeps(db, options.activities)),
   });
   return { worker, taskQueue };
 }

@@ -1,0 +1,101 @@
+// Schemas of meetings, courses and bookings, as the API shows them (SPEC section 4).
+import { BOOKING_STATUSES, OUTCOMES, SETTLEMENTS } from '../../domain/booking';
+import { IsoTimestamp, Uuid } from '../schemas';
+import { z } from '../zod';
+
+export const Meeting = z
+  .object({
+    id: Uuid,
+    teacherId: Uuid,
+    courseId: Uuid.nullable(),
+    title: z.string().nullable(),
+    startsAt: IsoTimestamp,
+    endsAt: IsoTimestamp,
+    durationMinutes: z.number().int(),
+    price: z.number().int().openapi({ description: 'Minor units' }),
+    capacity: z.number().int(),
+    seatsLeft: z.number().int(),
+    status: z.enum(['scheduled', 'cancelled']),
+    createdAt: IsoTimestamp,
+  })
+  .openapi('Meeting');
+
+export const Attendance = z
+  .object({
+    seconds: z.number().int().openapi({ description: 'Seconds the student was present within the class' }),
+    percent: z.number().openapi({ description: 'Of the class length, rounded down to 2 decimals' }),
+    teacherSeconds: z.number().int(),
+  })
+  .openapi('Attendance');
+
+export const Booking = z
+  .object({
+    id: Uuid,
+    meetingId: Uuid,
+    studentId: Uuid,
+    teacherId: Uuid,
+    price: z.number().int(),
+    status: z.enum(BOOKING_STATUSES),
+    settlement: z.enum(SETTLEMENTS),
+    outcome: z.enum(OUTCOMES).nullable(),
+    attendance: Attendance.nullable(),
+    amounts: z
+      .object({ refunded: z.number().int(), teacher: z.number().int(), platform: z.number().int() })
+      .nullable()
+      .openapi({ description: 'Where the price went once settled (minor units); null while held' }),
+    startsAt: IsoTimestamp,
+    endsAt: IsoTimestamp,
+    workflowId: z.string().openapi({ example: 'booking-3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' }),
+    createdAt: IsoTimestamp,
+  })
+  .openapi('Booking');
+
+export const MeetingDetail = Meeting.extend({ bookings: z.array(Booking) }).openapi('MeetingDetail');
+
+export const Course = z
+  .object({
+    id: Uuid,
+    teacherId: Uuid,
+    title: z.string(),
+    description: z.string().nullable(),
+    capacity: z.number().int(),
+    pricePerSession: z.number().int(),
+    priceFullCourse: z.number().int().nullable(),
+    sessions: z.array(Meeting),
+    createdAt: IsoTimestamp,
+  })
+  .openapi('Course');
+
+export const BookingPage = z
+  .object({ data: z.array(Booking), nextCursor: z.string().nullable() })
+  .openapi('BookingPage');
+
+export const Interval = z.object({ fromMs: z.number().int(), toMs: z.number().int() });
+
+export const ReviewItem = z
+  .object({
+    booking: Booking,
+    reason: z.enum(OUTCOMES).nullable().openapi({ description: 'Why it is in review' }),
+    disputeReason: z.string().nullable(),
+    evidence: z.object({
+      attendance: Attendance.extend({
+        studentIntervals: z.array(Interval),
+        teacherIntervals: z.array(Interval),
+        eventsDropped: z.boolean(),
+      }).nullable(),
+      events: z.array(
+        z.object({
+          id: z.string(),
+          event: z.string(),
+          identity: z.string().nullable(),
+          participantSid: z.string().nullable(),
+          at: IsoTimestamp,
+        }),
+      ),
+    }),
+  })
+  .openapi('ReviewItem');
+
+export const JoinInfo = z
+  .object({ url: z.string(), roomName: z.string(), token: z.string() })
+  .openapi('JoinInfo');

@@ -1,0 +1,189 @@
+// Bookings: made by students, followed by their workflow; cancel, dispute and
+// resolve are answered by the workflow itself.
+import { BOOKING_STATUSES } from '../../domain/booking';
+import {
+  bookMeeting,
+  bookingsOf,
+  cancelBooking,
+  disputeBooking,
+  getBooking,
+  joinBooking,
+  resolveReview,
+  reviewQueue,
+  type BookingDeps,
+} from '../../bookings/service';
+import { decodeKeyset, encodeKeyset } from '../cursors';
+import { idempotencyKeyOf } from '../idempotency';
+import type { ApiRoutes } from '../route';
+import { Cursor, IdParams, pageLimit, text, Uuid } from '../schemas';
+import { z } from '../zod';
+import { Booking, BookingPage, JoinInfo, ReviewItem } from './booking-schemas';
+
+const Reason = z
+  .object({ reason: text({ max: 1000 }).optional() })
+  .strict()
+  .openapi('CancelRequest');
+
+const Resolution = z
+  .object({
+    decision: z.enum(['release', 'refund', 'partial']),
+    refundPercent: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .openapi({ description: 'With `partial` only' }),
+    note: text({ max: 2000 }).optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if ((value.decision === 'partial') !== (value.refundPercent !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['refundPercent'],
+        message: 'required with decision "partial", and only with it',
+      });
+    }
+  })
+  .openapi('ReviewResolution');
+
+export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
+  routes.add({
+    method: 'post',
+    path: '/bookings',
+    summary: 'Book a meeting: its price is held and the booking’s workflow starts',
+    tags: ['bookings'],
+    access: ['student'],
+    idempotent: true,
+    body: z.object({ meetingId: Uuid }).strict().openapi('NewBooking'),
+    success: { status: 201, description: 'The booking', schema: Booking },
+    errors: [402, 404, 409],
+    handler: async ({ user, body, req }) => ({
+      status: 201,
+      body: await bookMeeting(deps, user, {
+        meetingId: body.meetingId,
+        idempotencyKey: idempotencyKeyOf(req),
+      }),
+    }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/bookings',
+    summary: 'Own bookings (teachers: the bookings of their meetings; admins: all), newest first',
+    tags: ['bookings'],
+    access: ['student', 'teacher', 'admin'],
+    query: z
+      .object({
+        status: z.enum(BOOKING_STATUSES).optional(),
+        limit: pageLimit(100, 20),
+        cursor: Cursor.optional(),
+      })
+      .strict(),
+    success: { status: 200, description: 'A page of bookings', schema: BookingPage },
+    handler: async ({ user, query }) => {
+      const page = await bookingsOf(deps, user, {
+        limit: query.limit,
+        ...(query.status === undefined ? {} : { status: query.status }),
+        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor) }),
+      });
+      return {
+        status: 200,
+        body: { data: page.data, nextCursor: page.next === null ? null : encodeKeyset(page.next) },
+      };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/bookings/:id',
+    summary: 'A booking (its student, its teacher, admins)',
+    tags: ['bookings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    success: { status: 200, description: 'The booking', schema: Booking },
+    errors: [404],
+    handler: async ({ user, params }) => ({ status: 200, body: await getBooking(deps, user, params.id) }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/bookings/:id/cancel',
+    summary: 'Cancel before the start, by the cancellation policy',
+    tags: ['bookings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    body: Reason,
+    success: { status: 200, description: 'The booking, cancelled and settled', schema: Booking },
+    errors: [404, 409],
+    handler: async ({ user, params, body }) => ({
+      status: 200,
+      body: await cancelBooking(deps, user, params.id, body.reason),
+    }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/bookings/:id/join',
+    summary: 'A LiveKit token for the class, from its opening to its end',
+    tags: ['bookings'],
+    access: ['student', 'teacher'],
+    params: IdParams,
+    success: { status: 200, description: 'Where and how to join', schema: JoinInfo },
+    errors: [404, 409],
+    handler: async ({ user, params }) => ({ status: 200, body: await joinBooking(deps, user, params.id) }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/bookings/:id/dispute',
+    summary: 'Dispute a class within the dispute window: it goes to an admin’s review',
+    tags: ['bookings'],
+    access: ['student'],
+    params: IdParams,
+    body: z
+      .object({ reason: text({ min: 1, max: 2000, trim: true }) })
+      .strict()
+      .openapi('DisputeRequest'),
+    success: { status: 200, description: 'The booking, in review', schema: Booking },
+    errors: [404, 409],
+    handler: async ({ user, params, body }) => ({
+      status: 200,
+      body: await disputeBooking(deps, user, params.id, body.reason),
+    }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/admin/reviews',
+    summary: 'Bookings waiting for an admin’s decision, with the attendance evidence',
+    tags: ['admin'],
+    access: ['admin'],
+    query: z.object({ limit: pageLimit(100, 50) }).strict(),
+    success: { status: 200, description: 'Oldest first', schema: z.object({ data: z.array(ReviewItem) }) },
+    handler: async ({ query }) => ({ status: 200, body: { data: await reviewQueue(deps, query.limit) } }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/admin/reviews/:bookingId/resolve',
+    summary: 'Decide a review: release, refund, or partial refund',
+    tags: ['admin'],
+    access: ['admin'],
+    params: z.object({ bookingId: Uuid }).strict(),
+    body: Resolution,
+    success: { status: 200, description: 'The booking, settled by the workflow', schema: Booking },
+    errors: [404, 409],
+    handler: async ({ user, params, body }) => ({
+      status: 200,
+      body: await resolveReview(deps, user, params.bookingId, {
+        review:
+          body.decision === 'partial'
+            ? { decision: 'partial', refundPercent: body.refundPercent! }
+            : { decision: body.decision },
+        note: body.note,
+      }),
+    }),
+  });
+}

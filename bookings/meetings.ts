@@ -1,0 +1,172 @@
+// Teachers publish meetings (one-off slots) and courses (a meeting per
+// session); anyone signed in can see a teacher's upcoming meetings and a
+// course with its seats left.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex';
+import type { Clock } from '../domain/clock';
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors';
+import type { Role } from '../users/user-model';
+import {
+  courseSessions,
+  findCourse,
+  findMeeting,
+  insertCourse,
+  insertMeetings,
+  meetingBookings,
+  teacherMeetings,
+} from './repository';
+import {
+  bookingView,
+  courseView,
+  meetingView,
+  type BookingView,
+  type CourseView,
+  type MeetingView,
+} from './views';
+
+export interface MeetingDeps {
+  db: Db;
+  clock: Clock;
+}
+
+export interface Actor {
+  id: string;
+  role: Role;
+}
+
+const MINUTE_MS = 60_000;
+/** Bound of one listing of slots. */
+export const MAX_SLOTS_LISTED = 200;
+/** Default window of a slot listing. */
+const DEFAULT_LISTING_DAYS = 60;
+
+export interface NewSlot {
+  startsAt: Date;
+  durationMinutes: number;
+  price: number;
+  capacity: number;
+  title: string | null;
+}
+
+function assertInFuture(startsAt: Date, now: Date, path: string): void {
+  if (startsAt.getTime() <= now.getTime()) {
+    throw new ValidationError('invalid request', [{ path, message: 'must be in the future' }]);
+  }
+}
+
+export async function publishSlot(deps: MeetingDeps, teacher: Actor, slot: NewSlot): Promise<MeetingView> {
+  assertInFuture(slot.startsAt, deps.clock.now(), 'startsAt');
+  const [meeting] = await insertMeetings(deps.db, [
+    {
+      id: randomUUID(),
+      teacher_id: teacher.id,
+      course_id: null,
+      title: slot.title,
+      starts_at: slot.startsAt,
+      ends_at: new Date(slot.startsAt.getTime() + slot.durationMinutes * MINUTE_MS),
+      price: slot.price,
+      capacity: slot.capacity,
+    },
+  ]);
+  return meetingView(meeting!);
+}
+
+export interface NewCourse {
+  title: string;
+  description: string | null;
+  capacity: number;
+  pricePerSession: number;
+  priceFullCourse: number | null;
+  sessions: { startsAt: Date; durationMinutes: number }[];
+}
+
+export async function createCourse(
+  deps: MeetingDeps,
+  teacher: Actor,
+  course: NewCourse,
+): Promise<CourseView> {
+  const now = deps.clock.now();
+  course.sessions.forEach((s, i) => assertInFuture(s.startsAt, now, `sessions.${i}.startsAt`));
+  if (course.priceFullCourse !== null && course.priceFullCourse < course.sessions.length) {
+    // Every session's part of the full price must be at least one minor unit.
+    throw new ValidationError('invalid request', [
+      { path: 'priceFullCourse', message: `must be at least ${course.sessions.length} (one per session)` },
+    ]);
+  }
+  const sorted = [...course.sessions].sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
+  return deps.db.transaction(async (trx) => {
+    const row = await insertCourse(trx, {
+      id: randomUUID(),
+      teacher_id: teacher.id,
+      title: course.title,
+      description: course.description,
+      capacity: course.capacity,
+      price_per_session: course.pricePerSession,
+      price_full_course: course.priceFullCourse,
+    });
+    const sessions = await insertMeetings(
+      trx,
+      sorted.map((s, i) => ({
+        id: randomUUID(),
+        teacher_id: teacher.id,
+        course_id: row.id,
+        title: `${course.title} (session ${i + 1} of ${sorted.length})`.slice(0, 200),
+        starts_at: s.startsAt,
+        ends_at: new Date(s.startsAt.getTime() + s.durationMinutes * MINUTE_MS),
+        price: course.pricePerSession,
+        capacity: course.capacity,
+      })),
+    );
+    return courseView(
+      row,
+      sessions.sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime()),
+    );
+  });
+}
+
+export async function getCourse(deps: MeetingDeps, courseId: string): Promise<CourseView> {
+  const course = await findCourse(deps.db, courseId);
+  if (course === undefined) throw new NotFoundError('course');
+  return courseView(course, await courseSessions(deps.db, courseId));
+}
+
+/** A teacher's meetings still to start (cancelled ones left out), soonest first. */
+export async function upcomingSlots(
+  deps: MeetingDeps,
+  teacherId: string,
+  window: { from?: Date; to?: Date },
+): Promise<MeetingView[]> {
+  const now = deps.clock.now();
+  const from = window.from === undefined || window.from < now ? now : window.from;
+  const to = window.to ?? new Date(from.getTime() + DEFAULT_LISTING_DAYS * 24 * 60 * MINUTE_MS);
+  if (to <= from) return [];
+  const rows = await teacherMeetings(deps.db, teacherId, { from, to, limit: MAX_SLOTS_LISTED });
+  return rows.map(meetingView);
+}
+
+export interface MeetingDetail extends MeetingView {
+  /** Its bookings, for its teacher and admins; a participating student sees only their own. */
+  bookings: BookingView[];
+}
+
+/** A meeting, to its teacher, its students and admins; anyone else is told it does not exist. */
+export async function getMeeting(deps: MeetingDeps, actor: Actor, meetingId: string): Promise<MeetingDetail> {
+  const meeting = await findMeeting(deps.db, meetingId);
+  if (meeting === undefined) throw new NotFoundError('meeting');
+  const bookings = await meetingBookings(deps.db, meetingId);
+  const seesAll = actor.role === 'admin' || meeting.teacher_id === actor.id;
+  const own = bookings.filter((b) => b.student_id === actor.id);
+  if (!seesAll && own.length === 0) throw new NotFoundError('meeting');
+  return { ...meetingView(meeting), bookings: (seesAll ? bookings : own).map(bookingView) };
+}
+
+/** Only its teacher or an admin may change a meeting; others who cannot see it get 404. */
+export async function meetingForChange(deps: MeetingDeps, actor: Actor, meetingId: string) {
+  const meeting = await findMeeting(deps.db, meetingId);
+  if (meeting === undefined) throw new NotFoundError('meeting');
+  if (actor.role !== 'admin' && meeting.teacher_id !== actor.id) {
+    if (actor.role === 'teacher') throw new ForbiddenError('only the meeting’s teacher may do this');
+    throw new NotFoundError('meeting');
+  }
+  return meeting;
+}

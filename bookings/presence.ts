@@ -1,0 +1,95 @@
+// LiveKit's webhooks: verified, stored once by event id, and routed as
+// signals to the booking workflows they concern (SPEC section 5): a student's
+// events to that student's booking of the meeting, the teacher's events and
+// the room's finish to every booking of the meeting. Unknown rooms and
+// identities are acknowledged and ignored.
+//
+// A repeated delivery is signalled again: if the first delivery stored the
+// event but died before signalling, the retry is what gets it through, and
+// the workflow ignores an event id it already has.
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex';
+import { meetingIdOfRoom, userIdOfIdentity, type PresenceEvent } from '../domain/attendance';
+import { UnauthorizedError } from '../domain/errors';
+import { InvalidWebhookError, type LiveKit, type ReceivedEvent } from '../livekit/livekit';
+import {
+  activeBookingsOfMeeting,
+  findMeeting,
+  insertLiveKitEvent,
+  markWorkflowStarted,
+  type BookingRow,
+} from './repository';
+import type { BookingWorkflows } from './workflow-gateway';
+
+export interface PresenceDeps {
+  db: Db;
+  livekit: LiveKit;
+  workflows: BookingWorkflows;
+  logger: Logger;
+}
+
+export interface WebhookReceipt {
+  /** `routed`: signalled to `bookings` workflows; `ignored`: not an event attendance uses, or nobody's. */
+  result: 'routed' | 'ignored';
+  duplicate: boolean;
+  bookings: number;
+}
+
+/** Bookings whose workflow still follows attendance. */
+const FOLLOWING_ATTENDANCE = ['confirmed', 'open'] as const;
+
+export async function receiveLiveKitWebhook(
+  deps: PresenceDeps,
+  rawBody: string,
+  authorization: string | undefined,
+): Promise<WebhookReceipt> {
+  let received: ReceivedEvent;
+  try {
+    received = await deps.livekit.receiveWebhook(rawBody, authorization);
+  } catch (error) {
+    if (error instanceof InvalidWebhookError)
+      throw new UnauthorizedError('invalid LiveKit webhook signature');
+    throw error;
+  }
+  const isNew = await insertLiveKitEvent(deps.db, {
+    id: received.id,
+    event: received.event,
+    room_name: received.roomName ?? null,
+    identity: received.identity ?? null,
+    participant_sid: received.participantSid ?? null,
+    occurred_at: new Date(received.atMs),
+  });
+  const ignored: WebhookReceipt = { result: 'ignored', duplicate: !isNew, bookings: 0 };
+
+  const meetingId = received.roomName === undefined ? undefined : meetingIdOfRoom(received.roomName);
+  if (received.kind === undefined || meetingId === undefined) return ignored;
+  const meeting = await findMeeting(deps.db, meetingId);
+  if (meeting === undefined) return ignored;
+
+  let targets = await activeBookingsOfMeeting(deps.db, meetingId, FOLLOWING_ATTENDANCE);
+  if (received.kind !== 'room_finished') {
+    const userId = received.identity === undefined ? undefined : userIdOfIdentity(received.identity);
+    if (userId === undefined) return ignored;
+    if (userId !== meeting.teacher_id) targets = targets.filter((b) => b.student_id === userId);
+  }
+  if (targets.length === 0) return ignored;
+
+  const event: PresenceEvent = {
+    id: received.id,
+    kind: received.kind,
+    atMs: received.atMs,
+    ...(received.identity === undefined ? {} : { identity: received.identity }),
+    ...(received.participantSid === undefined ? {} : { participantSid: received.participantSid }),
+  };
+  await Promise.all(targets.map((booking) => deliver(deps, booking, event)));
+  return { result: 'routed', duplicate: !isNew, bookings: targets.length };
+}
+
+async function deliver(deps: PresenceDeps, booking: BookingRow, event: PresenceEvent): Promise<void> {
+  const delivered = await deps.workflows.signalAttendance(booking.id, event);
+  if (delivered === 'delivered' || booking.workflow_started) return;
+  // A live booking whose workflow has not been started yet: start it now, then deliver.
+  await deps.workflows.start(booking);
+  await markWorkflowStarted(deps.db, [booking.id]);
+  await deps.workflows.signalAttendance(booking.id, event);
+}

@@ -1,0 +1,101 @@
+// The guarantee behind "every booking has its workflow": a booking commits
+// first (row, seat, hold), then its request starts `booking-<id>`. If that
+// request dies in between, or Temporal was unreachable, the booking's row
+// still says `workflow_started = false`; this reconciler claims such rows
+// (FOR UPDATE SKIP LOCKED, so several workers share the work) and starts
+// their workflows from the row. Starting twice is harmless: one id, a reuse
+// policy that rejects duplicates.
+//
+// It also finishes what a meeting cancellation left undone: a live booking of
+// a cancelled meeting that has not started gets its cancellation again.
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex';
+import type { Clock } from '../domain/clock';
+import { ConflictError } from '../domain/errors';
+import {
+  claimUnstartedBookings,
+  markWorkflowStarted,
+  uncancelledBookingsOfCancelledMeetings,
+} from './repository';
+import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
+
+export interface ReconcilerDeps {
+  db: Db;
+  clock: Clock;
+  workflows: BookingWorkflows;
+  logger: Logger;
+}
+
+/** A booking's own request gets this long to start its workflow before the reconciler does. */
+export const START_GRACE_MS = 30_000;
+/** Rows per round (a bound on one round's work). */
+const BATCH = 100;
+
+export interface ReconcileResult {
+  started: number;
+  cancellationsResent: number;
+}
+
+export async function reconcileBookings(
+  deps: ReconcilerDeps,
+  options: { startGraceMs?: number } = {},
+): Promise<ReconcileResult> {
+  const now = deps.clock.now();
+  const olderThan = new Date(now.getTime() - (options.startGraceMs ?? START_GRACE_MS));
+  const started = await deps.db.transaction(async (trx) => {
+    const claimed = await claimUnstartedBookings(trx, olderThan, BATCH);
+    const ok: string[] = [];
+    for (const booking of claimed) {
+      try {
+        await deps.workflows.start(booking);
+        ok.push(booking.id);
+      } catch (error) {
+        deps.logger.warn(
+          { err: error, bookingId: booking.id },
+          'reconciler could not start a booking workflow',
+        );
+      }
+    }
+    await markWorkflowStarted(trx, ok);
+    return ok.length;
+  });
+  if (started > 0) deps.logger.info({ started }, 'reconciler started booking workflows');
+
+  let cancellationsResent = 0;
+  for (const booking of await uncancelledBookingsOfCancelledMeetings(deps.db, now, BATCH)) {
+    const by = booking.meeting_cancelled_by === booking.teacher_id ? 'teacher' : 'admin';
+    try {
+      await deps.workflows.cancel(booking.id, {
+        by,
+        actorId: booking.meeting_cancelled_by,
+        reason: 'meeting cancelled',
+      });
+      cancellationsResent++;
+    } catch (error) {
+      if (!(error instanceof ConflictError || error instanceof WorkflowGoneError)) throw error;
+    }
+  }
+  return { started, cancellationsResent };
+}
+
+/** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */
+export function runReconciler(deps: ReconcilerDeps, intervalMs: number): { stop: () => Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running !== undefined) return; // the last round is still going: never two at once
+    running = reconcileBookings(deps)
+      .catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'booking reconciler round failed');
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

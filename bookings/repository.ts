@@ -1,0 +1,409 @@
+// One function per database operation on meetings, courses and bookings; each
+// takes the connection or transaction to run in. State changes are
+// compare-and-set (`where status = ?`), and the caller checks what changed.
+import type { Conn } from '../db/knex';
+import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
+import type { Interval } from '../domain/attendance';
+
+export interface MeetingRow {
+  id: string;
+  teacher_id: string;
+  course_id: string | null;
+  title: string | null;
+  starts_at: Date;
+  ends_at: Date;
+  price: number;
+  capacity: number;
+  seats_taken: number;
+  status: 'scheduled' | 'cancelled';
+  cancelled_at: Date | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+  created_at: Date;
+}
+
+export interface CourseRow {
+  id: string;
+  teacher_id: string;
+  title: string;
+  description: string | null;
+  capacity: number;
+  price_per_session: number;
+  price_full_course: number | null;
+  created_at: Date;
+}
+
+export interface StoredAttendance extends AttendanceSummary {
+  studentIntervals: Interval[];
+  teacherIntervals: Interval[];
+  eventsDropped: boolean;
+}
+
+export interface BookingRow {
+  id: string;
+  meeting_id: string;
+  student_id: string;
+  teacher_id: string;
+  course_id: string | null;
+  price: number;
+  starts_at: Date;
+  ends_at: Date;
+  status: BookingStatus;
+  settlement: Settlement;
+  outcome: Outcome | null;
+  policy: BookingPolicy;
+  attendance: StoredAttendance | null;
+  refunded_amount: number | null;
+  teacher_amount: number | null;
+  platform_amount: number | null;
+  workflow_started: boolean;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+  dispute_reason: string | null;
+  resolved_by: string | null;
+  review_note: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+// ---- meetings and courses ----------------------------------------------------
+
+export async function insertCourse(conn: Conn, course: Omit<CourseRow, 'created_at'>): Promise<CourseRow> {
+  const [row] = await conn<CourseRow>('courses').insert(course).returning('*');
+  return row!;
+}
+
+export async function findCourse(conn: Conn, id: string): Promise<CourseRow | undefined> {
+  return conn<CourseRow>('courses').where({ id }).first();
+}
+
+export async function insertMeetings(
+  conn: Conn,
+  meetings: Omit<
+    MeetingRow,
+    'created_at' | 'seats_taken' | 'status' | 'cancelled_at' | 'cancelled_by' | 'cancel_reason'
+  >[],
+): Promise<MeetingRow[]> {
+  return conn<MeetingRow>('meetings').insert(meetings).returning('*');
+}
+
+export async function findMeeting(conn: Conn, id: string): Promise<MeetingRow | undefined> {
+  return conn<MeetingRow>('meetings').where({ id }).first();
+}
+
+export async function courseSessions(conn: Conn, courseId: string): Promise<MeetingRow[]> {
+  return conn<MeetingRow>('meetings')
+    .where({ course_id: courseId })
+    .orderBy([{ column: 'starts_at' }, 'id']);
+}
+
+/** A teacher's meetings starting within [from, to), oldest first, at most `limit`. */
+export async function teacherMeetings(
+  conn: Conn,
+  teacherId: string,
+  window: { from: Date; to: Date; limit: number },
+): Promise<MeetingRow[]> {
+  return conn<MeetingRow>('meetings')
+    .where({ teacher_id: teacherId, status: 'scheduled' })
+    .andWhere('starts_at', '>=', window.from)
+    .andWhere('starts_at', '<', window.to)
+    .orderBy([{ column: 'starts_at' }, 'id'])
+    .limit(window.limit);
+}
+
+/**
+ * Takes one seat of each meeting, all or nothing, if each is scheduled,
+ * starts after `now` and has a seat left: the capacity check and the write
+ * are one statement, so concurrent bookings can never overfill a meeting.
+ * Answers the meetings that got a seat.
+ */
+export async function takeSeats(conn: Conn, meetingIds: string[], now: Date): Promise<string[]> {
+  // Lock the rows in one order first: two enrolments in one course never deadlock.
+  await conn('meetings').whereIn('id', meetingIds).orderBy('id').forUpdate().select('id');
+  const rows = await conn('meetings')
+    .whereIn('id', meetingIds)
+    .andWhere({ status: 'scheduled' })
+    .andWhere('starts_at', '>', now)
+    .andWhereRaw('seats_taken < capacity')
+    .increment('seats_taken', 1)
+    .returning('id');
+  return (rows as { id: string }[]).map((r) => r.id);
+}
+
+export async function releaseSeat(conn: Conn, meetingId: string): Promise<void> {
+  const released = await conn('meetings')
+    .where({ id: meetingId })
+    .andWhere('seats_taken', '>', 0)
+    .decrement('seats_taken', 1);
+  if (released !== 1) throw new Error(`meeting ${meetingId} had no seat to release`);
+}
+
+/** scheduled -> cancelled, only before the start; answers whether this call cancelled it. */
+export async function cancelMeetingRow(
+  conn: Conn,
+  meetingId: string,
+  change: { now: Date; by: string; reason: string | null },
+): Promise<boolean> {
+  const changed = await conn('meetings')
+    .where({ id: meetingId, status: 'scheduled' })
+    .andWhere('starts_at', '>', change.now)
+    .update({
+      status: 'cancelled',
+      cancelled_at: change.now,
+      cancelled_by: change.by,
+      cancel_reason: change.reason,
+    });
+  return changed === 1;
+}
+
+// ---- bookings ----------------------------------------------------------------
+
+export type NewBooking = Pick<
+  BookingRow,
+  | 'id'
+  | 'meeting_id'
+  | 'student_id'
+  | 'teacher_id'
+  | 'course_id'
+  | 'price'
+  | 'starts_at'
+  | 'ends_at'
+  | 'policy'
+>;
+
+/**
+ * Inserts the bookings, except those whose id exists or whose student already
+ * holds a live booking of the meeting; answers the rows inserted.
+ */
+export async function insertBookings(conn: Conn, bookings: NewBooking[]): Promise<BookingRow[]> {
+  return (await conn('bookings')
+    .insert(bookings.map((b) => ({ ...b, policy: JSON.stringify(b.policy) })))
+    .onConflict()
+    .ignore()
+    .returning('*')) as BookingRow[];
+}
+
+export async function findBooking(conn: Conn, id: string): Promise<BookingRow | undefined> {
+  return conn<BookingRow>('bookings').where({ id }).first();
+}
+
+export async function findBookings(conn: Conn, ids: string[]): Promise<BookingRow[]> {
+  return conn<BookingRow>('bookings').whereIn('id', ids);
+}
+
+/** The booking, locked until the transaction ends (settlements of one booking take turns). */
+export async function lockBooking(conn: Conn, id: string): Promise<BookingRow | undefined> {
+  return conn<BookingRow>('bookings').where({ id }).forUpdate().first();
+}
+
+export async function liveBookingOf(
+  conn: Conn,
+  meetingId: string,
+  studentId: string,
+): Promise<BookingRow | undefined> {
+  return conn<BookingRow>('bookings')
+    .where({ meeting_id: meetingId, student_id: studentId })
+    .whereNot({ status: 'cancelled' })
+    .first();
+}
+
+export async function meetingBookings(conn: Conn, meetingId: string): Promise<BookingRow[]> {
+  return conn<BookingRow>('bookings')
+    .where({ meeting_id: meetingId })
+    .orderBy([{ column: 'created_at' }, 'id']);
+}
+
+/** Bookings of a meeting whose workflow may still act on an event or a cancellation. */
+export async function activeBookingsOfMeeting(
+  conn: Conn,
+  meetingId: string,
+  statuses: readonly BookingStatus[],
+): Promise<BookingRow[]> {
+  return conn<BookingRow>('bookings')
+    .where({ meeting_id: meetingId })
+    .whereIn('status', statuses)
+    .orderBy('id')
+    .limit(100);
+}
+
+export interface BookingFilter {
+  studentId?: string;
+  teacherId?: string;
+  status?: BookingStatus;
+  /** Keyset cursor: strictly older than this (created_at, id). */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+export async function listBookings(conn: Conn, filter: BookingFilter): Promise<BookingRow[]> {
+  const query = conn<BookingRow>('bookings');
+  if (filter.studentId !== undefined) void query.where({ student_id: filter.studentId });
+  if (filter.teacherId !== undefined) void query.where({ teacher_id: filter.teacherId });
+  if (filter.status !== undefined) void query.where({ status: filter.status });
+  if (filter.before !== undefined) {
+    void query.whereRaw('(created_at, id) < (?, ?)', [filter.before.createdAt, filter.before.id]);
+  }
+  return query
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filter.limit);
+}
+
+export async function bookingsInReview(
+  conn: Conn,
+  page: { limit: number; afterUpdatedAt?: Date; afterId?: string },
+): Promise<BookingRow[]> {
+  const query = conn<BookingRow>('bookings').where({ status: 'requires_manual_review' });
+  if (page.afterUpdatedAt !== undefined && page.afterId !== undefined) {
+    void query.whereRaw('(updated_at, id) > (?, ?)', [page.afterUpdatedAt, page.afterId]);
+  }
+  return query.orderBy([{ column: 'updated_at' }, 'id']).limit(page.limit);
+}
+
+/** Live bookings of cancelled meetings still to start, whose cancellation did not get through. */
+export async function uncancelledBookingsOfCancelledMeetings(
+  conn: Conn,
+  now: Date,
+  limit: number,
+): Promise<(BookingRow & { meeting_cancelled_by: string })[]> {
+  return conn('bookings as b')
+    .join('meetings as m', 'm.id', 'b.meeting_id')
+    .where('m.status', 'cancelled')
+    .whereIn('b.status', ['confirmed', 'open'])
+    .andWhere('b.starts_at', '>', now)
+    .andWhere('b.workflow_started', true)
+    .select('b.*', 'm.cancelled_by as meeting_cancelled_by')
+    .orderBy('b.starts_at')
+    .limit(limit);
+}
+
+export async function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await conn('bookings')
+    .whereIn('id', ids)
+    .andWhere({ workflow_started: false })
+    .update({ workflow_started: true });
+}
+
+/**
+ * Claims bookings whose workflow is not known to run, made more than
+ * `olderThanMs` ago (their request has had its chance to start it), skipping
+ * rows another reconciler holds. Call inside a transaction.
+ */
+export async function claimUnstartedBookings(
+  conn: Conn,
+  olderThan: Date,
+  limit: number,
+): Promise<BookingRow[]> {
+  return conn<BookingRow>('bookings')
+    .where({ workflow_started: false })
+    .andWhere('created_at', '<', olderThan)
+    .orderBy('created_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+}
+
+/** confirmed -> open; answers whether it changed. */
+export async function markOpen(conn: Conn, id: string): Promise<boolean> {
+  const changed = await conn('bookings')
+    .where({ id, status: 'confirmed' })
+    .update({ status: 'open', updated_at: conn.fn.now() });
+  return changed === 1;
+}
+
+export async function recordFinalisationRow(
+  conn: Conn,
+  id: string,
+  change: {
+    status: 'completed' | 'requires_manual_review';
+    outcome: Outcome;
+    attendance: StoredAttendance;
+    disputeReason?: string;
+  },
+): Promise<boolean> {
+  const changed = await conn('bookings')
+    .where({ id, settlement: 'held' })
+    .whereIn('status', ['confirmed', 'open', 'completed'])
+    .update({
+      status: change.status,
+      outcome: change.outcome,
+      attendance: JSON.stringify(change.attendance),
+      ...(change.disputeReason === undefined ? {} : { dispute_reason: change.disputeReason }),
+      updated_at: conn.fn.now(),
+    });
+  return changed === 1;
+}
+
+export interface SettledChange {
+  status: 'completed' | 'cancelled';
+  settlement: Exclude<Settlement, 'held'>;
+  outcome: Outcome;
+  refunded: number;
+  teacher: number;
+  platform: number;
+  attendance?: StoredAttendance;
+  cancelledBy?: string;
+  cancelReason?: string | null;
+  resolvedBy?: string;
+  reviewNote?: string | null;
+}
+
+/** held -> settled, once; answers whether this call settled it. */
+export async function recordSettlement(conn: Conn, id: string, change: SettledChange): Promise<boolean> {
+  const changed = await conn('bookings')
+    .where({ id, settlement: 'held' })
+    .update({
+      status: change.status,
+      settlement: change.settlement,
+      outcome: change.outcome,
+      refunded_amount: change.refunded,
+      teacher_amount: change.teacher,
+      platform_amount: change.platform,
+      ...(change.attendance === undefined ? {} : { attendance: JSON.stringify(change.attendance) }),
+      ...(change.cancelledBy === undefined
+        ? {}
+        : { cancelled_by: change.cancelledBy, cancel_reason: change.cancelReason ?? null }),
+      ...(change.resolvedBy === undefined
+        ? {}
+        : { resolved_by: change.resolvedBy, review_note: change.reviewNote ?? null }),
+      updated_at: conn.fn.now(),
+    });
+  return changed === 1;
+}
+
+// ---- LiveKit events ------------------------------------------------------------
+
+export interface LiveKitEventRow {
+  id: string;
+  event: string;
+  room_name: string | null;
+  identity: string | null;
+  participant_sid: string | null;
+  occurred_at: Date;
+}
+
+/** Stores the event unless its id is known; answers whether it was new. */
+export async function insertLiveKitEvent(conn: Conn, event: LiveKitEventRow): Promise<boolean> {
+  const rows = (await conn('livekit_events')
+    .insert(event)
+    .onConflict('id')
+    .ignore()
+    .returning('id')) as unknown[];
+  return rows.length === 1;
+}
+
+/** A room's events of these identities (and its room_finished), in time order. */
+export async function roomEvents(
+  conn: Conn,
+  roomName: string,
+  filter: { identities: string[]; limit: number },
+): Promise<LiveKitEventRow[]> {
+  return conn<LiveKitEventRow>('livekit_events')
+    .where({ room_name: roomName })
+    .andWhere((q) => q.whereIn('identity', filter.identities).orWhere('event', 'room_finished'))
+    .orderBy([{ column: 'occurred_at' }, 'id'])
+    .limit(filter.limit);
+}

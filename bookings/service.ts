@@ -1,0 +1,550 @@
+// Bookings as students, teachers and admins ask for them. Creating one is a
+// single database transaction (the booking row, its seat and its hold: all or
+// nothing), after which its workflow `booking-<id>` is started; should the
+// start not happen (a crash, Temporal unreachable), the reconciler starts it
+// from the row. Everything a booking does afterwards is decided by its
+// workflow: cancel, dispute and resolve are workflow updates, so the caller
+// gets the workflow's own answer, 409 included.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db, Trx } from '../db/knex';
+import { identityOf, roomNameOf } from '../domain/attendance';
+import type { BookingStatus, ReviewDecision } from '../domain/booking';
+import type { Clock } from '../domain/clock';
+import {
+  ConflictError,
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  InsufficientFundsError,
+  NotFoundError,
+} from '../domain/errors';
+import { splitEvenly } from '../domain/money';
+import { nameUuid } from '../ledger/ids';
+import { createTransfers } from '../ledger/transfers';
+import type { LiveKit } from '../livekit/livekit';
+import { recordNotifications } from '../notifications/service';
+import type { UserModel } from '../users/user-model';
+import { holdTransfer } from './ledger';
+import { bookingPolicy, type PolicySettings } from './policy';
+import {
+  activeBookingsOfMeeting,
+  bookingsInReview,
+  cancelMeetingRow,
+  courseSessions,
+  findBooking,
+  findCourse,
+  findMeeting,
+  insertBookings,
+  listBookings,
+  markWorkflowStarted,
+  meetingBookings,
+  roomEvents,
+  takeSeats,
+  type BookingRow,
+  type MeetingRow,
+  type StoredAttendance,
+} from './repository';
+import { bookingView, type BookingView } from './views';
+import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
+
+export interface BookingDeps {
+  db: Db;
+  clock: Clock;
+  currency: string;
+  policy: PolicySettings;
+  workflows: BookingWorkflows;
+  livekit: LiveKit;
+  /** Where clients connect to LiveKit (handed out with join tokens). */
+  livekitUrl: string;
+  logger: Logger;
+}
+
+type Student = Pick<UserModel, 'id' | 'role' | 'referredByTeacherId'>;
+type Actor = Pick<UserModel, 'id' | 'role'>;
+
+const MINUTE_MS = 60_000;
+const MAX_PAGE = 100;
+/** LiveKit events shown with a review, at most. */
+const MAX_EVIDENCE_EVENTS = 500;
+
+// ---- creating bookings -------------------------------------------------------
+
+/** Books one meeting (a slot, or one session of a course at its per-session price). */
+export async function bookMeeting(
+  deps: BookingDeps,
+  student: Student,
+  input: { meetingId: string; idempotencyKey?: string | undefined },
+): Promise<BookingView> {
+  const meeting = await findMeeting(deps.db, input.meetingId);
+  if (meeting === undefined) throw new NotFoundError('meeting');
+  const bookingId =
+    input.idempotencyKey === undefined ? randomUUID() : nameUuid('booking', student.id, input.idempotencyKey);
+  const [booking] = await createBookings(deps, student, [
+    { bookingId, meeting, price: meeting.price, courseId: null },
+  ]);
+  return bookingView(booking!);
+}
+
+export interface Enrolment {
+  courseId: string;
+  total: number;
+  bookings: BookingView[];
+}
+
+/**
+ * Enrols in a whole course: every session still to start, at the full-course
+ * price split evenly over all its sessions (the remainder on the first), all
+ * or nothing. Without a full-course price, each session at its own price.
+ */
+export async function enrollInCourse(
+  deps: BookingDeps,
+  student: Student,
+  input: { courseId: string; idempotencyKey?: string | undefined },
+): Promise<Enrolment> {
+  const course = await findCourse(deps.db, input.courseId);
+  if (course === undefined) throw new NotFoundError('course');
+  const sessions = await courseSessions(deps.db, course.id);
+  const shares =
+    course.price_full_course === null
+      ? sessions.map(() => course.price_per_session)
+      : splitEvenly(course.price_full_course, sessions.length);
+  const now = deps.clock.now();
+  const future = sessions
+    .map((meeting, i) => ({ meeting, price: shares[i]! }))
+    .filter(({ meeting }) => meeting.starts_at > now && meeting.status === 'scheduled');
+  if (future.length === 0)
+    throw new ConflictError('course_over', 'no session of this course is still to come');
+  const enrolmentId = input.idempotencyKey ?? randomUUID();
+  const bookings = await createBookings(
+    deps,
+    student,
+    future.map(({ meeting, price }) => ({
+      bookingId: nameUuid('enrolment', student.id, course.id, enrolmentId, meeting.id),
+      meeting,
+      price,
+      courseId: course.id,
+    })),
+  );
+  const views = bookings.map(bookingView).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  return { courseId: course.id, total: views.reduce((sum, b) => sum + b.price, 0), bookings: views };
+}
+
+interface Wanted {
+  bookingId: string;
+  meeting: MeetingRow;
+  price: number;
+  courseId: string | null;
+}
+
+/**
+ * The bookings, their seats and their holds in one transaction, all or
+ * nothing; then their workflows. A repeat with the same booking ids (a
+ * retried request whose first run committed) answers the bookings made then.
+ */
+async function createBookings(deps: BookingDeps, student: Student, wanted: Wanted[]): Promise<BookingRow[]> {
+  const now = deps.clock.now();
+  for (const { meeting } of wanted) assertBookable(meeting, now);
+  const rows = await deps.db.transaction(async (trx) => {
+    const inserted = await insertBookings(
+      trx,
+      wanted.map(({ bookingId, meeting, price, courseId }) => ({
+        id: bookingId,
+        meeting_id: meeting.id,
+        student_id: student.id,
+        teacher_id: meeting.teacher_id,
+        course_id: courseId,
+        price,
+        starts_at: meeting.starts_at,
+        ends_at: meeting.ends_at,
+        policy: bookingPolicy(deps.policy, student.referredByTeacherId === meeting.teacher_id),
+      })),
+    );
+    if (inserted.length < wanted.length) {
+      const replayed = await replayOf(trx, student, wanted, inserted);
+      if (replayed !== undefined) return { rows: replayed, replay: true };
+      throw new ConflictError('already_booked', 'you already hold a booking of this meeting');
+    }
+    const seated = new Set(
+      await takeSeats(
+        trx,
+        wanted.map((w) => w.meeting.id),
+        now,
+      ),
+    );
+    const unseated = wanted.find((w) => !seated.has(w.meeting.id));
+    if (unseated !== undefined) throw await whyNoSeat(trx, unseated.meeting.id, now);
+
+    const hold = await createTransfers(
+      trx,
+      wanted.map(({ bookingId, meeting, price }) =>
+        holdTransfer(
+          { id: bookingId, studentId: student.id, price, title: meeting.title ?? 'class' },
+          deps.currency,
+        ),
+      ),
+    );
+    if (hold.status === 'refused') {
+      if (hold.reason === 'exceeds_credits') {
+        throw new InsufficientFundsError('your available credits do not cover the price');
+      }
+      if (hold.reason === 'exists_with_different_fields') throw new IdempotencyKeyReusedError();
+      throw new Error(`booking hold refused: ${hold.reason}`);
+    }
+    await recordNotifications(
+      trx,
+      inserted.flatMap((b) => [
+        {
+          userId: b.student_id,
+          eventKey: `booking_confirmed:${b.id}`,
+          type: 'booking_confirmed' as const,
+          payload: confirmation(b),
+        },
+        {
+          userId: b.teacher_id,
+          eventKey: `booking_confirmed:${b.id}`,
+          type: 'booking_confirmed' as const,
+          payload: confirmation(b),
+        },
+      ]),
+    );
+    return { rows: inserted, replay: false };
+  });
+  await startWorkflows(deps, rows.rows);
+  return rows.rows;
+}
+
+function confirmation(b: BookingRow): Record<string, unknown> {
+  return {
+    bookingId: b.id,
+    meetingId: b.meeting_id,
+    studentId: b.student_id,
+    startsAt: b.starts_at.toISOString(),
+    endsAt: b.ends_at.toISOString(),
+    price: b.price,
+  };
+}
+
+function assertBookable(meeting: MeetingRow, now: Date): void {
+  if (meeting.status === 'cancelled')
+    throw new ConflictError('meeting_cancelled', 'this meeting was cancelled');
+  if (meeting.starts_at <= now)
+    throw new ConflictError('meeting_started', 'this meeting has already started');
+}
+
+async function whyNoSeat(trx: Trx, meetingId: string, now: Date): Promise<ConflictError> {
+  const meeting = await findMeeting(trx, meetingId);
+  if (meeting !== undefined) {
+    if (meeting.status === 'cancelled')
+      return new ConflictError('meeting_cancelled', 'this meeting was cancelled');
+    if (meeting.starts_at <= now)
+      return new ConflictError('meeting_started', 'this meeting has already started');
+  }
+  return new ConflictError('slot_full', 'no seat is left in this meeting');
+}
+
+/** All wanted bookings exist already, made by this student for these meetings: a replay. */
+async function replayOf(
+  trx: Trx,
+  student: Student,
+  wanted: Wanted[],
+  inserted: BookingRow[],
+): Promise<BookingRow[] | undefined> {
+  if (inserted.length > 0) return undefined;
+  const rows = await Promise.all(wanted.map((w) => findBooking(trx, w.bookingId)));
+  const same = rows.every(
+    (row, i) =>
+      row !== undefined && row.student_id === student.id && row.meeting_id === wanted[i]!.meeting.id,
+  );
+  return same ? (rows as BookingRow[]) : undefined;
+}
+
+/**
+ * Starts the bookings' workflows now. A failure is not the caller's problem:
+ * the booking stands, its money is held, and the reconciler starts the workflow.
+ */
+async function startWorkflows(deps: BookingDeps, rows: BookingRow[]): Promise<void> {
+  const started: string[] = [];
+  await Promise.all(
+    rows.map(async (row) => {
+      try {
+        await deps.workflows.start(row);
+        started.push(row.id);
+      } catch (error) {
+        deps.logger.warn(
+          { err: error, bookingId: row.id },
+          'booking workflow not started; the reconciler will',
+        );
+      }
+    }),
+  );
+  await markWorkflowStarted(deps.db, started).catch((error: unknown) => {
+    deps.logger.warn({ err: error }, 'could not mark workflows started; the reconciler will');
+  });
+}
+
+// ---- reading -----------------------------------------------------------------
+
+/** A booking its student, its teacher or an admin may see; anyone else is told it does not exist. */
+async function visibleBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<BookingRow> {
+  const booking = await findBooking(deps.db, bookingId);
+  if (
+    booking === undefined ||
+    !(actor.role === 'admin' || booking.student_id === actor.id || booking.teacher_id === actor.id)
+  ) {
+    throw new NotFoundError('booking');
+  }
+  return booking;
+}
+
+export async function getBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<BookingView> {
+  return bookingView(await visibleBooking(deps, actor, bookingId));
+}
+
+export interface BookingPage {
+  data: BookingView[];
+  /** Where the next page starts (older), if there is one. */
+  next: { createdAt: Date; id: string } | null;
+}
+
+/** A student's own bookings, a teacher's bookings of their meetings, or (admins) all; newest first. */
+export async function bookingsOf(
+  deps: BookingDeps,
+  actor: Actor,
+  query: { status?: BookingStatus; limit: number; before?: { createdAt: Date; id: string } },
+): Promise<BookingPage> {
+  const limit = Math.min(query.limit, MAX_PAGE);
+  const rows = await listBookings(deps.db, {
+    ...(actor.role === 'student' ? { studentId: actor.id } : {}),
+    ...(actor.role === 'teacher' ? { teacherId: actor.id } : {}),
+    ...(query.status === undefined ? {} : { status: query.status }),
+    ...(query.before === undefined ? {} : { before: query.before }),
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map(bookingView),
+    next: rows.length > limit && last !== undefined ? { createdAt: last.created_at, id: last.id } : null,
+  };
+}
+
+// ---- changing a booking through its workflow ----------------------------------
+
+/** Applies the cancellation policy (decided by the workflow, which may refuse: 409 not_cancellable). */
+export async function cancelBooking(
+  deps: BookingDeps,
+  actor: Actor,
+  bookingId: string,
+  reason: string | undefined,
+): Promise<BookingView> {
+  const booking = await visibleBooking(deps, actor, bookingId);
+  const by = actor.role === 'admin' ? 'admin' : booking.student_id === actor.id ? 'student' : 'teacher';
+  if (booking.status !== 'confirmed' && booking.status !== 'open') {
+    throw new ConflictError('not_cancellable', `the booking is ${booking.status}`);
+  }
+  await withRunningWorkflow(deps, booking, () =>
+    deps.workflows.cancel(bookingId, { by, actorId: actor.id, ...(reason === undefined ? {} : { reason }) }),
+  );
+  return getBooking(deps, actor, bookingId);
+}
+
+export async function disputeBooking(
+  deps: BookingDeps,
+  actor: Actor,
+  bookingId: string,
+  reason: string,
+): Promise<BookingView> {
+  const booking = await visibleBooking(deps, actor, bookingId);
+  if (booking.student_id !== actor.id) throw new ForbiddenError('only the booking’s student may dispute it');
+  await withRunningWorkflow(
+    deps,
+    booking,
+    () => deps.workflows.dispute(bookingId, { studentId: actor.id, reason }),
+    'not_disputable',
+  );
+  return getBooking(deps, actor, bookingId);
+}
+
+export async function resolveReview(
+  deps: BookingDeps,
+  admin: Actor,
+  bookingId: string,
+  input: { review: ReviewDecision; note?: string | undefined },
+): Promise<BookingView> {
+  const booking = await findBooking(deps.db, bookingId);
+  if (booking === undefined) throw new NotFoundError('booking');
+  try {
+    await deps.workflows.resolve(bookingId, {
+      adminId: admin.id,
+      review: input.review,
+      ...(input.note === undefined ? {} : { note: input.note }),
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowGoneError)) throw error;
+    const now = await findBooking(deps.db, bookingId);
+    if (now?.resolved_by !== null && now?.resolved_by !== undefined) {
+      throw new ConflictError('already_resolved', 'this review is already resolved');
+    }
+    throw new ConflictError('not_in_review', `the booking is ${now?.status ?? booking.status}`);
+  }
+  return bookingView((await findBooking(deps.db, bookingId))!);
+}
+
+/**
+ * Runs an update on the booking's workflow. A live booking whose workflow is
+ * not running yet (its start is still owed) gets it started first; a finished
+ * one refuses with `code`.
+ */
+async function withRunningWorkflow<T>(
+  deps: BookingDeps,
+  booking: BookingRow,
+  update: () => Promise<T>,
+  code = 'not_cancellable',
+): Promise<T> {
+  try {
+    return await update();
+  } catch (error) {
+    if (!(error instanceof WorkflowGoneError)) throw error;
+  }
+  const current = await findBooking(deps.db, booking.id);
+  if (current === undefined || current.workflow_started) {
+    throw new ConflictError(code, `the booking is ${current?.status ?? booking.status}`);
+  }
+  await startWorkflows(deps, [current]);
+  try {
+    return await update();
+  } catch (error) {
+    if (error instanceof WorkflowGoneError) throw new ConflictError(code, `the booking is ${current.status}`);
+    throw error;
+  }
+}
+
+// ---- joining -----------------------------------------------------------------
+
+export interface JoinInfo {
+  url: string;
+  roomName: string;
+  token: string;
+}
+
+/** A LiveKit token for the booking's room, to its student or teacher, from open time to the end. */
+export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<JoinInfo> {
+  const booking = await visibleBooking(deps, actor, bookingId);
+  if (booking.student_id !== actor.id && booking.teacher_id !== actor.id) {
+    throw new ForbiddenError('only the booking’s student and teacher may join');
+  }
+  const now = deps.clock.now();
+  const opensAt = new Date(booking.starts_at.getTime() - booking.policy.openBeforeMinutes * MINUTE_MS);
+  if (booking.status !== 'confirmed' && booking.status !== 'open') {
+    throw new ConflictError('not_joinable', `the booking is ${booking.status}`);
+  }
+  if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
+  if (now >= booking.ends_at) throw new ConflictError('not_joinable', 'the class is over');
+  const roomName = roomNameOf(booking.meeting_id);
+  const token = await deps.livekit.joinToken({
+    roomName,
+    identity: identityOf(actor.id),
+    name: actor.id === booking.teacher_id ? 'Teacher' : 'Student',
+    now,
+    validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
+  });
+  return { url: deps.livekitUrl, roomName, token };
+}
+
+// ---- reviews -------------------------------------------------------------------
+
+export interface ReviewItem {
+  booking: BookingView;
+  reason: string | null;
+  disputeReason: string | null;
+  evidence: {
+    attendance: StoredAttendance | null;
+    events: {
+      id: string;
+      event: string;
+      identity: string | null;
+      participantSid: string | null;
+      at: string;
+    }[];
+  };
+}
+
+/** Bookings waiting for an admin, oldest first, with what the decision rests on. */
+export async function reviewQueue(deps: BookingDeps, limit: number): Promise<ReviewItem[]> {
+  const rows = await bookingsInReview(deps.db, { limit: Math.min(limit, MAX_PAGE) });
+  return Promise.all(
+    rows.map(async (row) => {
+      const events = await roomEvents(deps.db, roomNameOf(row.meeting_id), {
+        identities: [identityOf(row.student_id), identityOf(row.teacher_id)],
+        limit: MAX_EVIDENCE_EVENTS,
+      });
+      return {
+        booking: bookingView(row),
+        reason: row.outcome,
+        disputeReason: row.dispute_reason,
+        evidence: {
+          attendance: row.attendance,
+          events: events.map((e) => ({
+            id: e.id,
+            event: e.event,
+            identity: e.identity,
+            participantSid: e.participant_sid,
+            at: e.occurred_at.toISOString(),
+          })),
+        },
+      };
+    }),
+  );
+}
+
+// ---- cancelling a whole meeting ------------------------------------------------
+
+export interface MeetingCancellation {
+  meetingId: string;
+  bookings: BookingView[];
+}
+
+/**
+ * Cancels the meeting (before its start) and every booking of it, each
+ * refunded in full by its workflow. Asking again re-sends the cancellation to
+ * any booking it has not reached (a crash half-way): the call is safe to repeat.
+ */
+export async function cancelMeeting(
+  deps: BookingDeps,
+  actor: Actor,
+  meetingId: string,
+  reason: string | undefined,
+): Promise<MeetingCancellation> {
+  const meeting = await findMeeting(deps.db, meetingId);
+  if (meeting === undefined) throw new NotFoundError('meeting');
+  if (actor.role !== 'admin' && meeting.teacher_id !== actor.id) {
+    throw new ForbiddenError('only the meeting’s teacher or an admin may cancel it');
+  }
+  const now = deps.clock.now();
+  const cancelledNow = await cancelMeetingRow(deps.db, meetingId, {
+    now,
+    by: actor.id,
+    reason: reason ?? null,
+  });
+  if (!cancelledNow) {
+    const current = await findMeeting(deps.db, meetingId);
+    if (current?.status !== 'cancelled') {
+      throw new ConflictError('not_cancellable', 'the meeting has already started');
+    }
+  }
+  const live = await activeBookingsOfMeeting(deps.db, meetingId, ['confirmed', 'open']);
+  const by = actor.role === 'admin' ? 'admin' : 'teacher';
+  await Promise.all(
+    live.map(async (booking) => {
+      try {
+        await withRunningWorkflow(deps, booking, () =>
+          deps.workflows.cancel(booking.id, { by, actorId: actor.id, reason: reason ?? 'meeting cancelled' }),
+        );
+      } catch (error) {
+        // Cancelled meanwhile, or its class opened already: its workflow refunds it when it opens, or it is over.
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }),
+  );
+  return { meetingId, bookings: (await meetingBookings(deps.db, meetingId)).map(bookingView) };
+}

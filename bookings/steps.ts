@@ -1,0 +1,271 @@
+// The steps a booking's workflow takes, each one database transaction: the
+// booking row, its ledger transfers and its notifications change together or
+// not at all. Each step is idempotent: run again after it committed (an
+// activity retried after a crash), it finds its work done and answers the same.
+import assert from 'node:assert/strict';
+import type { Db, Trx } from '../db/knex';
+import type { AttendanceSummary, Outcome } from '../domain/booking';
+import type { SettlementPlan } from '../domain/settlement';
+import { createTransfers } from '../ledger/transfers';
+import { forAdmins, recordNotifications } from '../notifications/service';
+import type { NewNotification } from '../notifications/types';
+import type { BookingOutcome } from '../workflows/shared';
+import { settlementChain } from './ledger';
+import {
+  findMeeting,
+  lockBooking,
+  markOpen,
+  recordFinalisationRow,
+  recordSettlement,
+  releaseSeat,
+  type BookingRow,
+  type StoredAttendance,
+} from './repository';
+
+export interface StepDeps {
+  db: Db;
+  currency: string;
+  /** Base URL of the app, for links in notifications. */
+  publicUrl: string;
+}
+
+function bookingFacts(booking: BookingRow): Record<string, unknown> {
+  return {
+    bookingId: booking.id,
+    meetingId: booking.meeting_id,
+    startsAt: booking.starts_at.toISOString(),
+    endsAt: booking.ends_at.toISOString(),
+    price: booking.price,
+  };
+}
+
+async function lockedBooking(trx: Trx, bookingId: string): Promise<BookingRow> {
+  const booking = await lockBooking(trx, bookingId);
+  // The workflow exists only for a booking committed before it started.
+  assert(booking !== undefined, `booking ${bookingId} does not exist`);
+  return booking;
+}
+
+/** The class opens: joinable, its participants told (with the join link). */
+export async function openBookingStep(
+  deps: StepDeps,
+  bookingId: string,
+): Promise<{ meetingCancelled: boolean }> {
+  return deps.db.transaction(async (trx) => {
+    const booking = await lockedBooking(trx, bookingId);
+    const meeting = await findMeeting(trx, booking.meeting_id);
+    assert(meeting !== undefined);
+    if (meeting.status === 'cancelled') return { meetingCancelled: true };
+    if (booking.status !== 'confirmed') return { meetingCancelled: false }; // opened before
+    await markOpen(trx, bookingId);
+    const joinUrl = `${deps.publicUrl}/api/v1/bookings/${bookingId}/join`;
+    const facts = { ...bookingFacts(booking), title: meeting.title, joinUrl };
+    await recordNotifications(trx, [
+      {
+        userId: booking.student_id,
+        eventKey: `class_opening:${bookingId}`,
+        type: 'class_opening',
+        payload: facts,
+      },
+      // The teacher hears once per meeting, however many students booked it.
+      {
+        userId: booking.teacher_id,
+        eventKey: `class_opening:${meeting.id}`,
+        type: 'class_opening',
+        payload: { ...facts, bookingId: undefined },
+      },
+    ]);
+    return { meetingCancelled: false };
+  });
+}
+
+export interface SettleStepInput {
+  bookingId: string;
+  plan: SettlementPlan;
+  attendance?: StoredAttendance;
+  cancellation?: { actorId: string; reason: string | null };
+  resolution?: { adminId: string; note: string | null };
+}
+
+/** Moves the held money as planned and records where it went, once. */
+export async function settleBookingStep(deps: StepDeps, input: SettleStepInput): Promise<BookingOutcome> {
+  const { plan } = input;
+  return deps.db.transaction(async (trx) => {
+    const booking = await lockedBooking(trx, input.bookingId);
+    if (booking.settlement !== 'held') {
+      // Settled before: this is a retry of the step that did it (only the workflow settles).
+      assert.equal(booking.outcome, plan.outcome, `booking ${booking.id} was settled differently`);
+      return outcomeOf(booking);
+    }
+    const result = await createTransfers(
+      trx,
+      settlementChain({ id: booking.id, teacherId: booking.teacher_id }, plan, deps.currency),
+    );
+    assert(
+      result.status !== 'refused',
+      `settlement of booking ${booking.id} refused: ${JSON.stringify(result)}`,
+    );
+
+    const cancelled = input.cancellation !== undefined;
+    const status = cancelled ? 'cancelled' : 'completed';
+    const settled = await recordSettlement(trx, booking.id, {
+      status,
+      settlement: plan.settlement,
+      outcome: plan.outcome,
+      refunded: plan.amounts.refund,
+      teacher: plan.amounts.teacher,
+      platform: plan.amounts.platform,
+      ...(input.attendance === undefined ? {} : { attendance: input.attendance }),
+      ...(input.cancellation === undefined
+        ? {}
+        : { cancelledBy: input.cancellation.actorId, cancelReason: input.cancellation.reason }),
+      ...(input.resolution === undefined
+        ? {}
+        : { resolvedBy: input.resolution.adminId, reviewNote: input.resolution.note }),
+    });
+    assert(settled, 'the locked booking was held');
+    // A cancelled booking gives its seat back.
+    if (cancelled) await releaseSeat(trx, booking.meeting_id);
+
+    await recordNotifications(trx, settlementNotifications(booking, plan, input));
+    return {
+      bookingId: booking.id,
+      status,
+      settlement: plan.settlement,
+      outcome: plan.outcome,
+      amounts: {
+        refunded: plan.amounts.refund,
+        teacher: plan.amounts.teacher,
+        platform: plan.amounts.platform,
+      },
+    };
+  });
+}
+
+function settlementNotifications(
+  booking: BookingRow,
+  plan: SettlementPlan,
+  input: SettleStepInput,
+): NewNotification[] {
+  const facts = {
+    ...bookingFacts(booking),
+    outcome: plan.outcome,
+    refunded: plan.amounts.refund,
+    teacherEarned: plan.amounts.teacher,
+  };
+  const notes: NewNotification[] = [];
+  if (input.resolution !== undefined) {
+    for (const userId of [booking.student_id, booking.teacher_id]) {
+      notes.push({
+        userId,
+        eventKey: `review_resolved:${booking.id}`,
+        type: 'review_resolved',
+        payload: facts,
+      });
+    }
+  }
+  if (input.cancellation !== undefined) {
+    for (const userId of [booking.student_id, booking.teacher_id]) {
+      notes.push({
+        userId,
+        eventKey: `booking_cancelled:${booking.id}`,
+        type: 'booking_cancelled',
+        payload: facts,
+      });
+    }
+  } else if (plan.amounts.refund > 0 && input.resolution === undefined) {
+    notes.push({
+      userId: booking.student_id,
+      eventKey: `booking_refunded:${booking.id}`,
+      type: 'booking_refunded',
+      payload: facts,
+    });
+  }
+  if (plan.amounts.teacher > 0) {
+    notes.push({
+      userId: booking.teacher_id,
+      eventKey: `payment_released:${booking.id}`,
+      type: 'payment_released',
+      payload: facts,
+    });
+  }
+  return notes;
+}
+
+export interface FinalisationStepInput {
+  bookingId: string;
+  status: 'completed' | 'requires_manual_review';
+  outcome: Outcome;
+  attendance: StoredAttendance;
+  dispute?: { reason: string };
+}
+
+/** Records attendance and the decision while the money stays held (dispute window, or review). */
+export async function recordFinalisationStep(deps: StepDeps, input: FinalisationStepInput): Promise<void> {
+  await deps.db.transaction(async (trx) => {
+    const booking = await lockedBooking(trx, input.bookingId);
+    if (booking.settlement !== 'held' || booking.status === input.status) return; // recorded before
+    const changed = await recordFinalisationRow(trx, booking.id, {
+      status: input.status,
+      outcome: input.outcome,
+      attendance: input.attendance,
+      ...(input.dispute === undefined ? {} : { disputeReason: input.dispute.reason }),
+    });
+    assert(changed, `booking ${booking.id} could not move to ${input.status} from ${booking.status}`);
+    if (input.status === 'requires_manual_review') {
+      await recordNotifications(
+        trx,
+        await forAdmins(trx, {
+          eventKey: `review_required:${booking.id}`,
+          type: 'review_required',
+          payload: {
+            ...bookingFacts(booking),
+            outcome: input.outcome,
+            attendance: summaryOf(input.attendance),
+          },
+        }),
+      );
+    }
+  });
+}
+
+/** Reminds every admin of a booking still waiting in review (once per reminder number). */
+export async function reviewReminderStep(deps: StepDeps, bookingId: string, reminder: number): Promise<void> {
+  await deps.db.transaction(async (trx) => {
+    const booking = await lockedBooking(trx, bookingId);
+    if (booking.status !== 'requires_manual_review') return;
+    await recordNotifications(
+      trx,
+      await forAdmins(trx, {
+        eventKey: `review_reminder:${bookingId}:${reminder}`,
+        type: 'review_reminder',
+        payload: { ...bookingFacts(booking), outcome: booking.outcome, reminder },
+      }),
+    );
+  });
+}
+
+function summaryOf(attendance: StoredAttendance): AttendanceSummary {
+  return {
+    seconds: attendance.seconds,
+    percent: attendance.percent,
+    teacherSeconds: attendance.teacherSeconds,
+  };
+}
+
+export function outcomeOf(booking: BookingRow): BookingOutcome {
+  return {
+    bookingId: booking.id,
+    status: booking.status,
+    settlement: booking.settlement,
+    outcome: booking.outcome,
+    amounts:
+      booking.settlement === 'held'
+        ? null
+        : {
+            refunded: booking.refunded_amount ?? 0,
+            teacher: booking.teacher_amount ?? 0,
+            platform: booking.platform_amount ?? 0,
+          },
+  };
+}

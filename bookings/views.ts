@@ -1,0 +1,115 @@
+// Rows as the API shows them (SPEC section 4).
+import type { AttendanceSummary, BookingStatus, Outcome, Settlement } from '../domain/booking';
+import { bookingWorkflowId } from '../workflows/shared';
+import type { BookingRow, CourseRow, MeetingRow, StoredAttendance } from './repository';
+
+export interface BookingView {
+  id: string;
+  meetingId: string;
+  studentId: string;
+  teacherId: string;
+  price: number;
+  status: BookingStatus;
+  settlement: Settlement;
+  outcome: Outcome | null;
+  attendance: AttendanceSummary | null;
+  /** Where the price went once settled: back to the student, to the teacher, to the platform. */
+  amounts: { refunded: number; teacher: number; platform: number } | null;
+  startsAt: string;
+  endsAt: string;
+  workflowId: string;
+  createdAt: string;
+}
+
+export interface MeetingView {
+  id: string;
+  teacherId: string;
+  courseId: string | null;
+  title: string | null;
+  startsAt: string;
+  endsAt: string;
+  durationMinutes: number;
+  price: number;
+  capacity: number;
+  seatsLeft: number;
+  status: 'scheduled' | 'cancelled';
+  createdAt: string;
+}
+
+export interface CourseView {
+  id: string;
+  teacherId: string;
+  title: string;
+  description: string | null;
+  capacity: number;
+  pricePerSession: number;
+  priceFullCourse: number | null;
+  sessions: MeetingView[];
+  createdAt: string;
+}
+
+export function attendanceSummary(attendance: StoredAttendance | null): AttendanceSummary | null {
+  if (attendance === null) return null;
+  return {
+    seconds: attendance.seconds,
+    percent: attendance.percent,
+    teacherSeconds: attendance.teacherSeconds,
+  };
+}
+
+export function bookingView(row: BookingRow): BookingView {
+  return {
+    id: row.id,
+    meetingId: row.meeting_id,
+    studentId: row.student_id,
+    teacherId: row.teacher_id,
+    price: row.price,
+    status: row.status,
+    settlement: row.settlement,
+    outcome: row.outcome,
+    attendance: attendanceSummary(row.attendance),
+    amounts:
+      row.settlement === 'held'
+        ? null
+        : {
+            refunded: row.refunded_amount ?? 0,
+            teacher: row.teacher_amount ?? 0,
+            platform: row.platform_amount ?? 0,
+          },
+    startsAt: row.starts_at.toISOString(),
+    endsAt: row.ends_at.toISOString(),
+    workflowId: bookingWorkflowId(row.id),
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function meetingView(row: MeetingRow): MeetingView {
+  return {
+    id: row.id,
+    teacherId: row.teacher_id,
+    courseId: row.course_id,
+    title: row.title,
+    startsAt: row.starts_at.toISOString(),
+    endsAt: row.ends_at.toISOString(),
+    durationMinutes: Math.round((row.ends_at.getTime() - row.starts_at.getTime()) / 60_000),
+    price: row.price,
+    capacity: row.capacity,
+    seatsLeft: row.status === 'cancelled' ? 0 : row.capacity - row.seats_taken,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function courseView(row: CourseRow, sessions: MeetingRow[]): CourseView {
+  return {
+    id: row.id,
+    teacherId: row.teacher_id,
+    title: row.title,
+    description: row.description,
+    capacity: row.capacity,
+    pricePerSession: row.price_per_session,
+    priceFullCourse: row.price_full_course,
+    sessions: sessions.map(meetingView),
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,130 @@
+// The booking workflows as the services see them: start one (idempotently),
+// send it a LiveKit event, ask it to cancel, take a dispute or an admin's
+// decision. The workflow's refusals (non-retryable ApplicationFailures whose
+// type is a 409 code) come back as ConflictErrors; a workflow that has
+// already finished is reported as such for the caller to explain.
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { PresenceEvent } from '../domain/attendance';
+import { ConflictError } from '../domain/errors';
+import type { bookingWorkflow } from '../workflows/booking';
+import {
+  attendanceEventSignal,
+  BOOKING_WORKFLOW_TYPE,
+  BookingSearchAttributes,
+  bookingWorkflowId,
+  cancelBookingUpdate,
+  disputeBookingUpdate,
+  resolveReviewUpdate,
+  type BookingOutcome,
+  type BookingState,
+  type BookingWorkflowInput,
+  type CancelRequest,
+  type DisputeRequest,
+  type ResolveRequest,
+} from '../workflows/shared';
+import type { BookingRow } from './repository';
+
+/** The booking's workflow is not running (it finished, or was never started). */
+export class WorkflowGoneError extends Error {
+  constructor(readonly bookingId: string) {
+    super(`the workflow of booking ${bookingId} is not running`);
+    this.name = 'WorkflowGoneError';
+  }
+}
+
+/** Everything the workflow needs, derived from the booking row alone (so anyone can start it, the same way). */
+export function workflowInputOf(booking: BookingRow, closeRoom: boolean): BookingWorkflowInput {
+  return {
+    bookingId: booking.id,
+    meetingId: booking.meeting_id,
+    studentId: booking.student_id,
+    teacherId: booking.teacher_id,
+    price: booking.price,
+    startsAt: booking.starts_at.toISOString(),
+    endsAt: booking.ends_at.toISOString(),
+    policy: booking.policy,
+    closeRoom,
+  };
+}
+
+export class BookingWorkflows {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    /** Whether workflows close LiveKit rooms at finalisation (LIVEKIT_URL is set). */
+    private readonly closeRooms: boolean,
+  ) {}
+
+  /** Starts the booking's workflow; one already started (or finished) under its id is fine. */
+  async start(booking: BookingRow): Promise<void> {
+    try {
+      await this.client.workflow.start<typeof bookingWorkflow>(BOOKING_WORKFLOW_TYPE, {
+        workflowId: bookingWorkflowId(booking.id),
+        taskQueue: this.taskQueue,
+        args: [workflowInputOf(booking, this.closeRooms)],
+        // A booking has one workflow, ever: a finished one is never started again.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: [
+          { key: BookingSearchAttributes.bookingId, value: booking.id },
+          { key: BookingSearchAttributes.meetingId, value: booking.meeting_id },
+          { key: BookingSearchAttributes.teacherId, value: booking.teacher_id },
+          { key: BookingSearchAttributes.studentId, value: booking.student_id },
+          { key: BookingSearchAttributes.status, value: booking.status },
+        ],
+        staticSummary: `Booking ${booking.id}`,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw error;
+    }
+  }
+
+  /** Delivers a LiveKit event; a workflow that has finished no longer needs it. */
+  async signalAttendance(bookingId: string, event: PresenceEvent): Promise<'delivered' | 'finished'> {
+    try {
+      await this.client.workflow.getHandle(bookingWorkflowId(bookingId)).signal(attendanceEventSignal, event);
+      return 'delivered';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return 'finished';
+      throw error;
+    }
+  }
+
+  cancel(bookingId: string, request: CancelRequest): Promise<BookingOutcome> {
+    return this.update(bookingId, (handle) => handle.executeUpdate(cancelBookingUpdate, { args: [request] }));
+  }
+
+  dispute(bookingId: string, request: DisputeRequest): Promise<BookingState> {
+    return this.update(bookingId, (handle) =>
+      handle.executeUpdate(disputeBookingUpdate, { args: [request] }),
+    );
+  }
+
+  resolve(bookingId: string, request: ResolveRequest): Promise<BookingOutcome> {
+    return this.update(bookingId, (handle) => handle.executeUpdate(resolveReviewUpdate, { args: [request] }));
+  }
+
+  private async update<T>(
+    bookingId: string,
+    call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call(this.client.workflow.getHandle(bookingWorkflowId(bookingId)));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        const { type, message } = error.cause;
+        if (type !== undefined && type !== null) throw new ConflictError(type, message);
+      }
+      if (error instanceof WorkflowNotFoundError) throw new WorkflowGoneError(bookingId);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// LiveKit, through its server SDK: join tokens (AccessToken), webhook
+// verification (WebhookReceiver, against the raw body) and closing rooms
+// (RoomServiceClient.deleteRoom, only when LIVEKIT_URL is configured).
+import { AccessToken, RoomServiceClient, WebhookReceiver } from 'livekit-server-sdk';
+import type { PresenceEventKind } from '../domain/attendance';
+
+export interface LiveKitConfig {
+  url: string | undefined;
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** A webhook event reduced to what attendance needs; `kind` undefined for events that are ignored. */
+export interface ReceivedEvent {
+  id: string;
+  event: string;
+  kind: PresenceEventKind | undefined;
+  roomName: string | undefined;
+  identity: string | undefined;
+  participantSid: string | undefined;
+  /** Event time (createdAt, seconds) in ms. */
+  atMs: number;
+}
+
+export class InvalidWebhookError extends Error {
+  constructor(cause: unknown) {
+    super(`webhook refused: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'InvalidWebhookError';
+  }
+}
+
+const USED_EVENTS: Record<string, PresenceEventKind> = {
+  participant_joined: 'participant_joined',
+  participant_left: 'participant_left',
+  room_finished: 'room_finished',
+};
+
+export class LiveKit {
+  private readonly receiver: WebhookReceiver;
+  private readonly rooms: RoomServiceClient | undefined;
+
+  constructor(private readonly config: LiveKitConfig) {
+    this.receiver = new WebhookReceiver(config.apiKey, config.apiSecret);
+    this.rooms =
+      config.url === undefined
+        ? undefined
+        : new RoomServiceClient(config.url, config.apiKey, config.apiSecret);
+  }
+
+  /** Whether rooms are closed at finalisation (a LiveKit server is configured). */
+  get closesRooms(): boolean {
+    return this.rooms !== undefined;
+  }
+
+  /** A token that joins this one room as this identity, valid until `validUntil`. */
+  async joinToken(input: {
+    roomName: string;
+    identity: string;
+    name: string;
+    now: Date;
+    validUntil: Date;
+  }): Promise<string> {
+    const ttlSeconds = Math.max(1, Math.ceil((input.validUntil.getTime() - input.now.getTime()) / 1000));
+    const token = new AccessToken(this.config.apiKey, this.config.apiSecret, {
+      identity: input.identity,
+      name: input.name,
+      ttl: ttlSeconds,
+    });
+    token.addGrant({ room: input.roomName, roomJoin: true, canPublish: true, canSubscribe: true });
+    return token.toJwt();
+  }
+
+  /** Verifies the signature over the raw body; InvalidWebhookError when it is missing, forged or tampered with. */
+  async receiveWebhook(rawBody: string, authorization: string | undefined): Promise<ReceivedEvent> {
+    let event;
+    try {
+      event = await this.receiver.receive(rawBody, authorization);
+    } catch (error) {
+      throw new InvalidWebhookError(error);
+    }
+    if (event.id === '') throw new InvalidWebhookError('the event has no id');
+    return {
+      id: event.id,
+      event: event.event,
+      kind: USED_EVENTS[event.event],
+      roomName: event.room?.name || undefined,
+      identity: event.participant?.identity || undefined,
+      participantSid: event.participant?.sid || undefined,
+      atMs: Number(event.createdAt) * 1000,
+    };
+  }
+
+  /** Closes the room (disconnecting everyone); a room that is already gone is fine. */
+  async closeRoom(roomName: string): Promise<void> {
+    if (this.rooms === undefined) return;
+    try {
+      await this.rooms.deleteRoom(roomName);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const { status, code } = error as { status?: number; code?: string };
+  return status === 404 || code === 'not_found';
+}

@@ -1,0 +1,62 @@
+// One function per database operation on notifications.
+import type { Conn } from '../db/knex';
+import type { NewNotification, NotificationType } from './types';
+
+export interface NotificationRow {
+  id: string;
+  user_id: string;
+  event_key: string;
+  type: NotificationType;
+  payload: Record<string, unknown>;
+  read_at: Date | null;
+  created_at: Date;
+}
+
+/** Records each (user, event) once: a repeat is ignored. Answers how many were new. */
+export async function insertNotifications(conn: Conn, notifications: NewNotification[]): Promise<number> {
+  if (notifications.length === 0) return 0;
+  const rows: unknown[] = await conn('notifications')
+    .insert(
+      notifications.map((n) => ({
+        user_id: n.userId,
+        event_key: n.eventKey,
+        type: n.type,
+        payload: JSON.stringify(n.payload),
+      })),
+    )
+    .onConflict(['user_id', 'event_key'])
+    .ignore()
+    .returning('id');
+  return rows.length;
+}
+
+export async function adminIds(conn: Conn): Promise<string[]> {
+  return conn('users').where({ role: 'admin' }).orderBy('id').limit(1000).pluck('id');
+}
+
+export async function listNotifications(
+  conn: Conn,
+  userId: string,
+  page: { unreadOnly: boolean; limit: number; before?: { createdAt: Date; id: string } },
+): Promise<NotificationRow[]> {
+  const query = conn<NotificationRow>('notifications').where({ user_id: userId });
+  if (page.unreadOnly) void query.whereNull('read_at');
+  if (page.before !== undefined) {
+    void query.whereRaw('(created_at, id) < (?, ?)', [page.before.createdAt, page.before.id]);
+  }
+  return query
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(page.limit);
+}
+
+/** Marks the user's notification read (once); answers the row, or undefined when it is not theirs. */
+export async function markRead(conn: Conn, userId: string, id: string): Promise<NotificationRow | undefined> {
+  await conn('notifications')
+    .where({ id, user_id: userId })
+    .whereNull('read_at')
+    .update({ read_at: conn.fn.now() });
+  return conn<NotificationRow>('notifications').where({ id, user_id: userId }).first();
+}

@@ -1,0 +1,65 @@
+// In-app notifications: recorded by the step that records the event (in its
+// transaction), listed and marked read by their user. Email and real-time
+// delivery build on `recordNotifications` (see the notifications issue).
+import type { Conn } from '../db/knex';
+import {
+  adminIds,
+  insertNotifications,
+  listNotifications,
+  markRead,
+  type NotificationRow,
+} from './repository';
+import type { NewNotification, NotificationType, NotificationView } from './types';
+
+/** Records notifications, each (user, event) at most once. */
+export async function recordNotifications(conn: Conn, notifications: NewNotification[]): Promise<number> {
+  return insertNotifications(conn, notifications);
+}
+
+/** The same event for every administrator. */
+export async function forAdmins(
+  conn: Conn,
+  event: { eventKey: string; type: NotificationType; payload: Record<string, unknown> },
+): Promise<NewNotification[]> {
+  return (await adminIds(conn)).map((userId) => ({ userId, ...event }));
+}
+
+export function toView(row: NotificationRow): NotificationView {
+  return {
+    id: row.id,
+    type: row.type,
+    payload: row.payload,
+    read: row.read_at !== null,
+    readAt: row.read_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export interface NotificationPage {
+  data: NotificationView[];
+  nextCursor: { createdAt: Date; id: string } | null;
+}
+
+export async function notificationsOf(
+  conn: Conn,
+  userId: string,
+  page: { unreadOnly: boolean; limit: number; before?: { createdAt: Date; id: string } },
+): Promise<NotificationPage> {
+  const rows = await listNotifications(conn, userId, { ...page, limit: page.limit + 1 });
+  const more = rows.length > page.limit;
+  const shown = rows.slice(0, page.limit);
+  const last = shown[shown.length - 1];
+  return {
+    data: shown.map(toView),
+    nextCursor: more && last !== undefined ? { createdAt: last.created_at, id: last.id } : null,
+  };
+}
+
+export async function readNotification(
+  conn: Conn,
+  userId: string,
+  id: string,
+): Promise<NotificationView | undefined> {
+  const row = await markRead(conn, userId, id);
+  return row === undefined ? undefined : toView(row);
+}

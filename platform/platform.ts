@@ -1,0 +1,121 @@
+// The one composition root. Every process (npm start, the API alone, the
+// worker alone) builds its parts here, once: the database, the one ledger
+// batcher, the Temporal client, the adapters (LiveKit, the clock) and the
+// services made of them. The API and the activities receive these; nothing
+// else constructs them.
+import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { ActivityDeps } from '../activities';
+import type { BookingDeps } from '../bookings/service';
+import { BookingWorkflows } from '../bookings/workflow-gateway';
+import type { Settings } from '../config/settings';
+import type { Db } from '../db/knex';
+import { systemClock, type Clock } from '../domain/clock';
+import { LedgerBatcher } from '../ledger/batcher';
+import { LiveKit } from '../livekit/livekit';
+import { openDatabase, type ReadyDatabase } from './database';
+import type { Lifecycle } from './lifecycle';
+import { ensureSearchAttributes } from './search-attributes';
+
+/** Where clients connect when no LiveKit server is configured (`livekit-server --dev`). */
+export const DEFAULT_LIVEKIT_CLIENT_URL = 'ws://localhost:7880';
+
+export interface Platform {
+  settings: Settings;
+  logger: Logger;
+  db: Db;
+  databaseOrigin: string;
+  ledger: LedgerBatcher;
+  clock: Clock;
+  temporal: { client: Client; connection: Connection };
+  livekit: LiveKit;
+  bookingWorkflows: BookingWorkflows;
+}
+
+/** The parts that need no running infrastructure, for a database and Temporal client made elsewhere (tests). */
+export function assemble(parts: {
+  settings: Settings;
+  logger: Logger;
+  db: Db;
+  databaseOrigin: string;
+  client: Client;
+  connection: Connection;
+  clock?: Clock;
+}): Platform {
+  const { settings } = parts;
+  const livekit = new LiveKit({
+    url: settings.LIVEKIT_URL,
+    apiKey: settings.LIVEKIT_API_KEY,
+    apiSecret: settings.LIVEKIT_API_SECRET,
+  });
+  return {
+    settings,
+    logger: parts.logger,
+    db: parts.db,
+    databaseOrigin: parts.databaseOrigin,
+    ledger: new LedgerBatcher(parts.db),
+    clock: parts.clock ?? systemClock,
+    temporal: { client: parts.client, connection: parts.connection },
+    livekit,
+    bookingWorkflows: new BookingWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE, livekit.closesRooms),
+  };
+}
+
+/**
+ * Opens the database (provisioned and migrated), connects to Temporal at
+ * `temporalAddress` and registers the search attributes; everything opened
+ * is registered with `lifecycle` to be closed in reverse order.
+ */
+export async function buildPlatform(options: {
+  settings: Settings;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  temporalAddress: string;
+  /** Already opened by the caller (npm start opens it before the dev server). */
+  database?: ReadyDatabase;
+}): Promise<Platform> {
+  const { settings, lifecycle } = options;
+  const database = options.database ?? (await openDatabase(settings));
+  if (options.database === undefined) lifecycle.add('database', database.close);
+  const connection = await Connection.connect({ address: options.temporalAddress });
+  lifecycle.add('temporal client connection', () => connection.close());
+  await ensureSearchAttributes(connection, settings.TEMPORAL_NAMESPACE);
+  const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+  const platform = assemble({
+    settings,
+    logger: options.logger,
+    db: database.db,
+    databaseOrigin: database.origin,
+    client,
+    connection,
+  });
+  // Registered after the connection: on shutdown, in-flight ledger work drains before it closes.
+  lifecycle.add('ledger batcher', () => platform.ledger.drain());
+  return platform;
+}
+
+/** What the booking services need, from the platform. */
+export function bookingDeps(platform: Platform): BookingDeps {
+  const { settings } = platform;
+  return {
+    db: platform.db,
+    clock: platform.clock,
+    currency: settings.CURRENCY,
+    policy: settings,
+    workflows: platform.bookingWorkflows,
+    livekit: platform.livekit,
+    livekitUrl: settings.LIVEKIT_URL ?? DEFAULT_LIVEKIT_CLIENT_URL,
+    logger: platform.logger,
+  };
+}
+
+/** What the activities need, from the platform. */
+export function activityDeps(platform: Platform): ActivityDeps {
+  return {
+    db: platform.db,
+    logger: platform.logger,
+    livekit: platform.livekit,
+    currency: platform.settings.CURRENCY,
+    publicUrl: platform.settings.PUBLIC_URL,
+  };
+}

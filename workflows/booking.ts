@@ -1,0 +1,367 @@
+// One booking, from the moment its price is held until the money has gone
+// where the rules say (SPEC sections 1, 2 and 5):
+//
+//   scheduled --(open time)--> open --(end + grace, or room_finished after the end)--> finalising
+//       |                       |                                                          |
+//       +--- cancel, before the start ---> cancelled        attended: release ------------+
+//                                                           (or dispute window, then release or review)
+//                                                           low attendance: refund -------+
+//                                                           no-show: review --(admin)--> settled
+//
+// Every decision (cancellation terms, attendance, settlement) is taken here,
+// with the pure rules of domain/ and the policy carried in the input, so a
+// cancel racing the opening or the finalisation has exactly one outcome.
+// Activities carry decisions out, idempotently; their refusals never happen
+// for a decision taken here, so money-moving activities retry until done.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { AttendanceEvidence, BookingActivities, SettleInput } from '../activities/bookings';
+import {
+  attendanceOf,
+  identityOf,
+  summarize,
+  type Attendance,
+  type PresenceEvent,
+} from '../domain/attendance';
+import type { BookingStatus } from '../domain/booking';
+import { cancellationTerms } from '../domain/cancellation';
+import {
+  decideAtFinalisation,
+  planRefund,
+  planRelease,
+  planReviewDecision,
+  planSettlement,
+  type SettlementPlan,
+} from '../domain/settlement';
+import { BEST_EFFORT_CALL, MONEY_MOVEMENT } from './presets';
+import {
+  attendanceEventSignal,
+  BookingRefusal,
+  BookingSearchAttributes,
+  bookingStateQuery,
+  cancelBookingUpdate,
+  disputeBookingUpdate,
+  resolveReviewUpdate,
+  type BookingOutcome,
+  type BookingPhase,
+  type BookingState,
+  type BookingWorkflowInput,
+  type CancelRequest,
+  type DisputeRequest,
+  type ResolveRequest,
+} from './shared';
+
+const { openBooking, settleBooking, recordFinalisation, notifyReviewReminder } =
+  proxyActivities<BookingActivities>(MONEY_MOVEMENT);
+const { closeRoom } = proxyActivities<BookingActivities>(BEST_EFFORT_CALL);
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/**
+ * Events one booking keeps: a bound on its history, so a reconnect storm
+ * cannot grow it without limit. Far above any real class; beyond it further
+ * events are dropped and a person reviews the booking instead of the rules
+ * judging it on a truncated record.
+ */
+export const MAX_ATTENDANCE_EVENTS = 2_000;
+/** Reminders to admins, after which the review just waits. */
+const MAX_REVIEW_REMINDERS = 60;
+
+export async function bookingWorkflow(input: BookingWorkflowInput): Promise<BookingOutcome> {
+  const booking = new Booking(input);
+  const outcome = await booking.run();
+  // Updates answered with this outcome must get to return it before the run ends.
+  await condition(allHandlersFinished);
+  return outcome;
+}
+
+class Booking {
+  private readonly startsAtMs: number;
+  private readonly endsAtMs: number;
+  private readonly identities: { student: string; teacher: string };
+
+  private phase: BookingPhase = 'scheduled';
+  private nextDeadlineMs: number | null;
+  private readonly events = new Map<string, PresenceEvent>();
+  private eventsDropped = false;
+  private roomFinishedAfterEnd = false;
+  private finalAttendance: Attendance | undefined;
+  private cancellation: { request: CancelRequest; plan: SettlementPlan } | undefined;
+  private dispute: DisputeRequest | undefined;
+  private resolution: ResolveRequest | undefined;
+  private outcome: BookingOutcome | undefined;
+
+  constructor(private readonly input: BookingWorkflowInput) {
+    this.startsAtMs = Date.parse(input.startsAt);
+    this.endsAtMs = Date.parse(input.endsAt);
+    this.identities = { student: identityOf(input.studentId), teacher: identityOf(input.teacherId) };
+    this.nextDeadlineMs = this.openAtMs;
+    this.installHandlers();
+  }
+
+  private get openAtMs(): number {
+    return this.startsAtMs - this.input.policy.openBeforeMinutes * MINUTE_MS;
+  }
+
+  private get finaliseAtMs(): number {
+    return this.endsAtMs + this.input.policy.endGraceMinutes * MINUTE_MS;
+  }
+
+  async run(): Promise<BookingOutcome> {
+    const { input } = this;
+    const { policy } = input;
+
+    // 1. Until the class opens, unless it is cancelled first.
+    await waitUntil(() => this.cancellation !== undefined, this.openAtMs, 'until the class opens');
+    if (this.cancellation !== undefined) return this.settleCancellation();
+
+    const opened = await openBooking({ bookingId: input.bookingId });
+    if (opened.meetingCancelled && this.cancellation === undefined) {
+      // The meeting was cancelled and this booking's own cancel never arrived (a crash on the way).
+      this.cancellation = {
+        request: { by: 'teacher', actorId: input.teacherId, reason: 'meeting cancelled' },
+        plan: planRefund(input.price, policy.teacherSharePercent, 'cancelled_by_teacher'),
+      };
+    }
+    if (this.cancellation !== undefined) return this.settleCancellation();
+    this.phase = 'open';
+    this.setStatus('open');
+
+    // 2. The class. Attendance arrives as signals; it may still be cancelled before its start.
+    this.nextDeadlineMs = this.finaliseAtMs;
+    await waitUntil(
+      () => this.cancellation !== undefined || this.roomFinishedAfterEnd,
+      this.finaliseAtMs,
+      'until finalisation',
+    );
+    if (this.cancellation !== undefined) return this.settleCancellation();
+
+    // 3. Finalisation: attendance over the whole class, then the settlement table.
+    this.phase = 'finalising';
+    this.nextDeadlineMs = null;
+    const attendance = attendanceOf(this.events.values(), this.identities, {
+      startMs: this.startsAtMs,
+      endMs: this.endsAtMs,
+    });
+    this.finalAttendance = attendance;
+    const evidence: AttendanceEvidence = {
+      ...summarize(attendance),
+      studentIntervals: attendance.studentIntervals,
+      teacherIntervals: attendance.teacherIntervals,
+      eventsDropped: this.eventsDropped,
+    };
+    const decision = decideAtFinalisation(attendance, policy.attendanceReleasePercent);
+    const action = this.eventsDropped ? 'review' : decision.action;
+    if (input.closeRoom) {
+      // Nothing about money waits for LiveKit: a room that will not close is logged, not awaited.
+      await closeRoom({ meetingId: input.meetingId }).catch(() => undefined);
+    }
+
+    if (action === 'refund') {
+      return this.settle(planRefund(input.price, policy.teacherSharePercent, decision.outcome), {
+        attendance: evidence,
+      });
+    }
+    if (action === 'release' && policy.disputeWindowHours <= 0) {
+      return this.settle(planRelease(input.price, policy.teacherSharePercent, decision.outcome), {
+        attendance: evidence,
+      });
+    }
+    if (action === 'release') {
+      // The student may dispute before the money is released.
+      await recordFinalisation({
+        bookingId: input.bookingId,
+        status: 'completed',
+        outcome: decision.outcome,
+        attendance: evidence,
+      });
+      this.setStatus('completed');
+      this.phase = 'dispute_window';
+      this.nextDeadlineMs = Date.now() + policy.disputeWindowHours * HOUR_MS;
+      await waitUntil(() => this.dispute !== undefined, this.nextDeadlineMs, 'dispute window');
+      if (this.dispute === undefined) {
+        return this.settle(planRelease(input.price, policy.teacherSharePercent, decision.outcome), {
+          attendance: evidence,
+        });
+      }
+      await recordFinalisation({
+        bookingId: input.bookingId,
+        status: 'requires_manual_review',
+        outcome: 'disputed',
+        attendance: evidence,
+        dispute: { reason: this.dispute.reason },
+      });
+    } else {
+      await recordFinalisation({
+        bookingId: input.bookingId,
+        status: 'requires_manual_review',
+        outcome: decision.outcome,
+        attendance: evidence,
+      });
+    }
+
+    // 4. Review: the money stays held until an admin decides; admins are reminded meanwhile.
+    this.phase = 'review';
+    this.setStatus('requires_manual_review');
+    for (let reminder = 1; reminder <= MAX_REVIEW_REMINDERS; reminder++) {
+      this.nextDeadlineMs = Date.now() + policy.reviewReminderHours * HOUR_MS;
+      if (await waitUntil(() => this.resolution !== undefined, this.nextDeadlineMs, 'review reminder')) break;
+      await notifyReviewReminder({ bookingId: input.bookingId, reminder });
+    }
+    this.nextDeadlineMs = null;
+    await condition(() => this.resolution !== undefined);
+    const { adminId, note, review } = this.resolution!;
+    return this.settle(planReviewDecision(input.price, policy.teacherSharePercent, review), {
+      resolution: { adminId, note: note ?? null },
+    });
+  }
+
+  private async settle(
+    plan: SettlementPlan,
+    extra: Omit<SettleInput, 'plan' | 'bookingId'>,
+  ): Promise<BookingOutcome> {
+    const outcome = await settleBooking({ bookingId: this.input.bookingId, plan, ...extra });
+    this.outcome = outcome;
+    this.phase = outcome.status === 'cancelled' ? 'cancelled' : 'settled';
+    this.nextDeadlineMs = null;
+    this.setStatus(outcome.status);
+    return outcome;
+  }
+
+  private settleCancellation(): Promise<BookingOutcome> {
+    const { request, plan } = this.cancellation!;
+    return this.settle(plan, { cancellation: { actorId: request.actorId, reason: request.reason ?? null } });
+  }
+
+  private setStatus(status: BookingStatus): void {
+    upsertSearchAttributes([{ key: BookingSearchAttributes.status, value: status }]);
+  }
+
+  private attendanceSoFar(): Attendance {
+    if (this.finalAttendance !== undefined) return this.finalAttendance;
+    // A class in progress counts up to now (the workflow's clock, deterministic).
+    const upTo = Math.min(this.endsAtMs, Math.max(this.startsAtMs + 1, Date.now()));
+    const attendance = attendanceOf(this.events.values(), this.identities, {
+      startMs: this.startsAtMs,
+      endMs: upTo,
+    });
+    return { ...attendance, classMs: this.endsAtMs - this.startsAtMs };
+  }
+
+  private state(): BookingState {
+    return {
+      phase: this.phase,
+      attendance: summarize(this.attendanceSoFar()),
+      nextDeadline: this.nextDeadlineMs === null ? null : new Date(this.nextDeadlineMs).toISOString(),
+      outcome: this.outcome ?? null,
+      eventsReceived: this.events.size,
+    };
+  }
+
+  private installHandlers(): void {
+    setHandler(attendanceEventSignal, (event) => {
+      if (this.events.has(event.id)) return;
+      if (this.events.size >= MAX_ATTENDANCE_EVENTS) {
+        this.eventsDropped = true;
+        return;
+      }
+      this.events.set(event.id, event);
+      if (event.kind === 'room_finished' && event.atMs >= this.endsAtMs) this.roomFinishedAfterEnd = true;
+    });
+
+    setHandler(bookingStateQuery, () => this.state());
+
+    setHandler(
+      cancelBookingUpdate,
+      async (request) => {
+        const terms = this.cancelTerms(request);
+        this.cancellation = {
+          request,
+          plan: planSettlement(
+            this.input.price,
+            this.input.policy.teacherSharePercent,
+            terms.refundPercent,
+            terms.outcome,
+          ),
+        };
+        await condition(() => this.outcome !== undefined);
+        return this.outcome!;
+      },
+      { validator: (request: CancelRequest) => void this.cancelTerms(request) },
+    );
+
+    setHandler(
+      disputeBookingUpdate,
+      async (request) => {
+        this.dispute = request;
+        await condition(() => this.phase !== 'dispute_window');
+        return this.state();
+      },
+      {
+        validator: (_request) => {
+          if (this.phase !== 'dispute_window' || this.dispute !== undefined) {
+            throw ApplicationFailure.nonRetryable(
+              'a booking can be disputed only during its dispute window',
+              BookingRefusal.notDisputable,
+            );
+          }
+        },
+      },
+    );
+
+    setHandler(
+      resolveReviewUpdate,
+      async (request) => {
+        this.resolution = request;
+        await condition(() => this.outcome !== undefined);
+        return this.outcome!;
+      },
+      {
+        validator: (_request) => {
+          if (this.resolution !== undefined || this.outcome !== undefined) {
+            throw ApplicationFailure.nonRetryable(
+              'this review is already resolved',
+              BookingRefusal.alreadyResolved,
+            );
+          }
+          if (this.phase !== 'review') {
+            throw ApplicationFailure.nonRetryable('the booking is not in review', BookingRefusal.notInReview);
+          }
+        },
+      },
+    );
+  }
+
+  /** The terms a cancellation asked now would get, or the refusal (validator and handler agree: same task, same clock). */
+  private cancelTerms(request: CancelRequest): {
+    refundPercent: number;
+    outcome: BookingOutcome['outcome'] & string;
+  } {
+    if (this.cancellation !== undefined) {
+      throw ApplicationFailure.nonRetryable(
+        'the booking is already being cancelled',
+        BookingRefusal.notCancellable,
+      );
+    }
+    if (this.phase !== 'scheduled' && this.phase !== 'open') {
+      throw ApplicationFailure.nonRetryable(`the booking is ${this.phase}`, BookingRefusal.notCancellable);
+    }
+    const terms = cancellationTerms(request.by, Date.now(), this.startsAtMs, this.input.policy);
+    if (!terms.allowed) throw ApplicationFailure.nonRetryable(terms.reason, BookingRefusal.notCancellable);
+    return terms;
+  }
+}
+
+/** condition(fn) until an absolute time of the workflow clock; answers whether fn became true. */
+async function waitUntil(fn: () => boolean, deadlineMs: number, summary: string): Promise<boolean> {
+  if (fn()) return true;
+  const remainingMs = deadlineMs - Date.now();
+  if (remainingMs <= 0) return false;
+  return condition(fn, remainingMs, { summary });
+}
