@@ -404,6 +404,6 @@ export async function roomEvents(
   return conn<LiveKitEventRow>('livekit_events')
     .where({ room_name: roomName })
     .andWhere((q) => q.whereIn('identity', filter.identities).orWhere('event', 'room_finished'))
-    .orderBy([{ column: 'occurred_at' }, 'id'])
+    .orderBy([{ column: 'occurred_at' }, { column: 'received_at' }, 'id'])
     .limit(filter.limit);
 }
