@@ -118,8 +118,10 @@ export async function teacherMeetings(
  * Answers the meetings that got a seat.
  */
 export async function takeSeats(conn: Conn, meetingIds: string[], now: Date): Promise<string[]> {
-  // Lock the rows in one order first: two enrolments in one course never deadlock.
-  await conn('meetings').whereIn('id', meetingIds).orderBy('id').forUpdate().select('id');
+  // Lock the rows in one order first, so two enrolments in one course never
+  // deadlock; NO KEY UPDATE, as the update itself takes: it does not conflict
+  // with the KEY SHARE lock a booking row's foreign key takes on its meeting.
+  await conn('meetings').whereIn('id', meetingIds).orderBy('id').forNoKeyUpdate().select('id');
   const rows = await conn('meetings')
     .whereIn('id', meetingIds)
     .andWhere({ status: 'scheduled' })
