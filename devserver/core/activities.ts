@@ -25,6 +25,18 @@ import {
 import { attrsOf } from './events';
 import { encodeToken, decodeToken } from './tokens';
 import { notFound, invalidArgument } from '../rpc/errors';
+import {
+  blobExceedsLimit,
+  payloadsSize,
+  failureSize,
+  serverFailure,
+  truncateFailure,
+  BLOB_SIZE_LIMIT_WARN,
+  COMPLETE_RESULT_EXCEEDS_LIMIT,
+  FAILURE_EXCEEDS_LIMIT,
+  CANCEL_DETAILS_EXCEED_LIMIT,
+  HEARTBEAT_DETAILS_EXCEED_LIMIT,
+} from './limits';
 
 type ScheduleAttrs = temporal.api.command.v1.IScheduleActivityTaskCommandAttributes;
 type PollResponse = temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse;
@@ -214,12 +226,28 @@ function requireStarted(act: ActivityState): void {
   if (act.phase !== 'started') throw notFound('activity task not found');
 }
 
-export function heartbeat(
-  engine: Engine,
-  { exec, act }: Located,
-  details: IPayloads | null | undefined,
-): boolean {
+/** Where a payload size check happens, for the warning the real server logs. */
+function blobContext(engine: Engine, { exec }: Located, operation: string) {
+  return { log: engine.log, operation, workflowId: exec.s.workflowId, runId: exec.s.runId };
+}
+
+/**
+ * RecordActivityTaskHeartbeat(ById). Details over the size limit fail the activity at
+ * once (non-retryable), and the worker is told to cancel it, as the real frontend does.
+ */
+export function heartbeat(engine: Engine, loc: Located, details: IPayloads | null | undefined): boolean {
+  const { exec, act } = loc;
   requireStarted(act);
+  if (blobExceedsLimit(payloadsSize(details), blobContext(engine, loc, 'RecordActivityTaskHeartbeat'))) {
+    failActivity(
+      engine,
+      loc,
+      serverFailure(HEARTBEAT_DETAILS_EXCEED_LIMIT, true),
+      undefined,
+      act.lastWorkerIdentity,
+    );
+    return true;
+  }
   act.lastHeartbeatMs = engine.now();
   if (details) act.heartbeatDetails = toB64(T.Payloads, details);
   engine.touch(exec);
@@ -260,12 +288,20 @@ function closeActivity(
   engine.touch(exec);
 }
 
+/**
+ * RespondActivityTaskCompleted(ById). A result over the size limit is not recorded: the
+ * activity fails instead, non-retryable, with the real server's reason.
+ */
 export function completeActivity(
   engine: Engine,
   loc: Located,
   result: IPayloads | null | undefined,
   identity: string,
 ): void {
+  const tooLarge = blobExceedsLimit(
+    payloadsSize(result),
+    blobContext(engine, loc, 'RespondActivityTaskCompleted'),
+  );
   if (loc.act.phase !== 'started') {
     // RespondActivityTaskCompletedById before any worker took the task: as on the real
     // server the attempt is started on the caller's behalf, so the completion points at
@@ -276,12 +312,17 @@ export function completeActivity(
     loc.act.lastWorkerIdentity = identity;
     loc.act.requestId = '';
   }
+  if (tooLarge) {
+    failActivity(engine, loc, serverFailure(COMPLETE_RESULT_EXCEEDS_LIMIT, true), undefined, identity);
+    return;
+  }
   closeActivity(engine, loc.exec, loc.act, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, {
     result: result ?? undefined,
     identity,
   });
 }
 
+/** RespondActivityTaskCanceled(ById). Details over the size limit fail the activity instead. */
 export function cancelActivityConfirmed(
   engine: Engine,
   loc: Located,
@@ -289,6 +330,10 @@ export function cancelActivityConfirmed(
   identity: string,
 ): void {
   requireStarted(loc.act);
+  if (blobExceedsLimit(payloadsSize(details), blobContext(engine, loc, 'RespondActivityTaskCanceled'))) {
+    failActivity(engine, loc, serverFailure(CANCEL_DETAILS_EXCEED_LIMIT, true), undefined, identity);
+    return;
+  }
   closeActivity(engine, loc.exec, loc.act, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
     details: details ?? undefined,
     latestCancelRequestedEventId: loc.act.cancelRequestedEventId,
@@ -303,7 +348,11 @@ function retryDecision(
   failure: IFailure | null | undefined,
 ): { retry: boolean; state: number; delayMs: number } {
   const info = failure?.applicationFailureInfo;
-  if (info?.nonRetryable || (info?.type && act.retry.nonRetryable.includes(info.type))) {
+  if (
+    info?.nonRetryable ||
+    failure?.serverFailureInfo?.nonRetryable ||
+    (info?.type && act.retry.nonRetryable.includes(info.type))
+  ) {
     return { retry: false, state: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE, delayMs: 0 };
   }
   if (act.retry.maxAttempts > 0 && act.attempt >= act.retry.maxAttempts) {
@@ -336,26 +385,46 @@ function scheduleRetry(
   engine.touch(exec);
 }
 
+/**
+ * RespondActivityTaskFailed(ById). As on the real frontend, last heartbeat details over the
+ * size limit are dropped, and a failure over it is replaced by a non-retryable server
+ * failure holding what of it fits; both are returned for the response's `failures`.
+ */
 export function failActivity(
   engine: Engine,
-  { exec, act }: Located,
+  loc: Located,
   failure: IFailure | null | undefined,
   lastHeartbeatDetails: IPayloads | null | undefined,
   identity: string,
-): void {
+): IFailure[] {
+  const { exec, act } = loc;
   requireStarted(act);
+  const replaced: IFailure[] = [];
+  const ctx = blobContext(engine, loc, 'RespondActivityTaskFailed');
+  if (lastHeartbeatDetails && blobExceedsLimit(payloadsSize(lastHeartbeatDetails), ctx)) {
+    replaced.push(serverFailure(HEARTBEAT_DETAILS_EXCEED_LIMIT, true));
+    lastHeartbeatDetails = undefined;
+  }
+  if (failure && blobExceedsLimit(failureSize(failure), ctx)) {
+    failure = {
+      ...serverFailure(FAILURE_EXCEEDS_LIMIT, true),
+      cause: truncateFailure(failure, BLOB_SIZE_LIMIT_WARN),
+    };
+    replaced.push(failure);
+  }
   if (lastHeartbeatDetails) act.heartbeatDetails = toB64(T.Payloads, lastHeartbeatDetails);
   const f = failure ?? { message: 'activity failed' };
   const decision = retryDecision(engine, act, f);
   if (decision.retry && !act.cancelRequested) {
     scheduleRetry(engine, exec, act, f, decision.delayMs);
-    return;
+    return replaced;
   }
   closeActivity(engine, exec, act, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
     failure: f,
     identity,
     retryState: decision.state,
   });
+  return replaced;
 }
 
 const timeoutNames: Record<number, string> = {

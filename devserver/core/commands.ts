@@ -21,6 +21,16 @@ import { closeRun, continueAsNew, startWorkflow, signalRun, requestCancelRun } f
 import { handleUpdateMessage } from './updates';
 import { RpcError } from '../rpc/errors';
 import { searchAttributesCommandProblem } from './search-attributes';
+import {
+  blobExceedsLimit,
+  payloadsSize,
+  failureSize,
+  memoSize,
+  payloadsMapSize,
+  payloadMapSize,
+  anySize,
+  MEMO_SIZE_LIMIT_ERROR,
+} from './limits';
 
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
 type Cmd = temporal.api.command.v1.ICommand;
@@ -28,6 +38,150 @@ type Cmd = temporal.api.command.v1.ICommand;
 export interface InvalidCommand {
   cause: number;
   message: string;
+  /**
+   * A payload over the size limit: as on the real server the task fails with the cause
+   * and the run is terminated (a retried attempt is dropped instead, like any other).
+   */
+  terminate?: boolean;
+}
+
+/** A Go API enum name as the real server prints it: BadScheduleActivityAttributes. */
+export function causeName(cause: number): string {
+  const name = (Cause as unknown as Record<number, string>)[cause] ?? String(cause);
+  return name
+    .replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
+}
+
+/**
+ * The payload size checks of the real server's workflowTaskCompletedHandler, in its words
+ * and with its causes (including CompleteWorkflowExecution's BadScheduleActivityAttributes).
+ */
+function oversizedPayload(engine: Engine, exec: Execution, c: Cmd): InvalidCommand | undefined {
+  const ctx = (operation: string) => ({
+    log: engine.log,
+    operation,
+    workflowId: exec.s.workflowId,
+    runId: exec.s.runId,
+  });
+  const tooLarge = (cause: number, message: string): InvalidCommand => ({ cause, message, terminate: true });
+  switch (c.commandType) {
+    case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+      if (
+        blobExceedsLimit(
+          payloadsSize(c.scheduleActivityTaskCommandAttributes?.input),
+          ctx('ScheduleActivityTask'),
+        )
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+          'ScheduleActivityTaskCommandAttributes.Input exceeds size limit.',
+        );
+      break;
+    case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+      if (
+        blobExceedsLimit(
+          payloadsSize(c.completeWorkflowExecutionCommandAttributes?.result),
+          ctx('CompleteWorkflowExecution'),
+        )
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+          'CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.',
+        );
+      break;
+    case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      if (
+        blobExceedsLimit(
+          failureSize(c.failWorkflowExecutionCommandAttributes?.failure),
+          ctx('FailWorkflowExecution'),
+        )
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
+          'FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.',
+        );
+      break;
+    case CommandType.COMMAND_TYPE_RECORD_MARKER:
+      if (
+        blobExceedsLimit(payloadsMapSize(c.recordMarkerCommandAttributes?.details ?? {}), ctx('RecordMarker'))
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+          'RecordMarkerCommandAttributes.Details exceeds size limit.',
+        );
+      break;
+    case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: {
+      const a = c.continueAsNewWorkflowExecutionCommandAttributes;
+      const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
+      if (blobExceedsLimit(payloadsSize(a?.input), ctx('ContinueAsNewWorkflowExecution')))
+        return tooLarge(cause, 'ContinueAsNewWorkflowExecutionCommandAttributes. Input exceeds size limit.');
+      if (memoSize(a?.memo) > MEMO_SIZE_LIMIT_ERROR)
+        return tooLarge(cause, 'ContinueAsNewWorkflowExecutionCommandAttributes. Memo exceeds size limit.');
+      break;
+    }
+    case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
+      const a = c.startChildWorkflowExecutionCommandAttributes;
+      const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
+      if (blobExceedsLimit(payloadsSize(a?.input), ctx('StartChildWorkflowExecution')))
+        return tooLarge(cause, 'StartChildWorkflowExecutionCommandAttributes. Input exceeds size limit.');
+      if (memoSize(a?.memo) > MEMO_SIZE_LIMIT_ERROR)
+        return tooLarge(cause, 'StartChildWorkflowExecutionCommandAttributes.Memo exceeds size limit.');
+      break;
+    }
+    case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+      if (
+        blobExceedsLimit(
+          payloadsSize(c.signalExternalWorkflowExecutionCommandAttributes?.input),
+          ctx('SignalExternalWorkflowExecution'),
+        )
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+          'SignalExternalWorkflowExecutionCommandAttributes.Input exceeds size limit.',
+        );
+      break;
+    case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      if (
+        blobExceedsLimit(
+          payloadMapSize(c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields),
+          ctx('UpsertWorkflowSearchAttributes'),
+        )
+      )
+        return tooLarge(
+          Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+          'UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit.',
+        );
+      break;
+  }
+  return undefined;
+}
+
+/** An update protocol message whose body is over the size limit (the run is terminated). */
+export function oversizedMessage(
+  engine: Engine,
+  exec: Execution,
+  messages: IMessage[],
+): InvalidCommand | undefined {
+  for (const m of messages) {
+    const body = m.body;
+    const ctx = {
+      log: engine.log,
+      operation: 'ProtocolMessage',
+      workflowId: exec.s.workflowId,
+      runId: exec.s.runId,
+    };
+    if (blobExceedsLimit(anySize(body), ctx)) {
+      const type = (body?.type_url ?? '').slice((body?.type_url ?? '').lastIndexOf('/') + 1);
+      return {
+        cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+        message: `Message type ${type} exceeds size limit.`,
+        terminate: true,
+      };
+    }
+  }
+  return undefined;
 }
 
 export function validateCommands(
@@ -40,6 +194,12 @@ export function validateCommands(
   for (const c of commands) {
     const badSearchAttributes = searchAttributesCommandProblem(engine.searchAttributes, c);
     if (badSearchAttributes) return badSearchAttributes;
+    const invalid = invalidAttributes(c) ?? oversizedPayload(engine, exec, c as Cmd);
+    if (invalid) return invalid;
+  }
+  return undefined;
+
+  function invalidAttributes(c: ICommand): InvalidCommand | undefined {
     switch (c.commandType) {
       case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
         const a = c.scheduleActivityTaskCommandAttributes;
@@ -105,8 +265,8 @@ export function validateCommands(
           message: `Command type ${c.commandType} is not supported by the dev server.`,
         };
     }
+    return undefined;
   }
-  return undefined;
 }
 
 export function applyCommands(

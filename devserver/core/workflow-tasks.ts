@@ -20,7 +20,15 @@ import {
 } from '../proto';
 import { encodeToken, decodeToken } from './tokens';
 import { RpcError, Code, invalidArgument, notFound } from '../rpc/errors';
-import { applyCommands, validateCommands } from './commands';
+import {
+  applyCommands,
+  validateCommands,
+  oversizedMessage,
+  causeName,
+  type InvalidCommand,
+} from './commands';
+import { terminateRun } from './lifecycle';
+import { serverFailure } from './limits';
 import { dispatchActivityTask } from './activities';
 import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates, invalidUpdateMessage } from './updates';
 import { flushQueuedQueries, resolveAttachedQueries, dispatchLegacyQuery, attachedQueries } from './queries';
@@ -262,7 +270,10 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   const identity = req.identity ?? '';
 
   // Everything is validated before anything of the completion is applied.
-  const invalid = validateCommands(engine, exec, commands) ?? invalidUpdateMessage(messages);
+  const invalid: InvalidCommand | undefined =
+    validateCommands(engine, exec, commands) ??
+    invalidUpdateMessage(messages) ??
+    oversizedMessage(engine, exec, messages);
   if (invalid && wft.attempt > 1) {
     // As on the real server: a retried task that fails again the same way is dropped and
     // changes nothing; it times out and is retried after its (growing) timeout, so a
@@ -270,6 +281,12 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
     return { error: new RpcError(Code.INVALID_ARGUMENT, invalid.message), activityTasks: [] };
   }
   resolveAttachedQueries(exec, req.queryResults ?? {});
+  if (invalid?.terminate) {
+    // A payload over the size limit: the real server fails the task and terminates the run.
+    const message = `${causeName(invalid.cause)}: ${invalid.message}`;
+    failTaskAndTerminate(engine, exec, invalid.cause, message, identity);
+    return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
+  }
   const closes = commands.some((c) => closingCommandTypes.has(c.commandType ?? 0));
   if (invalid || (closes && exec.buffered.length > 0)) {
     // Invalid commands, or new events arrived while the worker decided to close the run
@@ -377,6 +394,34 @@ function failTask(
     );
   }
   retryTask(engine, exec, wft.attempt + 1);
+}
+
+/**
+ * The task failed with a cause that ends the run (a payload over the size limit): as the
+ * real server does, WorkflowTaskFailed, then the events buffered meanwhile, then
+ * WorkflowExecutionTerminated by the history service with the failure's message.
+ */
+function failTaskAndTerminate(
+  engine: Engine,
+  exec: Execution,
+  cause: number,
+  message: string,
+  identity: string,
+): void {
+  const wft = exec.s.wft!;
+  exec.append(
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      cause,
+      failure: serverFailure(message, true),
+      identity,
+    },
+    engine.now(),
+  );
+  endTask(engine, exec);
+  terminateRun(engine, exec, message, undefined, 'history-service');
 }
 
 /** The real server's history.maximumBufferedEventsBatch. */

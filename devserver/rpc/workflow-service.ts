@@ -44,6 +44,14 @@ import type { Execution } from '../core/execution';
 import { parseQuery, filterRuns, executionInfo, statusName } from '../core/visibility';
 import { describeExecution } from '../core/describe';
 import { checkSearchAttributes } from '../core/search-attributes';
+import {
+  blobExceedsLimit,
+  payloadsSize,
+  memoSize,
+  BLOB_SIZE_EXCEEDS_LIMIT,
+  MEMO_SIZE_EXCEEDS_LIMIT,
+  MEMO_SIZE_LIMIT_ERROR,
+} from '../core/limits';
 
 type WS = typeof temporal.api.workflowservice.v1;
 type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? NonNullable<P> : never;
@@ -56,8 +64,21 @@ function duration(d: unknown, field: string): number {
   return ms;
 }
 
+/** A request payload over the size limit is refused, as the real server does (INVALID_ARGUMENT). */
+function refuseLargeBlob(
+  engine: Engine,
+  payloads: unknown,
+  operation: string,
+  workflowId: string | null | undefined,
+): void {
+  if (blobExceedsLimit(payloadsSize(payloads as object), { log: engine.log, operation, workflowId }))
+    throw invalidArgument(BLOB_SIZE_EXCEEDS_LIMIT);
+}
+
 function toStartInput(engine: Engine, r: Req<'StartWorkflowExecutionRequest'>): StartInput {
   const namespace = engine.namespace(r.namespace).name;
+  refuseLargeBlob(engine, r.input, 'StartWorkflowExecution', r.workflowId);
+  if (memoSize(r.memo) > MEMO_SIZE_LIMIT_ERROR) throw invalidArgument(MEMO_SIZE_EXCEEDS_LIMIT);
   return {
     namespace,
     workflowId: requireId(r.workflowId, 'WorkflowId'),
@@ -194,6 +215,7 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     async SignalWorkflowExecution(r: Req<'SignalWorkflowExecutionRequest'>) {
       const ns = engine.namespace(r.namespace).name;
       const signalName = requireString(r.signalName, 'SignalName');
+      refuseLargeBlob(engine, r.input, 'SignalWorkflowExecution', r.workflowExecution?.workflowId);
       const exec = engine.lookupRunning(ns, r.workflowExecution?.workflowId, r.workflowExecution?.runId);
       signalRun(engine, exec, {
         signalName,
@@ -208,6 +230,7 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
 
     async SignalWithStartWorkflowExecution(r: Req<'SignalWithStartWorkflowExecutionRequest'>) {
       const signalName = requireString(r.signalName, 'SignalName');
+      refuseLargeBlob(engine, r.signalInput, 'SignalWithStartWorkflowExecution', r.workflowId);
       const input = toStartInput(engine, r);
       const { exec, started } = signalWithStart(engine, input, {
         signalName,
@@ -398,17 +421,29 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
 
     async RespondActivityTaskFailed(r: Req<'RespondActivityTaskFailedRequest'>) {
       const loc = locateByToken(engine, r.taskToken, r.namespace);
-      failActivity(engine, loc, r.failure as never, r.lastHeartbeatDetails as never, r.identity ?? '');
+      const failures = failActivity(
+        engine,
+        loc,
+        r.failure as never,
+        r.lastHeartbeatDetails as never,
+        r.identity ?? '',
+      );
       await engine.commit();
-      return {};
+      return { failures };
     },
 
     async RespondActivityTaskFailedById(r: Req<'RespondActivityTaskFailedByIdRequest'>) {
       const ns = engine.namespace(r.namespace).name;
       const loc = locateById(engine, ns, r.workflowId, r.runId, r.activityId);
-      failActivity(engine, loc, r.failure as never, r.lastHeartbeatDetails as never, r.identity ?? '');
+      const failures = failActivity(
+        engine,
+        loc,
+        r.failure as never,
+        r.lastHeartbeatDetails as never,
+        r.identity ?? '',
+      );
       await engine.commit();
-      return {};
+      return { failures };
     },
 
     async RespondActivityTaskCanceled(r: Req<'RespondActivityTaskCanceledRequest'>) {

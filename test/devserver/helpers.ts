@@ -3,11 +3,13 @@
 // task queue, so tests do not see each other's tasks.
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { start, type DevServerHandle, type DevServerOptions } from '../../devserver/index';
 import { registerCleanup } from '../support/cleanup';
 import type { StartInput } from '../../devserver/core/lifecycle';
+import { DEVSERVER_EXECUTABLE } from '../support/devserver';
 
 let bundle: Promise<{ code: string }> | undefined;
 
@@ -103,4 +105,39 @@ export function startInput(workflowId: string, taskQueue: string): StartInput {
     reusePolicy: 0,
     conflictPolicy: 0,
   };
+}
+
+export interface LaunchedServer {
+  child: ChildProcess;
+  address: string;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The executable as the SDK launches it (start-dev form, free port), with
+ * DEVSERVER_LOG_LEVEL set (info or debug, so it prints its address) and its stderr kept.
+ */
+export async function launchWithLogLevel(level: 'info' | 'debug'): Promise<LaunchedServer> {
+  const child = spawn(DEVSERVER_EXECUTABLE, ['server', 'start-dev', '--port', '0', '--headless'], {
+    env: { ...process.env, DEVSERVER_LOG_LEVEL: level },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  registerCleanup(stop);
+  let address = '';
+  await waitFor(async () => {
+    address = /Temporal dev server at ([\d.]+:\d+)/.exec(text)?.[1] ?? '';
+    return address !== '' || child.exitCode !== null;
+  }, 'the server to print its address');
+  if (!address) throw new Error(`the dev server did not start: ${text}`);
+  return { child, address, stderr: () => text, stop };
 }

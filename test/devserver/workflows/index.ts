@@ -309,5 +309,6 @@ export async function parentWaits(): Promise<void> {
 }
 
 export * from './clock';
+export * from './limits';
 export * from './tasks';
 export * from './lifecycle';

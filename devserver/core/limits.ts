@@ -1,0 +1,111 @@
+// The payload size limits the real server enforces with its default dynamic config
+// (limit.blobSize.error 2 MiB, limit.blobSize.warn 512 KiB, limit.memoSize.error 2 MiB),
+// checked where the real frontend and history service check them (common.
+// CheckEventBlobSizeLimit): one payload field of a request at a time, measured as its
+// protobuf encoding. Over the warning size a line is logged; over the error size the
+// request is refused, or its effect is replaced by a failure, as the real server does.
+import type { Logger } from '../logger';
+import { T, lookupType, type IFailure, type AnyMessage } from '../proto';
+
+const PayloadType = lookupType('temporal.api.common.v1.Payload');
+
+export const BLOB_SIZE_LIMIT_ERROR = 2 * 1024 * 1024;
+export const BLOB_SIZE_LIMIT_WARN = 512 * 1024;
+export const MEMO_SIZE_LIMIT_ERROR = 2 * 1024 * 1024;
+
+/** common.ErrBlobSizeExceedsLimit / ErrMemoSizeExceedsLimit (INVALID_ARGUMENT). */
+export const BLOB_SIZE_EXCEEDS_LIMIT = 'Blob data size exceeds limit.';
+export const MEMO_SIZE_EXCEEDS_LIMIT = 'Memo size exceeds limit.';
+/** The failure reasons the frontend puts in place of an activity's oversized payloads. */
+export const COMPLETE_RESULT_EXCEEDS_LIMIT = 'Complete result exceeds size limit.';
+export const FAILURE_EXCEEDS_LIMIT = 'Failure exceeds size limit.';
+export const CANCEL_DETAILS_EXCEED_LIMIT = 'Cancel details exceed size limit.';
+export const HEARTBEAT_DETAILS_EXCEED_LIMIT = 'Heartbeat details exceed size limit.';
+
+/** Encoded size of a Payloads message (0 when absent), without building the bytes. */
+export function payloadsSize(p: object | null | undefined): number {
+  return p ? T.Payloads.encode(p).len : 0;
+}
+
+export function failureSize(f: object | null | undefined): number {
+  return f ? T.Failure.encode(f).len : 0;
+}
+
+export function memoSize(m: object | null | undefined): number {
+  return m ? T.Memo.encode(m).len : 0;
+}
+
+/** common.GetPayloadsMapSize: the keys plus each value's encoded size. */
+export function payloadsMapSize(map: { [k: string]: object | null | undefined } | null | undefined): number {
+  let size = 0;
+  for (const [k, v] of Object.entries(map ?? {})) size += Buffer.byteLength(k) + payloadsSize(v);
+  return size;
+}
+
+/** The keys plus each single payload's encoded size (search attributes). */
+export function payloadMapSize(map: { [k: string]: object | null | undefined } | null | undefined): number {
+  let size = 0;
+  for (const [k, v] of Object.entries(map ?? {}))
+    size += Buffer.byteLength(k) + (v ? PayloadType.encode(v).len : 0);
+  return size;
+}
+
+/** The encoded size of a protocol message body (google.protobuf.Any). */
+export function anySize(a: AnyMessage | null | undefined): number {
+  if (!a) return 0;
+  return Buffer.byteLength(a.type_url ?? '') + (a.value?.length ?? 0) + 4;
+}
+
+export interface BlobContext {
+  log: Logger;
+  /** The operation, as the real server's BlobSizeViolationOperation tag. */
+  operation: string;
+  workflowId?: string | null;
+  runId?: string | null;
+}
+
+/**
+ * common.CheckEventBlobSizeLimit: logs a warning over the warning size; true when the
+ * blob is over the error size and must be refused.
+ */
+export function blobExceedsLimit(
+  size: number,
+  ctx: BlobContext,
+  errorLimit = BLOB_SIZE_LIMIT_ERROR,
+): boolean {
+  if (size <= BLOB_SIZE_LIMIT_WARN) return false;
+  ctx.log.warn(
+    `Blob data size exceeds the warning limit: ${size} bytes (warn ${BLOB_SIZE_LIMIT_WARN}, ` +
+      `error ${errorLimit}) in ${ctx.operation}` +
+      (ctx.workflowId ? ` for workflow ${ctx.workflowId}${ctx.runId ? ` run ${ctx.runId}` : ''}` : ''),
+  );
+  return size > errorLimit;
+}
+
+/** failure.NewServerFailure(message, nonRetryable) */
+export function serverFailure(message: string, nonRetryable: boolean): IFailure {
+  return { message, source: '', serverFailureInfo: { nonRetryable } };
+}
+
+/**
+ * failure.Truncate: what of a failure fits in maxBytes (message, source and stack trace
+ * cut, payload details dropped), kept as the cause of the failure that replaces it.
+ */
+export function truncateFailure(f: IFailure, maxBytes: number): IFailure {
+  const cut = (s: string | null | undefined, room: number): string =>
+    Buffer.from(s ?? '')
+      .subarray(0, Math.max(0, room))
+      .toString('utf8');
+  const message = cut(f.message, maxBytes);
+  const source = cut(f.source, maxBytes - Buffer.byteLength(message));
+  const stackTrace = cut(f.stackTrace, maxBytes - Buffer.byteLength(message) - Buffer.byteLength(source));
+  const info = f.applicationFailureInfo
+    ? {
+        applicationFailureInfo: {
+          type: f.applicationFailureInfo.type,
+          nonRetryable: f.applicationFailureInfo.nonRetryable,
+        },
+      }
+    : {};
+  return { message, source, stackTrace, ...info };
+}

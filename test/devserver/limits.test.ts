@@ -1,0 +1,236 @@
+import { strict as assert } from 'node:assert';
+import { Connection, Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { TerminatedFailure } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import {
+  sharedServer,
+  uniqueQueue,
+  withWorker,
+  waitFor,
+  launchWithLogLevel,
+  type LaunchedServer,
+} from './helpers';
+import { collector, largeWorkflowResult, largeActivityResult } from './workflows';
+
+const EventType = temporal.api.enums.v1.EventType;
+const CommandType = temporal.api.enums.v1.CommandType;
+const WorkflowTaskFailedCause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+
+const MiB = 1024 * 1024;
+/** Over the real server's 2 MiB blob limit. */
+const TOO_LARGE = 2 * MiB + 1024;
+
+type IHistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+function bigPayloads(bytes: number): temporal.api.common.v1.IPayloads {
+  return {
+    payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(bytes, 7) }],
+  };
+}
+
+/** The gRPC status details of a rejected client call (the SDK wraps them in ServiceError). */
+function detailsOf(err: unknown): string {
+  const e = err as { details?: string; cause?: { details?: string } };
+  return e.details ?? e.cause?.details ?? String(err);
+}
+
+describe('dev server: payload size limits (the real server defaults)', function () {
+  it('when a workflow is started with an input over 2 MiB, then the start is refused with INVALID_ARGUMENT and no run exists', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    await assert.rejects(
+      client.workflow.start(collector, {
+        taskQueue,
+        workflowId: taskQueue,
+        args: ['x'.repeat(TOO_LARGE)] as never,
+      }),
+      (err: unknown) => /Blob data size exceeds limit\./.test(detailsOf(err)),
+    );
+    await assert.rejects(client.workflow.getHandle(taskQueue).describe(), WorkflowNotFoundError);
+  });
+
+  it('when a signal or a signal-with-start carries over 2 MiB, then it is refused and the workflow never sees it', async function () {
+    const { client } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+    await assert.rejects(handle.signal('add', 'x'.repeat(TOO_LARGE)), (err: unknown) =>
+      /Blob data size exceeds limit\./.test(detailsOf(err)),
+    );
+    await assert.rejects(
+      client.workflow.signalWithStart(collector, {
+        taskQueue,
+        workflowId: taskQueue,
+        signal: 'add',
+        signalArgs: ['x'.repeat(TOO_LARGE)],
+      }),
+      (err: unknown) => /Blob data size exceeds limit\./.test(detailsOf(err)),
+    );
+    const events = (await handle.fetchHistory()).events!;
+    assert.ok(!events.some((e) => e.workflowExecutionSignaledEventAttributes));
+    await handle.terminate('test over');
+  });
+
+  it('when a workflow completes with a result over 2 MiB, then the task fails and the run is terminated as the real server does', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(largeWorkflowResult, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [TOO_LARGE],
+    });
+    await withWorker(nativeConnection, { taskQueue }, async () => {
+      await assert.rejects(
+        handle.result(),
+        (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof TerminatedFailure,
+      );
+    });
+    const events = (await handle.fetchHistory()).events!;
+    const failed = events.find(
+      (e) => e.workflowTaskFailedEventAttributes,
+    )!.workflowTaskFailedEventAttributes!;
+    const reason =
+      'BadScheduleActivityAttributes: CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.';
+    // The real server's cause for an oversized result, odd as it is.
+    assert.equal(
+      failed.cause,
+      WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+    );
+    assert.equal(failed.failure?.message, reason);
+    const last = events[events.length - 1]!;
+    assert.equal(last.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
+    assert.equal(last.workflowExecutionTerminatedEventAttributes?.reason, reason);
+    assert.equal(last.workflowExecutionTerminatedEventAttributes?.identity, 'history-service');
+    assert.ok(!events.some((e) => e.workflowExecutionCompletedEventAttributes));
+  });
+
+  it('when an activity returns more than 2 MiB, then it fails at once, non-retryable, with the real server reason', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    let attempts = 0;
+    const outcome = await withWorker(
+      nativeConnection,
+      {
+        taskQueue,
+        activities: {
+          largeResult: async (bytes: number) => {
+            attempts++;
+            return 'x'.repeat(bytes);
+          },
+        },
+      },
+      () =>
+        client.workflow.execute(largeActivityResult, { taskQueue, workflowId: taskQueue, args: [TOO_LARGE] }),
+    );
+    assert.match(
+      outcome,
+      /^failed: ServerFailure Complete result exceeds size limit\. nonRetryable=true retryState=.*NON_RETRYABLE/,
+    );
+    assert.equal(attempts, 1);
+  });
+
+  it('when heartbeat, failure or cancellation details of an activity are over 2 MiB, then the activity fails with the real server reasons', async function () {
+    const { client, connection } = await sharedServer();
+    const svc = connection.workflowService;
+    const reasons: string[] = [];
+    const responses: unknown[] = [];
+    for (const kind of ['heartbeat', 'failure', 'cancel'] as const) {
+      const taskQueue = uniqueQueue(kind);
+      await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+      const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      await svc.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: wft.taskToken,
+        commands: [
+          {
+            commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+            scheduleActivityTaskCommandAttributes: {
+              activityId: 'a1',
+              activityType: { name: 'step' },
+              taskQueue: { name: taskQueue },
+              startToCloseTimeout: msToTs(60_000),
+              retryPolicy: { maximumAttempts: 5 },
+            },
+          },
+        ],
+      });
+      const task = await svc.pollActivityTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      const taskToken = task.taskToken;
+      if (kind === 'heartbeat') {
+        const res = await svc.recordActivityTaskHeartbeat({
+          namespace: 'default',
+          taskToken,
+          details: bigPayloads(TOO_LARGE),
+        });
+        assert.equal(res.cancelRequested, true, 'the worker is told to stop');
+      } else if (kind === 'failure') {
+        const res = await svc.respondActivityTaskFailed({
+          namespace: 'default',
+          taskToken,
+          failure: { message: 'm'.repeat(TOO_LARGE), applicationFailureInfo: { type: 'Big' } },
+        });
+        responses.push(res.failures?.map((f) => f.message));
+      } else {
+        await svc.respondActivityTaskCanceled({
+          namespace: 'default',
+          taskToken,
+          details: bigPayloads(TOO_LARGE),
+        });
+      }
+      const events: IHistoryEvent[] = (await client.workflow.getHandle(taskQueue).fetchHistory()).events!;
+      const failed = events.find(
+        (e) => e.activityTaskFailedEventAttributes,
+      )?.activityTaskFailedEventAttributes;
+      assert.ok(failed, `${kind}: the activity failed (not retried)`);
+      assert.equal(failed.failure?.serverFailureInfo?.nonRetryable, true);
+      reasons.push(failed.failure?.message ?? '');
+      if (kind === 'failure') {
+        // The original failure is kept as the cause, cut to the 512 KiB warning size.
+        assert.equal(failed.failure?.cause?.applicationFailureInfo?.type, 'Big');
+        assert.equal(failed.failure?.cause?.message?.length, 512 * 1024);
+      }
+      await client.workflow.getHandle(taskQueue).terminate('test over');
+    }
+    assert.deepEqual(reasons, [
+      'Heartbeat details exceed size limit.',
+      'Failure exceeds size limit.',
+      'Cancel details exceed size limit.',
+    ]);
+    assert.deepEqual(responses, [['Failure exceeds size limit.']]);
+  });
+
+  describe('the warning size', function () {
+    let launched: LaunchedServer | undefined;
+
+    after(async function () {
+      await launched?.stop();
+    });
+
+    it('when a request carries more than 512 KiB (but at most 2 MiB), then it is accepted and a warning is logged', async function () {
+      const server = (launched = await launchWithLogLevel('info'));
+      const connection = await Connection.connect({ address: server.address });
+      try {
+        const client = new Client({ connection });
+        const taskQueue = uniqueQueue();
+        const handle = await client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+        await handle.signal('add', 'x'.repeat(600 * 1024));
+        const events = (await handle.fetchHistory()).events!;
+        assert.ok(
+          events.some((e) => e.workflowExecutionSignaledEventAttributes),
+          'the signal was taken',
+        );
+        await waitFor(
+          async () => /WARN Blob data size exceeds the warning limit/.test(server.stderr()),
+          'the warning',
+        );
+        assert.match(
+          server.stderr(),
+          /WARN Blob data size exceeds the warning limit: \d+ bytes .* SignalWorkflowExecution/,
+        );
+        await handle.terminate('test over');
+      } finally {
+        await connection.close();
+      }
+    });
+  });
+});
