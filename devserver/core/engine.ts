@@ -15,6 +15,7 @@ import type { Logger } from '../logger';
 import { SearchAttributeRegistry } from './search-attributes';
 import { computeDeadlines, runDue } from './deadlines';
 import { ensureWorkflowTask, limitBufferedEvents } from './workflow-tasks';
+import { enforceHistoryLimits } from './history-limits';
 
 export interface NamespaceRecord {
   name: string;
@@ -147,8 +148,24 @@ export class Engine {
     return this.clock.now();
   }
 
+  /**
+   * Makes every change so far durable. First, as the real server does before it persists
+   * a change, runs changed since the last commit are held to the history limits.
+   */
   commit(): Promise<void> {
+    this.checkHistoryLimits();
     return this.store.commit();
+  }
+
+  /** Runs changed since the last check (history limits apply to them). */
+  private readonly changedRuns = new Set<Execution>();
+
+  private checkHistoryLimits(): void {
+    // A run terminated here is changed again and visited again (running no more): no loop.
+    for (const exec of this.changedRuns) {
+      if (this.executions.get(exec.key) === exec) enforceHistoryLimits(this, exec);
+    }
+    this.changedRuns.clear();
   }
 
   /** Makes pending changes durable without anyone waiting (deadlines, retention); failures are logged once. */
@@ -257,6 +274,7 @@ export class Engine {
     // write it back after its deletion record, and a restart would resurrect it.
     if (this.executions.get(exec.key) !== exec) return;
     this.store.markDirty(exec);
+    this.changedRuns.add(exec);
     this.rearm(exec);
     exec.notify();
   }

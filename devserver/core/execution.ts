@@ -2,7 +2,7 @@
 // One workflow run: its history, the events buffered while a workflow task is out with
 // a worker, its mutable state, and the runtime-only waiters (history long polls,
 // queries, updates) that are not persisted because their callers reconnect anyway.
-import { WorkflowExecutionStatus, type IHistoryEvent } from '../proto';
+import { T, WorkflowExecutionStatus, type IHistoryEvent } from '../proto';
 import { makeEvent, attrsOf } from './events';
 import type { ExecState } from './state';
 
@@ -36,6 +36,10 @@ export class Execution {
   attachedQueries: PendingQuery[] = [];
   /** Outcomes of rejected updates (the real server keeps none in state), for callers still waiting. */
   rejectedUpdates = new Map<string, Uint8Array>();
+  /** History limit warnings already logged for this run (not persisted: logged again after a restart). */
+  readonly warned = { historyCount: false, historySize: false };
+  private sizedEvents = 0;
+  private sizedBytes = 0;
 
   constructor(public s: ExecState) {
     this.key = execKey(s.namespace, s.workflowId, s.runId);
@@ -43,6 +47,18 @@ export class Execution {
 
   get running(): boolean {
     return this.s.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  }
+
+  /** Bytes of history (the protobuf encoding of its events), summed as events are added. */
+  get historySizeBytes(): number {
+    if (this.sizedEvents > this.history.length) {
+      // History was cut (only when the store replays a log): count again.
+      this.sizedEvents = 0;
+      this.sizedBytes = 0;
+    }
+    while (this.sizedEvents < this.history.length)
+      this.sizedBytes += T.HistoryEvent.encode(this.history[this.sizedEvents++]!).len;
+    return this.sizedBytes;
   }
 
   get nextEventId(): number {

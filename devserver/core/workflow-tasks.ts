@@ -29,6 +29,7 @@ import {
 } from './commands';
 import { terminateRun } from './lifecycle';
 import { serverFailure } from './limits';
+import { historySizeInfo } from './history-limits';
 import { dispatchActivityTask } from './activities';
 import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates, invalidUpdateMessage } from './updates';
 import { flushQueuedQueries, resolveAttachedQueries, dispatchLegacyQuery, attachedQueries } from './queries';
@@ -124,7 +125,12 @@ function transientEvents(exec: Execution): IHistoryEvent[] {
     ),
     makeEvent(
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-      { scheduledEventId: wft.scheduledEventId, identity: wft.identity, requestId: randomUUID() },
+      {
+        scheduledEventId: wft.scheduledEventId,
+        identity: wft.identity,
+        requestId: randomUUID(),
+        ...historySizeInfo(exec),
+      },
       wft.startedEventId,
       wft.startedMs,
     ),
@@ -175,7 +181,7 @@ export function startWorkflowTask(engine: Engine, exec: Execution, identity: str
         scheduledEventId: wft.scheduledEventId,
         identity,
         requestId: randomUUID(),
-        historySizeBytes: 0,
+        ...historySizeInfo(exec),
       },
       now,
     ).eventId!;

@@ -5,13 +5,25 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import {
   sharedServer,
+  startTestServer,
+  startInput,
   uniqueQueue,
   withWorker,
   waitFor,
   launchWithLogLevel,
   type LaunchedServer,
 } from './helpers';
-import { collector, largeWorkflowResult, largeActivityResult } from './workflows';
+import {
+  collector,
+  largeWorkflowResult,
+  largeActivityResult,
+  historyInfoAtFinish,
+  finishSignal,
+} from './workflows';
+import { Engine } from '../../devserver/core/engine';
+import { RealClock } from '../../devserver/core/clock';
+import { createLogger, type Logger } from '../../devserver/logger';
+import { startWorkflow, signalRun } from '../../devserver/core/lifecycle';
 
 const EventType = temporal.api.enums.v1.EventType;
 const CommandType = temporal.api.enums.v1.CommandType;
@@ -232,5 +244,119 @@ describe('dev server: payload size limits (the real server defaults)', function 
         await connection.close();
       }
     });
+  });
+});
+
+/**
+ * A run's history a few events per page. The SDK client cannot take a response over 4 MiB
+ * (it sets `max_receive_message_length`, which grpc-js does not know, instead of
+ * `grpc.max_receive_message_length`), and these histories hold megabytes per event.
+ */
+async function historyInSmallPages(client: Client, workflowId: string): Promise<IHistoryEvent[]> {
+  const events: IHistoryEvent[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId },
+      maximumPageSize: 2,
+      nextPageToken,
+    });
+    events.push(...(page.history?.events ?? []));
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return events;
+}
+
+describe('dev server: history limits (the real server defaults)', function () {
+  function engineWithLog(): { engine: Engine; warnings: string[] } {
+    const warnings: string[] = [];
+    const log: Logger = { ...createLogger('silent'), warn: (m: string) => void warnings.push(m) };
+    const engine = new Engine({ clock: new RealClock(), log });
+    engine.registerNamespace('default');
+    return { engine, warnings };
+  }
+
+  function lastEvent(events: IHistoryEvent[]): IHistoryEvent {
+    return events[events.length - 1]!;
+  }
+
+  it('when a run passes 51,200 history events, then it is terminated by the history service, with a warning from 10,240', async function () {
+    const { engine, warnings } = engineWithLog();
+    const { exec } = startWorkflow(engine, startInput('many-events', 'tq'));
+    for (let i = 0; exec.running && i < 60_000; i++) {
+      signalRun(engine, exec, { signalName: 'tick' });
+      void engine.commit();
+    }
+    await engine.commit();
+    assert.equal(exec.running, false);
+    // Terminated at the first commit past the limit: 51,201 events, then the termination.
+    assert.equal(exec.history.length, 51_202);
+    const last = lastEvent(exec.history as IHistoryEvent[]).workflowExecutionTerminatedEventAttributes;
+    assert.equal(last?.reason, 'Workflow history count exceeds limit.');
+    assert.equal(last?.identity, 'history-service');
+    assert.equal(warnings.filter((w) => /history count exceeds warn limit: 10241 events/.test(w)).length, 1);
+    assert.equal(warnings.filter((w) => /history count exceeds error limit/.test(w)).length, 1);
+    engine.close();
+  });
+
+  it('when a run passes 50 MiB of history, then it is terminated by the history service, with a warning from 10 MiB', async function () {
+    const { engine, warnings } = engineWithLog();
+    const { exec } = startWorkflow(engine, startInput('big-events', 'tq'));
+    for (let i = 0; exec.running && i < 60; i++) {
+      signalRun(engine, exec, { signalName: 'tick', input: bigPayloads(MiB) as never });
+      await engine.commit();
+    }
+    assert.equal(exec.running, false);
+    assert.ok(exec.historySizeBytes > 50 * MiB);
+    assert.equal(
+      lastEvent(exec.history as IHistoryEvent[]).workflowExecutionTerminatedEventAttributes?.reason,
+      'Workflow history size exceeds limit.',
+    );
+    assert.equal(warnings.filter((w) => /history size exceeds warn limit/.test(w)).length, 1);
+    engine.close();
+  });
+
+  it('when a client keeps signalling a workflow past 50 MiB of history, then the run is terminated and further signals find it closed', async function () {
+    const srv = await startTestServer();
+    try {
+      const taskQueue = uniqueQueue();
+      const handle = await srv.client.workflow.start(collector, { taskQueue, workflowId: taskQueue });
+      let refused: unknown;
+      for (let i = 0; i < 60 && refused === undefined; i++) {
+        await handle.signal('add', 'x'.repeat(MiB)).catch((err: unknown) => (refused = err));
+      }
+      assert.ok(refused, 'a signal was refused once the run was terminated');
+      const d = await handle.describe();
+      assert.equal(d.status.name, 'TERMINATED');
+      const events = await historyInSmallPages(srv.client, taskQueue);
+      assert.equal(
+        lastEvent(events).workflowExecutionTerminatedEventAttributes?.reason,
+        'Workflow history size exceeds limit.',
+      );
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('when history grows past 4 MiB, then the next workflow task reports its size and suggests continue-as-new', async function () {
+    const { client, nativeConnection } = await sharedServer();
+    const taskQueue = uniqueQueue();
+    const handle = await client.workflow.start(historyInfoAtFinish, { taskQueue, workflowId: taskQueue });
+    // No worker yet: the signals all go into history before the task that reads the info.
+    for (let i = 0; i < 42; i++) await handle.signal('pad', 'x'.repeat(100 * 1024));
+    await handle.signal(finishSignal);
+    const info = await withWorker(nativeConnection, { taskQueue }, () => handle.result());
+    assert.ok(info.historySize > 4 * MiB, `history size ${info.historySize}`);
+    assert.equal(info.continueAsNewSuggested, true);
+    const started = (await historyInSmallPages(client, taskQueue))
+      .filter((e) => e.workflowTaskStartedEventAttributes)
+      .map((e) => e.workflowTaskStartedEventAttributes!);
+    const last = started[started.length - 1]!;
+    assert.ok(
+      Number(last.historySizeBytes) > 4 * MiB,
+      `started event says ${String(last.historySizeBytes)} bytes`,
+    );
+    assert.equal(last.suggestContinueAsNew, true);
   });
 });

@@ -29,3 +29,18 @@ export async function largeActivityResult(bytes: number): Promise<string> {
     throw err;
   }
 }
+
+export const finishSignal = wf.defineSignal('finish');
+
+/** Waits for `finish`, then reports what workflow info says about its history. */
+export async function historyInfoAtFinish(): Promise<{
+  historyLength: number;
+  historySize: number;
+  continueAsNewSuggested: boolean;
+}> {
+  let finished = false;
+  wf.setHandler(finishSignal, () => void (finished = true));
+  await wf.condition(() => finished);
+  const { historyLength, historySize, continueAsNewSuggested } = wf.workflowInfo();
+  return { historyLength, historySize, continueAsNewSuggested };
+}
