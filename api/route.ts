@@ -127,19 +127,23 @@ async function handle(
   const body = parse(route.body ?? NoBody, req.body ?? {}, 'body');
 
   let reply: Reply;
-  if (route.access === 'public') {
-    reply = await route.handler({ body, query, params, req });
-  } else {
-    const ctx = { user: user!, body, query, params, req };
-    reply =
-      route.idempotent === true
-        ? await services.idempotent(
-            req,
-            user!,
-            { route: `${route.method.toUpperCase()} ${API_PREFIX}${route.path}`, params, body },
-            () => route.handler(ctx),
-          )
-        : await route.handler(ctx);
+  try {
+    if (route.access === 'public') {
+      reply = await route.handler({ body, query, params, req });
+    } else {
+      const ctx = { user: user!, body, query, params, req };
+      reply =
+        route.idempotent === true
+          ? await services.idempotent(
+              req,
+              user!,
+              { route: `${route.method.toUpperCase()} ${API_PREFIX}${route.path}`, params, body },
+              () => route.handler(ctx),
+            )
+          : await route.handler(ctx);
+    }
+  } catch (error) {
+    throw inBodyTerms(error);
   }
   send(res, reply);
 }
@@ -153,6 +157,20 @@ export function send(res: Response, reply: Reply): void {
   } else {
     res.status(reply.status).json(reply.body);
   }
+}
+
+/**
+ * A service names the fields of its input (`startsAt`); over HTTP that input
+ * is the body, and the schemas say `body.startsAt`: one spelling for clients.
+ */
+function inBodyTerms(error: unknown): unknown {
+  if (!(error instanceof ValidationError) || error.details === undefined) return error;
+  const located = /^(body|query|path|header)(\.|$)/;
+  if (error.details.every((d) => located.test(d.path))) return error;
+  return new ValidationError(
+    error.message,
+    error.details.map((d) => (located.test(d.path) ? d : { ...d, path: `body.${d.path}` })),
+  );
 }
 
 function parse<T>(schema: ZodType<T>, input: unknown, where: 'path' | 'query' | 'body'): T {

@@ -10,8 +10,13 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import { meetingIdOfRoom, userIdOfIdentity, type PresenceEvent } from '../domain/attendance';
-import { UnauthorizedError } from '../domain/errors';
-import { InvalidWebhookError, type LiveKit, type ReceivedEvent } from '../livekit/livekit';
+import { UnauthorizedError, ValidationError } from '../domain/errors';
+import {
+  InvalidWebhookError,
+  MalformedWebhookError,
+  type LiveKit,
+  type ReceivedEvent,
+} from '../livekit/livekit';
 import {
   activeBookingsOfMeeting,
   findMeeting,
@@ -47,8 +52,10 @@ export async function receiveLiveKitWebhook(
   try {
     received = await deps.livekit.receiveWebhook(rawBody, authorization);
   } catch (error) {
-    if (error instanceof InvalidWebhookError)
+    if (error instanceof InvalidWebhookError) {
       throw new UnauthorizedError('invalid LiveKit webhook signature');
+    }
+    if (error instanceof MalformedWebhookError) throw new ValidationError(error.message);
     throw error;
   }
   const isNew = await insertLiveKitEvent(deps.db, {

@@ -250,7 +250,9 @@ async function replayOf(
   inserted: BookingRow[],
 ): Promise<BookingRow[] | undefined> {
   if (inserted.length > 0) return undefined;
-  const rows = await Promise.all(wanted.map((w) => findBooking(trx, w.bookingId)));
+  // One query at a time: a transaction is one connection.
+  const rows: (BookingRow | undefined)[] = [];
+  for (const w of wanted) rows.push(await findBooking(trx, w.bookingId));
   const same = rows.every(
     (row, i) =>
       row !== undefined && row.student_id === student.id && row.meeting_id === wanted[i]!.meeting.id,

@@ -22,6 +22,19 @@ export interface ReceivedEvent {
   atMs: number;
 }
 
+/** Correctly signed, but not an event this service can store (no id, an impossible time). */
+export class MalformedWebhookError extends Error {
+  constructor(reason: string) {
+    super(`webhook event unusable: ${reason}`);
+    this.name = 'MalformedWebhookError';
+  }
+}
+
+/** Event ids are short (`EV_...`); a bound keeps the table's key small. */
+const MAX_EVENT_ID_LENGTH = 200;
+/** Event times beyond this (the year 2999) are not times. */
+const MAX_EVENT_SECONDS = 32_503_680_000n;
+
 export class InvalidWebhookError extends Error {
   constructor(cause: unknown) {
     super(`webhook refused: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -70,7 +83,11 @@ export class LiveKit {
     return token.toJwt();
   }
 
-  /** Verifies the signature over the raw body; InvalidWebhookError when it is missing, forged or tampered with. */
+  /**
+   * Verifies the signature over the raw body: InvalidWebhookError when it is
+   * missing, forged or tampered with (or the body is not an event at all);
+   * MalformedWebhookError for a signed event that cannot be stored.
+   */
   async receiveWebhook(rawBody: string, authorization: string | undefined): Promise<ReceivedEvent> {
     let event;
     try {
@@ -78,7 +95,12 @@ export class LiveKit {
     } catch (error) {
       throw new InvalidWebhookError(error);
     }
-    if (event.id === '') throw new InvalidWebhookError('the event has no id');
+    if (event.id === '' || event.id.length > MAX_EVENT_ID_LENGTH) {
+      throw new MalformedWebhookError(`the event id must be 1 to ${MAX_EVENT_ID_LENGTH} characters`);
+    }
+    if (event.createdAt <= 0n || event.createdAt > MAX_EVENT_SECONDS) {
+      throw new MalformedWebhookError('createdAt is not a time');
+    }
     return {
       id: event.id,
       event: event.event,

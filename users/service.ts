@@ -1,5 +1,6 @@
 // Registration, login and the bootstrap admin.
 import { randomInt } from 'node:crypto';
+import { UniqueViolationError } from 'objection';
 import type { Db } from '../db/knex';
 import { ConflictError, UnauthorizedError, ValidationError } from '../domain/errors';
 import { openWallet } from '../wallet/wallet-account';
@@ -36,7 +37,6 @@ export interface Session {
 const REFERRAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const REFERRAL_CODE_LENGTH = 8;
 const REFERRAL_CODE_ATTEMPTS = 10;
-const UNIQUE_VIOLATION = '23505';
 
 export async function register(deps: UserServiceDeps, input: Registration): Promise<Session> {
   if (input.role === 'teacher' && input.referralCode !== undefined) {
@@ -67,8 +67,8 @@ export async function register(deps: UserServiceDeps, input: Registration): Prom
       referredByTeacherId,
     }).catch((error: unknown) => {
       // Two registrations of one email racing: the unique index decides.
-      const { code, constraint } = error as { code?: string; constraint?: string };
-      if (code === UNIQUE_VIOLATION && constraint === 'users_email_key') throw emailTaken();
+      // Objection wraps the driver's error; the SQLSTATE is on the original.
+      if (error instanceof UniqueViolationError && error.constraint === 'users_email_key') throw emailTaken();
       throw error;
     });
     await openWallet(trx, created, deps.currency);

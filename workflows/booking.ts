@@ -76,6 +76,7 @@ const MAX_REVIEW_REMINDERS = 60;
 export async function bookingWorkflow(input: BookingWorkflowInput): Promise<BookingOutcome> {
   const booking = new Booking(input);
   const outcome = await booking.run();
+  await booking.closing;
   // Updates answered with this outcome must get to return it before the run ends.
   await condition(allHandlersFinished);
   return outcome;
@@ -96,6 +97,8 @@ class Booking {
   private dispute: DisputeRequest | undefined;
   private resolution: ResolveRequest | undefined;
   private outcome: BookingOutcome | undefined;
+  /** Closing the LiveKit room, running beside the settlement. */
+  closing: Promise<void> = Promise.resolve();
 
   constructor(private readonly input: BookingWorkflowInput) {
     this.startsAtMs = Date.parse(input.startsAt);
@@ -159,8 +162,8 @@ class Booking {
     const decision = decideAtFinalisation(attendance, policy.attendanceReleasePercent);
     const action = this.eventsDropped ? 'review' : decision.action;
     if (input.closeRoom) {
-      // Nothing about money waits for LiveKit: a room that will not close is logged, not awaited.
-      await closeRoom({ meetingId: input.meetingId }).catch(() => undefined);
+      // Beside the money, never before it: a LiveKit that will not answer delays nothing.
+      this.closing = closeRoom({ meetingId: input.meetingId }).catch(() => undefined);
     }
 
     if (action === 'refund') {

@@ -38,7 +38,7 @@ describe('auth API', () => {
     });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.error.code, 'validation_error');
-    assert.equal(unknown.body.error.details[0].path, 'referralCode');
+    assert.equal(unknown.body.error.details[0].path, 'body.referralCode');
 
     const teacher = await register(api, 'teacher');
     const byTeacher = await api.request('POST', '/api/v1/auth/register', {

@@ -1,0 +1,204 @@
+// The booking workflow's own branches, with activities the test controls:
+// activities that keep failing, a refusal, a cancelled meeting, the policy
+// in its input. Every history is replayed on the current code at once, and
+// `npm run histories:record` keeps them in test/workflows/histories/, where
+// the replay test guards determinism from then on.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import {
+  bookingStateQuery,
+  cancelBookingUpdate,
+  resolveReviewUpdate,
+  type BookingOutcome,
+  type BookingWorkflowInput,
+} from '../../workflows/shared';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
+import { eventually } from '../support/bookings';
+import { createTimeSkippingEnv } from '../support/devserver';
+import { historyToFile, HISTORIES_DIR } from '../support/histories';
+import {
+  bookingInput,
+  DEFAULT_POLICY,
+  fakeActivities,
+  fakeWorker,
+  present,
+  startBooking,
+} from './booking-workflow';
+
+const MINUTE_MS = 60_000;
+const RECORD = process.env.RECORD_HISTORIES === '1';
+
+describe('booking workflow', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await createTimeSkippingEnv();
+    await ensureSearchAttributes(env.connection, 'default');
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  async function now(): Promise<number> {
+    return env.currentTimeMs();
+  }
+
+  /** Replays the run's history on the current code; with RECORD_HISTORIES=1 keeps it as `name`. */
+  async function replayAndKeep(handle: { workflowId: string; fetchHistory(): Promise<any> }, name: string) {
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../workflows') },
+      history,
+      handle.workflowId,
+    );
+    if (RECORD) historyToFile(history, path.join(HISTORIES_DIR, `${name}.json`));
+  }
+
+  async function run(
+    input: BookingWorkflowInput,
+    activities: ReturnType<typeof fakeActivities>['activities'],
+    drive: (handle: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>) => Promise<void>,
+  ) {
+    const { worker, taskQueue } = await fakeWorker(env, activities);
+    return worker.runUntil(async () => {
+      const handle = await startBooking(env, taskQueue, input);
+      await drive(handle);
+      const outcome = (await handle.result()) as BookingOutcome;
+      return { handle, outcome };
+    });
+  }
+
+  it('when both attend, then it opens, settles once as a release and closes the room', async () => {
+    const { activities, calls } = fakeActivities();
+    const input = bookingInput(await now(), { closeRoom: true });
+    const { handle, outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 60);
+    });
+    assert.equal(outcome.outcome, 'attended');
+    assert.deepEqual(outcome.amounts, { refunded: 0, teacher: 300, platform: 701 });
+    assert.equal(calls.openBooking, 1);
+    assert.equal(calls.settleBooking, 1);
+    assert.equal(calls.closeRoom, 1);
+    await replayAndKeep(handle, 'booking-release-v1');
+  });
+
+  it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async () => {
+    let failures = 0;
+    const base = fakeActivities();
+    const { activities, calls } = fakeActivities({
+      settleBooking: async (input) => {
+        if (failures < 4) {
+          failures++;
+          throw new Error('the database is away');
+        }
+        return base.activities.settleBooking(input);
+      },
+    });
+    const input = bookingInput(await now());
+    const { outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 30);
+    });
+    assert.equal(outcome.settlement, 'released');
+    assert.equal(calls.settleBooking, 5);
+    assert.equal(base.calls.settled.length, 1);
+  });
+
+  it('when closing the LiveKit room is refused, then the booking still settles', async () => {
+    const { activities, calls } = fakeActivities({
+      closeRoom: async () => {
+        throw ApplicationFailure.nonRetryable('room service says no', 'livekit_refused');
+      },
+    });
+    const input = bookingInput(await now(), { closeRoom: true });
+    const { outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 5);
+    });
+    assert.equal(outcome.outcome, 'low_attendance');
+    assert.equal(outcome.settlement, 'refunded');
+    assert.equal(calls.closeRoom, 1);
+  });
+
+  it('when the class opens on a meeting cancelled while its cancel was lost, then it is refunded in full as cancelled by the teacher', async () => {
+    const { activities, calls } = fakeActivities({ openBooking: async () => ({ meetingCancelled: true }) });
+    const input = bookingInput(await now());
+    const { handle, outcome } = await run(input, activities, async () => undefined);
+    assert.equal(outcome.outcome, 'cancelled_by_teacher');
+    assert.equal(outcome.status, 'cancelled');
+    assert.equal(calls.settled[0]!.cancellation?.actorId, input.teacherId);
+    await replayAndKeep(handle, 'booking-meeting-cancelled-v1');
+  });
+
+  it('when the policy in its input differs from the defaults, then the booking is judged by its input', async () => {
+    const { activities } = fakeActivities();
+    // 30% attendance: released under the default 20%, refunded under this booking's 50%.
+    const input = bookingInput(await now(), {
+      policy: { ...DEFAULT_POLICY, attendanceReleasePercent: 50, teacherSharePercent: 70 },
+    });
+    const { outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 18);
+    });
+    assert.equal(outcome.outcome, 'low_attendance');
+  });
+
+  it('when the student cancels late, then the fee is split like a release and the update answers with the outcome', async () => {
+    const { activities, calls } = fakeActivities();
+    const input = bookingInput(await now(), { startsInMs: 3 * 60 * MINUTE_MS });
+    let answered: BookingOutcome | undefined;
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      answered = await h.executeUpdate(cancelBookingUpdate, {
+        args: [{ by: 'student', actorId: input.studentId }],
+      });
+    });
+    assert.deepEqual(answered, outcome);
+    assert.equal(outcome.outcome, 'cancelled_late');
+    assert.deepEqual(outcome.amounts, { refunded: 500, teacher: 150, platform: 351 });
+    assert.equal(calls.openBooking, 0);
+    await replayAndKeep(handle, 'booking-cancel-v1');
+  });
+
+  it('when nobody comes, then it waits in review, reminds admins, and settles as the admin decides; a second decision is refused', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const base = fakeActivities();
+    const { activities, calls } = fakeActivities({
+      // The settlement holds until the test has tried a second decision.
+      settleBooking: async (input) => {
+        await gate;
+        return base.activities.settleBooking(input);
+      },
+    });
+    const input = bookingInput(await now());
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      await env.sleep(2 * 60 * MINUTE_MS + 6 * MINUTE_MS + 49 * 60 * MINUTE_MS);
+      const state = await h.query(bookingStateQuery);
+      assert.equal(state.phase, 'review');
+      const first = h.executeUpdate(resolveReviewUpdate, {
+        args: [{ adminId: 'admin-1', review: { decision: 'partial', refundPercent: 40 } }],
+      });
+      await eventually(async () => (calls.settleBooking === 1 ? true : undefined), 'the settlement to start');
+      await assert.rejects(
+        h.executeUpdate(resolveReviewUpdate, {
+          args: [{ adminId: 'admin-2', review: { decision: 'refund' } }],
+        }),
+        (error: Error) => (error.cause as ApplicationFailure | undefined)?.type === 'already_resolved',
+      );
+      release();
+      assert.equal((await first).outcome, 'admin_partial');
+    });
+    assert.equal(outcome.settlement, 'partially_refunded');
+    assert.deepEqual(outcome.amounts, { refunded: 400, teacher: 180, platform: 421 });
+    assert.equal(calls.recordFinalisation, 1);
+    assert.equal(calls.notifyReviewReminder, 2);
+    await replayAndKeep(handle, 'booking-review-v1');
+  });
+});
