@@ -28,26 +28,21 @@ export interface BookingActivityDeps extends StepDeps {
 export function createBookingActivities(deps: BookingActivityDeps) {
   return {
     /** The class opens: the booking becomes joinable and its participants are notified. */
-    openBooking(input: { bookingId: string }) {
-      return refusalsAreFinal(() => openBookingStep(deps, input.bookingId));
-    },
+    openBooking: (input: { bookingId: string }) =>
+      refusalsAreFinal(() => openBookingStep(deps, input.bookingId)),
 
     /** Moves the held money as the workflow decided, with the booking row, in one transaction. */
-    settleBooking(input: SettleInput) {
-      return refusalsAreFinal(() => settleBookingStep(deps, input));
-    },
+    settleBooking: (input: SettleInput) => refusalsAreFinal(() => settleBookingStep(deps, input)),
 
     /** Records attendance and the decision while the money stays held (dispute window, review). */
-    recordFinalisation(input: FinalisationInput) {
-      return refusalsAreFinal(() => recordFinalisationStep(deps, input));
-    },
+    recordFinalisation: (input: FinalisationInput) =>
+      refusalsAreFinal(() => recordFinalisationStep(deps, input)),
 
-    notifyReviewReminder(input: { bookingId: string; reminder: number }) {
-      return refusalsAreFinal(() => reviewReminderStep(deps, input.bookingId, input.reminder));
-    },
+    notifyReviewReminder: (input: { bookingId: string; reminder: number }) =>
+      refusalsAreFinal(() => reviewReminderStep(deps, input.bookingId, input.reminder)),
 
     /** Closes the meeting's LiveKit room (a room already gone is fine). */
-    async closeRoom(input: { meetingId: string }): Promise<void> {
+    closeRoom: async (input: { meetingId: string }): Promise<void> => {
       try {
         await deps.livekit.closeRoom(roomNameOf(input.meetingId));
       } catch (error) {

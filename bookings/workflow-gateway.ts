@@ -31,6 +31,9 @@ import {
 } from '../workflows/shared';
 import type { BookingRow } from './repository';
 
+/** How long starting a workflow may take before the caller gives up (the reconciler will not). */
+const START_DEADLINE_MS = 5_000;
+
 /** The booking's workflow is not running (it finished, or was never started). */
 export class WorkflowGoneError extends Error {
   constructor(readonly bookingId: string) {
@@ -65,26 +68,31 @@ export class BookingWorkflows {
   /** Starts the booking's workflow; one already started (or finished) under its id is fine. */
   async start(booking: BookingRow): Promise<void> {
     try {
-      await this.client.workflow.start<typeof bookingWorkflow>(BOOKING_WORKFLOW_TYPE, {
-        workflowId: bookingWorkflowId(booking.id),
-        taskQueue: this.taskQueue,
-        args: [workflowInputOf(booking, this.closeRooms)],
-        // A booking has one workflow, ever: a finished one is never started again.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: [
-          { key: BookingSearchAttributes.bookingId, value: booking.id },
-          { key: BookingSearchAttributes.meetingId, value: booking.meeting_id },
-          { key: BookingSearchAttributes.teacherId, value: booking.teacher_id },
-          { key: BookingSearchAttributes.studentId, value: booking.student_id },
-          { key: BookingSearchAttributes.status, value: booking.status },
-        ],
-        staticSummary: `Booking ${booking.id}`,
-      });
+      // Bounded: a booking request must not hang on an unreachable Temporal (the reconciler starts it later).
+      await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => this.startNow(booking));
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return;
       throw error;
     }
+  }
+
+  private async startNow(booking: BookingRow): Promise<void> {
+    await this.client.workflow.start<typeof bookingWorkflow>(BOOKING_WORKFLOW_TYPE, {
+      workflowId: bookingWorkflowId(booking.id),
+      taskQueue: this.taskQueue,
+      args: [workflowInputOf(booking, this.closeRooms)],
+      // A booking has one workflow, ever: a finished one is never started again.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      typedSearchAttributes: [
+        { key: BookingSearchAttributes.bookingId, value: booking.id },
+        { key: BookingSearchAttributes.meetingId, value: booking.meeting_id },
+        { key: BookingSearchAttributes.teacherId, value: booking.teacher_id },
+        { key: BookingSearchAttributes.studentId, value: booking.student_id },
+        { key: BookingSearchAttributes.status, value: booking.status },
+      ],
+      staticSummary: `Booking ${booking.id}`,
+    });
   }
 
   /** Delivers a LiveKit event; a workflow that has finished no longer needs it. */

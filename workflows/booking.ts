@@ -143,6 +143,11 @@ class Booking {
       this.finaliseAtMs,
       'until finalisation',
     );
+    // A room_finished stamped at or after the end cannot finalise before the end
+    // itself (a sender's clock running ahead, or a forged time).
+    if (this.cancellation === undefined && Date.now() < this.endsAtMs) {
+      await waitUntil(() => this.cancellation !== undefined, this.endsAtMs, 'until the scheduled end');
+    }
     if (this.cancellation !== undefined) return this.settleCancellation();
 
     // 3. Finalisation: attendance over the whole class, then the settlement table.

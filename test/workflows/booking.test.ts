@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import {
+  attendanceEventSignal,
   bookingStateQuery,
   cancelBookingUpdate,
   resolveReviewUpdate,
@@ -148,6 +149,29 @@ describe('booking workflow', () => {
       await present(env, input, input.studentId, 0, 18);
     });
     assert.equal(outcome.outcome, 'low_attendance');
+  });
+
+  it('when a room_finished stamped after the end arrives before the end, then the class is finalised at the scheduled end, not earlier', async () => {
+    const { activities } = fakeActivities();
+    const input = bookingInput(await now());
+    const endsAtMs = Date.parse(input.endsAt);
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 60);
+      await h.signal(attendanceEventSignal, {
+        id: 'early-finish',
+        kind: 'room_finished',
+        atMs: endsAtMs + MINUTE_MS,
+      });
+      assert.equal((await h.query(bookingStateQuery)).phase, 'open');
+    });
+    assert.equal(outcome.outcome, 'attended');
+    const closed = (await handle.describe()).closeTime!.getTime();
+    assert.ok(
+      closed >= endsAtMs && closed < endsAtMs + 5 * MINUTE_MS,
+      `closed at ${new Date(closed).toISOString()}`,
+    );
   });
 
   it('when the student cancels late, then the fee is split like a release and the update answers with the outcome', async () => {

@@ -4,7 +4,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Db } from '../../db/knex';
 import { maintenanceWorkflow } from '../../workflows/maintenance';
-import { maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
+import type { MaintenanceActivities } from '../../activities/maintenance';
+import { configureMaintenance, maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
+import { workflowBundle } from './booking-workflow';
 import { testDb } from '../support/db';
 import { createTimeSkippingEnv } from '../support/devserver';
 import { insertUser } from '../support/fixtures';
@@ -39,8 +41,21 @@ function startMaintenance(env: TestWorkflowEnvironment, taskQueue: string, round
   });
 }
 
+/** A worker running the maintenance workflow with the given activities (the rest harmless). */
+async function maintenanceWorker(activities: Partial<MaintenanceActivities>) {
+  const taskQueue = `maintenance-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: { purgeIdempotencyKeys: async () => 0, ...activities },
+  });
+  return { worker, taskQueue };
+}
+
+let env: TestWorkflowEnvironment;
+
 describe('maintenance workflow', () => {
-  let env: TestWorkflowEnvironment;
   let db: Db;
   before(async () => {
     db = await testDb();
@@ -103,6 +118,52 @@ describe('maintenance workflow', () => {
       const description = await handle.describe();
       assert.equal(description.status.name, 'RUNNING');
       assert.notEqual(description.runId, handle.firstExecutionRunId);
+      await handle.terminate('test over');
+    });
+  });
+
+  it('when the audit cannot run through all its attempts, then the round records a failed audit and the workflow carries on', async () => {
+    let audits = 0;
+    const { worker, taskQueue } = await maintenanceWorker({
+      auditLedger: async () => {
+        audits++;
+        if (audits <= 5) throw new Error('database unreachable');
+        return { ok: true, failedChecks: [], accounts: 1, transfers: 1, at: new Date().toISOString() };
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      // The first round's audit retries back off over minutes of server time.
+      await env.sleep('10 minutes');
+      const failed = await handle.query(maintenanceStatus);
+      assert.equal(failed.rounds, 1);
+      assert.equal(failed.lastAudit?.ok, false);
+      assert.match(failed.lastAudit?.failedChecks[0] ?? '', /audit did not run: database unreachable/);
+      assert.equal(audits, 5);
+      const next = await handle.executeUpdate(runMaintenanceNow);
+      assert.equal(next.lastAudit?.ok, true);
+      assert.equal((await handle.describe()).status.name, 'RUNNING');
+      await handle.terminate('test over');
+    });
+  });
+
+  it('when a new interval is signalled, then the running workflow follows it instead of the one it started with', async () => {
+    let rounds = 0;
+    const { worker, taskQueue } = await maintenanceWorker({
+      auditLedger: async () => {
+        rounds++;
+        return { ok: true, failedChecks: [], accounts: 0, transfers: 0, at: new Date().toISOString() };
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      await handle.executeUpdate(runMaintenanceNow);
+      const before = rounds;
+      await handle.signal(configureMaintenance, { intervalMinutes: 5, idempotencyKeyRetentionHours: 24 });
+      await env.sleep('11 minutes');
+      const status = await handle.query(maintenanceStatus);
+      // Two rounds on the new 5-minute interval; on the old 60 minutes there would be none.
+      assert.equal(rounds - before, 2, JSON.stringify(status));
       await handle.terminate('test over');
     });
   });

@@ -1,0 +1,239 @@
+// npm run demo: one whole story against a running `npm start`, as a new user
+// meets it. A teacher and a student they referred register, the student tops
+// up (test deposit), the teacher publishes a one-minute class starting about
+// a minute later, the student books it, both fetch join tokens, LiveKit's
+// webhooks arrive signed as LiveKit signs them (join, leave, room finished),
+// and the booking's workflow settles it. Prints a timeline with the balances
+// before and after and where to look at the workflow.
+//
+//   DEMO_API_URL        the API (default http://localhost:3000)
+//   DEMO_INSPECTOR_URL  the dev server's inspector (default http://127.0.0.1:8233)
+//   TEMPORAL_ADDRESS    to find the workflow's run (default 127.0.0.1:7233)
+//   LIVEKIT_API_KEY / LIVEKIT_API_SECRET  as the service has them (default devkey / secret)
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { AccessToken } from 'livekit-server-sdk';
+
+if (fs.existsSync('.env')) process.loadEnvFile('.env');
+const API = (process.env.DEMO_API_URL ?? 'http://localhost:3000').replace(/\/$/, '');
+const INSPECTOR = (process.env.DEMO_INSPECTOR_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
+const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
+const LIVEKIT_KEY = process.env.LIVEKIT_API_KEY || 'devkey';
+const LIVEKIT_SECRET = process.env.LIVEKIT_API_SECRET || 'secret';
+const SETTLE_TIMEOUT_MS = 10 * 60_000;
+
+const started = Date.now();
+
+function say(what: string): void {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  console.log(`[+${seconds}s] ${what}`);
+}
+
+function money(minor: number): string {
+  return `${(minor / 100).toFixed(2)}`;
+}
+
+interface Session {
+  user: { id: string; email: string; referralCode: string | null };
+  token: string;
+}
+interface Wallet {
+  available: number;
+  held: number;
+}
+interface Meeting {
+  id: string;
+  title: string;
+  startsAt: string;
+  endsAt: string;
+}
+interface Booking {
+  id: string;
+  status: string;
+  settlement: string;
+  outcome: string | null;
+  workflowId: string;
+  attendance: { seconds: number; percent: number; teacherSeconds: number } | null;
+  amounts: { refunded: number; teacher: number; platform: number } | null;
+}
+interface JoinInfo {
+  url: string;
+  roomName: string;
+  token: string;
+}
+
+async function call<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${API}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** A LiveKit webhook, signed as LiveKit signs it: a JWT whose sha256 claim is the body's hash. */
+async function webhook(event: Record<string, unknown>): Promise<void> {
+  const body = JSON.stringify(event);
+  const token = new AccessToken(LIVEKIT_KEY, LIVEKIT_SECRET);
+  token.sha256 = createHash('sha256').update(body).digest('base64');
+  const response = await fetch(`${API}/api/v1/webhooks/livekit`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/webhook+json', Authorization: await token.toJwt() },
+    body,
+  });
+  if (!response.ok) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+}
+
+function presence(kind: string, meetingId: string, userId: string, sid: string, atMs: number) {
+  return {
+    event: kind,
+    id: `EV_${randomUUID()}`,
+    createdAt: String(Math.floor(atMs / 1000)),
+    room: { name: `meeting-${meetingId}`, sid: 'RM_demo' },
+    participant: { identity: `user-${userId}`, sid },
+  };
+}
+
+async function until(atMs: number, why: string): Promise<void> {
+  const waitMs = atMs - Date.now();
+  if (waitMs <= 0) return;
+  say(`waiting ${Math.ceil(waitMs / 1000)} s ${why}`);
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+async function balances(student: string, teacher: string): Promise<string> {
+  const [s, t] = await Promise.all([
+    call<Wallet>('GET', '/wallet', student),
+    call<Wallet>('GET', '/wallet', teacher),
+  ]);
+  return `student wallet available ${money(s.available)}, held ${money(s.held)}; teacher earnings ${money(t.available)}`;
+}
+
+async function workflowLink(workflowId: string): Promise<string> {
+  try {
+    const connection = await Connection.connect({ address: TEMPORAL_ADDRESS, connectTimeout: 2_000 });
+    try {
+      const description = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+      return `${INSPECTOR}/workflows/default/${workflowId}/${description.runId}`;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return `${INSPECTOR}/?namespace=default&workflowId=${workflowId}`;
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`Class marketplace demo against ${API}\n`);
+  const healthy = await fetch(`${API}/healthz`).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (!healthy) throw new Error(`nothing answers at ${API}: start the service with \`npm start\` first`);
+
+  const suffix = randomUUID().slice(0, 8);
+  const teacher = await call<Session>('POST', '/auth/register', undefined, {
+    email: `teacher-${suffix}@demo.example`,
+    password: 'correct horse battery',
+    name: 'Tess the Teacher',
+    role: 'teacher',
+  });
+  say(`teacher registered: ${teacher.user.email}, referral code ${teacher.user.referralCode}`);
+  const student = await call<Session>('POST', '/auth/register', undefined, {
+    email: `student-${suffix}@demo.example`,
+    password: 'correct horse battery',
+    name: 'Sam the Student',
+    role: 'student',
+    referralCode: teacher.user.referralCode,
+  });
+  say(`student registered with that code: ${student.user.email} (teacher's share will be 70%)`);
+  await call<unknown>('POST', '/wallet/deposit', student.token, { amount: 5_000 });
+  say(`student deposited 50.00 (test deposit)`);
+  say(`balances before: ${await balances(student.token, teacher.token)}`);
+
+  // A one-minute class a minute from now (on a whole second: LiveKit's event times are seconds).
+  const startsAtMs = Math.ceil((Date.now() + 60_000) / 1000) * 1000;
+  const meeting = await call<Meeting>('POST', '/teachers/me/slots', teacher.token, {
+    startsAt: new Date(startsAtMs).toISOString(),
+    durationMinutes: 1,
+    price: 1_500,
+    title: 'Demo: the subjunctive in one minute',
+  });
+  const endsAtMs = Date.parse(meeting.endsAt);
+  say(`teacher published "${meeting.title}" at ${meeting.startsAt} for 15.00`);
+
+  const booking = await call<Booking>('POST', '/bookings', student.token, { meetingId: meeting.id });
+  say(`student booked it: booking ${booking.id}, status ${booking.status}, price held`);
+  say(`balances now: ${await balances(student.token, teacher.token)}`);
+  say(`workflow ${booking.workflowId}: ${await workflowLink(booking.workflowId)}`);
+
+  for (const [who, token] of [
+    ['student', student.token],
+    ['teacher', teacher.token],
+  ] as const) {
+    const join = await call<JoinInfo>('GET', `/bookings/${booking.id}/join`, token);
+    say(
+      `${who} join token for room ${join.roomName}: ${join.token.slice(0, 24)}... (LiveKit at ${join.url})`,
+    );
+  }
+
+  await until(startsAtMs, 'for the class to start');
+  await webhook(presence('participant_joined', meeting.id, teacher.user.id, 'PA_teacher', startsAtMs));
+  say('LiveKit: the teacher joined');
+  await webhook(
+    presence('participant_joined', meeting.id, student.user.id, 'PA_student', startsAtMs + 5_000),
+  );
+  say('LiveKit: the student joined 5 s late');
+
+  await until(endsAtMs, 'for the class to end');
+  await webhook(presence('participant_left', meeting.id, student.user.id, 'PA_student', endsAtMs - 2_000));
+  say('LiveKit: the student left 2 s early');
+  await webhook(presence('participant_left', meeting.id, teacher.user.id, 'PA_teacher', endsAtMs));
+  await webhook({
+    event: 'room_finished',
+    id: `EV_${randomUUID()}`,
+    createdAt: String(Math.floor(endsAtMs / 1000)),
+    room: { name: `meeting-${meeting.id}`, sid: 'RM_demo' },
+  });
+  say('LiveKit: the teacher left and the room finished');
+
+  let status = '';
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const current = await call<Booking>('GET', `/bookings/${booking.id}`, student.token);
+    const now = `${current.status}/${current.settlement}`;
+    if (now !== status) {
+      status = now;
+      say(
+        `booking is ${current.status}, money ${current.settlement}${current.outcome ? ` (${current.outcome})` : ''}`,
+      );
+    }
+    if (current.settlement !== 'held' && current.attendance !== null && current.amounts !== null) {
+      say(
+        `attendance: student ${current.attendance.seconds} s (${current.attendance.percent}%), teacher ${current.attendance.teacherSeconds} s`,
+      );
+      say(
+        `settled: ${money(current.amounts.teacher)} to the teacher, ${money(current.amounts.platform)} to the platform, ${money(current.amounts.refunded)} back`,
+      );
+      break;
+    }
+    if (Date.now() > deadline)
+      throw new Error('the booking did not settle in time; see the workflow in the inspector');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  say(`balances after: ${await balances(student.token, teacher.token)}`);
+  const notes = await call<{ data: { type: string }[] }>('GET', '/notifications', teacher.token);
+  say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
+  say(`the booking's workflow, step by step: ${await workflowLink(booking.workflowId)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

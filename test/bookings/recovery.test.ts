@@ -1,0 +1,265 @@
+// What must hold when things go wrong half-way: a workflow that never
+// started, a meeting cancellation that never reached its bookings, steps run
+// again after they committed (activity retries), requests sent again; and
+// the search attributes support staff filter by.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import pino from 'pino';
+import { createBookingActivities } from '../../activities/bookings';
+import { bookingTransferIds } from '../../bookings/ledger';
+import { reconcileBookings } from '../../bookings/reconciler';
+import { cancelMeetingRow } from '../../bookings/repository';
+import { planRelease, planSettlement } from '../../domain/settlement';
+import { LiveKit } from '../../livekit/livekit';
+import { createAdmin, startTestApi, type Session, type TestApi } from '../support/api';
+import {
+  assertAuditClean,
+  book,
+  bookOk,
+  cast,
+  earningsOf,
+  publishSlot,
+  settled,
+  startBookingHarness,
+  untilPhase,
+  walletOf,
+  workflowOf,
+  type BookingHarness,
+} from '../support/bookings';
+import { TEST_CURRENCY } from '../support/db';
+
+const MINUTE_MS = 60_000;
+const silent = pino({ level: 'silent' });
+
+describe('recovery and repetition', () => {
+  let harness: BookingHarness;
+  let admin: Session;
+  before(async () => {
+    harness = await startBookingHarness();
+    admin = await createAdmin(harness.api);
+  });
+  after(async () => {
+    await harness?.close();
+  });
+
+  const reconcile = () =>
+    reconcileBookings(
+      {
+        db: harness.api.db,
+        clock: harness.clock,
+        workflows: harness.api.platform.bookingWorkflows,
+        logger: silent,
+      },
+      { startGraceMs: 0 },
+    );
+
+  const activities = () =>
+    createBookingActivities({
+      db: harness.api.db,
+      currency: TEST_CURRENCY,
+      publicUrl: 'http://localhost:3000',
+      livekit: new LiveKit({ url: undefined, apiKey: 'devkey', apiSecret: 'secret' }),
+      logger: silent,
+    });
+
+  async function count(table: string, where: Record<string, unknown>): Promise<number> {
+    const [row] = await harness.api.db(table).where(where).count({ n: '*' });
+    return Number(row!.n);
+  }
+
+  describe('a booking whose workflow was not started', () => {
+    let cutOff: TestApi;
+    before(async () => {
+      // The same service, but Temporal cannot be reached: bookings commit, their workflows do not start.
+      cutOff = await startTestApi(
+        { TEMPORAL_TASK_QUEUE: harness.api.settings.TEMPORAL_TASK_QUEUE },
+        { clock: harness.clock },
+      );
+    });
+    after(async () => {
+      await cutOff?.close();
+    });
+
+    it('when Temporal is unreachable at booking time, then the booking stands with its money held, and the reconciler starts its workflow from the row', async () => {
+      const { teacher, student } = await cast(harness.api);
+      const meeting = await publishSlot(harness, teacher, { price: 700 });
+      const response = await cutOff.request('POST', '/api/v1/bookings', {
+        token: student.token,
+        body: { meetingId: meeting.id },
+      });
+      assert.equal(response.status, 201, response.text);
+      const bookingId: string = response.body.id;
+      assert.equal(
+        (await harness.api.db('bookings').where({ id: bookingId }).first()).workflow_started,
+        false,
+      );
+      assert.equal((await walletOf(harness.api, student.user.id)).held, 700);
+
+      const result = await reconcile();
+      assert.ok(result.started >= 1, JSON.stringify(result));
+      assert.equal(
+        (await harness.api.db('bookings').where({ id: bookingId }).first()).workflow_started,
+        true,
+      );
+      assert.equal(((await workflowOf(harness, bookingId).query('bookingState')) as any).phase, 'scheduled');
+      // Starting it again is harmless: one id, one workflow.
+      await harness.api.platform.bookingWorkflows.start(
+        await harness.api.db('bookings').where({ id: bookingId }).first(),
+      );
+
+      const cancelled = await harness.api.request('POST', `/api/v1/bookings/${bookingId}/cancel`, {
+        token: student.token,
+        body: {},
+      });
+      assert.equal(cancelled.status, 200, cancelled.text);
+      assert.equal(cancelled.body.outcome, 'cancelled_early');
+      await assertAuditClean(harness.api);
+    });
+  });
+
+  it('when a meeting was cancelled but a booking’s cancellation never got through, then the reconciler cancels it', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { price: 900 });
+    const booking = await bookOk(harness, student, meeting.id);
+    // As if the request died right after marking the meeting cancelled.
+    assert.ok(
+      await cancelMeetingRow(harness.api.db, meeting.id, {
+        now: harness.clock.now(),
+        by: teacher.user.id,
+        reason: null,
+      }),
+    );
+
+    await reconcile();
+    const outcome = await settled(harness, booking.id);
+    assert.equal(outcome.outcome, 'cancelled_by_teacher');
+    assert.deepEqual(await walletOf(harness.api, student.user.id), {
+      available: 10_000,
+      held: 0,
+      total: 10_000,
+    });
+  });
+
+  it('when every settlement and notification step runs again after it committed, then money moves and notifications are recorded once', async () => {
+    const { teacher, student } = await cast(harness.api, { referred: true });
+    const meeting = await publishSlot(harness, teacher, { price: 1_001 });
+    const booking = await bookOk(harness, student, meeting.id);
+    // The workflow is left out of it: this test plays the worker whose activities are retried.
+    await workflowOf(harness, booking.id).terminate('the test runs the steps itself');
+    const steps = activities();
+    // Its logger quiet: the refusal below is expected.
+    const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => undefined) });
+
+    for (let i = 0; i < 3; i++) await env.run(steps.openBooking, { bookingId: booking.id });
+    assert.equal(await count('notifications', { type: 'class_opening', user_id: student.user.id }), 1);
+
+    const attendance = {
+      seconds: 0,
+      percent: 0,
+      teacherSeconds: 3_600,
+      studentIntervals: [],
+      teacherIntervals: [],
+      eventsDropped: false,
+    };
+    const review = {
+      bookingId: booking.id,
+      status: 'requires_manual_review' as const,
+      outcome: 'student_no_show' as const,
+      attendance,
+    };
+    for (let i = 0; i < 3; i++) await env.run(steps.recordFinalisation, review);
+    assert.equal(
+      await count('notifications', {
+        type: 'review_required',
+        user_id: admin.user.id,
+        event_key: `review_required:${booking.id}`,
+      }),
+      1,
+    );
+    for (let i = 0; i < 3; i++)
+      await env.run(steps.notifyReviewReminder, { bookingId: booking.id, reminder: 1 });
+    assert.equal(
+      await count('notifications', {
+        type: 'review_reminder',
+        user_id: admin.user.id,
+        event_key: `review_reminder:${booking.id}:1`,
+      }),
+      1,
+    );
+
+    const plan = planSettlement(1_001, 70, 0, 'admin_release');
+    const input = { bookingId: booking.id, plan, resolution: { adminId: admin.user.id, note: null } };
+    const outcomes: Awaited<ReturnType<typeof steps.settleBooking>>[] = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await env.run(steps.settleBooking, input));
+    assert.deepEqual(outcomes[1], outcomes[0]);
+    assert.deepEqual(outcomes[2], outcomes[0]);
+    assert.deepEqual(outcomes[0]!.amounts, { refunded: 0, teacher: 700, platform: 301 });
+    assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 700);
+    assert.equal(await count('ledger_transfers', { reference_id: booking.id }), 4); // hold, post, share, fee
+    assert.equal(await count('notifications', { type: 'payment_released', user_id: teacher.user.id }), 1);
+    assert.equal(await count('notifications', { type: 'review_resolved', user_id: student.user.id }), 1);
+
+    // A retry carrying another decision than the one committed is a bug, and says so instead of moving money.
+    await assert.rejects(
+      env.run(steps.settleBooking, { ...input, plan: planRelease(1_001, 30, 'attended') }),
+      /settled differently/,
+    );
+    assert.equal(await count('ledger_transfers', { reference_id: booking.id }), 4);
+    assert.ok(bookingTransferIds(booking.id).hold);
+    await assertAuditClean(harness.api);
+  });
+
+  it('when POST /bookings is sent again with its Idempotency-Key, then the first answer comes back and the price is held once; another body is 422', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meetings = await Promise.all([1, 2].map(() => publishSlot(harness, teacher, { price: 650 })));
+    const key = { 'Idempotency-Key': `book-${randomUUID()}` };
+    const first = await book(harness, student, meetings[0]!.id, key);
+    assert.equal(first.status, 201, first.text);
+    const again = await book(harness, student, meetings[0]!.id, key);
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, first.body);
+    const other = await book(harness, student, meetings[1]!.id, key);
+    assert.equal(other.status, 422, other.text);
+    assert.equal(other.body.error.code, 'idempotency_key_reused');
+    assert.deepEqual(await walletOf(harness.api, student.user.id), {
+      available: 9_350,
+      held: 650,
+      total: 10_000,
+    });
+  });
+
+  it('when a booking request committed but its answer was lost, then the retry with the same key finds that booking instead of making another', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { price: 650 });
+    const key = `lost-${randomUUID()}`;
+    const first = await book(harness, student, meeting.id, { 'Idempotency-Key': key });
+    assert.equal(first.status, 201, first.text);
+    // The stored answer is gone (the process died before keeping it, or the key was purged).
+    await harness.api.db('idempotency_keys').where({ user_id: student.user.id, key }).delete();
+    const retry = await book(harness, student, meeting.id, { 'Idempotency-Key': key });
+    assert.equal(retry.status, 201, retry.text);
+    assert.equal(retry.body.id, first.body.id);
+    assert.equal((await walletOf(harness.api, student.user.id)).held, 650);
+  });
+
+  it('when a booking waits in review, then support staff find it by BookingStatus in Temporal', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { price: 500 });
+    const booking = await bookOk(harness, student, meeting.id);
+    await harness.skipTo(new Date(Date.parse(meeting.endsAt) + 6 * MINUTE_MS));
+    await untilPhase(harness, booking.id, 'review');
+    const found: string[] = [];
+    for await (const run of harness.env.client.workflow.list({
+      query: `BookingStatus = "requires_manual_review" AND BookingId = "${booking.id}"`,
+    })) {
+      found.push(run.workflowId);
+    }
+    assert.deepEqual(found, [`booking-${booking.id}`]);
+    const description = await workflowOf(harness, booking.id).describe();
+    assert.equal(description.searchAttributes.TeacherId?.[0], teacher.user.id);
+    assert.equal(description.searchAttributes.StudentId?.[0], student.user.id);
+  });
+});
