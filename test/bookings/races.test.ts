@@ -1,17 +1,13 @@
 // Races the database and the workflow must each settle exactly once.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { systemAccountId } from '../../ledger/accounts';
-import { createTransfers } from '../../ledger/transfers';
-import { insertUser } from '../../users/repository';
-import { openWallet } from '../../wallet/wallet-account';
-import { createAdmin, register, type Session, type TestApi } from '../support/api';
+import { createAdmin, register } from '../support/api';
 import {
   assertAuditClean,
   attend,
   book,
   bookOk,
   cast,
+  fundedStudents,
   publishSlot,
   settled,
   startBookingHarness,
@@ -20,41 +16,8 @@ import {
   workflowOf,
   type BookingHarness,
 } from '../support/bookings';
-import { TEST_CURRENCY } from '../support/db';
 
 const MINUTE_MS = 60_000;
-
-/** Students made straight in the database (registration's password hashing would dominate), each funded. */
-async function fundedStudents(api: TestApi, count: number, funds: number): Promise<Session[]> {
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const user = await insertUser(api.db, {
-        email: `racer-${randomUUID()}@test.example`,
-        passwordHash: 'not-a-real-hash',
-        name: 'Racer',
-        role: 'student',
-        referralCode: null,
-        referredByTeacherId: null,
-      });
-      const wallet = await openWallet(api.db, user, TEST_CURRENCY);
-      const funded = await createTransfers(api.db, [
-        {
-          id: randomUUID(),
-          kind: 'posted',
-          debitAccountId: systemAccountId('external', TEST_CURRENCY),
-          creditAccountId: wallet,
-          amount: funds,
-          code: 'deposit',
-        },
-      ]);
-      assert.equal(funded.status, 'created');
-      return {
-        user: { id: user.id, email: user.email, role: 'student' as const, referralCode: null },
-        token: await api.tokens.sign({ userId: user.id, role: 'student' }),
-      };
-    }),
-  );
-}
 
 describe('races', () => {
   let harness: BookingHarness;

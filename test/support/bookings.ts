@@ -11,7 +11,10 @@ import type { ActivityDeps } from '../../activities';
 import type { Clock } from '../../domain/clock';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
 import { getBalance, ownerView, systemAccountId, userAccountId } from '../../ledger/accounts';
+import { createTransfers } from '../../ledger/transfers';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
+import { insertUser } from '../../users/repository';
+import { openWallet } from '../../wallet/wallet-account';
 import {
   bookingStateQuery,
   bookingWorkflowId,
@@ -45,7 +48,9 @@ export interface BookingHarness {
   env: TestWorkflowEnvironment;
   api: TestApi;
   clock: VirtualClock;
-  worker: Worker;
+  /** The in-process worker (undefined when the test runs its own, in another process). */
+  worker: Worker | undefined;
+  taskQueue: string;
   /** Moves the virtual clock forward (timers due meanwhile fire), then the API's clock with it. */
   skip(ms: number): Promise<void>;
   /** Until the virtual clock reads `at`. */
@@ -59,7 +64,7 @@ export interface BookingHarness {
  */
 export async function startBookingHarness(
   settings: Record<string, string> = {},
-  options: { activities?: Partial<ActivityDeps> } = {},
+  options: { activities?: Partial<ActivityDeps>; inProcessWorker?: boolean } = {},
 ): Promise<BookingHarness> {
   const env = await createTimeSkippingEnv();
   await ensureSearchAttributes(env.connection, 'default');
@@ -70,16 +75,22 @@ export async function startBookingHarness(
     { TEMPORAL_TASK_QUEUE: taskQueue, ...settings },
     { temporal: { client: env.client, connection: env.connection }, clock },
   );
-  const { worker } = await appWorker(env, api.db, {
-    taskQueue,
-    ...(options.activities === undefined ? {} : { activities: options.activities }),
-  });
-  const running = worker.run();
+  const worker =
+    options.inProcessWorker === false
+      ? undefined
+      : (
+          await appWorker(env, api.db, {
+            taskQueue,
+            ...(options.activities === undefined ? {} : { activities: options.activities }),
+          })
+        ).worker;
+  const running = worker?.run();
   const harness: BookingHarness = {
     env,
     api,
     clock,
     worker,
+    taskQueue,
     async skip(ms) {
       await env.sleep(ms);
       await clock.sync();
@@ -89,7 +100,7 @@ export async function startBookingHarness(
       if (remaining > 0) await harness.skip(remaining);
     },
     async close() {
-      worker.shutdown();
+      worker?.shutdown();
       await running;
       await api.close();
       await env.teardown();
@@ -281,4 +292,36 @@ export async function platformRevenue(api: TestApi): Promise<number> {
 export async function assertAuditClean(api: TestApi): Promise<void> {
   const report = await auditLedger(api.db);
   assert.ok(report.ok, formatAuditReport(report));
+}
+
+/** Students made straight in the database (registration's password hashing would dominate), each funded. */
+export async function fundedStudents(api: TestApi, count: number, funds: number): Promise<Session[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const user = await insertUser(api.db, {
+        email: `student-${randomUUID()}@test.example`,
+        passwordHash: 'not-a-real-hash',
+        name: 'Fast student',
+        role: 'student',
+        referralCode: null,
+        referredByTeacherId: null,
+      });
+      const wallet = await openWallet(api.db, user, TEST_CURRENCY);
+      const funded = await createTransfers(api.db, [
+        {
+          id: randomUUID(),
+          kind: 'posted',
+          debitAccountId: systemAccountId('external', TEST_CURRENCY),
+          creditAccountId: wallet,
+          amount: funds,
+          code: 'deposit',
+        },
+      ]);
+      assert.equal(funded.status, 'created');
+      return {
+        user: { id: user.id, email: user.email, role: 'student' as const, referralCode: null },
+        token: await api.tokens.sign({ userId: user.id, role: 'student' }),
+      };
+    }),
+  );
 }
