@@ -7,9 +7,7 @@
 // CPU seconds of the server process and of this process (worker + client) are reported
 // too: on a 2-core machine the SDK worker, not the server, sets the pace.
 // The last line printed is one JSON object holding every figure.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -22,8 +20,8 @@ import {
   Worker,
 } from '@temporalio/worker';
 import { shaped, parked, goSignal } from './devserver/workflows';
+import { launchDevServer as launch, percentile, pool } from './support';
 
-const EXECUTABLE = path.resolve(__dirname, '../devserver/bin/temporal-devserver');
 const SHAPED_COUNT = Number(process.env.BENCH_SHAPED ?? 1000);
 const PARKED_COUNT = Number(process.env.BENCH_PARKED ?? 10_000);
 const TIMER_MS = 100;
@@ -34,88 +32,6 @@ Runtime.install({
   logger: new DefaultLogger('ERROR'),
   telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Server {
-  child: ChildProcess;
-  address: string;
-  /** Peak resident set size of the server process so far, in MiB (VmHWM). */
-  peakRssMb(): number;
-  rssMb(): number;
-  /** CPU seconds (user + system) the server process has used. */
-  cpuSeconds(): number;
-  stop(): Promise<void>;
-}
-
-function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-async function launch(dbFile?: string): Promise<Server> {
-  const port = await freePort();
-  const args = ['server', 'start-dev', '--port', String(port), '--headless', '--log-level', 'error'];
-  if (dbFile) args.push('--db-filename', dbFile);
-  // BENCH_SERVER_NODE_ARGS (e.g. --cpu-prof) runs the server under node with those flags, for profiling.
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean);
-  const child = nodeArgs
-    ? spawn(process.execPath, [...nodeArgs, EXECUTABLE, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
-    : spawn(EXECUTABLE, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  const address = `127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    address,
-    peakRssMb: () => procStatusMb(child.pid!, 'VmHWM'),
-    rssMb: () => procStatusMb(child.pid!, 'VmRSS'),
-    cpuSeconds: () => {
-      const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Math.round(((Number(fields[11]) + Number(fields[12])) / 100) * 100) / 100;
-    },
-    stop: async () => {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(runners);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function connect(
   address: string,

@@ -13,10 +13,7 @@
 // are reported. Settings: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS,
 // BENCH_CLIENTS, BENCH_BATCHES_IN_FLIGHT, BENCH_VERBOSE (batch sizes).
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { createDb, withConnection, type Db } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { onServer, withDatabase } from '../db/provision';
@@ -25,6 +22,7 @@ import { auditLedger, formatAuditReport } from '../ledger/audit';
 import { LedgerBatcher } from '../ledger/batcher';
 import { createTransfers } from '../ledger/transfers';
 import type { TransferSpec } from '../ledger/types';
+import { databaseServer, median, round3 } from './support';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -40,7 +38,7 @@ const CURRENCY = 'usd';
 type Workload = 'raw' | 'independent' | 'shared' | 'unbatched';
 
 async function main(): Promise<void> {
-  const { serverUrl, origin, stop } = await server();
+  const { serverUrl, origin, stop } = await databaseServer('ledger', 54391);
   const name = `bench_ledger_${Date.now()}`;
   await onServer(serverUrl, (client) => client.query(`create database ${name}`));
   const db = createDb(withDatabase(serverUrl, name), { poolMax: CONNECTIONS });
@@ -230,35 +228,6 @@ async function rawUpdate(db: Db, id: number): Promise<void> {
     }),
   );
 }
-
-async function server(): Promise<{ serverUrl: string; origin: string; stop: () => Promise<void> }> {
-  const configured = process.env.DATABASE_URL;
-  if (configured) return { serverUrl: configured, origin: 'DATABASE_URL', stop: async () => undefined };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ledger-pg-'));
-  fs.chmodSync(dir, 0o755);
-  // Default durability (fsync on, synchronous commit): the numbers must be honest.
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    port: 54391,
-    settings: { max_connections: '200' },
-  });
-  return {
-    serverUrl: pgServer.url,
-    origin: 'embedded PostgreSQL 15 (fsync on)',
-    stop: async () => {
-      await pgServer.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 main().catch((error: unknown) => {
   console.error(error);

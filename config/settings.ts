@@ -145,7 +145,7 @@ export const settingsSchema = z.object({
     .describe('How often admins are reminded of a booking waiting in no-show review.'),
 
   LIVEKIT_URL: optionalUrl(/^(https?|wss?)$/).describe(
-    'LiveKit server URL; when set, rooms are closed through its RoomService at finalisation.',
+    'LiveKit server URL: handed to clients with join tokens, and rooms are closed through its RoomService at finalisation. Unset: clients are told `ws://localhost:7880` (`livekit-server --dev`) and no room is closed.',
   ),
   LIVEKIT_API_KEY: z
     .string()

@@ -1,6 +1,7 @@
 // Who may see and do what with a booking, join tokens and their window, and
 // the in-app notifications a booking produces.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { decodeJwt } from 'jose';
 import { createAdmin, register, type Session } from '../support/api';
 import {
@@ -85,7 +86,8 @@ describe('access to bookings', () => {
     assert.equal(notInReview.body.error.code, 'not_in_review');
   });
 
-  it('when a join token is asked for, then only from the opening to the end, only for the booking’s own room', async () => {
+  it('when a join token is asked for, then only from the opening to the end, only for the booking’s own room', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { startsInMs: 2 * 60 * MINUTE_MS });
     const booking = await bookOk(harness, student, meeting.id);
@@ -124,7 +126,8 @@ describe('access to bookings', () => {
     assert.equal(late.body.error.code, 'not_joinable');
   });
 
-  it('when a booking is made and its class opens, then both sides are notified once, and each reads only their own', async () => {
+  it('when a booking is made and its class opens, then both sides are notified once, and each reads only their own', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS });
     const booking = await bookOk(harness, student, meeting.id);

@@ -1,6 +1,7 @@
 // SPEC section 2's cancellation table, and disputes within the dispute window,
 // decided by the booking's workflow and answered to the HTTP caller.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { createAdmin, register, type Session } from '../support/api';
 import {
   assertAuditClean,
@@ -24,7 +25,8 @@ const HOUR_MS = 60 * MINUTE_MS;
 describe('cancellation', () => {
   let harness: BookingHarness;
   let admin: Session;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     harness = await startBookingHarness();
     admin = await createAdmin(harness.api);
   });
@@ -183,7 +185,8 @@ describe('cancellation', () => {
 describe('disputes within the dispute window', () => {
   let harness: BookingHarness;
   let admin: Session;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     harness = await startBookingHarness({ DISPUTE_WINDOW_HOURS: '24' });
     admin = await createAdmin(harness.api);
   });

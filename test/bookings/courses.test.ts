@@ -2,6 +2,7 @@
 // enrolling in all of it at the full-course price (all or nothing), booking
 // one of its sessions alone, and a teacher's upcoming slots.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { randomUUID } from 'node:crypto';
 import { register, type ApiResponse, type Session } from '../support/api';
 import {
@@ -364,7 +365,8 @@ describe('courses and a teacher’s slots', () => {
       return harness.api.request('GET', `/api/v1/teachers/${teacherId}/slots${query}`, { token: who.token });
     }
 
-    it('when a teacher’s slots are listed, then the upcoming ones come soonest first with their seats left, without cancelled or started ones, within from/to', async () => {
+    it('when a teacher’s slots are listed, then the upcoming ones come soonest first with their seats left, without cancelled or started ones, within from/to', async function () {
+      requireTimeSkipping(this, harness?.env);
       const { teacher, student } = await cast(harness.api, { funds: 5_000 });
       const otherTeacher = await register(harness.api, 'teacher');
       const startingSoon = await publishSlot(harness, teacher, { startsInMs: 10 * MINUTE_MS });

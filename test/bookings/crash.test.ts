@@ -4,6 +4,7 @@
 // start-to-close timeout passes on the server (as on a real cluster), so
 // this test waits out one such timeout.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { BookingOutcome } from '../../workflows/shared';
 import { register } from '../support/api';
@@ -57,7 +58,8 @@ async function startWorkerProcess(harness: BookingHarness): Promise<ChildProcess
 describe('a worker killed mid-settlement', () => {
   let harness: BookingHarness;
   const children: ChildProcess[] = [];
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     harness = await startBookingHarness({}, { inProcessWorker: false });
   });
   after(async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import {
   assertAuditClean,
   attend,
@@ -17,7 +18,8 @@ import {
 
 describe('a booking from start to settlement', () => {
   let harness: BookingHarness;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     harness = await startBookingHarness();
   });
   after(async () => {

@@ -3,6 +3,7 @@
 // out of LiveKit's real delivery (duplicates, reordering, lost events), and
 // closing the room through LiveKit's RoomService at finalisation.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -267,7 +268,8 @@ describe('LiveKit webhook', () => {
   });
 
   describe('delivered more than once', () => {
-    it('when every event arrives three times, then each is stored once, the workflow holds it once, the repeats say duplicate, and attendance and money come out as with one delivery', async () => {
+    it('when every event arrives three times, then each is stored once, the workflow holds it once, the repeats say duplicate, and attendance and money come out as with one delivery', async function () {
+      requireTimeSkipping(this, harness?.env);
       const once = await bookedClass(harness, 1_001);
       const thrice = await bookedClass(harness, 1_001);
       await harness.skipTo(
@@ -420,7 +422,8 @@ describe('LiveKit webhook', () => {
   });
 
   describe('attendance through LiveKit’s misbehaviour', () => {
-    it('when the student reconnects and the old connection’s leave comes after the new join, a leave is lost, the room finishes early and everything arrives out of order, then attendance is exact and the money is released', async () => {
+    it('when the student reconnects and the old connection’s leave comes after the new join, a leave is lost, the room finishes early and everything arrives out of order, then attendance is exact and the money is released', async function () {
+      requireTimeSkipping(this, harness?.env);
       const { teacher, student, meeting, booking } = await bookedClass(harness, 1_000);
       await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 14 * MINUTE_MS));
       await untilPhase(harness, booking.id, 'open');
@@ -492,7 +495,8 @@ describe('LiveKit webhook', () => {
       await assertAuditClean(harness.api);
     });
 
-    it('when the student’s participant_left never comes and the room never finishes, then the connection counts until the scheduled end (here: too little, refunded)', async () => {
+    it('when the student’s participant_left never comes and the room never finishes, then the connection counts until the scheduled end (here: too little, refunded)', async function () {
+      requireTimeSkipping(this, harness?.env);
       const { teacher, student, meeting, booking } = await bookedClass(harness, 1_000);
       await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 14 * MINUTE_MS));
       await untilPhase(harness, booking.id, 'open');
@@ -591,7 +595,8 @@ describe('LiveKit room at finalisation (LIVEKIT_URL configured)', () => {
     return { teacher, student, meeting, booking };
   }
 
-  it('when a class is finalised, then its room is deleted through RoomService.DeleteRoom with a roomCreate token of the API key', async () => {
+  it('when a class is finalised, then its room is deleted through RoomService.DeleteRoom with a roomCreate token of the API key', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { meeting, booking } = await attendedClass();
     assert.deepEqual(callsFor(meeting.id), [], 'nothing is closed before finalisation');
     await finishRoom(harness, meeting);
@@ -614,7 +619,8 @@ describe('LiveKit room at finalisation (LIVEKIT_URL configured)', () => {
     await assert.rejects(jwtVerify(bearer[1]!, new TextEncoder().encode('another-secret')));
   });
 
-  it('when LiveKit answers 500 to every DeleteRoom, then the room is tried a few times and the booking settles all the same', async () => {
+  it('when LiveKit answers 500 to every DeleteRoom, then the room is tried a few times and the booking settles all the same', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student, meeting, booking } = await attendedClass();
     livekit.failing.add(`meeting-${meeting.id}`);
     await finishRoom(harness, meeting);

@@ -1,5 +1,6 @@
 // Races the database and the workflow must each settle exactly once.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { createAdmin, register } from '../support/api';
 import {
   assertAuditClean,
@@ -87,7 +88,8 @@ describe('races', () => {
     assert.equal((await walletOf(harness.api, student.user.id)).held, 400);
   });
 
-  it('when a cancel races the start of the class, then the booking has exactly one outcome and the hold is resolved once', async () => {
+  it('when a cancel races the start of the class, then the booking has exactly one outcome and the hold is resolved once', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS, price: 900 });
     const booking = await bookOk(harness, student, meeting.id);
@@ -121,7 +123,8 @@ describe('races', () => {
     await assertAuditClean(harness.api);
   });
 
-  it('when two admins resolve one review at once, then one decision wins and the other gets 409', async () => {
+  it('when two admins resolve one review at once, then one decision wins and the other gets 409', async function () {
+    requireTimeSkipping(this, harness?.env);
     const admins = await Promise.all([createAdmin(harness.api), createAdmin(harness.api)]);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { price: 1_000 });

@@ -3,6 +3,7 @@
 // again after they committed (activity retries), requests sent again; and
 // the search attributes support staff filter by.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -119,7 +120,8 @@ describe('recovery and repetition', () => {
     });
   });
 
-  it('when a meeting was cancelled but a booking’s cancellation never got through, then the reconciler cancels it', async () => {
+  it('when a meeting was cancelled but a booking’s cancellation never got through, then the reconciler cancels it', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { price: 900 });
     const booking = await bookOk(harness, student, meeting.id);
@@ -245,7 +247,8 @@ describe('recovery and repetition', () => {
     assert.equal((await walletOf(harness.api, student.user.id)).held, 650);
   });
 
-  it('when a booking waits in review, then support staff find it by BookingStatus in Temporal', async () => {
+  it('when a booking waits in review, then support staff find it by BookingStatus in Temporal', async function () {
+    requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { price: 500 });
     const booking = await bookOk(harness, student, meeting.id);

@@ -1,6 +1,7 @@
 // Every row of SPEC section 2's settlement table, through the whole system:
 // HTTP, the workflow under time skipping, signed LiveKit webhooks, the ledger.
 import assert from 'node:assert/strict';
+import { requireTimeSkipping } from '../support/devserver';
 import { createAdmin, type Session } from '../support/api';
 import {
   assertAuditClean,
@@ -23,7 +24,8 @@ const MINUTE_MS = 60_000;
 describe('settlement at the end of a class', () => {
   let harness: BookingHarness;
   let admin: Session;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     harness = await startBookingHarness();
     admin = await createAdmin(harness.api);
   });

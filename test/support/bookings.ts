@@ -23,7 +23,7 @@ import {
 } from '../../workflows/shared';
 import { depositTo, register, startTestApi, type ApiResponse, type Session, type TestApi } from './api';
 import { TEST_CURRENCY } from './db';
-import { createTimeSkippingEnv } from './devserver';
+import { workflowTestEnv } from './devserver';
 import { participantEvent, roomFinishedEvent, signWebhook } from './livekit';
 import { appWorker } from './workers';
 
@@ -66,7 +66,7 @@ export async function startBookingHarness(
   settings: Record<string, string> = {},
   options: { activities?: Partial<ActivityDeps>; inProcessWorker?: boolean } = {},
 ): Promise<BookingHarness> {
-  const env = await createTimeSkippingEnv();
+  const env = await workflowTestEnv();
   await ensureSearchAttributes(env.connection, 'default');
   const clock = new VirtualClock(env);
   await clock.sync();
@@ -92,6 +92,9 @@ export async function startBookingHarness(
     worker,
     taskQueue,
     async skip(ms) {
+      // A real server would sleep the real time: such tests call requireTimeSkipping first.
+      if (!env.supportsTimeSkipping)
+        throw new Error('this test skips time: call requireTimeSkipping(this) first');
       await env.sleep(ms);
       await clock.sync();
     },

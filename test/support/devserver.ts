@@ -118,3 +118,28 @@ export function sharedLocalEnv(): Promise<TestWorkflowEnvironment> {
   }
   return shared;
 }
+
+/**
+ * The app's workflow tests run against a real Temporal when TEMPORAL_TEST_ADDRESS
+ * names one (host:port, namespace TEMPORAL_TEST_NAMESPACE or `default`), and against
+ * the dev server in time-skipping mode otherwise. A real server cannot skip time:
+ * tests that need it call requireTimeSkipping and are skipped there, saying so.
+ */
+export const EXISTING_TEMPORAL_ADDRESS = process.env.TEMPORAL_TEST_ADDRESS || undefined;
+
+export async function workflowTestEnv(): Promise<TestWorkflowEnvironment> {
+  if (EXISTING_TEMPORAL_ADDRESS === undefined) return createTimeSkippingEnv();
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address: EXISTING_TEMPORAL_ADDRESS,
+    namespace: process.env.TEMPORAL_TEST_NAMESPACE || 'default',
+  });
+}
+
+/** Skips the test (or, in a before hook, the suite) when the server cannot skip time, and says why. */
+export function requireTimeSkipping(ctx: Mocha.Context, env?: TestWorkflowEnvironment): void {
+  if (env?.supportsTimeSkipping ?? EXISTING_TEMPORAL_ADDRESS === undefined) return;
+  console.log(
+    `      (needs time skipping, which the Temporal at TEMPORAL_TEST_ADDRESS=${EXISTING_TEMPORAL_ADDRESS} does not offer: skipped)`,
+  );
+  ctx.skip();
+}

@@ -18,7 +18,7 @@ import {
 } from '../../workflows/shared';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
 import { eventually } from '../support/bookings';
-import { createTimeSkippingEnv } from '../support/devserver';
+import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import {
   bookingInput,
@@ -34,7 +34,8 @@ const RECORD = process.env.RECORD_HISTORIES === '1';
 
 describe('booking workflow', () => {
   let env: TestWorkflowEnvironment;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     env = await createTimeSkippingEnv();
     await ensureSearchAttributes(env.connection, 'default');
   });

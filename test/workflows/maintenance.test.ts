@@ -8,7 +8,7 @@ import type { MaintenanceActivities } from '../../activities/maintenance';
 import { configureMaintenance, maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
 import { workflowBundle } from './booking-workflow';
 import { testDb } from '../support/db';
-import { createTimeSkippingEnv } from '../support/devserver';
+import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
 import { insertUser } from '../support/fixtures';
 import { appWorker } from '../support/workers';
 
@@ -57,7 +57,8 @@ let env: TestWorkflowEnvironment;
 
 describe('maintenance workflow', () => {
   let db: Db;
-  before(async () => {
+  before(async function () {
+    requireTimeSkipping(this);
     db = await testDb();
     env = await createTimeSkippingEnv();
   });

@@ -1,0 +1,652 @@
+// npm run bench:bookings: the booking path against its floors, in one run
+// against one dev server (its own process, in memory) and one PostgreSQL.
+//
+// (r) the reference workload of bench:devserver (workflows with 2 activities,
+//     a timer and a signal): workflows per second, the floor of a workflow;
+// (p) POST /bookings at 32 connections beside bare client.workflow.start calls
+//     of a parked workflow, interleaved rounds: bookings/s against starts/s,
+//     with the booking's p50/p99 latency;
+// (s) BENCH_BOOKINGS bookings through their whole lifecycle: booked over HTTP,
+//     opened by their workflows, LiveKit webhooks (joins, leaves, room
+//     finished) signed as LiveKit signs them, settled. The classes are one
+//     minute long and all at one time, so the run waits for them; that wait
+//     is the classes' own time, not the system's, and is left out: the rate
+//     is bookings / (booking + opening + webhook + settling time);
+// then BENCH_FILL finished bookings are written (bookings, meetings, their
+// ledger transfers through the LedgerBatcher, notifications, LiveKit events)
+// and (s) runs again; the audit runs last.
+//
+// Targets: (s) >= 0.4 x (r); (p) bookings/s >= 0.5 x starts/s; (s) with the
+// filled tables within 20% of (s) on empty ones; audit clean. The last line
+// printed is one JSON object with every figure.
+import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+} from '@temporalio/worker';
+import { AccessToken } from 'livekit-server-sdk';
+import pino from 'pino';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+import { listen } from '../api/http-server';
+import { bookingTransferIds } from '../bookings/ledger';
+import { loadSettings } from '../config/settings';
+import { createDb, type Db } from '../db/knex';
+import { migrateToLatest } from '../db/migrate';
+import { onServer, withDatabase } from '../db/provision';
+import { planRelease } from '../domain/settlement';
+import { createUserAccount, ensureSystemAccounts, systemAccountId, userAccountId } from '../ledger/accounts';
+import { auditLedger } from '../ledger/audit';
+import type { TransferSpec } from '../ledger/types';
+import { activityDeps, assemble, bookingDeps } from '../platform/platform';
+import { ensureSearchAttributes } from '../platform/search-attributes';
+import { TokenService } from '../users/tokens';
+import { goSignal, parked, shaped } from './devserver/workflows';
+import { databaseServer, launchDevServer, median, percentile, pool, round3 } from './support';
+import { settlementChain } from '../bookings/ledger';
+
+const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 1000);
+const REFERENCE_WORKFLOWS = Number(process.env.BENCH_REFERENCE ?? 1000);
+const STARTS_PER_ROUND = Number(process.env.BENCH_STARTS ?? 500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const FILL = Number(process.env.BENCH_FILL ?? 100_000);
+const CONNECTIONS = 32;
+const FILL_BATCH = 2_000;
+const SEATS = 10;
+const PRICE = 500;
+const CURRENCY = 'usd';
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
+
+Runtime.install({
+  logger: new DefaultLogger('ERROR'),
+  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+});
+
+const silent = pino({ level: 'silent' });
+const seconds = (ms: number) => Math.round(ms / 10) / 100;
+const log = (line: string) => console.log(line);
+
+interface Person {
+  id: string;
+  token: string;
+}
+
+// ---- HTTP: at most CONNECTIONS sockets, kept alive --------------------------------
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+
+function post(
+  port: number,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// ---- fixtures written straight to the database (not what is measured) ------------
+
+async function people(
+  db: Db,
+  tokens: TokenService,
+  role: 'student' | 'teacher',
+  count: number,
+  funds: number,
+): Promise<Person[]> {
+  const rows = Array.from({ length: count }, () => {
+    const id = randomUUID();
+    return {
+      id,
+      email: `${role}-${id}@bench.example`,
+      password_hash: 'bench',
+      name: `Bench ${role}`,
+      role,
+      referral_code: role === 'teacher' ? `B${id.slice(0, 10).toUpperCase()}` : null,
+    };
+  });
+  for (let i = 0; i < rows.length; i += 1000) await db('users').insert(rows.slice(i, i + 1000));
+  await pool(rows, 16, async (row) => {
+    await createUserAccount(db, row.id, role === 'teacher' ? 'earnings' : 'wallet', CURRENCY);
+  });
+  if (funds > 0) {
+    const chains: TransferSpec[][] = rows.map((row) => [
+      {
+        id: randomUUID(),
+        kind: 'posted',
+        debitAccountId: systemAccountId('external', CURRENCY),
+        creditAccountId: userAccountId(row.id, 'wallet'),
+        amount: funds,
+        code: 'deposit',
+      },
+    ]);
+    await submitAll(chains);
+  }
+  return Promise.all(
+    rows.map(async (row) => ({ id: row.id, token: await tokens.sign({ userId: row.id, role }) })),
+  );
+}
+
+let submitChain: (chain: TransferSpec[]) => Promise<unknown>;
+
+async function submitAll(chains: TransferSpec[][]): Promise<void> {
+  await pool(chains, 512, async (chain) => {
+    const result = (await submitChain(chain)) as { status: string };
+    if (result.status === 'refused') throw new Error(`fixture transfer refused: ${JSON.stringify(result)}`);
+  });
+}
+
+async function meetings(
+  db: Db,
+  teacherId: string,
+  count: number,
+  startsAt: Date,
+  capacity: number,
+): Promise<{ id: string; startsAt: Date; endsAt: Date }[]> {
+  const rows = Array.from({ length: count }, () => ({
+    id: randomUUID(),
+    teacher_id: teacherId,
+    title: 'Bench class',
+    starts_at: startsAt,
+    ends_at: new Date(startsAt.getTime() + 60_000),
+    price: PRICE,
+    capacity,
+  }));
+  for (let i = 0; i < rows.length; i += 1000) await db('meetings').insert(rows.slice(i, i + 1000));
+  return rows.map((r) => ({ id: r.id, startsAt: r.starts_at, endsAt: r.ends_at }));
+}
+
+// ---- LiveKit webhooks, signed as LiveKit signs them --------------------------------
+
+async function webhook(port: number, event: Record<string, unknown>): Promise<void> {
+  const body = JSON.stringify(event);
+  const token = new AccessToken('devkey', 'secret');
+  token.sha256 = createHash('sha256').update(body).digest('base64');
+  const response = await post(port, '/api/v1/webhooks/livekit', body, {
+    'Content-Type': 'application/webhook+json',
+    Authorization: await token.toJwt(),
+  });
+  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${response.text}`);
+}
+
+function presence(kind: string, meetingId: string, userId: string, atMs: number) {
+  return {
+    event: kind,
+    id: `EV_${randomUUID()}`,
+    createdAt: String(Math.floor(atMs / 1000)),
+    room: { name: `meeting-${meetingId}`, sid: 'RM_bench' },
+    participant: { identity: `user-${userId}`, sid: `PA_${userId.slice(0, 12)}` },
+  };
+}
+
+async function until(atMs: number): Promise<void> {
+  const waitMs = atMs - Date.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+async function untilCount(db: Db, what: string, ids: string[], where: Record<string, string>): Promise<void> {
+  for (let i = 0; i < 12_000; i++) {
+    const [row] = await db('bookings').whereIn('id', ids).where(where).count({ n: '*' });
+    if (Number(row!.n) >= ids.length) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// ---- the workloads -------------------------------------------------------------------
+
+async function reference(
+  client: Client,
+  taskQueue: string,
+): Promise<{ workflows: number; perSecond: number }> {
+  const ids = Array.from({ length: REFERENCE_WORKFLOWS }, () => `reference-${randomUUID()}`);
+  const t0 = performance.now();
+  const results: Promise<unknown>[] = [];
+  await pool(ids, 200, async (workflowId) => {
+    const handle = await client.workflow.start(shaped, { taskQueue, workflowId, args: [100] });
+    await handle.signal(goSignal);
+    results.push(handle.result());
+  });
+  await Promise.all(results);
+  const elapsed = performance.now() - t0;
+  return { workflows: ids.length, perSecond: Math.round((ids.length / elapsed) * 1000 * 10) / 10 };
+}
+
+interface Lifecycle {
+  bookings: number;
+  bookSeconds: number;
+  openSeconds: number;
+  joinSeconds: number;
+  settleSeconds: number;
+  busySeconds: number;
+  settledPerSecond: number;
+  settlePhasePerSecond: number;
+}
+
+async function lifecycle(
+  db: Db,
+  tokens: TokenService,
+  port: number,
+  label: string,
+  estimatedBookingsPerSecond: number,
+): Promise<Lifecycle> {
+  const [teacher] = await people(db, tokens, 'teacher', 1, 0);
+  const students = await people(db, tokens, 'student', BOOKINGS, PRICE * 2);
+  // Far enough ahead that every booking is made before the classes start.
+  const leadMs = Math.max(20_000, (BOOKINGS / estimatedBookingsPerSecond) * 3_000 + 10_000);
+  const startsAt = new Date(Math.ceil((Date.now() + leadMs) / 1000) * 1000);
+  const classes = await meetings(db, teacher!.id, Math.ceil(BOOKINGS / SEATS), startsAt, SEATS);
+  const seats = students.map((student, i) => ({ student, meeting: classes[Math.floor(i / SEATS)]! }));
+  log(
+    `(s) ${label}: ${BOOKINGS} bookings of ${classes.length} one-minute classes at ${startsAt.toISOString()}`,
+  );
+
+  const bookingIds: string[] = [];
+  const t0 = performance.now();
+  await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
+    const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${student.token}`,
+    });
+    if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
+    bookingIds.push((JSON.parse(response.text) as { id: string }).id);
+  });
+  const booked = performance.now();
+  await untilCount(db, 'every class to open', bookingIds, { status: 'open' });
+  const opened = performance.now();
+  if (Date.now() >= startsAt.getTime())
+    throw new Error('booking and opening took past the classes’ start: raise the lead time');
+
+  await until(startsAt.getTime() + 1_000);
+  const t1 = performance.now();
+  await pool(classes, CONNECTIONS, (m) =>
+    webhook(port, presence('participant_joined', m.id, teacher!.id, m.startsAt.getTime())),
+  );
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
+  );
+  const joined = performance.now();
+
+  await until(classes[0]!.endsAt.getTime() + 1_000);
+  const t2 = performance.now();
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
+  );
+  await pool(classes, CONNECTIONS, async (m) => {
+    await webhook(port, presence('participant_left', m.id, teacher!.id, m.endsAt.getTime()));
+    await webhook(port, {
+      event: 'room_finished',
+      id: `EV_${randomUUID()}`,
+      createdAt: String(Math.floor(m.endsAt.getTime() / 1000)),
+      room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
+    });
+  });
+  await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
+  const settled = performance.now();
+
+  const result: Lifecycle = {
+    bookings: BOOKINGS,
+    bookSeconds: seconds(booked - t0),
+    openSeconds: seconds(opened - booked),
+    joinSeconds: seconds(joined - t1),
+    settleSeconds: seconds(settled - t2),
+    busySeconds: 0,
+    settledPerSecond: 0,
+    settlePhasePerSecond: Math.round((BOOKINGS / ((settled - t2) / 1000)) * 10) / 10,
+  };
+  result.busySeconds = round3(
+    result.bookSeconds + result.openSeconds + result.joinSeconds + result.settleSeconds,
+  );
+  result.settledPerSecond = Math.round((BOOKINGS / result.busySeconds) * 10) / 10;
+  log(`(s) ${label}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+async function startsBesideBookings(
+  db: Db,
+  tokens: TokenService,
+  port: number,
+  client: Client,
+  parkedQueue: string,
+): Promise<{
+  startsPerSecond: number;
+  bookingsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  rounds: object[];
+}> {
+  const [teacher] = await people(db, tokens, 'teacher', 1, 0);
+  const students = await people(db, tokens, 'student', STARTS_PER_ROUND * ROUNDS, PRICE * 2);
+  const far = new Date(Date.now() + 30 * 24 * 3_600_000);
+  // One seat each, as a teacher's slots usually are: the bookings do not queue on one meeting's row.
+  const classes = await meetings(db, teacher!.id, STARTS_PER_ROUND * ROUNDS, far, 1);
+  const starts: number[] = [];
+  const bookingsRates: number[] = [];
+  const latencies: number[] = [];
+  const rounds: object[] = [];
+  // Both sides are timed until their workflows are parked (first workflow task run, timer
+  // started): the worker's share of a start is part of what a booking must beat, and a
+  // side's tasks must not spill into the other's measurement.
+  const parkedCount = async (type: string) =>
+    (await client.workflow.count(`WorkflowType = '${type}' AND HistoryLength >= 5`)).count;
+  const untilParked = async (type: string, target: number) => {
+    for (let i = 0; i < 6_000 && (await parkedCount(type)) < target; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const parkedBefore = await parkedCount('parked');
+  const bookedBefore = await parkedCount('bookingWorkflow');
+  for (let round = 0; round < ROUNDS; round++) {
+    const ids = Array.from({ length: STARTS_PER_ROUND }, () => `parked-${randomUUID()}`);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await pool(ids, CONNECTIONS, async (workflowId) => {
+      await client.workflow.start(parked, { taskQueue: parkedQueue, workflowId });
+    });
+    await untilParked('parked', parkedBefore + (round + 1) * STARTS_PER_ROUND);
+    const startRate = STARTS_PER_ROUND / ((performance.now() - t0) / 1000);
+    const startCpu = process.cpuUsage(cpu0);
+
+    const mine = students.slice(round * STARTS_PER_ROUND, (round + 1) * STARTS_PER_ROUND);
+    const cpu1 = process.cpuUsage();
+    const t1 = performance.now();
+    await pool(
+      mine.map((student, i) => ({ student, meeting: classes[round * STARTS_PER_ROUND + i]! })),
+      CONNECTIONS,
+      async ({ student, meeting }) => {
+        const sent = performance.now();
+        const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${student.token}`,
+        });
+        latencies.push(performance.now() - sent);
+        if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
+      },
+    );
+    const answeredRate = STARTS_PER_ROUND / ((performance.now() - t1) / 1000);
+    await untilParked('bookingWorkflow', bookedBefore + (round + 1) * STARTS_PER_ROUND);
+    const bookingRate = STARTS_PER_ROUND / ((performance.now() - t1) / 1000);
+    const bookingCpu = process.cpuUsage(cpu1);
+    const msPerItem = (cpu: NodeJS.CpuUsage) =>
+      Math.round((cpu.user + cpu.system) / 100 / STARTS_PER_ROUND) / 10;
+    starts.push(startRate);
+    bookingsRates.push(bookingRate);
+    const figures = {
+      startsPerSecond: Math.round(startRate),
+      bookingsPerSecond: Math.round(bookingRate),
+      bookingsAnsweredPerSecond: Math.round(answeredRate),
+      cpuMsPerStart: msPerItem(startCpu),
+      cpuMsPerBooking: msPerItem(bookingCpu),
+    };
+    rounds.push(figures);
+    log(`(p) round ${round + 1}: ${JSON.stringify(figures)}`);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    startsPerSecond: Math.round(median(starts)),
+    bookingsPerSecond: Math.round(median(bookingsRates)),
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p99Ms: Math.round(percentile(latencies, 99)),
+    rounds,
+  };
+}
+
+/** FILL bookings finished long ago, written as settling writes them: rows, transfers, notifications, events. */
+async function fill(db: Db, tokens: TokenService): Promise<{ bookings: number; seconds: number }> {
+  const t0 = performance.now();
+  const [teacher] = await people(db, tokens, 'teacher', 1, 0);
+  const students = await people(db, tokens, 'student', 1_000, 0);
+  const perStudent = Math.ceil(FILL / students.length);
+  await submitAll(
+    students.map((s) => [
+      {
+        id: randomUUID(),
+        kind: 'posted' as const,
+        debitAccountId: systemAccountId('external', CURRENCY),
+        creditAccountId: userAccountId(s.id, 'wallet'),
+        amount: PRICE * perStudent,
+        code: 'deposit' as const,
+      },
+    ]),
+  );
+  const past = new Date(Date.now() - 90 * 24 * 3_600_000);
+  const classes = await meetings(db, teacher!.id, Math.ceil(FILL / SEATS), past, SEATS);
+  const policy = JSON.stringify({
+    openBeforeMinutes: 15,
+    endGraceMinutes: 5,
+    attendanceReleasePercent: 20,
+    teacherSharePercent: 30,
+    lateCancelHours: 24,
+    lateCancelRefundPercent: 50,
+    disputeWindowHours: 0,
+    reviewReminderHours: 24,
+  });
+  const plan = planRelease(PRICE, 30, 'attended');
+  // 16 columns a row: 2,000 rows stay under PostgreSQL's 65,535 bind parameters.
+  for (let start = 0; start < FILL; start += FILL_BATCH) {
+    const batch = Array.from({ length: Math.min(FILL_BATCH, FILL - start) }, (_, k) => {
+      const i = start + k;
+      const meeting = classes[Math.floor(i / SEATS)]!;
+      return {
+        id: randomUUID(),
+        meeting_id: meeting.id,
+        student_id: students[i % students.length]!.id,
+        teacher_id: teacher!.id,
+        price: PRICE,
+        starts_at: meeting.startsAt,
+        ends_at: meeting.endsAt,
+        status: 'completed',
+        settlement: 'released',
+        outcome: 'attended',
+        policy,
+        attendance: JSON.stringify({
+          seconds: 3600,
+          percent: 100,
+          teacherSeconds: 3600,
+          studentIntervals: [],
+          teacherIntervals: [],
+          eventsDropped: false,
+        }),
+        refunded_amount: 0,
+        teacher_amount: plan.amounts.teacher,
+        platform_amount: plan.amounts.platform,
+        workflow_started: true,
+      };
+    });
+    await db('bookings').insert(batch);
+    await submitAll(
+      batch.map((b) => [
+        {
+          id: bookingTransferIds(b.id).hold,
+          kind: 'pending' as const,
+          debitAccountId: userAccountId(b.student_id, 'wallet'),
+          creditAccountId: systemAccountId('escrow', CURRENCY),
+          amount: PRICE,
+          code: 'booking_hold' as const,
+          reference: { type: 'booking' as const, id: b.id },
+        },
+        ...settlementChain({ id: b.id, teacherId: b.teacher_id }, plan, CURRENCY),
+      ]),
+    );
+    const ids = batch.map((b) => b.id);
+    await db.raw(
+      `insert into notifications (user_id, event_key, type, payload)
+       select b.student_id, k.type || ':' || b.id, k.type, jsonb_build_object('bookingId', b.id)
+         from bookings b cross join (values ('booking_confirmed'), ('class_opening'), ('booking_refunded')) as k (type)
+        where b.id = any (?::uuid[])`,
+      [ids],
+    );
+    await db.raw(
+      `insert into livekit_events (id, event, room_name, identity, participant_sid, occurred_at)
+       select 'EV_fill_' || b.id || '_' || k.n, k.event, 'meeting-' || b.meeting_id, 'user-' || b.student_id, 'PA_fill', b.starts_at
+         from bookings b cross join (values (1, 'participant_joined'), (2, 'participant_left')) as k (n, event)
+        where b.id = any (?::uuid[])`,
+      [ids],
+    );
+    if ((start + batch.length) % 20_000 === 0 || start + batch.length === FILL)
+      log(`fill: ${start + batch.length} / ${FILL}`);
+  }
+  await db.raw('analyze');
+  return { bookings: FILL, seconds: seconds(performance.now() - t0) };
+}
+
+async function main(): Promise<void> {
+  const pg = await databaseServer('bookings', 54392);
+  const name = `bench_bookings_${Date.now()}`;
+  await onServer(pg.serverUrl, (client) => client.query(`create database ${name}`));
+  const db = createDb(withDatabase(pg.serverUrl, name), { poolMax: 30 });
+  const server = await launchDevServer();
+  const connection = await Connection.connect({ address: server.address });
+  const native = await NativeConnection.connect({ address: server.address });
+  const workers: { worker: Worker; running: Promise<void> }[] = [];
+  try {
+    await migrateToLatest(db);
+    await ensureSystemAccounts(db, CURRENCY);
+    await ensureSearchAttributes(connection, 'default');
+    const settings = loadSettings({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      CURRENCY,
+      JWT_SECRET,
+      TEMPORAL_TASK_QUEUE: 'bench-bookings',
+      DATABASE_POOL_MAX: '30',
+    });
+    const client = new Client({ connection });
+    const platform = assemble({
+      settings,
+      logger: silent,
+      db,
+      databaseOrigin: pg.origin,
+      client,
+      connection,
+    });
+    submitChain = (chain) => platform.ledger.submit(chain);
+    const tokens = new TokenService(JWT_SECRET, 60 * 24);
+    const app = createApp({
+      settings,
+      db,
+      ledger: platform.ledger,
+      tokens,
+      logger: silent,
+      bookings: bookingDeps(platform),
+    });
+    const api = await listen(app, 0, '127.0.0.1');
+    const workerOptions = {
+      maxConcurrentWorkflowTaskExecutions: 100,
+      maxConcurrentActivityTaskExecutions: 200,
+      maxCachedWorkflows: 5_000,
+    };
+    const bookingWorker = await Worker.create({
+      connection: native,
+      taskQueue: settings.TEMPORAL_TASK_QUEUE,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities(activityDeps(platform)),
+      ...workerOptions,
+    });
+    const referenceQueue = 'bench-reference';
+    const referenceWorker = await Worker.create({
+      connection: native,
+      taskQueue: referenceQueue,
+      workflowBundle: await bundleWorkflowCode({
+        workflowsPath: path.join(__dirname, 'devserver', 'workflows.ts'),
+        logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+      }),
+      activities: { step: async (n: string) => n },
+      ...workerOptions,
+    });
+    for (const worker of [bookingWorker, referenceWorker]) workers.push({ worker, running: worker.run() });
+
+    const r = await reference(client, referenceQueue);
+    log(`(r) ${JSON.stringify(r)}`);
+    const cpu0 = process.cpuUsage();
+    const serverCpu0 = server.cpuSeconds();
+    const p = await startsBesideBookings(db, tokens, api.port, client, referenceQueue);
+    const cpu = process.cpuUsage(cpu0);
+    log(`(p) ${JSON.stringify(p)}`);
+    log(
+      `(p) CPU: this process ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, dev server ${(server.cpuSeconds() - serverCpu0).toFixed(1)} s`,
+    );
+    if (process.env.BENCH_ONLY_POST === '1') return;
+    const sEmpty = await lifecycle(db, tokens, api.port, 'empty tables', p.bookingsPerSecond);
+    const filled = await fill(db, tokens);
+    log(`fill: ${JSON.stringify(filled)}`);
+    const sFull = await lifecycle(
+      db,
+      tokens,
+      api.port,
+      `with ${FILL} finished bookings`,
+      p.bookingsPerSecond,
+    );
+
+    const auditStarted = performance.now();
+    const audit = await auditLedger(db);
+    const summary = {
+      bench: 'bookings',
+      machine: { cpus: os.cpus().length, node: process.version },
+      database: pg.origin,
+      reference: r,
+      postBookings: p,
+      lifecycleEmpty: sEmpty,
+      fill: filled,
+      lifecycleFilled: sFull,
+      ratios: {
+        settledOverReference: round3(sEmpty.settledPerSecond / r.perSecond),
+        postOverStarts: round3(p.bookingsPerSecond / p.startsPerSecond),
+        filledOverEmptySettlePhase: round3(sFull.settlePhasePerSecond / sEmpty.settlePhasePerSecond),
+        filledOverEmptyLifecycle: round3(sFull.settledPerSecond / sEmpty.settledPerSecond),
+      },
+      targets: {
+        settledOverReferenceAtLeast: 0.4,
+        postOverStartsAtLeast: 0.5,
+        filledWithin: 0.2,
+      },
+      audit: { ok: audit.ok, transfers: audit.transfers, seconds: seconds(performance.now() - auditStarted) },
+      serverCpuSeconds: server.cpuSeconds(),
+      serverPeakRssMb: server.peakRssMb(),
+    };
+    await api.close(1_000);
+    console.log(JSON.stringify(summary));
+  } finally {
+    for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.all(workers.map((w) => w.running));
+    await connection.close();
+    await native.close();
+    await server.stop();
+    await db.destroy();
+    await pg.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
