@@ -13,9 +13,11 @@
 //
 // The SDK runtime the root hooks install logs through testRuntimeLogger: errors are
 // printed, and while a time-skipping environment is open the worker's warning "Activity
-// not found on completion" is recorded. That warning means the virtual clock outran an
-// activity that was still running (the server timed it out or dropped it), which time
-// skipping must never do; the root afterEach hook and the environment's teardown fail on it.
+// not found on completion" is recorded. That warning means the server no longer had an
+// activity when its worker completed it: the workflow closed while the activity still ran,
+// or the virtual clock jumped past the activity and timed it out (see STALE_COMPLETION_CAUSES).
+// The root afterEach hook fails the test during which it was logged, and the environment's
+// teardown fails on any logged after that.
 import * as path from 'node:path';
 import {
   TestWorkflowEnvironment,
@@ -58,14 +60,34 @@ export function takeStaleActivityCompletions(): string[] {
   return seen;
 }
 
-/** Fails when a worker completed an activity a time-skipping server had already given up on. */
-export function assertNoStaleActivityCompletions(where: string): void {
+/**
+ * When the warning appears. A running activity holds a time-skipping lock, but the test
+ * service's unlocks lower the same counter (as on the Java test server), so the clock can
+ * still jump past an activity while more than one unlock is in progress.
+ */
+const STALE_COMPLETION_CAUSES =
+  'the server no longer had the activity when its worker completed it. Either its workflow ' +
+  'closed (or cancelled it) while it still ran, or the virtual clock jumped past it and timed ' +
+  'it out: a running activity holds one time-skipping lock, but every result() wait and every ' +
+  'env.sleep() takes one away from the same counter, as on the Java test server, so two ' +
+  'result() waits at once, or an env.sleep() beside a result(), cancel out the lock of a ' +
+  'running activity. Await results one at a time, and let a workflow wait for its activities ' +
+  'before it closes';
+
+/** The failure for the stale activity completions reported since the last call, if any. */
+export function staleActivityCompletionsError(where: string): Error | undefined {
   const seen = takeStaleActivityCompletions();
-  if (seen.length === 0) return;
-  throw new Error(
+  if (seen.length === 0) return undefined;
+  return new Error(
     `${where}: a worker reported "${STALE_COMPLETION}" ${seen.length} time(s) in a time-skipping ` +
-      'test: the virtual clock moved past a running activity, which the Java test server never does',
+      `test: ${STALE_COMPLETION_CAUSES}`,
   );
+}
+
+/** Throws when a worker completed an activity a time-skipping server had already given up on. */
+export function assertNoStaleActivityCompletions(where: string): void {
+  const error = staleActivityCompletionsError(where);
+  if (error) throw error;
 }
 
 /** A time-skipping environment (Java test server semantics) backed by the dev server. */
