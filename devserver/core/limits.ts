@@ -87,25 +87,56 @@ export function serverFailure(message: string, nonRetryable: boolean): IFailure 
   return { message, source: '', serverFailureInfo: { nonRetryable } };
 }
 
+/** The depth failure.Truncate follows causes to (TruncateWithDepth(f, maxSize, 20)). */
+export const FAILURE_TRUNCATION_DEPTH = 20;
+
 /**
- * failure.Truncate: what of a failure fits in maxBytes (message, source and stack trace
- * cut, payload details dropped), kept as the cause of the failure that replaces it.
+ * util.TruncateUTF8: the longest prefix of s within maxBytes of UTF-8 that does not cut a
+ * character (a cut character would come back as U+FFFD, 3 bytes, and could exceed the limit).
  */
-export function truncateFailure(f: IFailure, maxBytes: number): IFailure {
-  const cut = (s: string | null | undefined, room: number): string =>
-    Buffer.from(s ?? '')
-      .subarray(0, Math.max(0, room))
-      .toString('utf8');
-  const message = cut(f.message, maxBytes);
-  const source = cut(f.source, maxBytes - Buffer.byteLength(message));
-  const stackTrace = cut(f.stackTrace, maxBytes - Buffer.byteLength(message) - Buffer.byteLength(source));
-  const info = f.applicationFailureInfo
-    ? {
-        applicationFailureInfo: {
-          type: f.applicationFailureInfo.type,
-          nonRetryable: f.applicationFailureInfo.nonRetryable,
-        },
-      }
-    : {};
-  return { message, source, stackTrace, ...info };
+export function truncateUtf8(s: string, maxBytes: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length <= maxBytes) return s;
+  let end = Math.max(0, maxBytes);
+  // Back off continuation bytes (10xxxxxx) to the start of the character being cut.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * failure.Truncate (TruncateWithDepth): what of a failure fits in about maxBytes, kept as
+ * the cause of the failure that replaces it. Bytes go first to the failure info's type, then
+ * source, message and stack trace, each cut on a character boundary, with the real
+ * server's allowance for protobuf overhead; payload details are dropped; the causes follow,
+ * truncated the same way with what room is left, to a depth of 20.
+ */
+export function truncateFailure(
+  f: IFailure,
+  maxBytes: number,
+  maxDepth = FAILURE_TRUNCATION_DEPTH,
+): IFailure {
+  let room = maxBytes;
+  const trunc = (s: string | null | undefined): string => {
+    const kept = truncateUtf8(s ?? '', room);
+    room -= Buffer.byteLength(kept);
+    if (kept !== '') room -= 4; // the field's tag and length
+    return kept;
+  };
+  const out: IFailure = {};
+  // The failure info is kept for its NonRetryable flag (and an application failure's type).
+  if (f.applicationFailureInfo) {
+    out.applicationFailureInfo = {
+      nonRetryable: f.applicationFailureInfo.nonRetryable,
+      type: trunc(f.applicationFailureInfo.type),
+    };
+    room -= 8;
+  } else if (f.serverFailureInfo) {
+    out.serverFailureInfo = { nonRetryable: f.serverFailureInfo.nonRetryable };
+    room -= 4;
+  }
+  out.source = trunc(f.source);
+  out.message = trunc(f.message);
+  out.stackTrace = trunc(f.stackTrace);
+  if (f.cause && room > 4 && maxDepth > 0) out.cause = truncateFailure(f.cause, room - 4, maxDepth - 1);
+  return out;
 }
