@@ -387,8 +387,10 @@ function scheduleRetry(
 
 /**
  * RespondActivityTaskFailed(ById). As on the real frontend, last heartbeat details over the
- * size limit are dropped, and a failure over it is replaced by a non-retryable server
- * failure holding what of it fits; both are returned for the response's `failures`.
+ * size limit are dropped, and a failure over it is replaced by a server failure holding
+ * what of it fits as its cause; both are returned for the response's `failures`. The
+ * replacement is retryable (NewServerFailure(FailureReasonFailureExceedsLimit, false)):
+ * the retry policy decides, as for the failure it stands for.
  */
 export function failActivity(
   engine: Engine,
@@ -407,7 +409,7 @@ export function failActivity(
   }
   if (failure && blobExceedsLimit(failureSize(failure), ctx)) {
     failure = {
-      ...serverFailure(FAILURE_EXCEEDS_LIMIT, true),
+      ...serverFailure(FAILURE_EXCEEDS_LIMIT, false),
       cause: truncateFailure(failure, BLOB_SIZE_LIMIT_WARN),
     };
     replaced.push(failure);

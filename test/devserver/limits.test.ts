@@ -141,33 +141,38 @@ describe('dev server: payload size limits (the real server defaults)', function 
     assert.equal(attempts, 1);
   });
 
-  it('when heartbeat, failure or cancellation details of an activity are over 2 MiB, then the activity fails with the real server reasons', async function () {
-    const { client, connection } = await sharedServer();
-    const svc = connection.workflowService;
-    const reasons: string[] = [];
-    const responses: unknown[] = [];
-    for (const kind of ['heartbeat', 'failure', 'cancel'] as const) {
-      const taskQueue = uniqueQueue(kind);
-      await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
-      const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
-      await svc.respondWorkflowTaskCompleted({
-        namespace: 'default',
-        taskToken: wft.taskToken,
-        commands: [
-          {
-            commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
-            scheduleActivityTaskCommandAttributes: {
-              activityId: 'a1',
-              activityType: { name: 'step' },
-              taskQueue: { name: taskQueue },
-              startToCloseTimeout: msToTs(60_000),
-              retryPolicy: { maximumAttempts: 5 },
-            },
+  /** Starts a run whose first task schedules activity a1 (up to 5 attempts), and takes its task. */
+  async function startedActivity(client: Client, taskQueue: string): Promise<Uint8Array> {
+    const svc = client.workflowService;
+    await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+    const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+    await svc.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: wft.taskToken,
+      commands: [
+        {
+          commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: {
+            activityId: 'a1',
+            activityType: { name: 'step' },
+            taskQueue: { name: taskQueue },
+            startToCloseTimeout: msToTs(60_000),
+            retryPolicy: { maximumAttempts: 5, initialInterval: msToTs(3_600_000) },
           },
-        ],
-      });
-      const task = await svc.pollActivityTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
-      const taskToken = task.taskToken;
+        },
+      ],
+    });
+    const task = await svc.pollActivityTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+    return task.taskToken;
+  }
+
+  it('when heartbeat or cancellation details of an activity are over 2 MiB, then the activity fails at once, non-retryable, with the real server reasons', async function () {
+    const { client } = await sharedServer();
+    const svc = client.workflowService;
+    const reasons: string[] = [];
+    for (const kind of ['heartbeat', 'cancel'] as const) {
+      const taskQueue = uniqueQueue(kind);
+      const taskToken = await startedActivity(client, taskQueue);
       if (kind === 'heartbeat') {
         const res = await svc.recordActivityTaskHeartbeat({
           namespace: 'default',
@@ -175,13 +180,6 @@ describe('dev server: payload size limits (the real server defaults)', function 
           details: bigPayloads(TOO_LARGE),
         });
         assert.equal(res.cancelRequested, true, 'the worker is told to stop');
-      } else if (kind === 'failure') {
-        const res = await svc.respondActivityTaskFailed({
-          namespace: 'default',
-          taskToken,
-          failure: { message: 'm'.repeat(TOO_LARGE), applicationFailureInfo: { type: 'Big' } },
-        });
-        responses.push(res.failures?.map((f) => f.message));
       } else {
         await svc.respondActivityTaskCanceled({
           namespace: 'default',
@@ -196,22 +194,51 @@ describe('dev server: payload size limits (the real server defaults)', function 
       assert.ok(failed, `${kind}: the activity failed (not retried)`);
       assert.equal(failed.failure?.serverFailureInfo?.nonRetryable, true);
       reasons.push(failed.failure?.message ?? '');
-      if (kind === 'failure') {
-        // The original failure is kept as the cause, cut to fit the 512 KiB warning size as
-        // the real server's failure.Truncate cuts it: its type kept, its message a prefix.
-        const cause = failed.failure?.cause;
-        assert.equal(cause?.applicationFailureInfo?.type, 'Big');
-        assert.ok(cause?.message && /^m+$/.test(cause.message));
-        assert.ok(temporal.api.failure.v1.Failure.encode(cause).finish().length <= 512 * 1024);
-      }
       await client.workflow.getHandle(taskQueue).terminate('test over');
     }
-    assert.deepEqual(reasons, [
-      'Heartbeat details exceed size limit.',
-      'Failure exceeds size limit.',
-      'Cancel details exceed size limit.',
-    ]);
-    assert.deepEqual(responses, [['Failure exceeds size limit.']]);
+    assert.deepEqual(reasons, ['Heartbeat details exceed size limit.', 'Cancel details exceed size limit.']);
+  });
+
+  it('when the failure of an activity is over 2 MiB, then it is replaced by a retryable "Failure exceeds size limit." holding what fits of it, and the retry policy decides', async function () {
+    const { client } = await sharedServer();
+    const svc = client.workflowService;
+    const taskQueue = uniqueQueue('failure');
+    const taskToken = await startedActivity(client, taskQueue);
+    const message = 'm'.repeat(TOO_LARGE);
+    const res = await svc.respondActivityTaskFailed({
+      namespace: 'default',
+      taskToken,
+      failure: {
+        message,
+        applicationFailureInfo: { type: 'Big' },
+        cause: { message: 'root cause', applicationFailureInfo: { type: 'Root' } },
+      },
+    });
+    assert.deepEqual(
+      res.failures?.map((f) => [f.message, f.serverFailureInfo?.nonRetryable ?? false]),
+      [['Failure exceeds size limit.', false]],
+    );
+    const handle = client.workflow.getHandle(taskQueue);
+    const events: IHistoryEvent[] = (await handle.fetchHistory()).events!;
+    assert.ok(
+      !events.some((e) => e.activityTaskFailedEventAttributes),
+      'the activity is retried (attempt 2 of 5), not failed',
+    );
+    const pending = (await handle.describe()).raw.pendingActivities?.[0];
+    assert.equal(pending?.attempt, 2);
+    const last = pending?.lastFailure;
+    assert.equal(last?.message, 'Failure exceeds size limit.');
+    assert.equal(last?.serverFailureInfo?.nonRetryable ?? false, false);
+    // What the real server's failure.Truncate guarantees: the original, cut to fit the
+    // 512 KiB warning size (its type kept, its message a prefix), its causes kept while they fit.
+    const cause = last?.cause;
+    assert.equal(cause?.applicationFailureInfo?.type, 'Big');
+    assert.ok(cause?.message && cause.message.length > 0 && message.startsWith(cause.message));
+    assert.ok(
+      temporal.api.failure.v1.Failure.encode(cause).finish().length <= 512 * 1024,
+      'the kept failure fits in 512 KiB',
+    );
+    await handle.terminate('test over');
   });
 
   describe('the warning size', function () {
