@@ -11,6 +11,7 @@ import {
   type SettleStepInput,
   type StepDeps,
 } from '../bookings/steps';
+import { storedPresence } from '../bookings/presence';
 import type { StoredAttendance } from '../bookings/repository';
 import { roomNameOf } from '../domain/attendance';
 import type { LiveKit } from '../livekit/livekit';
@@ -40,6 +41,10 @@ export function createBookingActivities(deps: BookingActivityDeps) {
 
     notifyReviewReminder: (input: { bookingId: string; reminder: number }) =>
       refusalsAreFinal(() => reviewReminderStep(deps, input.bookingId, input.reminder)),
+
+    /** The room's stored LiveKit events that concern this booking (attendance at finalisation). */
+    storedPresenceEvents: (input: { meetingId: string; studentId: string; teacherId: string }) =>
+      storedPresence(deps.db, input),
 
     /** Closes the meeting's LiveKit room (a room already gone is fine). */
     closeRoom: async (input: { meetingId: string }): Promise<void> => {

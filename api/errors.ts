@@ -12,6 +12,7 @@ export {
   InsufficientFundsError,
   NotFoundError,
   UnauthorizedError,
+  UnavailableError,
   ValidationError,
   type FieldProblem,
 } from '../domain/errors';
@@ -49,6 +50,7 @@ export const STATUS_OF_REFUSAL: Record<RefusalKind, number> = {
   not_found: 404,
   conflict: 409,
   idempotency_key_reused: 422,
+  unavailable: 503,
 };
 
 export interface ErrorBody {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
-import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors';
+import { NotFoundError, ValidationError } from '../domain/errors';
 import type { Role } from '../users/user-model';
 import {
   courseSessions,
@@ -158,15 +158,4 @@ export async function getMeeting(deps: MeetingDeps, actor: Actor, meetingId: str
   const own = bookings.filter((b) => b.student_id === actor.id);
   if (!seesAll && own.length === 0) throw new NotFoundError('meeting');
   return { ...meetingView(meeting), bookings: (seesAll ? bookings : own).map(bookingView) };
-}
-
-/** Only its teacher or an admin may change a meeting; others who cannot see it get 404. */
-export async function meetingForChange(deps: MeetingDeps, actor: Actor, meetingId: string) {
-  const meeting = await findMeeting(deps.db, meetingId);
-  if (meeting === undefined) throw new NotFoundError('meeting');
-  if (actor.role !== 'admin' && meeting.teacher_id !== actor.id) {
-    if (actor.role === 'teacher') throw new ForbiddenError('only the meeting’s teacher may do this');
-    throw new NotFoundError('meeting');
-  }
-  return meeting;
 }

@@ -9,7 +9,14 @@
 // the workflow ignores an event id it already has.
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
-import { meetingIdOfRoom, userIdOfIdentity, type PresenceEvent } from '../domain/attendance';
+import {
+  identityOf,
+  meetingIdOfRoom,
+  roomNameOf,
+  userIdOfIdentity,
+  type PresenceEvent,
+} from '../domain/attendance';
+import { MAX_ATTENDANCE_EVENTS } from '../workflows/shared';
 import { UnauthorizedError, ValidationError } from '../domain/errors';
 import {
   InvalidWebhookError,
@@ -22,6 +29,7 @@ import {
   findMeeting,
   insertLiveKitEvent,
   markWorkflowStarted,
+  roomEvents,
   type BookingRow,
 } from './repository';
 import type { BookingWorkflows } from './workflow-gateway';
@@ -99,4 +107,39 @@ async function deliver(deps: PresenceDeps, booking: BookingRow, event: PresenceE
   await deps.workflows.start(booking);
   await markWorkflowStarted(deps.db, [booking.id]);
   await deps.workflows.signalAttendance(booking.id, event);
+}
+
+const KINDS: Record<string, PresenceEvent['kind']> = {
+  participant_joined: 'participant_joined',
+  participant_left: 'participant_left',
+  room_finished: 'room_finished',
+};
+
+/**
+ * The meeting's stored events that concern this booking (its student, its
+ * teacher, the room's finish), as the workflow takes them: the webhook may
+ * have stored events its workflow never got (it did not exist yet, or
+ * Temporal was away).
+ */
+export async function storedPresence(
+  db: Db,
+  booking: { meetingId: string; studentId: string; teacherId: string },
+): Promise<PresenceEvent[]> {
+  const rows = await roomEvents(db, roomNameOf(booking.meetingId), {
+    identities: [identityOf(booking.studentId), identityOf(booking.teacherId)],
+    limit: MAX_ATTENDANCE_EVENTS,
+  });
+  return rows.flatMap((row) => {
+    const kind = KINDS[row.event];
+    if (kind === undefined) return [];
+    return [
+      {
+        id: row.id,
+        kind,
+        atMs: row.occurred_at.getTime(),
+        ...(row.identity === null ? {} : { identity: row.identity }),
+        ...(row.participant_sid === null ? {} : { participantSid: row.participant_sid }),
+      },
+    ];
+  });
 }

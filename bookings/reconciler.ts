@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
-import { ConflictError } from '../domain/errors';
+import { DomainError } from '../domain/errors';
 import {
   claimUnstartedBookings,
   markWorkflowStarted,
@@ -45,17 +45,20 @@ export async function reconcileBookings(
   const started = await deps.db.transaction(async (trx) => {
     const claimed = await claimUnstartedBookings(trx, olderThan, BATCH);
     const ok: string[] = [];
-    for (const booking of claimed) {
-      try {
-        await deps.workflows.start(booking);
-        ok.push(booking.id);
-      } catch (error) {
-        deps.logger.warn(
-          { err: error, bookingId: booking.id },
-          'reconciler could not start a booking workflow',
-        );
-      }
-    }
+    // All at once: the claimed rows stay locked for one start's deadline at most.
+    await Promise.all(
+      claimed.map(async (booking) => {
+        try {
+          await deps.workflows.start(booking);
+          ok.push(booking.id);
+        } catch (error) {
+          deps.logger.warn(
+            { err: error, bookingId: booking.id },
+            'reconciler could not start a booking workflow',
+          );
+        }
+      }),
+    );
     await markWorkflowStarted(trx, ok);
     return ok.length;
   });
@@ -72,7 +75,8 @@ export async function reconcileBookings(
       });
       cancellationsResent++;
     } catch (error) {
-      if (!(error instanceof ConflictError || error instanceof WorkflowGoneError)) throw error;
+      // Refused (cancelled meanwhile), finished, or not answering yet: the next round looks again.
+      if (!(error instanceof DomainError || error instanceof WorkflowGoneError)) throw error;
     }
   }
   return { started, cancellationsResent };

@@ -2,6 +2,7 @@
 // takes the connection or transaction to run in. State changes are
 // compare-and-set (`where status = ?`), and the caller checks what changed.
 import type { Conn } from '../db/knex';
+import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
 
@@ -209,11 +210,16 @@ export async function liveBookingOf(
     .first();
 }
 
+/** A meeting's bookings, oldest first: its live ones (at most its capacity) and the latest cancelled ones. */
 export async function meetingBookings(conn: Conn, meetingId: string): Promise<BookingRow[]> {
   return conn<BookingRow>('bookings')
     .where({ meeting_id: meetingId })
-    .orderBy([{ column: 'created_at' }, 'id']);
+    .orderBy([{ column: 'created_at' }, 'id'])
+    .limit(MAX_BOOKINGS_SHOWN_PER_MEETING);
 }
+
+/** Capacity is at most 50; the rest of the bound is room for cancelled bookings. */
+export const MAX_BOOKINGS_SHOWN_PER_MEETING = 200;
 
 /** Bookings of a meeting whose workflow may still act on an event or a cancellation. */
 export async function activeBookingsOfMeeting(
@@ -232,20 +238,24 @@ export interface BookingFilter {
   studentId?: string;
   teacherId?: string;
   status?: BookingStatus;
-  /** Keyset cursor: strictly older than this (created_at, id). */
-  before?: { createdAt: Date; id: string };
+  /** Keyset cursor: strictly older than this (created_at to the microsecond, id). */
+  before?: { createdAt: string; id: string };
   limit: number;
 }
 
-export async function listBookings(conn: Conn, filter: BookingFilter): Promise<BookingRow[]> {
+export async function listBookings(
+  conn: Conn,
+  filter: BookingFilter,
+): Promise<(BookingRow & { keyset_at: string })[]> {
   const query = conn<BookingRow>('bookings');
   if (filter.studentId !== undefined) void query.where({ student_id: filter.studentId });
   if (filter.teacherId !== undefined) void query.where({ teacher_id: filter.teacherId });
   if (filter.status !== undefined) void query.where({ status: filter.status });
   if (filter.before !== undefined) {
-    void query.whereRaw('(created_at, id) < (?, ?)', [filter.before.createdAt, filter.before.id]);
+    void query.whereRaw(OLDER_THAN_KEYSET, [filter.before.createdAt, filter.before.id]);
   }
   return query
+    .select('*', conn.raw(`${KEYSET_TIME} as keyset_at`))
     .orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },
@@ -270,15 +280,19 @@ export async function uncancelledBookingsOfCancelledMeetings(
   now: Date,
   limit: number,
 ): Promise<(BookingRow & { meeting_cancelled_by: string })[]> {
-  return conn('bookings as b')
-    .join('meetings as m', 'm.id', 'b.meeting_id')
-    .where('m.status', 'cancelled')
-    .whereIn('b.status', ['confirmed', 'open'])
-    .andWhere('b.starts_at', '>', now)
-    .andWhere('b.workflow_started', true)
-    .select('b.*', 'm.cancelled_by as meeting_cancelled_by')
-    .orderBy('b.starts_at')
-    .limit(limit);
+  return (
+    conn('bookings as b')
+      .join('meetings as m', 'm.id', 'b.meeting_id')
+      .where('m.status', 'cancelled')
+      // Only meetings still to start (meetings_cancelled_idx): older ones have nothing left to cancel.
+      .andWhere('m.starts_at', '>', now)
+      .whereIn('b.status', ['confirmed', 'open'])
+      .andWhere('b.starts_at', '>', now)
+      .andWhere('b.workflow_started', true)
+      .select('b.*', 'm.cancelled_by as meeting_cancelled_by')
+      .orderBy('b.starts_at')
+      .limit(limit)
+  );
 }
 
 export async function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {

@@ -305,14 +305,14 @@ export async function getBooking(deps: BookingDeps, actor: Actor, bookingId: str
 export interface BookingPage {
   data: BookingView[];
   /** Where the next page starts (older), if there is one. */
-  next: { createdAt: Date; id: string } | null;
+  next: { createdAt: string; id: string } | null;
 }
 
 /** A student's own bookings, a teacher's bookings of their meetings, or (admins) all; newest first. */
 export async function bookingsOf(
   deps: BookingDeps,
   actor: Actor,
-  query: { status?: BookingStatus; limit: number; before?: { createdAt: Date; id: string } },
+  query: { status?: BookingStatus; limit: number; before?: { createdAt: string; id: string } },
 ): Promise<BookingPage> {
   const limit = Math.min(query.limit, MAX_PAGE);
   const rows = await listBookings(deps.db, {
@@ -326,7 +326,7 @@ export async function bookingsOf(
   const last = page[page.length - 1];
   return {
     data: page.map(bookingView),
-    next: rows.length > limit && last !== undefined ? { createdAt: last.created_at, id: last.id } : null,
+    next: rows.length > limit && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
 
@@ -340,13 +340,29 @@ export async function cancelBooking(
   reason: string | undefined,
 ): Promise<BookingView> {
   const booking = await visibleBooking(deps, actor, bookingId);
-  const by = actor.role === 'admin' ? 'admin' : booking.student_id === actor.id ? 'student' : 'teacher';
   if (booking.status !== 'confirmed' && booking.status !== 'open') {
     throw new ConflictError('not_cancellable', `the booking is ${booking.status}`);
   }
-  await withRunningWorkflow(deps, booking, () =>
-    deps.workflows.cancel(bookingId, { by, actorId: actor.id, ...(reason === undefined ? {} : { reason }) }),
-  );
+  const meeting = await findMeeting(deps.db, booking.meeting_id);
+  const request =
+    meeting?.status === 'cancelled' && meeting.cancelled_by !== null
+      ? // The meeting itself is cancelled: whoever asks, its canceller's terms apply (no late fee).
+        {
+          by: meeting.cancelled_by === meeting.teacher_id ? ('teacher' as const) : ('admin' as const),
+          actorId: meeting.cancelled_by,
+          reason: meeting.cancel_reason ?? 'meeting cancelled',
+        }
+      : {
+          by:
+            actor.role === 'admin'
+              ? ('admin' as const)
+              : booking.student_id === actor.id
+                ? ('student' as const)
+                : ('teacher' as const),
+          actorId: actor.id,
+          ...(reason === undefined ? {} : { reason }),
+        };
+  await withRunningWorkflow(deps, booking, () => deps.workflows.cancel(bookingId, request));
   return getBooking(deps, actor, bookingId);
 }
 
@@ -519,9 +535,8 @@ export async function cancelMeeting(
 ): Promise<MeetingCancellation> {
   const meeting = await findMeeting(deps.db, meetingId);
   if (meeting === undefined) throw new NotFoundError('meeting');
-  if (actor.role !== 'admin' && meeting.teacher_id !== actor.id) {
-    throw new ForbiddenError('only the meeting’s teacher or an admin may cancel it');
-  }
+  // Someone else's meeting is not revealed (GET /meetings/:id answers them 404 too).
+  if (actor.role !== 'admin' && meeting.teacher_id !== actor.id) throw new NotFoundError('meeting');
   const now = deps.clock.now();
   const cancelledNow = await cancelMeetingRow(deps.db, meetingId, {
     now,

@@ -97,6 +97,10 @@ export async function settleBookingStep(deps: StepDeps, input: SettleStepInput):
       assert.equal(booking.outcome, plan.outcome, `booking ${booking.id} was settled differently`);
       return outcomeOf(booking);
     }
+    const cancelled = input.cancellation !== undefined;
+    // A cancelled booking gives its seat back. The meeting row is locked before the
+    // ledger rows, in the order booking creation takes them: the two never deadlock.
+    if (cancelled) await releaseSeat(trx, booking.meeting_id);
     const result = await createTransfers(
       trx,
       settlementChain({ id: booking.id, teacherId: booking.teacher_id }, plan, deps.currency),
@@ -106,7 +110,6 @@ export async function settleBookingStep(deps: StepDeps, input: SettleStepInput):
       `settlement of booking ${booking.id} refused: ${JSON.stringify(result)}`,
     );
 
-    const cancelled = input.cancellation !== undefined;
     const status = cancelled ? 'cancelled' : 'completed';
     const settled = await recordSettlement(trx, booking.id, {
       status,
@@ -124,8 +127,6 @@ export async function settleBookingStep(deps: StepDeps, input: SettleStepInput):
         : { resolvedBy: input.resolution.adminId, reviewNote: input.resolution.note }),
     });
     assert(settled, 'the locked booking was held');
-    // A cancelled booking gives its seat back.
-    if (cancelled) await releaseSeat(trx, booking.meeting_id);
 
     await recordNotifications(trx, settlementNotifications(booking, plan, input));
     return {

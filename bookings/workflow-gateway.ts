@@ -8,11 +8,12 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PresenceEvent } from '../domain/attendance';
-import { ConflictError } from '../domain/errors';
+import { ConflictError, UnavailableError } from '../domain/errors';
 import type { bookingWorkflow } from '../workflows/booking';
 import {
   attendanceEventSignal,
@@ -33,6 +34,12 @@ import type { BookingRow } from './repository';
 
 /** How long starting a workflow may take before the caller gives up (the reconciler will not). */
 const START_DEADLINE_MS = 5_000;
+/** How long an update (cancel, dispute, resolve: each waits for its settlement step) may take. */
+const UPDATE_DEADLINE_MS = 30_000;
+
+function isDeadlineExceeded(error: unknown): boolean {
+  return (error as { code?: number }).code === 4; /* DEADLINE_EXCEEDED */
+}
 
 /** The booking's workflow is not running (it finished, or was never started). */
 export class WorkflowGoneError extends Error {
@@ -125,8 +132,17 @@ export class BookingWorkflows {
     call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
   ): Promise<T> {
     try {
-      return await call(this.client.workflow.getHandle(bookingWorkflowId(bookingId)));
+      // Bounded: a workflow whose worker is away must not hold the caller (an HTTP request,
+      // the reconciler's round) for ever. The update may still be applied later.
+      return await this.client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        call(this.client.workflow.getHandle(bookingWorkflowId(bookingId))),
+      );
     } catch (error) {
+      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(error)) {
+        throw new UnavailableError(
+          `the booking's workflow did not answer within ${UPDATE_DEADLINE_MS / 1000} s; look at the booking again before retrying`,
+        );
+      }
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         const { type, message } = error.cause;
         if (type !== undefined && type !== null) throw new ConflictError(type, message);

@@ -12,7 +12,8 @@ export type RefusalKind =
   | 'not_found'
   | 'insufficient_funds'
   | 'conflict'
-  | 'idempotency_key_reused';
+  | 'idempotency_key_reused'
+  | 'unavailable';
 
 export interface FieldProblem {
   path: string;
@@ -77,5 +78,13 @@ export class IdempotencyKeyReusedError extends DomainError {
   readonly kind = 'idempotency_key_reused';
   constructor() {
     super('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+}
+
+/** What the request needs did not answer in time; it may still take effect: look again before retrying. */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(message: string) {
+    super('unavailable', message);
   }
 }

@@ -1,5 +1,6 @@
 // One function per database operation on notifications.
 import type { Conn } from '../db/knex';
+import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
 import type { NewNotification, NotificationType } from './types';
 
 export interface NotificationRow {
@@ -37,14 +38,15 @@ export async function adminIds(conn: Conn): Promise<string[]> {
 export async function listNotifications(
   conn: Conn,
   userId: string,
-  page: { unreadOnly: boolean; limit: number; before?: { createdAt: Date; id: string } },
-): Promise<NotificationRow[]> {
+  page: { unreadOnly: boolean; limit: number; before?: { createdAt: string; id: string } },
+): Promise<(NotificationRow & { keyset_at: string })[]> {
   const query = conn<NotificationRow>('notifications').where({ user_id: userId });
   if (page.unreadOnly) void query.whereNull('read_at');
   if (page.before !== undefined) {
-    void query.whereRaw('(created_at, id) < (?, ?)', [page.before.createdAt, page.before.id]);
+    void query.whereRaw(OLDER_THAN_KEYSET, [page.before.createdAt, page.before.id]);
   }
   return query
+    .select('*', conn.raw(`${KEYSET_TIME} as keyset_at`))
     .orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },

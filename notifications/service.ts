@@ -37,13 +37,13 @@ export function toView(row: NotificationRow): NotificationView {
 
 export interface NotificationPage {
   data: NotificationView[];
-  nextCursor: { createdAt: Date; id: string } | null;
+  nextCursor: { createdAt: string; id: string } | null;
 }
 
 export async function notificationsOf(
   conn: Conn,
   userId: string,
-  page: { unreadOnly: boolean; limit: number; before?: { createdAt: Date; id: string } },
+  page: { unreadOnly: boolean; limit: number; before?: { createdAt: string; id: string } },
 ): Promise<NotificationPage> {
   const rows = await listNotifications(conn, userId, { ...page, limit: page.limit + 1 });
   const more = rows.length > page.limit;
@@ -51,7 +51,7 @@ export async function notificationsOf(
   const last = shown[shown.length - 1];
   return {
     data: shown.map(toView),
-    nextCursor: more && last !== undefined ? { createdAt: last.created_at, id: last.id } : null,
+    nextCursor: more && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -39,13 +40,14 @@ import {
   planSettlement,
   type SettlementPlan,
 } from '../domain/settlement';
-import { BEST_EFFORT_CALL, MONEY_MOVEMENT } from './presets';
+import { BEST_EFFORT_CALL, DATABASE_READ, MONEY_MOVEMENT } from './presets';
 import {
   attendanceEventSignal,
   BookingRefusal,
   BookingSearchAttributes,
   bookingStateQuery,
   cancelBookingUpdate,
+  MAX_ATTENDANCE_EVENTS,
   disputeBookingUpdate,
   resolveReviewUpdate,
   type BookingOutcome,
@@ -60,16 +62,16 @@ import {
 const { openBooking, settleBooking, recordFinalisation, notifyReviewReminder } =
   proxyActivities<BookingActivities>(MONEY_MOVEMENT);
 const { closeRoom } = proxyActivities<BookingActivities>(BEST_EFFORT_CALL);
+const { storedPresenceEvents } = proxyActivities<BookingActivities>(DATABASE_READ);
+
+// Changes to running workflows (histories recorded before them replay without them).
+/** A room_finished stamped after the end but received before it waits for the end. */
+const NOT_BEFORE_THE_END = 'finalise-not-before-the-end';
+/** Attendance also counts the room's events stored by the webhook, not only those signalled. */
+const STORED_EVENTS = 'attendance-from-stored-events';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-/**
- * Events one booking keeps: a bound on its history, so a reconnect storm
- * cannot grow it without limit. Far above any real class; beyond it further
- * events are dropped and a person reviews the booking instead of the rules
- * judging it on a truncated record.
- */
-export const MAX_ATTENDANCE_EVENTS = 2_000;
 /** Reminders to admins, after which the review just waits. */
 const MAX_REVIEW_REMINDERS = 60;
 
@@ -145,7 +147,7 @@ class Booking {
     );
     // A room_finished stamped at or after the end cannot finalise before the end
     // itself (a sender's clock running ahead, or a forged time).
-    if (this.cancellation === undefined && Date.now() < this.endsAtMs) {
+    if (this.cancellation === undefined && Date.now() < this.endsAtMs && patched(NOT_BEFORE_THE_END)) {
       await waitUntil(() => this.cancellation !== undefined, this.endsAtMs, 'until the scheduled end');
     }
     if (this.cancellation !== undefined) return this.settleCancellation();
@@ -153,6 +155,17 @@ class Booking {
     // 3. Finalisation: attendance over the whole class, then the settlement table.
     this.phase = 'finalising';
     this.nextDeadlineMs = null;
+    if (patched(STORED_EVENTS)) {
+      // Events stored before this booking existed (a teacher who joined first) or whose
+      // signal never arrived (Temporal away when LiveKit called) count too; ids dedupe.
+      for (const event of await storedPresenceEvents({
+        meetingId: input.meetingId,
+        studentId: input.studentId,
+        teacherId: input.teacherId,
+      })) {
+        this.addEvent(event);
+      }
+    }
     const attendance = attendanceOf(this.events.values(), this.identities, {
       startMs: this.startsAtMs,
       endMs: this.endsAtMs,
@@ -194,6 +207,8 @@ class Booking {
       this.nextDeadlineMs = Date.now() + policy.disputeWindowHours * HOUR_MS;
       await waitUntil(() => this.dispute !== undefined, this.nextDeadlineMs, 'dispute window');
       if (this.dispute === undefined) {
+        // The window is closed from here on: a dispute arriving during the release is refused.
+        this.phase = 'finalising';
         return this.settle(planRelease(input.price, policy.teacherSharePercent, decision.outcome), {
           attendance: evidence,
         });
@@ -272,16 +287,18 @@ class Booking {
     };
   }
 
+  private addEvent(event: PresenceEvent): void {
+    if (this.events.has(event.id)) return;
+    if (this.events.size >= MAX_ATTENDANCE_EVENTS) {
+      this.eventsDropped = true;
+      return;
+    }
+    this.events.set(event.id, event);
+    if (event.kind === 'room_finished' && event.atMs >= this.endsAtMs) this.roomFinishedAfterEnd = true;
+  }
+
   private installHandlers(): void {
-    setHandler(attendanceEventSignal, (event) => {
-      if (this.events.has(event.id)) return;
-      if (this.events.size >= MAX_ATTENDANCE_EVENTS) {
-        this.eventsDropped = true;
-        return;
-      }
-      this.events.set(event.id, event);
-      if (event.kind === 'room_finished' && event.atMs >= this.endsAtMs) this.roomFinishedAfterEnd = true;
-    });
+    setHandler(attendanceEventSignal, (event) => this.addEvent(event));
 
     setHandler(bookingStateQuery, () => this.state());
 
@@ -313,7 +330,8 @@ class Booking {
       },
       {
         validator: (_request) => {
-          if (this.phase !== 'dispute_window' || this.dispute !== undefined) {
+          const open = this.nextDeadlineMs !== null && Date.now() < this.nextDeadlineMs;
+          if (this.phase !== 'dispute_window' || this.dispute !== undefined || !open) {
             throw ApplicationFailure.nonRetryable(
               'a booking can be disputed only during its dispute window',
               BookingRefusal.notDisputable,

@@ -42,3 +42,9 @@ export const BEST_EFFORT_CALL: ActivityOptions = {
     maximumAttempts: 5,
   },
 };
+
+/** A read the workflow needs to go on: retried until the database answers. */
+export const DATABASE_READ: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};

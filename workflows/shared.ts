@@ -72,6 +72,14 @@ export interface BookingWorkflowInput {
   closeRoom: boolean;
 }
 
+/**
+ * Events one booking keeps: a bound on its state, so a reconnect storm cannot
+ * grow it without limit. Far above any real class; beyond it further events
+ * are dropped and a person reviews the booking instead of the rules judging it
+ * on a truncated record.
+ */
+export const MAX_ATTENDANCE_EVENTS = 2_000;
+
 export type BookingPhase =
   'scheduled' | 'open' | 'finalising' | 'dispute_window' | 'review' | 'settled' | 'cancelled';
 

@@ -30,7 +30,10 @@ export function notificationRoutes(routes: ApiRoutes, deps: { db: Db }): void {
     access: ALL_ROLES,
     query: z
       .object({
-        unread: z.enum(['true', 'false']).optional().openapi({ description: 'true: unread ones only' }),
+        unread: z
+          .enum(['true', 'false', '1', '0'])
+          .optional()
+          .openapi({ description: 'true (or 1): unread ones only' }),
         limit: pageLimit(100, 20),
         cursor: Cursor.optional(),
       })
@@ -44,7 +47,7 @@ export function notificationRoutes(routes: ApiRoutes, deps: { db: Db }): void {
     },
     handler: async ({ user, query }) => {
       const page = await notificationsOf(deps.db, user.id, {
-        unreadOnly: query.unread === 'true',
+        unreadOnly: query.unread === 'true' || query.unread === '1',
         limit: query.limit,
         ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor) }),
       });

@@ -3,7 +3,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { type RequestHandler, type Router } from 'express';
 import { receiveLiveKitWebhook, type PresenceDeps } from '../../bookings/presence';
-import { ValidationError } from '../errors';
+import { UnauthorizedError, ValidationError } from '../errors';
 import { API_PREFIX, send } from '../route';
 import { ErrorResponse } from '../schemas';
 import { z } from '../zod';
@@ -35,6 +35,11 @@ export function mountWebhooks(
 
 function livekitWebhook(deps: PresenceDeps): RequestHandler {
   return (req, res, next) => {
+    // Unsigned is refused first, whatever it carries.
+    if (req.get('Authorization') === undefined) {
+      next(new UnauthorizedError('a LiveKit webhook must be signed (Authorization)'));
+      return;
+    }
     if (!Buffer.isBuffer(req.body)) {
       next(new ValidationError('Content-Type must be application/webhook+json'));
       return;

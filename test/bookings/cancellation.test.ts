@@ -87,6 +87,35 @@ describe('cancellation', () => {
     await assertAuditClean(harness.api);
   });
 
+  it('when a referred student cancels late, then the fee is split 70/30 in the teacher’s favour', async () => {
+    const { teacher, student } = await cast(harness.api, { referred: true });
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 3 * HOUR_MS, price: 1_001 });
+    const booking = await bookOk(harness, student, meeting.id);
+    const response = await cancel(student, booking.id);
+    assert.equal(response.status, 200, response.text);
+    // 500 back; 501 kept: 70% to the teacher (350, rounded down), 151 to the platform.
+    assert.deepEqual(response.body.amounts, { refunded: 500, teacher: 350, platform: 151 });
+    assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 350);
+    await assertAuditClean(harness.api);
+  });
+
+  it('when a student cancels a booking of a meeting its teacher already cancelled, then the teacher’s terms apply: no late fee', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 3 * HOUR_MS, price: 1_000 });
+    const booking = await bookOk(harness, student, meeting.id);
+    // The meeting is cancelled, but this booking's own cancellation has not got through yet.
+    await harness.api.db('meetings').where({ id: meeting.id }).update({
+      status: 'cancelled',
+      cancelled_at: harness.clock.now(),
+      cancelled_by: teacher.user.id,
+    });
+    const response = await cancel(student, booking.id);
+    assert.equal(response.status, 200, response.text);
+    assert.equal(response.body.outcome, 'cancelled_by_teacher');
+    assert.deepEqual(response.body.amounts, { refunded: 1_000, teacher: 0, platform: 0 });
+    await assertAuditClean(harness.api);
+  });
+
   it('when the teacher cancels one booking just before the start, then the student gets everything back', async () => {
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher, { startsInMs: 2 * HOUR_MS, price: 800 });
@@ -113,6 +142,7 @@ describe('cancellation', () => {
     assert.equal(response.status, 200, response.text);
     assert.equal(response.body.outcome, 'cancelled_by_admin');
     assert.equal(response.body.settlement, 'refunded');
+    await assertAuditClean(harness.api);
   });
 
   it('when the teacher cancels the whole meeting, then every student is refunded in full and it can no longer be booked', async () => {

@@ -213,6 +213,42 @@ describe('recovery and repetition', () => {
     await assertAuditClean(harness.api);
   });
 
+  it('when a cancellation’s settlement runs again after it committed, then the refund and the freed seat happen once', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { price: 1_001, capacity: 2 });
+    const booking = await bookOk(harness, student, meeting.id);
+    await workflowOf(harness, booking.id).terminate('the test runs the steps itself');
+    const steps = activities();
+    const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const input = {
+      bookingId: booking.id,
+      plan: planSettlement(1_001, 30, 50, 'cancelled_late'),
+      cancellation: { actorId: student.user.id, reason: null },
+    };
+    for (let i = 0; i < 3; i++) await env.run(steps.settleBooking, input);
+    const seats = await harness.api.request('GET', `/api/v1/meetings/${meeting.id}`, {
+      token: teacher.token,
+    });
+    assert.equal(seats.body.seatsLeft, 2);
+    assert.deepEqual(await walletOf(harness.api, student.user.id), {
+      available: 9_499,
+      held: 0,
+      total: 9_499,
+    });
+    assert.equal(await count('notifications', { type: 'booking_cancelled', user_id: student.user.id }), 1);
+
+    const refunded = await bookOk(harness, (await cast(harness.api)).student, meeting.id);
+    await workflowOf(harness, refunded.id).terminate('the test runs the steps itself');
+    const refund = {
+      bookingId: refunded.id,
+      plan: planSettlement(1_001, 30, 100, 'cancelled_by_teacher'),
+      cancellation: { actorId: teacher.user.id, reason: null },
+    };
+    for (let i = 0; i < 3; i++) await env.run(steps.settleBooking, refund);
+    assert.equal(await count('ledger_transfers', { reference_id: refunded.id }), 2); // the hold and its void
+    await assertAuditClean(harness.api);
+  });
+
   it('when POST /bookings is sent again with its Idempotency-Key, then the first answer comes back and the price is held once; another body is 422', async () => {
     const { teacher, student } = await cast(harness.api);
     const meetings = await Promise.all([1, 2].map(() => publishSlot(harness, teacher, { price: 650 })));

@@ -76,6 +76,24 @@ describe('settlement at the end of a class', () => {
     await assertAuditClean(harness.api);
   });
 
+  it('when the teacher joined before the student booked, then the teacher’s presence still counts and the class is released', async () => {
+    const { teacher, student } = await cast(harness.api, { funds: 5_000 });
+    const meeting = await publishSlot(harness, teacher, { price: 800, startsInMs: 20 * MINUTE_MS });
+    // The room is open 15 minutes ahead: the teacher is in it before anyone has booked.
+    await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 10 * MINUTE_MS));
+    await attend(harness, meeting, teacher.user.id, -10, 60);
+    const booking = await bookOk(harness, student, meeting.id);
+    await untilPhase(harness, booking.id, 'open');
+    await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+    await attend(harness, meeting, student.user.id, 0, 60);
+    await finishRoom(harness, meeting);
+    const outcome = await settled(harness, booking.id);
+    assert.equal(outcome.outcome, 'attended');
+    const view = await harness.api.request('GET', `/api/v1/bookings/${booking.id}`, { token: student.token });
+    assert.equal(view.body.attendance.teacherSeconds, 3_600);
+    await assertAuditClean(harness.api);
+  });
+
   it('when the student attends above 0 but below 20%, then the price is refunded in full', async () => {
     const { teacher, student, booking } = await runClass({
       price: 1_001,
@@ -217,5 +235,6 @@ describe('settlement at the end of a class', () => {
     assert.equal(resolved.status, 200, resolved.text);
     await harness.skip(3 * 24 * 60 * MINUTE_MS);
     assert.equal(Number((await reminders())[0]!.n), 2);
+    await assertAuditClean(harness.api);
   });
 });

@@ -69,6 +69,7 @@ export function fakeActivities(overrides: Partial<BookingActivities> = {}): {
     settleBooking: 0,
     recordFinalisation: 0,
     notifyReviewReminder: 0,
+    storedPresenceEvents: 0,
     closeRoom: 0,
     settled: [],
   };
@@ -90,6 +91,7 @@ export function fakeActivities(overrides: Partial<BookingActivities> = {}): {
     },
     recordFinalisation: async () => undefined,
     notifyReviewReminder: async () => undefined,
+    storedPresenceEvents: async () => [],
     closeRoom: async () => undefined,
   };
   const merged = { ...base, ...overrides } as Record<

@@ -18,7 +18,7 @@ import {
 } from '../../workflows/shared';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
 import { eventually } from '../support/bookings';
-import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
+import { requireTimeSkipping, workflowTestEnv } from '../support/devserver';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import {
   bookingInput,
@@ -34,9 +34,8 @@ const RECORD = process.env.RECORD_HISTORIES === '1';
 
 describe('booking workflow', () => {
   let env: TestWorkflowEnvironment;
-  before(async function () {
-    requireTimeSkipping(this);
-    env = await createTimeSkippingEnv();
+  before(async () => {
+    env = await workflowTestEnv();
     await ensureSearchAttributes(env.connection, 'default');
   });
   after(async () => {
@@ -72,7 +71,8 @@ describe('booking workflow', () => {
     });
   }
 
-  it('when both attend, then it opens, settles once as a release and closes the room', async () => {
+  it('when both attend, then it opens, settles once as a release and closes the room', async function () {
+    requireTimeSkipping(this, env);
     const { activities, calls } = fakeActivities();
     const input = bookingInput(await now(), { closeRoom: true });
     const { handle, outcome } = await run(input, activities, async () => {
@@ -85,10 +85,42 @@ describe('booking workflow', () => {
     assert.equal(calls.openBooking, 1);
     assert.equal(calls.settleBooking, 1);
     assert.equal(calls.closeRoom, 1);
-    await replayAndKeep(handle, 'booking-release-v1');
+    await replayAndKeep(handle, 'booking-release-v2');
   });
 
-  it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async () => {
+  it('when the teacher’s presence was stored before the booking existed, then the stored events count at finalisation', async function () {
+    requireTimeSkipping(this, env);
+    const input = bookingInput(await now());
+    const { activities, calls } = fakeActivities({
+      // The teacher joined before this student booked: the webhook stored it, nobody signalled it.
+      storedPresenceEvents: async () => [
+        {
+          id: 'stored-join',
+          kind: 'participant_joined',
+          atMs: Date.parse(input.startsAt) - 10 * MINUTE_MS,
+          identity: `user-${input.teacherId}`,
+          participantSid: 'PA_t',
+        },
+        {
+          id: 'stored-left',
+          kind: 'participant_left',
+          atMs: Date.parse(input.endsAt),
+          identity: `user-${input.teacherId}`,
+          participantSid: 'PA_t',
+        },
+      ],
+    });
+    const { handle, outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.studentId, 0, 60);
+    });
+    assert.equal(outcome.outcome, 'attended');
+    assert.equal(calls.storedPresenceEvents, 1);
+    await replayAndKeep(handle, 'booking-stored-events-v2');
+  });
+
+  it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async function () {
+    requireTimeSkipping(this, env);
     let failures = 0;
     const base = fakeActivities();
     const { activities, calls } = fakeActivities({
@@ -111,7 +143,8 @@ describe('booking workflow', () => {
     assert.equal(base.calls.settled.length, 1);
   });
 
-  it('when closing the LiveKit room is refused, then the booking still settles', async () => {
+  it('when closing the LiveKit room is refused, then the booking still settles', async function () {
+    requireTimeSkipping(this, env);
     const { activities, calls } = fakeActivities({
       closeRoom: async () => {
         throw ApplicationFailure.nonRetryable('room service says no', 'livekit_refused');
@@ -128,17 +161,19 @@ describe('booking workflow', () => {
     assert.equal(calls.closeRoom, 1);
   });
 
-  it('when the class opens on a meeting cancelled while its cancel was lost, then it is refunded in full as cancelled by the teacher', async () => {
+  it('when the class opens on a meeting cancelled while its cancel was lost, then it is refunded in full as cancelled by the teacher', async function () {
+    requireTimeSkipping(this, env);
     const { activities, calls } = fakeActivities({ openBooking: async () => ({ meetingCancelled: true }) });
     const input = bookingInput(await now());
     const { handle, outcome } = await run(input, activities, async () => undefined);
     assert.equal(outcome.outcome, 'cancelled_by_teacher');
     assert.equal(outcome.status, 'cancelled');
     assert.equal(calls.settled[0]!.cancellation?.actorId, input.teacherId);
-    await replayAndKeep(handle, 'booking-meeting-cancelled-v1');
+    await replayAndKeep(handle, 'booking-meeting-cancelled-v2');
   });
 
-  it('when the policy in its input differs from the defaults, then the booking is judged by its input', async () => {
+  it('when the policy in its input differs from the defaults, then the booking is judged by its input', async function () {
+    requireTimeSkipping(this, env);
     const { activities } = fakeActivities();
     // 30% attendance: released under the default 20%, refunded under this booking's 50%.
     const input = bookingInput(await now(), {
@@ -152,7 +187,8 @@ describe('booking workflow', () => {
     assert.equal(outcome.outcome, 'low_attendance');
   });
 
-  it('when a room_finished stamped after the end arrives before the end, then the class is finalised at the scheduled end, not earlier', async () => {
+  it('when a room_finished stamped after the end arrives before the end, then the class is finalised at the scheduled end, not earlier', async function () {
+    requireTimeSkipping(this, env);
     const { activities } = fakeActivities();
     const input = bookingInput(await now());
     const endsAtMs = Date.parse(input.endsAt);
@@ -188,10 +224,11 @@ describe('booking workflow', () => {
     assert.equal(outcome.outcome, 'cancelled_late');
     assert.deepEqual(outcome.amounts, { refunded: 500, teacher: 150, platform: 351 });
     assert.equal(calls.openBooking, 0);
-    await replayAndKeep(handle, 'booking-cancel-v1');
+    await replayAndKeep(handle, 'booking-cancel-v2');
   });
 
-  it('when nobody comes, then it waits in review, reminds admins, and settles as the admin decides; a second decision is refused', async () => {
+  it('when nobody comes, then it waits in review, reminds admins, and settles as the admin decides; a second decision is refused', async function () {
+    requireTimeSkipping(this, env);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const base = fakeActivities();
@@ -224,6 +261,6 @@ describe('booking workflow', () => {
     assert.deepEqual(outcome.amounts, { refunded: 400, teacher: 180, platform: 421 });
     assert.equal(calls.recordFinalisation, 1);
     assert.equal(calls.notifyReviewReminder, 2);
-    await replayAndKeep(handle, 'booking-review-v1');
+    await replayAndKeep(handle, 'booking-review-v2');
   });
 });

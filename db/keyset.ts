@@ -1,0 +1,10 @@
+// Keyset pagination over (created_at, id), newest first. The cursor carries
+// created_at as PostgreSQL keeps it, to the microsecond: a JavaScript Date
+// keeps milliseconds only, and rows written by one transaction share their
+// created_at, so a rounded cursor would skip rows.
+
+/** created_at as cursors carry it: ISO-8601 UTC with microseconds. */
+export const KEYSET_TIME = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Rows strictly after the cursor, in (created_at desc, id desc) order. */
+export const OLDER_THAN_KEYSET = '(created_at, id) < (?::timestamptz, ?::uuid)';

@@ -1,0 +1,80 @@
+// Paged listings: every row exactly once, even rows written by one
+// transaction (one created_at); cursors the API did not issue are 400.
+import assert from 'node:assert/strict';
+import { cast, startBookingHarness, type BookingHarness } from '../support/bookings';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+describe('paged listings of bookings and notifications', () => {
+  let harness: BookingHarness;
+  before(async () => {
+    harness = await startBookingHarness();
+  });
+  after(async () => {
+    await harness?.close();
+  });
+
+  async function pages(token: string, path: string, limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const query: string = `limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`;
+      const response = await harness.api.request('GET', `${path}?${query}`, { token });
+      assert.equal(response.status, 200, response.text);
+      ids.push(...response.body.data.map((item: { id: string }) => item.id));
+      cursor = response.body.nextCursor;
+      if (cursor === null) return ids;
+    }
+    throw new Error('more pages than rows');
+  }
+
+  it('when rows share one timestamp (one enrolment), then paging returns each booking and notification exactly once', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const start = harness.clock.now().getTime() + 2 * DAY_MS;
+    const course = await harness.api.request('POST', '/api/v1/courses', {
+      token: teacher.token,
+      body: {
+        title: 'Five sessions',
+        capacity: 3,
+        pricePerSession: 100,
+        sessions: [0, 1, 2, 3, 4].map((i) => ({
+          startsAt: new Date(start + i * DAY_MS).toISOString(),
+          durationMinutes: 30,
+        })),
+      },
+    });
+    assert.equal(course.status, 201, course.text);
+    const enrolled = await harness.api.request('POST', `/api/v1/courses/${course.body.id}/enroll`, {
+      token: student.token,
+    });
+    assert.equal(enrolled.status, 201, enrolled.text);
+    const made = enrolled.body.bookings.map((b: { id: string }) => b.id).sort();
+
+    const listed = await pages(student.token, '/api/v1/bookings', 2);
+    assert.deepEqual([...listed].sort(), made);
+    assert.equal(new Set(listed).size, listed.length);
+
+    const teacherNotes = await pages(teacher.token, '/api/v1/notifications', 2);
+    assert.equal(teacherNotes.length, 5);
+    assert.equal(new Set(teacherNotes).size, 5);
+  });
+
+  it('when a cursor was not issued by the API (a year out of range, garbage), then 400 validation_error', async () => {
+    const { student } = await cast(harness.api);
+    for (const cursor of [
+      Buffer.from('-100000-01-01T00:00:00.000000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString(
+        'base64url',
+      ),
+      Buffer.from('2026-12-02T10:00:00.000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString('base64url'),
+      'bm90LWEtY3Vyc29y',
+    ]) {
+      for (const path of ['/api/v1/bookings', '/api/v1/notifications']) {
+        const response = await harness.api.request('GET', `${path}?cursor=${cursor}`, {
+          token: student.token,
+        });
+        assert.equal(response.status, 400, `${path} ${response.text}`);
+        assert.equal(response.body.error.details[0].path, 'query.cursor');
+      }
+    }
+  });
+});
