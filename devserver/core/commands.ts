@@ -43,7 +43,20 @@ export interface InvalidCommand {
    * and the run is terminated (a retried attempt is dropped instead, like any other).
    */
   terminate?: boolean;
+  /**
+   * A command that closes the run while events are buffered (UnhandledCommand): the
+   * worker must see them first. The task fails and a new one carries the events.
+   */
+  unhandled?: boolean;
 }
+
+/** The commands that close the run, refused while events are buffered. */
+export const closingCommandTypes = new Set<number>([
+  CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
 
 /** A Go API enum name as the real server prints it: BadScheduleActivityAttributes. */
 export function causeName(cause: number): string {
@@ -192,6 +205,16 @@ export function validateCommands(
   const activityIds = new Set(Object.values(exec.s.activities).map((a) => a.activityId));
   const timerIds = new Set(Object.keys(exec.s.timers));
   for (const c of commands) {
+    // In the order of the real server's handlers: a closing command meets the buffered
+    // events before its attributes or sizes are looked at (so an oversized result with
+    // events buffered is UnhandledCommand, and the run is not terminated).
+    if (closingCommandTypes.has(c.commandType ?? 0) && exec.buffered.length > 0) {
+      return {
+        cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        message: 'UnhandledCommand',
+        unhandled: true,
+      };
+    }
     const badSearchAttributes = searchAttributesCommandProblem(engine.searchAttributes, c);
     if (badSearchAttributes) return badSearchAttributes;
     const invalid = invalidAttributes(c) ?? oversizedPayload(engine, exec, c as Cmd);

@@ -280,7 +280,7 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
     validateCommands(engine, exec, commands) ??
     invalidUpdateMessage(messages) ??
     oversizedMessage(engine, exec, messages);
-  if (invalid && wft.attempt > 1) {
+  if (invalid && !invalid.unhandled && wft.attempt > 1) {
     // As on the real server: a retried task that fails again the same way is dropped and
     // changes nothing; it times out and is retried after its (growing) timeout, so a
     // worker that keeps sending the same bad commands neither loops nor grows history.
@@ -293,12 +293,10 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
     failTaskAndTerminate(engine, exec, invalid.cause, message, identity);
     return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
   }
-  const closes = commands.some((c) => closingCommandTypes.has(c.commandType ?? 0));
-  if (invalid || (closes && exec.buffered.length > 0)) {
+  if (invalid) {
     // Invalid commands, or new events arrived while the worker decided to close the run
     // (it must see them first): the task fails and nothing of the completion is applied.
-    const cause = invalid?.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
-    const message = invalid?.message ?? 'UnhandledCommand';
+    const { cause, message } = invalid;
     failTask(engine, exec, cause, { message, applicationFailureInfo: {} }, identity);
     return { error: new RpcError(Code.INVALID_ARGUMENT, message), activityTasks: [] };
   }
@@ -355,13 +353,6 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
   engine.touch(exec);
   return { activityTasks };
 }
-
-const closingCommandTypes = new Set<number>([
-  temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
-  temporal.api.enums.v1.CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-  temporal.api.enums.v1.CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
-  temporal.api.enums.v1.CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
-]);
 
 /**
  * Common end of a task that did not complete: buffered events land, updates and queries

@@ -116,6 +116,37 @@ describe('dev server: payload size limits (the real server defaults)', function 
     assert.ok(!events.some((e) => e.workflowExecutionCompletedEventAttributes));
   });
 
+  it('when a workflow completes with a result over 2 MiB while events are buffered, then the task fails with UnhandledCommand and the run goes on, as the real server checks the buffer first', async function () {
+    const { client } = await sharedServer();
+    const svc = client.workflowService;
+    const taskQueue = uniqueQueue('buffered');
+    const handle = await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+    const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+    // Arrives while the task is out: buffered, so the worker must see it before closing.
+    await handle.signal('arrived');
+    await assert.rejects(
+      svc.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: wft.taskToken,
+        commands: [
+          {
+            commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+            completeWorkflowExecutionCommandAttributes: { result: bigPayloads(TOO_LARGE) },
+          },
+        ],
+      }),
+      (err: unknown) => /UnhandledCommand/.test(detailsOf(err)),
+    );
+    const events = (await handle.fetchHistory()).events!;
+    const failed = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
+    assert.equal(failed?.cause, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+    assert.ok(!events.some((e) => e.workflowExecutionTerminatedEventAttributes), 'not terminated');
+    assert.ok(events.some((e) => e.workflowExecutionSignaledEventAttributes));
+    assert.equal(events[events.length - 1]!.eventType, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await handle.terminate('test over');
+  });
+
   it('when an activity returns more than 2 MiB, then it fails at once, non-retryable, with the real server reason', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
