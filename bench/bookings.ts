@@ -38,7 +38,8 @@ import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { listen } from '../api/http-server';
 import { bookingTransferIds } from '../bookings/ledger';
-import { loadSettings } from '../config/settings';
+import { bookingPolicy } from '../bookings/policy';
+import { loadSettings, type Settings } from '../config/settings';
 import { createDb, type Db } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { onServer, withDatabase } from '../db/provision';
@@ -418,7 +419,11 @@ async function startsBesideBookings(
 }
 
 /** FILL bookings finished long ago, written as settling writes them: rows, transfers, notifications, events. */
-async function fill(db: Db, tokens: TokenService): Promise<{ bookings: number; seconds: number }> {
+async function fill(
+  db: Db,
+  tokens: TokenService,
+  settings: Settings,
+): Promise<{ bookings: number; seconds: number }> {
   const t0 = performance.now();
   const [teacher] = await people(db, tokens, 'teacher', 1, 0);
   const students = await people(db, tokens, 'student', 1_000, 0);
@@ -437,16 +442,7 @@ async function fill(db: Db, tokens: TokenService): Promise<{ bookings: number; s
   );
   const past = new Date(Date.now() - 90 * 24 * 3_600_000);
   const classes = await meetings(db, teacher!.id, Math.ceil(FILL / SEATS), past, SEATS);
-  const policy = JSON.stringify({
-    openBeforeMinutes: 15,
-    endGraceMinutes: 5,
-    attendanceReleasePercent: 20,
-    teacherSharePercent: 30,
-    lateCancelHours: 24,
-    lateCancelRefundPercent: 50,
-    disputeWindowHours: 0,
-    reviewReminderHours: 24,
-  });
+  const policy = JSON.stringify(bookingPolicy(settings, false));
   const plan = planRelease(PRICE, 30, 'attended');
   // 16 columns a row: 2,000 rows stay under PostgreSQL's 65,535 bind parameters.
   for (let start = 0; start < FILL; start += FILL_BATCH) {
@@ -594,7 +590,7 @@ async function main(): Promise<void> {
     );
     if (process.env.BENCH_ONLY_POST === '1') return;
     const sEmpty = await lifecycle(db, tokens, api.port, 'empty tables', p.bookingsPerSecond);
-    const filled = await fill(db, tokens);
+    const filled = await fill(db, tokens, settings);
     log(`fill: ${JSON.stringify(filled)}`);
     const sFull = await lifecycle(
       db,

@@ -4,13 +4,14 @@
 // activity retried after a crash), it finds its work done and answers the same.
 import assert from 'node:assert/strict';
 import type { Db, Trx } from '../db/knex';
-import type { AttendanceSummary, Outcome } from '../domain/booking';
+import type { Outcome } from '../domain/booking';
 import type { SettlementPlan } from '../domain/settlement';
 import { createTransfers } from '../ledger/transfers';
 import { forAdmins, recordNotifications } from '../notifications/service';
 import type { NewNotification } from '../notifications/types';
 import type { BookingOutcome } from '../workflows/shared';
 import { settlementChain } from './ledger';
+import { amountsOf, attendanceSummary } from './views';
 import {
   findMeeting,
   lockBooking,
@@ -222,7 +223,7 @@ export async function recordFinalisationStep(deps: StepDeps, input: Finalisation
           payload: {
             ...bookingFacts(booking),
             outcome: input.outcome,
-            attendance: summaryOf(input.attendance),
+            attendance: attendanceSummary(input.attendance),
           },
         }),
       );
@@ -246,27 +247,12 @@ export async function reviewReminderStep(deps: StepDeps, bookingId: string, remi
   });
 }
 
-function summaryOf(attendance: StoredAttendance): AttendanceSummary {
-  return {
-    seconds: attendance.seconds,
-    percent: attendance.percent,
-    teacherSeconds: attendance.teacherSeconds,
-  };
-}
-
 export function outcomeOf(booking: BookingRow): BookingOutcome {
   return {
     bookingId: booking.id,
     status: booking.status,
     settlement: booking.settlement,
     outcome: booking.outcome,
-    amounts:
-      booking.settlement === 'held'
-        ? null
-        : {
-            refunded: booking.refunded_amount ?? 0,
-            teacher: booking.teacher_amount ?? 0,
-            platform: booking.platform_amount ?? 0,
-          },
+    amounts: amountsOf(booking),
   };
 }

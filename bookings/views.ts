@@ -48,6 +48,16 @@ export interface CourseView {
   createdAt: string;
 }
 
+/** Where a settled booking's price went; null while it is held. */
+export function amountsOf(row: BookingRow): BookingView['amounts'] {
+  if (row.settlement === 'held') return null;
+  return {
+    refunded: row.refunded_amount ?? 0,
+    teacher: row.teacher_amount ?? 0,
+    platform: row.platform_amount ?? 0,
+  };
+}
+
 export function attendanceSummary(attendance: StoredAttendance | null): AttendanceSummary | null {
   if (attendance === null) return null;
   return {
@@ -68,14 +78,7 @@ export function bookingView(row: BookingRow): BookingView {
     settlement: row.settlement,
     outcome: row.outcome,
     attendance: attendanceSummary(row.attendance),
-    amounts:
-      row.settlement === 'held'
-        ? null
-        : {
-            refunded: row.refunded_amount ?? 0,
-            teacher: row.teacher_amount ?? 0,
-            platform: row.platform_amount ?? 0,
-          },
+    amounts: amountsOf(row),
     startsAt: row.starts_at.toISOString(),
     endsAt: row.ends_at.toISOString(),
     workflowId: bookingWorkflowId(row.id),

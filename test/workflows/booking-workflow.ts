@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { BookingActivities, SettleInput } from '../../activities/bookings';
+import { bookingPolicy } from '../../bookings/policy';
+import { loadSettings } from '../../config/settings';
 import type { BookingPolicy } from '../../domain/booking';
 import {
   attendanceEventSignal,
@@ -23,16 +25,8 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   }));
 }
 
-export const DEFAULT_POLICY: BookingPolicy = {
-  openBeforeMinutes: 15,
-  endGraceMinutes: 5,
-  attendanceReleasePercent: 20,
-  teacherSharePercent: 30,
-  lateCancelHours: 24,
-  lateCancelRefundPercent: 50,
-  disputeWindowHours: 0,
-  reviewReminderHours: 24,
-};
+/** The policy a booking gets with the default configuration (referral not applied). */
+export const DEFAULT_POLICY: BookingPolicy = bookingPolicy(loadSettings({}), false);
 
 const MINUTE_MS = 60_000;
 
