@@ -13,6 +13,7 @@ import {
   type IHistoryEvent,
   type ICommand,
   type IMessage,
+  type IFailure,
   msToDuration,
   msToTimestamp,
   durationToMs,
@@ -28,7 +29,14 @@ import {
   type InvalidCommand,
 } from './commands';
 import { terminateRun } from './lifecycle';
-import { serverFailure } from './limits';
+import {
+  blobExceedsLimit,
+  failureSize,
+  serverFailure,
+  truncateFailure,
+  BLOB_SIZE_LIMIT_WARN,
+  FAILURE_EXCEEDS_LIMIT,
+} from './limits';
 import { historySizeInfo } from './history-limits';
 import { dispatchActivityTask } from './activities';
 import { updateMessagesFor, returnSentUpdates, hasAdmittedUpdates, invalidUpdateMessage } from './updates';
@@ -443,13 +451,31 @@ export function limitBufferedEvents(engine: Engine, exec: Execution): void {
 
 type FailedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest;
 
+/**
+ * RespondWorkflowTaskFailed. As on the real frontend, a failure over the size limit is
+ * replaced by a server failure "Failure exceeds size limit." holding what fits of it
+ * (failure.Truncate to the warning size) as its cause.
+ */
 export function failWorkflowTask(engine: Engine, req: FailedRequest): void {
   const exec = validateToken(engine, req.taskToken, req.namespace);
+  let failure: FailedRequest['failure'] = req.failure;
+  const ctx = {
+    log: engine.log,
+    operation: 'RespondWorkflowTaskFailed',
+    workflowId: exec.s.workflowId,
+    runId: exec.s.runId,
+  };
+  if (failure && blobExceedsLimit(failureSize(failure), ctx)) {
+    failure = {
+      ...serverFailure(FAILURE_EXCEEDS_LIMIT, true),
+      cause: truncateFailure(failure as IFailure, BLOB_SIZE_LIMIT_WARN),
+    } as FailedRequest['failure'];
+  }
   failTask(
     engine,
     exec,
     req.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
-    req.failure,
+    failure,
     req.identity ?? '',
   );
 }

@@ -147,6 +147,31 @@ describe('dev server: payload size limits (the real server defaults)', function 
     await handle.terminate('test over');
   });
 
+  it('when a worker fails a workflow task with a failure over 2 MiB, then history keeps "Failure exceeds size limit." with what fits of the failure as its cause', async function () {
+    const { client } = await sharedServer();
+    const svc = client.workflowService;
+    const taskQueue = uniqueQueue('wft-failure');
+    const handle = await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+    const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+    const message = 'm'.repeat(TOO_LARGE);
+    await svc.respondWorkflowTaskFailed({
+      namespace: 'default',
+      taskToken: wft.taskToken,
+      cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+      failure: { message, stackTrace: 'at the worker', applicationFailureInfo: { type: 'Huge' } },
+    });
+    const events = (await handle.fetchHistory()).events!;
+    const failed = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
+    assert.equal(failed?.failure?.message, 'Failure exceeds size limit.');
+    assert.ok(failed?.failure?.serverFailureInfo, 'a server failure');
+    const cause = failed?.failure?.cause;
+    assert.equal(cause?.applicationFailureInfo?.type, 'Huge');
+    assert.ok(cause?.message && message.startsWith(cause.message));
+    assert.ok(temporal.api.failure.v1.Failure.encode(failed.failure).finish().length <= 600 * 1024);
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await handle.terminate('test over');
+  });
+
   it('when an activity returns more than 2 MiB, then it fails at once, non-retryable, with the real server reason', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
