@@ -15,7 +15,15 @@ export interface PendingQuery {
 }
 
 export type QueryOutcome =
-  { ok: true; result: unknown } | { ok: false; message: string; failure?: unknown; notReady?: boolean };
+  | { ok: true; result: unknown }
+  | {
+      ok: false;
+      message: string;
+      failure?: unknown;
+      notReady?: boolean;
+      /** Refused by the server (an answer over the size limit): a plain INVALID_ARGUMENT. */
+      refused?: boolean;
+    };
 
 export function execKey(namespace: string, workflowId: string, runId: string): string {
   return `${namespace}\u0000${workflowId}\u0000${runId}`;

@@ -4,13 +4,20 @@
 // query rides on the next task (the `queries` map of the poll response, answered in
 // RespondWorkflowTaskCompleted). Otherwise, and for closed runs, it goes out as a legacy
 // query task (the `query` field, answered by RespondQueryTaskCompleted).
+//
+// Sizes, as on the real server: query arguments over 2 MiB are refused before anything
+// else (INVALID_ARGUMENT "Blob data size exceeds limit.", in workflow-service.ts); an
+// answer over 2 MiB fails the query with that same message, as a plain INVALID_ARGUMENT
+// for a query that rode on a workflow task (the history service's error) and as a query
+// failure for a legacy query task (the frontend turns the completion into a failed one).
 import { randomUUID } from 'node:crypto';
 import type { Engine } from './engine';
 import type { Execution, PendingQuery, QueryOutcome } from './execution';
 import { encodeToken, decodeToken } from './tokens';
 import { historyPage } from './workflow-tasks';
 import { TaskQueueKind, temporal } from '../proto';
-import { RpcError, Code, notFound } from '../rpc/errors';
+import { RpcError, Code, invalidArgument, notFound } from '../rpc/errors';
+import { blobExceedsLimit, payloadsSize, BLOB_SIZE_EXCEEDS_LIMIT } from './limits';
 import type { CallContext } from '../rpc/grpc-server';
 
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
@@ -65,6 +72,7 @@ export async function queryWorkflow(
   engine.touch(exec);
   if (outcome.ok) return { queryResult: outcome.result as never };
   if (outcome.notReady) throw new RpcError(Code.DEADLINE_EXCEEDED, outcome.message);
+  if (outcome.refused) throw invalidArgument(outcome.message);
   throw new RpcError(Code.INVALID_ARGUMENT, outcome.message, {
     typeName: 'temporal.api.errordetails.v1.QueryFailedFailure',
     value: { failure: outcome.failure },
@@ -110,12 +118,26 @@ export function attachedQueries(exec: Execution): Record<string, object> | undef
   return out;
 }
 
-export function resolveAttachedQueries(exec: Execution, results: Record<string, QueryResult>): void {
+export function resolveAttachedQueries(
+  engine: Engine,
+  exec: Execution,
+  results: Record<string, QueryResult>,
+): void {
   for (const q of exec.attachedQueries.splice(0)) {
     const r = results[q.id];
     if (!r) {
       // The worker did not answer this one; it waits for the next task.
       exec.queuedQueries.push(q);
+      continue;
+    }
+    const ctx = {
+      log: engine.log,
+      operation: 'ConsistentQuery',
+      workflowId: exec.s.workflowId,
+      runId: exec.s.runId,
+    };
+    if (blobExceedsLimit(payloadsSize(r.answer), ctx)) {
+      q.resolve({ ok: false, message: BLOB_SIZE_EXCEEDS_LIMIT, refused: true });
       continue;
     }
     q.resolve(toOutcome(r.resultType ?? 0, r.answer, r.errorMessage, r.failure));
@@ -164,5 +186,11 @@ export function respondQueryTaskCompleted(
   const token = decodeToken(req.taskToken, 'q');
   const lq = engine.legacyQueries.get(token.id);
   if (!lq) throw notFound('query task not found (it may have timed out)');
+  const ctx = { log: engine.log, operation: 'RespondQueryTaskCompleted' };
+  if (blobExceedsLimit(payloadsSize(req.queryResult), ctx)) {
+    // As the real frontend: the completion becomes a failed one with the limit's message.
+    lq.query.resolve(toOutcome(ResultType.QUERY_RESULT_TYPE_FAILED, undefined, BLOB_SIZE_EXCEEDS_LIMIT));
+    return;
+  }
   lq.query.resolve(toOutcome(req.completedType ?? 0, req.queryResult, req.errorMessage, req.failure));
 }

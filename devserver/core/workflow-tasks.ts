@@ -294,7 +294,7 @@ export function completeWorkflowTask(engine: Engine, req: CompletedRequest): Com
     // worker that keeps sending the same bad commands neither loops nor grows history.
     return { error: new RpcError(Code.INVALID_ARGUMENT, invalid.message), activityTasks: [] };
   }
-  resolveAttachedQueries(exec, req.queryResults ?? {});
+  resolveAttachedQueries(engine, exec, req.queryResults ?? {});
   if (invalid?.terminate) {
     // A payload over the size limit: the real server fails the task and terminates the run.
     const message = `${causeName(invalid.cause)}: ${invalid.message}`;

@@ -258,6 +258,8 @@ export function workflowServiceHandlers(engine: Engine): Handlers {
     async QueryWorkflow(r: Req<'QueryWorkflowRequest'>, ctx: CallContext) {
       const ns = engine.namespace(r.namespace).name;
       const queryType = requireString(r.query?.queryType, 'QueryType');
+      // Before the run is looked up, as the real frontend checks it.
+      refuseLargeBlob(engine, r.query?.queryArgs, 'QueryWorkflow', r.execution?.workflowId);
       const exec = engine.lookup(ns, r.execution?.workflowId, r.execution?.runId);
       return queryWorkflow(
         engine,

@@ -172,6 +172,97 @@ describe('dev server: payload size limits (the real server defaults)', function 
     await handle.terminate('test over');
   });
 
+  describe('queries', function () {
+    const QueryResultType = temporal.api.enums.v1.QueryResultType;
+
+    /** A run whose first workflow task has completed (queries no longer wait for it). */
+    async function idleRun(client: Client, taskQueue: string) {
+      const svc = client.workflowService;
+      const handle = await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+      const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      await svc.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: wft.taskToken,
+        commands: [],
+      });
+      return handle;
+    }
+
+    function query(client: Client, workflowId: string, queryArgs?: temporal.api.common.v1.IPayloads) {
+      return client.workflowService.queryWorkflow({
+        namespace: 'default',
+        execution: { workflowId },
+        query: { queryType: 'q', queryArgs },
+      });
+    }
+
+    function blobRefusal(err: unknown): boolean {
+      return (err as { code?: number }).code === 3 && /Blob data size exceeds limit\./.test(detailsOf(err));
+    }
+
+    it('when a query carries arguments over 2 MiB, then it is refused with INVALID_ARGUMENT before any worker sees it', async function () {
+      const { client, connection } = await sharedServer();
+      const taskQueue = uniqueQueue('query-args');
+      const handle = await idleRun(client, taskQueue);
+      await assert.rejects(
+        connection.withDeadline(Date.now() + 3000, () => query(client, taskQueue, bigPayloads(TOO_LARGE))),
+        blobRefusal,
+      );
+      const task = await connection.withDeadline(Date.now() + 1500, () =>
+        client.workflowService.pollWorkflowTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: taskQueue },
+        }),
+      );
+      assert.ok(!task.query && !task.taskToken?.length, 'no query task went out');
+      await handle.terminate('test over');
+    });
+
+    it('when a worker answers a query riding on a workflow task with over 2 MiB, then the query fails with INVALID_ARGUMENT', async function () {
+      const { client } = await sharedServer();
+      const svc = client.workflowService;
+      const taskQueue = uniqueQueue('query-attached');
+      const handle = await idleRun(client, taskQueue);
+      await handle.signal('wake'); // a workflow task is now scheduled: the query rides on it
+      const answer = query(client, taskQueue).catch((err: unknown) => err);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      const ids = Object.keys(wft.queries ?? {});
+      assert.equal(ids.length, 1, 'the query came with the workflow task');
+      await svc.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: wft.taskToken,
+        commands: [],
+        queryResults: {
+          [ids[0]!]: {
+            resultType: QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+            answer: bigPayloads(TOO_LARGE),
+          },
+        },
+      });
+      assert.ok(blobRefusal(await answer), `the query got ${String(await answer)}`);
+      await handle.terminate('test over');
+    });
+
+    it('when a worker answers a query task with over 2 MiB, then the query fails with the real server message', async function () {
+      const { client } = await sharedServer();
+      const svc = client.workflowService;
+      const taskQueue = uniqueQueue('query-legacy');
+      const handle = await idleRun(client, taskQueue);
+      const answer = query(client, taskQueue).catch((err: unknown) => err);
+      const task = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      assert.equal(task.query?.queryType, 'q', 'a query task');
+      await svc.respondQueryTaskCompleted({
+        namespace: 'default',
+        taskToken: task.taskToken,
+        completedType: QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+        queryResult: bigPayloads(TOO_LARGE),
+      });
+      assert.ok(blobRefusal(await answer), `the query got ${String(await answer)}`);
+      await handle.terminate('test over');
+    });
+  });
+
   it('when an activity returns more than 2 MiB, then it fails at once, non-retryable, with the real server reason', async function () {
     const { client, nativeConnection } = await sharedServer();
     const taskQueue = uniqueQueue();
