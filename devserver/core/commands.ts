@@ -29,6 +29,7 @@ import {
   payloadsMapSize,
   payloadMapSize,
   anySize,
+  searchAttributesSizeProblem,
   MEMO_SIZE_LIMIT_ERROR,
 } from './limits';
 
@@ -197,6 +198,45 @@ export function oversizedMessage(
   return undefined;
 }
 
+/**
+ * The search attribute size limits of the real workflowTaskCompletedHandler (after the
+ * payload size checks): an upsert is measured merged with what the run already has (and
+ * with the upserts before it in the same completion), a child start or continue-as-new by
+ * its own attributes. Over a limit, the task fails and the run is terminated, as there.
+ */
+function searchAttributesOverLimit(
+  c: Cmd,
+  current: { fields: Record<string, IPayload> },
+): InvalidCommand | undefined {
+  let fields: Record<string, IPayload> | null | undefined;
+  let cause: number;
+  switch (c.commandType) {
+    case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      current.fields = mergePayloads(
+        current.fields,
+        (c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {}) as Record<
+          string,
+          IPayload
+        >,
+      );
+      fields = current.fields;
+      cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES;
+      break;
+    case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+      fields = c.startChildWorkflowExecutionCommandAttributes?.searchAttributes?.indexedFields as never;
+      cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
+      break;
+    case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+      fields = c.continueAsNewWorkflowExecutionCommandAttributes?.searchAttributes?.indexedFields as never;
+      cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
+      break;
+    default:
+      return undefined;
+  }
+  const problem = searchAttributesSizeProblem(fields);
+  return problem ? { cause, message: problem, terminate: true } : undefined;
+}
+
 export function validateCommands(
   engine: Engine,
   exec: Execution,
@@ -204,6 +244,11 @@ export function validateCommands(
 ): InvalidCommand | undefined {
   const activityIds = new Set(Object.values(exec.s.activities).map((a) => a.activityId));
   const timerIds = new Set(Object.keys(exec.s.timers));
+  const searchAttributes = {
+    fields:
+      fromB64<{ indexedFields?: Record<string, IPayload> }>(T.SearchAttributes, exec.s.searchAttributes)
+        ?.indexedFields ?? {},
+  };
   for (const c of commands) {
     // In the order of the real server's handlers: a closing command meets the buffered
     // events before its attributes or sizes are looked at (so an oversized result with
@@ -217,7 +262,10 @@ export function validateCommands(
     }
     const badSearchAttributes = searchAttributesCommandProblem(engine.searchAttributes, c);
     if (badSearchAttributes) return badSearchAttributes;
-    const invalid = invalidAttributes(c) ?? oversizedPayload(engine, exec, c as Cmd);
+    const invalid =
+      invalidAttributes(c) ??
+      oversizedPayload(engine, exec, c as Cmd) ??
+      searchAttributesOverLimit(c as Cmd, searchAttributes);
     if (invalid) return invalid;
   }
   return undefined;
@@ -459,14 +507,11 @@ export function applyCommands(
   for (const m of messages) if (exec.running && !handled.has(m.id ?? '')) runMessage(m);
 }
 
-/** Merges upserted memo / search attribute fields; an empty or null value removes the key. */
-function mergeFields(
-  type: typeof T.Memo,
-  current: string | null,
-  field: 'fields' | 'indexedFields',
+/** Upserted fields over existing ones (payload.MergeMapOfPayload); an empty or null value removes the key. */
+function mergePayloads(
+  existing: Record<string, IPayload>,
   upserts: Record<string, IPayload>,
-): string | null {
-  const existing = (fromB64<Record<string, Record<string, IPayload>>>(type, current) ?? {})[field] ?? {};
+): Record<string, IPayload> {
   const merged: Record<string, IPayload> = { ...existing };
   for (const [k, v] of Object.entries(upserts)) {
     const data = v.data ? Buffer.from(v.data).toString('utf8') : '';
@@ -474,6 +519,18 @@ function mergeFields(
     if (data === '' || data === 'null' || data === '[]' || encoding === 'binary/null') delete merged[k];
     else merged[k] = v;
   }
+  return merged;
+}
+
+/** Merges upserted memo / search attribute fields into the stored message. */
+function mergeFields(
+  type: typeof T.Memo,
+  current: string | null,
+  field: 'fields' | 'indexedFields',
+  upserts: Record<string, IPayload>,
+): string | null {
+  const existing = (fromB64<Record<string, Record<string, IPayload>>>(type, current) ?? {})[field] ?? {};
+  const merged = mergePayloads(existing, upserts);
   if (Object.keys(merged).length === 0) return null;
   return toB64(type, { [field]: merged });
 }

@@ -5,13 +5,14 @@
 // protobuf encoding. Over the warning size a line is logged; over the error size the
 // request is refused, or its effect is replaced by a failure, as the real server does.
 import type { Logger } from '../logger';
-import { T, lookupType, type IFailure, type AnyMessage } from '../proto';
-
-const PayloadType = lookupType('temporal.api.common.v1.Payload');
+import { T, type IFailure, type IPayload, type AnyMessage } from '../proto';
 
 export const BLOB_SIZE_LIMIT_ERROR = 2 * 1024 * 1024;
 export const BLOB_SIZE_LIMIT_WARN = 512 * 1024;
 export const MEMO_SIZE_LIMIT_ERROR = 2 * 1024 * 1024;
+/** frontend.searchAttributesSizeOfValueLimit and frontend.searchAttributesTotalSizeLimit. */
+export const SEARCH_ATTRIBUTE_VALUE_SIZE_LIMIT = 2 * 1024;
+export const SEARCH_ATTRIBUTES_TOTAL_SIZE_LIMIT = 40 * 1024;
 
 /** common.ErrBlobSizeExceedsLimit / ErrMemoSizeExceedsLimit (INVALID_ARGUMENT). */
 export const BLOB_SIZE_EXCEEDS_LIMIT = 'Blob data size exceeds limit.';
@@ -42,12 +43,35 @@ export function payloadsMapSize(map: { [k: string]: object | null | undefined } 
   return size;
 }
 
-/** The keys plus each single payload's encoded size (search attributes). */
-export function payloadMapSize(map: { [k: string]: object | null | undefined } | null | undefined): number {
+/**
+ * The keys plus each payload's data (upserted search attributes): the payloadsMapSize of
+ * the real workflowTaskCompletedHandler, which counts neither metadata nor encoding.
+ */
+export function payloadMapSize(
+  map: { [k: string]: { data?: Uint8Array | null } | null | undefined } | null | undefined,
+): number {
   let size = 0;
-  for (const [k, v] of Object.entries(map ?? {}))
-    size += Buffer.byteLength(k) + (v ? PayloadType.encode(v).len : 0);
+  for (const [k, v] of Object.entries(map ?? {})) size += Buffer.byteLength(k) + (v?.data?.length ?? 0);
   return size;
+}
+
+/**
+ * searchattribute.Validator.ValidateSize with the default limits: a value whose data is
+ * over 2 KiB, then all of them (as an encoded SearchAttributes message) over 40 KiB. The
+ * message the real server gives, or undefined.
+ */
+export function searchAttributesSizeProblem(
+  fields: { [k: string]: { data?: Uint8Array | null } | null | undefined } | null | undefined,
+): string | undefined {
+  for (const [name, p] of Object.entries(fields ?? {})) {
+    const size = p?.data?.length ?? 0;
+    if (size > SEARCH_ATTRIBUTE_VALUE_SIZE_LIMIT)
+      return `search attribute ${name} value size ${size} exceeds size limit ${SEARCH_ATTRIBUTE_VALUE_SIZE_LIMIT}`;
+  }
+  const total = T.SearchAttributes.encode({ indexedFields: (fields ?? {}) as Record<string, IPayload> }).len;
+  if (total > SEARCH_ATTRIBUTES_TOTAL_SIZE_LIMIT)
+    return `total size of search attributes ${total} exceeds size limit ${SEARCH_ATTRIBUTES_TOTAL_SIZE_LIMIT}`;
+  return undefined;
 }
 
 /** The encoded size of a protocol message body (google.protobuf.Any). */

@@ -11,6 +11,7 @@
 import type { Engine } from './engine';
 import { CommandType, temporal, type ICommand, type IPayload, type ISearchAttributes } from '../proto';
 import { RpcError, Code, invalidArgument } from '../rpc/errors';
+import { searchAttributesSizeProblem } from './limits';
 
 const IVT = temporal.api.enums.v1.IndexedValueType;
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
@@ -238,12 +239,15 @@ function valueProblem(p: IPayload | null | undefined, type: number): string | un
   return scalarFits(v, type) ? undefined : show();
 }
 
-/** For start requests: throws INVALID_ARGUMENT as the real frontend does; returns sa unchanged. */
+/**
+ * For start requests: throws INVALID_ARGUMENT as the real frontend does (Validate, then
+ * ValidateSize: 2 KiB a value, 40 KiB in all); returns sa unchanged.
+ */
 export function checkSearchAttributes<T extends ISearchAttributes | null | undefined>(
   engine: Engine,
   sa: T,
 ): T {
-  const problem = engine.searchAttributes.problem(sa);
+  const problem = engine.searchAttributes.problem(sa) ?? searchAttributesSizeProblem(sa?.indexedFields);
   if (problem) throw invalidArgument(problem);
   return sa;
 }

@@ -172,6 +172,107 @@ describe('dev server: payload size limits (the real server defaults)', function 
     await handle.terminate('test over');
   });
 
+  describe('search attribute sizes', function () {
+    const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+    const names = Array.from({ length: 24 }, (_, i) => `DevserverSize${i}`);
+
+    function keyword(text: string): temporal.api.common.v1.IPayload {
+      return { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) };
+    }
+
+    before(async function () {
+      const { connection } = await sharedServer();
+      await connection.operatorService.addSearchAttributes({
+        namespace: 'default',
+        searchAttributes: Object.fromEntries(
+          names.map((n) => [n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        ),
+      });
+    });
+
+    /** Completes the run's next workflow task with one upsert; the error of the completion, if any. */
+    async function upsert(
+      client: Client,
+      taskQueue: string,
+      fields: Record<string, string>,
+    ): Promise<unknown> {
+      const svc = client.workflowService;
+      const wft = await svc.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue } });
+      return svc
+        .respondWorkflowTaskCompleted({
+          namespace: 'default',
+          taskToken: wft.taskToken,
+          commands: [
+            {
+              commandType: CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+              upsertWorkflowSearchAttributesCommandAttributes: {
+                searchAttributes: {
+                  indexedFields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, keyword(v)])),
+                },
+              },
+            },
+          ],
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+    }
+
+    it('when a workflow is started with a search attribute value over 2 KiB, then the start is refused with the real server message', async function () {
+      const { client } = await sharedServer();
+      const taskQueue = uniqueQueue('sa-start');
+      await assert.rejects(
+        client.workflow.start('anything', {
+          taskQueue,
+          workflowId: taskQueue,
+          searchAttributes: { CustomKeywordField: ['k'.repeat(3000)] },
+        }),
+        (err: unknown) =>
+          /search attribute CustomKeywordField value size \d+ exceeds size limit 2048/.test(detailsOf(err)),
+      );
+      await assert.rejects(client.workflow.getHandle(taskQueue).describe(), WorkflowNotFoundError);
+    });
+
+    it('when a workflow upserts a search attribute value over 2 KiB, then the task fails and the run is terminated', async function () {
+      const { client } = await sharedServer();
+      const taskQueue = uniqueQueue('sa-value');
+      const handle = await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+      const err = await upsert(client, taskQueue, { [names[0]!]: 'v'.repeat(3000) });
+      const reason =
+        /^BadSearchAttributes: search attribute DevserverSize0 value size 3002 exceeds size limit 2048$/;
+      assert.match(detailsOf(err), reason);
+      const events = (await handle.fetchHistory()).events!;
+      const failed = events.find(
+        (e) => e.workflowTaskFailedEventAttributes,
+      )?.workflowTaskFailedEventAttributes;
+      assert.equal(failed?.cause, WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES);
+      const last = events[events.length - 1]!;
+      assert.match(last.workflowExecutionTerminatedEventAttributes?.reason ?? '', reason);
+      assert.ok(!events.some((e) => e.upsertWorkflowSearchAttributesEventAttributes));
+    });
+
+    it('when upserts take a run past 40 KiB of search attributes in all, then the upsert that crosses it fails the task and the run is terminated', async function () {
+      const { client } = await sharedServer();
+      const taskQueue = uniqueQueue('sa-total');
+      const handle = await client.workflow.start('anything', { taskQueue, workflowId: taskQueue });
+      const value = 'v'.repeat(1900); // under 2 KiB each; twelve of them are about 23 KiB
+      const first = Object.fromEntries(names.slice(0, 12).map((n) => [n, value]));
+      assert.equal(await upsert(client, taskQueue, first), undefined, 'the first twelve fit');
+      await handle.signal('more'); // a new workflow task
+      const second = Object.fromEntries(names.slice(12).map((n) => [n, value]));
+      const err = await upsert(client, taskQueue, second);
+      const reason = /^BadSearchAttributes: total size of search attributes \d+ exceeds size limit 40960$/;
+      assert.match(detailsOf(err), reason);
+      const events = (await handle.fetchHistory()).events!;
+      assert.equal(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length, 1);
+      assert.match(
+        events[events.length - 1]!.workflowExecutionTerminatedEventAttributes?.reason ?? '',
+        reason,
+      );
+    });
+  });
+
   describe('queries', function () {
     const QueryResultType = temporal.api.enums.v1.QueryResultType;
 
