@@ -11,8 +11,10 @@
 //   - every workflow task from scheduled to completed, failed or timed out, and every
 //     query in flight.
 // UnlockTimeSkippingWithSleep takes one lock away for the length of its sleep and gives it
-// back when the clock reaches the wake-up time; with nothing holding a lock it fails, as
-// on the Java server. Sleep and SleepUntil only wait for the clock: they unlock nothing.
+// back when the clock reaches the wake-up time; with nothing holding a lock it is refused
+// with FAILED_PRECONDITION and changes nothing (the Java server refuses it with an
+// IllegalStateException, which its clients see as UNKNOWN). Sleep and SleepUntil only
+// wait for the clock: they unlock nothing.
 import type { VirtualClock } from './clock';
 import type { Scheduler } from './scheduler';
 import { RpcError, Code } from '../rpc/errors';
