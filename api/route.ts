@@ -81,6 +81,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'Body too large (payload_too_large)',
   422: 'Idempotency-Key reused with another request (idempotency_key_reused)',
   429: 'Too many requests (rate_limited)',
+  503: 'The booking’s workflow did not answer in time (unavailable); it may still act: look before retrying',
 };
 
 export class ApiRoutes {

@@ -15,6 +15,7 @@ import { DomainError } from '../domain/errors';
 import {
   claimUnstartedBookings,
   markWorkflowStarted,
+  overdueHeldBookings,
   uncancelledBookingsOfCancelledMeetings,
 } from './repository';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
@@ -30,10 +31,14 @@ export interface ReconcilerDeps {
 export const START_GRACE_MS = 30_000;
 /** Rows per round (a bound on one round's work). */
 const BATCH = 100;
+/** A held booking this long past its class's end (grace and a margin) should have been settled. */
+export const OVERDUE_AFTER_MS = 6 * 60 * 60_000;
 
 export interface ReconcileResult {
   started: number;
   cancellationsResent: number;
+  /** Starts asked for bookings overdue for settlement (mostly no-ops: the workflow exists). */
+  overdueRestarted: number;
 }
 
 export async function reconcileBookings(
@@ -64,6 +69,25 @@ export async function reconcileBookings(
   });
   if (started > 0) deps.logger.info({ started }, 'reconciler started booking workflows');
 
+  // Classes over for a while whose money is still held: start their workflows again (a
+  // no-op where one exists); a new one finalises at once from the stored LiveKit events.
+  let overdueRestarted = 0;
+  for (const booking of await overdueHeldBookings(
+    deps.db,
+    new Date(now.getTime() - OVERDUE_AFTER_MS),
+    BATCH,
+  )) {
+    try {
+      await deps.workflows.start(booking);
+      overdueRestarted++;
+    } catch (error) {
+      deps.logger.warn(
+        { err: error, bookingId: booking.id },
+        'reconciler could not restart an overdue booking',
+      );
+    }
+  }
+
   let cancellationsResent = 0;
   for (const booking of await uncancelledBookingsOfCancelledMeetings(deps.db, now, BATCH)) {
     const by = booking.meeting_cancelled_by === booking.teacher_id ? 'teacher' : 'admin';
@@ -79,7 +103,7 @@ export async function reconcileBookings(
       if (!(error instanceof DomainError || error instanceof WorkflowGoneError)) throw error;
     }
   }
-  return { started, cancellationsResent };
+  return { started, cancellationsResent, overdueRestarted };
 }
 
 /** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */

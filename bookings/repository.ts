@@ -274,6 +274,24 @@ export async function bookingsInReview(
   return query.orderBy([{ column: 'updated_at' }, 'id']).limit(page.limit);
 }
 
+/**
+ * Bookings whose class ended more than `endedBefore` ago but whose money is
+ * still held without a review: their workflow should have settled them, so it
+ * is missing (Temporal's state was lost) or stuck. Bounded.
+ */
+export async function overdueHeldBookings(
+  conn: Conn,
+  endedBefore: Date,
+  limit: number,
+): Promise<BookingRow[]> {
+  return conn<BookingRow>('bookings')
+    .where({ settlement: 'held' })
+    .whereIn('status', ['confirmed', 'open'])
+    .andWhere('ends_at', '<', endedBefore)
+    .orderBy('ends_at')
+    .limit(limit);
+}
+
 /** Live bookings of cancelled meetings still to start, whose cancellation did not get through. */
 export async function uncancelledBookingsOfCancelledMeetings(
   conn: Conn,

@@ -425,14 +425,19 @@ async function withRunningWorkflow<T>(
     if (!(error instanceof WorkflowGoneError)) throw error;
   }
   const current = await findBooking(deps.db, booking.id);
-  if (current === undefined || current.workflow_started) {
+  if (current === undefined || current.settlement !== 'held' || current.status === 'cancelled') {
     throw new ConflictError(code, `the booking is ${current?.status ?? booking.status}`);
   }
+  // Its money is still held, so its workflow should be running: never started (a crash before
+  // the start), or lost with Temporal's state. Starting it is harmless when it exists or
+  // existed (one id, REJECT_DUPLICATE); then the update is asked again.
   await startWorkflows(deps, [current]);
   try {
     return await update();
   } catch (error) {
-    if (error instanceof WorkflowGoneError) throw new ConflictError(code, `the booking is ${current.status}`);
+    if (error instanceof WorkflowGoneError) {
+      throw new ConflictError(code, `the booking's workflow is not running (booking ${current.status})`);
+    }
     throw error;
   }
 }

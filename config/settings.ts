@@ -159,8 +159,10 @@ export const settingsSchema = z.object({
   STRIPE_API_URL: optionalUrl().describe('Override of the Stripe API base URL (a local endpoint in tests).'),
   PUBLIC_URL: z
     .url()
-    .default('http://localhost:3000')
-    .describe('Public base URL of the app, used in links (emails, Checkout return URLs).'),
+    .optional()
+    .describe(
+      'Public base URL of the app, used in links (notifications, emails, Checkout return URLs). Default: `http://localhost:<PORT>`.',
+    ),
 
   SMTP_URL: optionalUrl(/^smtps?$/).describe(
     'SMTP server for email, e.g. `smtp://localhost:1025`. Unset: email is logged, not sent.',
@@ -174,9 +176,10 @@ export const settingsSchema = z.object({
 
 export type RawSettings = z.infer<typeof settingsSchema>;
 
-export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET'> {
+export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET' | 'PUBLIC_URL'> {
   ENABLE_TEST_DEPOSITS: boolean;
   JWT_SECRET: string;
+  PUBLIC_URL: string;
 }
 
 export type SettingKey = keyof RawSettings;
@@ -240,6 +243,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     ...raw,
     JWT_SECRET: raw.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    // Links must reach this service: by default, where it listens.
+    PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     ENABLE_TEST_DEPOSITS: raw.ENABLE_TEST_DEPOSITS ?? !production,
   };
 }

@@ -6,21 +6,25 @@
 // and the booking's workflow settles it. Prints a timeline with the balances
 // before and after and where to look at the workflow.
 //
-//   DEMO_API_URL        the API (default http://localhost:3000)
-//   DEMO_INSPECTOR_URL  the dev server's inspector (default http://127.0.0.1:8233)
-//   TEMPORAL_ADDRESS    to find the workflow's run (default 127.0.0.1:7233)
-//   LIVEKIT_API_KEY / LIVEKIT_API_SECRET  as the service has them (default devkey / secret)
+// Where things are comes from the service's own settings (the environment and
+// ./.env, as npm start reads them: PORT, DEVSERVER_PORT, DEVSERVER_UI_PORT,
+// TEMPORAL_ADDRESS, LIVEKIT_API_KEY/SECRET); DEMO_API_URL and
+// DEMO_INSPECTOR_URL point it elsewhere.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { AccessToken } from 'livekit-server-sdk';
+import { loadSettings } from '../config/settings';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
-const API = (process.env.DEMO_API_URL ?? 'http://localhost:3000').replace(/\/$/, '');
-const INSPECTOR = (process.env.DEMO_INSPECTOR_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
-const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233';
-const LIVEKIT_KEY = process.env.LIVEKIT_API_KEY || 'devkey';
-const LIVEKIT_SECRET = process.env.LIVEKIT_API_SECRET || 'secret';
+const settings = loadSettings();
+const API = (process.env.DEMO_API_URL ?? `http://localhost:${settings.PORT}`).replace(/\/$/, '');
+const INSPECTOR = (
+  process.env.DEMO_INSPECTOR_URL ?? `http://127.0.0.1:${settings.DEVSERVER_UI_PORT}`
+).replace(/\/$/, '');
+const TEMPORAL_ADDRESS = settings.TEMPORAL_ADDRESS ?? `127.0.0.1:${settings.DEVSERVER_PORT}`;
+const LIVEKIT_KEY = settings.LIVEKIT_API_KEY;
+const LIVEKIT_SECRET = settings.LIVEKIT_API_SECRET;
 const SETTLE_TIMEOUT_MS = 10 * 60_000;
 
 const started = Date.now();
@@ -183,22 +187,23 @@ async function main(): Promise<void> {
     );
   }
 
+  // Each event is sent when it happens, stamped with its time, as LiveKit does.
   await until(startsAtMs, 'for the class to start');
-  await webhook(presence('participant_joined', meeting.id, teacher.user.id, 'PA_teacher', startsAtMs));
+  await webhook(presence('participant_joined', meeting.id, teacher.user.id, 'PA_teacher', Date.now()));
   say('LiveKit: the teacher joined');
-  await webhook(
-    presence('participant_joined', meeting.id, student.user.id, 'PA_student', startsAtMs + 5_000),
-  );
-  say('LiveKit: the student joined 5 s late');
+  await until(startsAtMs + 5_000, 'for the student');
+  await webhook(presence('participant_joined', meeting.id, student.user.id, 'PA_student', Date.now()));
+  say('LiveKit: the student joined, 5 s late');
 
-  await until(endsAtMs, 'for the class to end');
-  await webhook(presence('participant_left', meeting.id, student.user.id, 'PA_student', endsAtMs - 2_000));
-  say('LiveKit: the student left 2 s early');
-  await webhook(presence('participant_left', meeting.id, teacher.user.id, 'PA_teacher', endsAtMs));
+  await until(endsAtMs - 2_000, 'for the class to end');
+  await webhook(presence('participant_left', meeting.id, student.user.id, 'PA_student', Date.now()));
+  say('LiveKit: the student left, 2 s early');
+  await until(endsAtMs, 'for the end');
+  await webhook(presence('participant_left', meeting.id, teacher.user.id, 'PA_teacher', Date.now()));
   await webhook({
     event: 'room_finished',
     id: `EV_${randomUUID()}`,
-    createdAt: String(Math.floor(endsAtMs / 1000)),
+    createdAt: String(Math.floor(Date.now() / 1000)),
     room: { name: `meeting-${meeting.id}`, sid: 'RM_demo' },
   });
   say('LiveKit: the teacher left and the room finished');

@@ -3,6 +3,7 @@
 // TEMPORAL_ADDRESS the project's Temporal dev server (state in DATA_DIR).
 import pino from 'pino';
 import { startApiServer } from '../api/server';
+import { lockDataDir } from '../platform/data-dir-lock';
 import { openDatabase } from '../platform/database';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { buildPlatform } from '../platform/platform';
@@ -18,6 +19,8 @@ lifecycle.onSignals();
 
 void startOrExit(lifecycle, 'start', async () => {
   installTemporalRuntime(logger);
+  const unlock = lockDataDir(settings.DATA_DIR);
+  lifecycle.add('data dir lock', async () => unlock());
   const database = await openDatabase(settings);
   lifecycle.add('database', database.close);
   const temporal = await provideTemporal(settings);

@@ -116,7 +116,7 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     params: IdParams,
     body: Reason,
     success: { status: 200, description: 'The booking, cancelled and settled', schema: Booking },
-    errors: [404, 409],
+    errors: [404, 409, 503],
     handler: async ({ user, params, body }) => ({
       status: 200,
       body: await cancelBooking(deps, user, params.id, body.reason),
@@ -147,7 +147,7 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
       .strict()
       .openapi('DisputeRequest'),
     success: { status: 200, description: 'The booking, in review', schema: Booking },
-    errors: [404, 409],
+    errors: [404, 409, 503],
     handler: async ({ user, params, body }) => ({
       status: 200,
       body: await disputeBooking(deps, user, params.id, body.reason),
@@ -174,7 +174,7 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     params: z.object({ bookingId: Uuid }).strict(),
     body: Resolution,
     success: { status: 200, description: 'The booking, settled by the workflow', schema: Booking },
-    errors: [404, 409],
+    errors: [404, 409, 503],
     handler: async ({ user, params, body }) => ({
       status: 200,
       body: await resolveReview(deps, user, params.bookingId, {

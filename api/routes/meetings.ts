@@ -195,7 +195,7 @@ export function meetingRoutes(
       description: 'The meeting’s bookings after the cancellation',
       schema: z.object({ meetingId: Uuid, bookings: z.array(Booking) }).openapi('MeetingCancellation'),
     },
-    errors: [404, 409],
+    errors: [404, 409, 503],
     handler: async ({ user, params, body }) => ({
       status: 200,
       body: await cancelMeeting(deps.bookings, user, params.id, body.reason),

@@ -17,6 +17,7 @@ import { LiveKit } from '../../livekit/livekit';
 import { createAdmin, startTestApi, type Session, type TestApi } from '../support/api';
 import {
   assertAuditClean,
+  attend,
   book,
   bookOk,
   cast,
@@ -116,6 +117,63 @@ describe('recovery and repetition', () => {
       });
       assert.equal(cancelled.status, 200, cancelled.text);
       assert.equal(cancelled.body.outcome, 'cancelled_early');
+      await assertAuditClean(harness.api);
+    });
+  });
+
+  describe('a booking whose workflow was lost with Temporal’s state', () => {
+    let cutOff: TestApi;
+    before(async () => {
+      cutOff = await startTestApi(
+        { TEMPORAL_TASK_QUEUE: harness.api.settings.TEMPORAL_TASK_QUEUE },
+        { clock: harness.clock },
+      );
+    });
+    after(async () => {
+      await cutOff?.close();
+    });
+
+    /** A booking marked started whose workflow the server does not know (as after losing its state). */
+    async function orphan(price: number) {
+      const { teacher, student } = await cast(harness.api);
+      const meeting = await publishSlot(harness, teacher, { price });
+      const response = await cutOff.request('POST', '/api/v1/bookings', {
+        token: student.token,
+        body: { meetingId: meeting.id },
+      });
+      assert.equal(response.status, 201, response.text);
+      await harness.api.db('bookings').where({ id: response.body.id }).update({ workflow_started: true });
+      return { teacher, student, meeting, bookingId: response.body.id as string };
+    }
+
+    it('when its student cancels, then the workflow is started again and answers the cancellation', async () => {
+      const { student, bookingId } = await orphan(600);
+      const response = await harness.api.request('POST', `/api/v1/bookings/${bookingId}/cancel`, {
+        token: student.token,
+        body: {},
+      });
+      assert.equal(response.status, 200, response.text);
+      assert.equal(response.body.outcome, 'cancelled_early');
+      assert.deepEqual(await walletOf(harness.api, student.user.id), {
+        available: 10_000,
+        held: 0,
+        total: 10_000,
+      });
+    });
+
+    it('when its class is long over, then the reconciler starts it again and it settles from the stored LiveKit events', async function () {
+      requireTimeSkipping(this, harness?.env);
+      const { teacher, student, meeting, bookingId } = await orphan(1_000);
+      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+      // LiveKit's webhooks arrive and are stored; there is no workflow to hear them.
+      await attend(harness, meeting, teacher.user.id, 0, 60);
+      await attend(harness, meeting, student.user.id, 0, 60);
+      await harness.skip(7 * 60 * MINUTE_MS);
+      const result = await reconcile();
+      assert.ok(result.overdueRestarted >= 1, JSON.stringify(result));
+      const outcome = await settled(harness, bookingId);
+      assert.equal(outcome.outcome, 'attended');
+      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
       await assertAuditClean(harness.api);
     });
   });
