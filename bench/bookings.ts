@@ -51,7 +51,15 @@ import { activityDeps, assemble, bookingDeps } from '../platform/platform';
 import { ensureSearchAttributes } from '../platform/search-attributes';
 import { TokenService } from '../users/tokens';
 import { goSignal, parked, shaped } from './devserver/workflows';
-import { databaseServer, launchDevServer, median, percentile, pool, round3 } from './support';
+import {
+  databaseServer,
+  launchDevServer,
+  machineBusyCpuSeconds,
+  median,
+  percentile,
+  pool,
+  round3,
+} from './support';
 import { settlementChain } from '../bookings/ledger';
 
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 1000);
@@ -225,8 +233,9 @@ async function untilCount(db: Db, what: string, ids: string[], where: Record<str
 async function reference(
   client: Client,
   taskQueue: string,
-): Promise<{ workflows: number; perSecond: number }> {
+): Promise<{ workflows: number; perSecond: number; machineCpuMsPerWorkflow: number; coresBusy: number }> {
   const ids = Array.from({ length: REFERENCE_WORKFLOWS }, () => `reference-${randomUUID()}`);
+  const cpu0 = machineBusyCpuSeconds();
   const t0 = performance.now();
   const results: Promise<unknown>[] = [];
   await pool(ids, 200, async (workflowId) => {
@@ -236,7 +245,13 @@ async function reference(
   });
   await Promise.all(results);
   const elapsed = performance.now() - t0;
-  return { workflows: ids.length, perSecond: Math.round((ids.length / elapsed) * 1000 * 10) / 10 };
+  const cpu = machineBusyCpuSeconds() - cpu0;
+  return {
+    workflows: ids.length,
+    perSecond: Math.round((ids.length / elapsed) * 1000 * 10) / 10,
+    machineCpuMsPerWorkflow: Math.round((cpu * 1000 * 10) / ids.length) / 10,
+    coresBusy: Math.round((cpu / (elapsed / 1000)) * 100) / 100,
+  };
 }
 
 interface Lifecycle {
@@ -248,6 +263,9 @@ interface Lifecycle {
   busySeconds: number;
   settledPerSecond: number;
   settlePhasePerSecond: number;
+  /** CPU of the whole machine (this process, the dev server, PostgreSQL) per booking, busy phases only. */
+  machineCpuMsPerBooking: number;
+  coresBusy: number;
 }
 
 async function lifecycle(
@@ -269,6 +287,8 @@ async function lifecycle(
   );
 
   const bookingIds: string[] = [];
+  let busyCpu = 0;
+  let cpuMark = machineBusyCpuSeconds();
   const t0 = performance.now();
   await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
     const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
@@ -281,10 +301,12 @@ async function lifecycle(
   const booked = performance.now();
   await untilCount(db, 'every class to open', bookingIds, { status: 'open' });
   const opened = performance.now();
+  busyCpu += machineBusyCpuSeconds() - cpuMark;
   if (Date.now() >= startsAt.getTime())
     throw new Error('booking and opening took past the classes’ start: raise the lead time');
 
   await until(startsAt.getTime() + 1_000);
+  cpuMark = machineBusyCpuSeconds();
   const t1 = performance.now();
   await pool(classes, CONNECTIONS, (m) =>
     webhook(port, presence('participant_joined', m.id, teacher!.id, m.startsAt.getTime())),
@@ -293,8 +315,10 @@ async function lifecycle(
     webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
   );
   const joined = performance.now();
+  busyCpu += machineBusyCpuSeconds() - cpuMark;
 
   await until(classes[0]!.endsAt.getTime() + 1_000);
+  cpuMark = machineBusyCpuSeconds();
   const t2 = performance.now();
   await pool(seats, CONNECTIONS, ({ student, meeting }) =>
     webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
@@ -310,6 +334,7 @@ async function lifecycle(
   });
   await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
   const settled = performance.now();
+  busyCpu += machineBusyCpuSeconds() - cpuMark;
 
   const result: Lifecycle = {
     bookings: BOOKINGS,
@@ -320,11 +345,14 @@ async function lifecycle(
     busySeconds: 0,
     settledPerSecond: 0,
     settlePhasePerSecond: Math.round((BOOKINGS / ((settled - t2) / 1000)) * 10) / 10,
+    machineCpuMsPerBooking: Math.round((busyCpu * 1000 * 10) / BOOKINGS) / 10,
+    coresBusy: 0,
   };
   result.busySeconds = round3(
     result.bookSeconds + result.openSeconds + result.joinSeconds + result.settleSeconds,
   );
   result.settledPerSecond = Math.round((BOOKINGS / result.busySeconds) * 10) / 10;
+  result.coresBusy = Math.round((busyCpu / result.busySeconds) * 100) / 100;
   log(`(s) ${label}: ${JSON.stringify(result)}`);
   return result;
 }
@@ -616,6 +644,8 @@ async function main(): Promise<void> {
         postOverStarts: round3(p.bookingsPerSecond / p.startsPerSecond),
         filledOverEmptySettlePhase: round3(sFull.settlePhasePerSecond / sEmpty.settlePhasePerSecond),
         filledOverEmptyLifecycle: round3(sFull.settledPerSecond / sEmpty.settledPerSecond),
+        /** A booking's whole-machine CPU over a reference workflow's: with the cores full, the best settled/reference can be is its inverse. */
+        bookingCpuOverReferenceCpu: round3(sEmpty.machineCpuMsPerBooking / r.machineCpuMsPerWorkflow),
       },
       targets: {
         settledOverReferenceAtLeast: 0.4,

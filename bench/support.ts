@@ -131,3 +131,14 @@ export function median(values: number[]): number {
 }
 
 export const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * CPU seconds the whole machine has spent busy so far (every process, every
+ * core: /proc/stat), to tell what a workload cost when several processes
+ * (this one, the dev server, PostgreSQL) share two cores.
+ */
+export function machineBusyCpuSeconds(): number {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
