@@ -10,7 +10,8 @@ export function createAuthenticator(db: Db, tokens: TokenService) {
   return async function authenticate(req: Request): Promise<UserModel> {
     const header = req.get('Authorization');
     if (header === undefined) throw new UnauthorizedError();
-    const match = /^Bearer ([A-Za-z0-9_\-.]{1,4096})$/.exec(header);
+    // Auth schemes are case-insensitive (RFC 9110 11.1): `bearer` and `BEARER` are Bearer.
+    const match = /^Bearer +([A-Za-z0-9_\-.]{1,4096})$/i.exec(header);
     if (match === null) throw new UnauthorizedError('expected "Authorization: Bearer <token>"');
     const claims = await tokens.verify(match[1]!);
     if (claims === undefined) throw new UnauthorizedError('invalid or expired token');

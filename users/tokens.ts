@@ -3,6 +3,8 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Role } from './user-model';
 
 const ISSUER = 'class-marketplace';
+/** User ids are UUIDs; a `sub` of another form names nobody (and must never reach a uuid query). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TokenClaims {
   userId: string;
@@ -29,12 +31,24 @@ export class TokenService {
       .sign(this.key);
   }
 
-  /** The claims of a valid token, or undefined for anything else (bad signature, expired, malformed). */
+  /**
+   * The claims of a valid token, or undefined for anything else (bad signature,
+   * expired, no expiry at all, a subject that is not a user id, malformed).
+   */
   async verify(token: string): Promise<TokenClaims | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        algorithms: ['HS256'],
+        // A token without `exp` would be valid forever: never one of ours.
+        requiredClaims: ['exp', 'sub'],
+      });
       const role = payload.role;
-      if (typeof payload.sub !== 'string' || (role !== 'student' && role !== 'teacher' && role !== 'admin')) {
+      if (
+        typeof payload.sub !== 'string' ||
+        !UUID.test(payload.sub) ||
+        (role !== 'student' && role !== 'teacher' && role !== 'admin')
+      ) {
         return undefined;
       }
       return { userId: payload.sub, role };

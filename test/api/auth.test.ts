@@ -1,7 +1,26 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { register, startTestApi, testApi, type TestApi } from '../support/api';
+import { register, startTestApi, testApi, type ApiResponse, type TestApi } from '../support/api';
+
+function assertOneCreated(responses: ApiResponse[]): void {
+  const statuses = responses.map((r) => r.status).sort();
+  assert.deepEqual(
+    statuses,
+    responses.map((_, i) => (i === 0 ? 201 : 409)),
+    responses.map((r) => r.text).join('\n'),
+  );
+  for (const r of responses.filter((r) => r.status === 409)) assert.equal(r.body.error.code, 'email_taken');
+}
+
+/** Polls a condition of the database (no fixed sleep): for states that other requests reach. */
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 describe('auth API', () => {
   let api: TestApi;
@@ -78,11 +97,40 @@ describe('auth API', () => {
         }),
       ),
     );
-    assert.deepEqual(
-      responses.map((r) => r.status).sort(),
-      [201, 409, 409, 409, 409, 409, 409, 409, 409, 409],
-    );
-    for (const r of responses.filter((r) => r.status === 409)) assert.equal(r.body.error.code, 'email_taken');
+    assertOneCreated(responses);
+    assert.equal((await api.db('users').where({ email })).length, 1);
+  });
+
+  it('when registrations of one email all pass the email check before any commits, then the unique index answers 409 to all but one', async () => {
+    // Password hashing spaces racers out, so the check before the insert usually
+    // decides; here every racer is held at its insert (a SHARE lock lets them read
+    // but not write users) until all have checked, so the unique index must decide.
+    const email = `race-${randomUUID()}@test.example`;
+    const racers = 6;
+    const gate = await api.db.transaction();
+    let responses: ApiResponse[];
+    try {
+      await gate.raw('lock table users in share mode');
+      const pending = Promise.all(
+        Array.from({ length: racers }, () =>
+          api.request('POST', '/api/v1/auth/register', {
+            body: { email, password: 'long enough pw', name: 'X', role: 'student' },
+          }),
+        ),
+      );
+      await waitUntil(async () => {
+        const { rows } = await api.db.raw<{ rows: { n: string }[] }>(
+          `select count(*) as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and query ilike 'insert into "users"%'`,
+        );
+        return Number(rows[0]!.n) === racers;
+      });
+      await gate.commit();
+      responses = await pending;
+    } finally {
+      if (!gate.isCompleted()) await gate.rollback();
+    }
+    assertOneCreated(responses);
     assert.equal((await api.db('users').where({ email })).length, 1);
   });
 
@@ -141,6 +189,44 @@ describe('auth API', () => {
       assert.equal(response.status, 401, JSON.stringify(headers));
       assert.equal(response.body.error.code, 'unauthorized');
       assert.equal(typeof response.body.error.message, 'string');
+    }
+  });
+
+  it('when a correctly signed token names no UUID or has no expiry, then 401 (never 500)', async () => {
+    const student = await register(api, 'student');
+    const key = new TextEncoder().encode(api.settings.JWT_SECRET);
+    const signed = (sub: string | undefined, expires: boolean) => {
+      const jwt = new SignJWT({ role: 'student' }).setProtectedHeader({ alg: 'HS256' });
+      if (sub !== undefined) jwt.setSubject(sub);
+      jwt.setIssuer('class-marketplace').setIssuedAt();
+      if (expires) jwt.setExpirationTime('1h');
+      return jwt.sign(key);
+    };
+    for (const token of [
+      await signed('not-a-uuid', true),
+      await signed("' or 1=1 --", true),
+      await signed(undefined, true),
+      await signed(student.user.id, false),
+    ]) {
+      const response = await api.request('GET', '/api/v1/me', { token });
+      assert.equal(response.status, 401, response.text);
+      assert.equal(response.body.error.code, 'unauthorized');
+    }
+    // The same user with an expiry is fine: the refusals above are about the claims.
+    assert.equal(
+      (await api.request('GET', '/api/v1/me', { token: await signed(student.user.id, true) })).status,
+      200,
+    );
+  });
+
+  it('when the auth scheme is written in another case, then the token still works', async () => {
+    const student = await register(api, 'student');
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const response = await api.request('GET', '/api/v1/me', {
+        headers: { Authorization: `${scheme} ${student.token}` },
+      });
+      assert.equal(response.status, 200, `${scheme}: ${response.text}`);
+      assert.equal(response.body.id, student.user.id);
     }
   });
 
