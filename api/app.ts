@@ -26,6 +26,7 @@ import { meetingRoutes } from './routes/meetings';
 import { notificationRoutes } from './routes/notifications';
 import { walletRoutes } from './routes/wallet';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
+import { wellFormedText } from './well-formed';
 
 export interface ReadinessCheck {
   name: string;
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
   // Signed over their raw bodies: before the JSON parser.
   mountWebhooks(api, { presence: deps.bookings, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
   api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
+  api.use(wellFormedText());
   api.use((req, _res, next) => {
     // A body that is not JSON would otherwise reach the schemas as "missing fields".
     if (req.method !== 'GET' && hasBody(req) && !req.is('application/json')) {

@@ -62,13 +62,21 @@ export interface HttpAnswer {
   body: ErrorBody;
 }
 
+/** An answer lists at most this many problems (the first ones); the message says how many there were. */
+export const MAX_PROBLEMS_LISTED = 20;
+
 export function answerFor(error: DomainError | HttpError): HttpAnswer {
   const status = error instanceof DomainError ? STATUS_OF_REFUSAL[error.kind] : error.status;
-  const details = error instanceof DomainError ? error.details : undefined;
+  let details = error instanceof DomainError ? error.details : undefined;
+  let message = error.message;
+  if (details !== undefined && details.length > MAX_PROBLEMS_LISTED) {
+    message = `${message} (${details.length} problems; the first ${MAX_PROBLEMS_LISTED} are listed)`;
+    details = details.slice(0, MAX_PROBLEMS_LISTED);
+  }
   return {
     status,
     body: {
-      error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) },
+      error: { code: error.code, message, ...(details === undefined ? {} : { details }) },
     },
   };
 }

@@ -168,8 +168,9 @@ function inBodyTerms(error: unknown): unknown {
   if (!(error instanceof ValidationError) || error.details === undefined) return error;
   const located = /^(body|query|path|header)(\.|$)/;
   if (error.details.every((d) => located.test(d.path))) return error;
+  // Worded as the schemas word a problem with the body, too.
   return new ValidationError(
-    error.message,
+    'invalid body',
     error.details.map((d) => (located.test(d.path) ? d : { ...d, path: `body.${d.path}` })),
   );
 }
@@ -177,11 +178,28 @@ function inBodyTerms(error: unknown): unknown {
 function parse<T>(schema: ZodType<T>, input: unknown, where: 'path' | 'query' | 'body'): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details: FieldProblem[] = result.error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  const details: FieldProblem[] = result.error.issues.flatMap((issue) =>
+    // One problem per unknown key, named by its path like any other field (zod
+    // lists them all in one message, which grows with the input).
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: fieldPath(where, [...issue.path, key]),
+          message: where === 'query' ? 'unknown parameter' : 'unknown field',
+        }))
+      : [{ path: fieldPath(where, issue.path), message: issue.message }],
+  );
   throw new ValidationError(`invalid ${where === 'path' ? 'path parameter' : where}`, details);
+}
+
+/** Longest field name echoed back in a problem's path; a longer one is cut (it is the client's own input). */
+const MAX_PATH_SEGMENT = 64;
+
+function fieldPath(where: string, path: readonly PropertyKey[]): string {
+  return [where, ...path.map((segment) => cut(String(segment)))].join('.');
+}
+
+function cut(segment: string): string {
+  return segment.length > MAX_PATH_SEGMENT ? `${segment.slice(0, MAX_PATH_SEGMENT)}…` : segment;
 }
 
 function toOpenApi(route: RouteDefinition): RouteConfig {

@@ -255,6 +255,80 @@ describe('bad input', () => {
     assert.deepEqual(await snapshot(api), before);
   });
 
+  it('when a query carries 1,500 unknown parameters, then 400 lists the first 20, each by its path, in a small body', async () => {
+    const query = Array.from({ length: 1_500 }, (_, i) => `k${i}=1`).join('&');
+    const response = await api.request('GET', `/api/v1/wallet/transactions?${query}`, {
+      token: sessions.student!.token,
+    });
+    assertErrorShape(response, 400, 'validation_error');
+    assert.equal(response.body.error.details.length, 20);
+    assert.deepEqual(response.body.error.details[0], {
+      path: 'query.k0',
+      message: 'unknown parameter',
+    });
+    assert.match(response.body.error.message, /\d{4} problems; the first 20 are listed/);
+    assert.ok(response.text.length < 3_000, `${response.text.length} bytes`);
+
+    // A body's unknown fields are named the same way, and an absurdly long name is cut.
+    const long = 'x'.repeat(5_000);
+    const body = await api.request('POST', '/api/v1/auth/register', {
+      body: { ...VALID_BODIES['post /api/v1/auth/register']!(), [long]: 1 },
+    });
+    assertErrorShape(body, 400, 'validation_error');
+    assert.equal(body.body.error.details[0].message, 'unknown field');
+    assert.ok(body.body.error.details[0].path.startsWith('body.xxx'));
+    assert.ok(body.text.length < 1_000, `${body.text.length} bytes`);
+  });
+
+  it('when a referral code is refused, then the answer reads like any other field’s (message and body.path)', async () => {
+    const valid = VALID_BODIES['post /api/v1/auth/register']!;
+    const bySchema = await api.request('POST', '/api/v1/auth/register', {
+      body: { ...valid(), referralCode: 'X'.repeat(40) },
+    });
+    const unknown = await api.request('POST', '/api/v1/auth/register', {
+      body: { ...valid(), referralCode: 'NOSUCHCD' },
+    });
+    const byTeacher = await api.request('POST', '/api/v1/auth/register', {
+      body: { ...valid(), role: 'teacher', referralCode: 'NOSUCHCD' },
+    });
+    for (const response of [bySchema, unknown, byTeacher]) {
+      assertErrorShape(response, 400, 'validation_error');
+      assert.equal(response.body.error.message, 'invalid body', response.text);
+      assert.deepEqual(
+        response.body.error.details.map((d: { path: string }) => d.path),
+        ['body.referralCode'],
+      );
+    }
+  });
+
+  it('when a string holds a lone UTF-16 surrogate, then 400 names it and nothing is stored; a paired one is text', async () => {
+    const before = await snapshot(api);
+    const valid = VALID_BODIES['post /api/v1/auth/register']!;
+    for (const [rawBody, path] of [
+      [JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', '"name":"a\\ud800b"'), 'body.name'],
+      [JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', '"name":"\\udfff"'), 'body.name'],
+      [
+        JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', '"name":"x","\\ud800":1'),
+        'body.\ufffd',
+      ],
+    ] as const) {
+      const response = await api.request('POST', '/api/v1/auth/register', {
+        rawBody,
+        headers: { 'Content-Type': 'application/json' },
+      });
+      assertErrorShape(response, 400, 'validation_error');
+      assert.equal(response.body.error.details[0].path, path, response.text);
+    }
+    assert.deepEqual(await snapshot(api), before);
+
+    const paired = await api.request('POST', '/api/v1/auth/register', {
+      rawBody: JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', '"name":"Ada \\ud83d\\ude00"'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(paired.status, 201, paired.text);
+    assert.equal(paired.body.user.name, 'Ada \u{1f600}');
+  });
+
   it('when a body claims a compression it does not have, then 400 (not 500) and nothing changes', async () => {
     const before = await snapshot(api);
     for (const encoding of ['gzip', 'deflate']) {
