@@ -28,8 +28,11 @@ interface KeyRow {
   state: 'in_progress' | 'completed';
   lease_expired: boolean;
   status_code: number | null;
-  response_body: unknown;
+  /** The JSON text of the answer exactly as it was sent (null: no body). */
+  response_body: string | null;
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.get('Idempotency-Key');
@@ -64,9 +67,9 @@ export function createIdempotency(db: Db) {
         .update({ lease_until: db.raw('now() + make_interval(secs => ?)', [LEASE_SECONDS]) })
         .catch(() => undefined); // a missed renewal only shortens the lease
     }, RENEW_EVERY_MS);
-    let reply: Reply;
+    let reply: Reply & { body?: string };
     try {
-      reply = await execute();
+      reply = asSent(await execute());
     } catch (error) {
       await db('idempotency_keys').where(mine).delete();
       throw error;
@@ -78,7 +81,7 @@ export function createIdempotency(db: Db) {
       .update({
         state: 'completed',
         status_code: reply.status,
-        response_body: JSON.stringify(reply.body ?? null),
+        response_body: reply.body ?? null,
       });
     if (completed !== 1) {
       // Our lease lapsed and another request took the key over; its answer will be the one kept.
@@ -122,7 +125,7 @@ async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> 
   if (row.state === 'completed') {
     return {
       status: row.status_code!,
-      body: row.response_body ?? undefined,
+      ...(row.response_body === null ? {} : { body: row.response_body, contentType: JSON_TYPE }),
       headers: { 'Idempotent-Replayed': 'true' },
     };
   }
@@ -136,6 +139,16 @@ async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> 
     if (taken.rowCount === 1) return 'claimed';
   }
   throw new ConflictError('request_in_progress', 'a request with this Idempotency-Key is still in progress');
+}
+
+/**
+ * The answer as the bytes it is sent as: the first response and every replay
+ * send this one text, so a replay is identical to the first answer.
+ */
+function asSent(reply: Reply): Reply & { body?: string } {
+  if (reply.body === undefined) return { ...reply, body: undefined };
+  if (reply.contentType !== undefined) throw new Error('an idempotent route answers JSON only');
+  return { ...reply, body: JSON.stringify(reply.body), contentType: JSON_TYPE };
 }
 
 /** Keys sorted, so that a reordered JSON object is the same request. */

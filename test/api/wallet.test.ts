@@ -174,6 +174,26 @@ describe('wallet API', () => {
       );
     });
 
+    it('when a deposit is replayed, then the answer is byte for byte the first one, keys in their order', async () => {
+      const student = await register(api, 'student');
+      const send = () =>
+        api.request('POST', '/api/v1/wallet/deposit', {
+          token: student.token,
+          body: { amount: 250 },
+          headers: { 'Idempotency-Key': 'bytes-1' },
+        });
+      const first = await send();
+      const replay = await send();
+      assert.equal(first.status, 201);
+      assert.equal(replay.status, 201);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      // The first answer lists `transaction` before `wallet` (jsonb would put the shorter key first).
+      assert.deepEqual(Object.keys(first.body), ['transaction', 'wallet']);
+      assert.equal(replay.text, first.text);
+      assert.equal(replay.headers.get('content-type'), first.headers.get('content-type'));
+      assert.equal(replay.headers.get('content-length'), first.headers.get('content-length'));
+    });
+
     it('when the same key comes with another body, then 422 and nothing moves', async () => {
       const student = await register(api, 'student');
       const headers = { 'Idempotency-Key': 'k-422' };
