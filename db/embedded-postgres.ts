@@ -14,7 +14,8 @@
 //   as `nobody` instead, which needs a path every user can traverse. Either
 //   way the host's users are left untouched;
 // - a second process on the same data directory (`npm run ledger:audit` while
-//   `npm start` runs) shares the running server instead of starting another;
+//   `npm start` runs) shares the running server instead of starting another,
+//   at the port its postmaster.pid names (not necessarily EMBEDDED_PG_PORT);
 // - a postgres orphaned by a `kill -9` of Node (it keeps running and holds
 //   postmaster.pid) is adopted by the next start rather than blocking it;
 // - a failed start reports the server's own log lines.
@@ -24,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { connectHost, readPostmasterPid, type PostmasterPid } from './postmaster-pid';
 
 export interface EmbeddedPostgresOptions {
   /** Data directory; created and initialised on first use. */
@@ -60,20 +62,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const log = new LogTail(options.onLog);
 
   const password = await initialiseIfNeeded(binaries, dataDir, runAs, log);
-  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  const urlAt = (host: string, port: number) =>
+    `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${host.includes(':') ? `[${host}]` : host}:${port}/postgres`;
+  const url = urlAt('127.0.0.1', options.port);
   const ownerFile = `${dataDir}.owner`;
 
   const running = runningServer(dataDir);
   if (running !== undefined) {
-    await waitUntilReady(() => !isAlive(running), url, log);
+    // Where it really listens (its postmaster.pid says), whatever port this
+    // process was configured with: `npm start` may have been given another.
+    const port = running.port ?? options.port;
+    const runningUrl = urlAt(connectHost(running.listenAddress), port);
+    await waitUntilReady(() => !isAlive(running.pid), runningUrl, log);
     if (isAlive(readOwner(ownerFile))) {
       // Another live process started it and will stop it.
-      return { url, port: options.port, stop: async () => undefined };
+      return { url: runningUrl, port, stop: async () => undefined };
     }
     // Orphaned by a killed parent: adopt it.
     fs.writeFileSync(ownerFile, String(process.pid));
     let stopping: Promise<void> | undefined;
-    return { url, port: options.port, stop: () => (stopping ??= stopPid(running)) };
+    return { url: runningUrl, port, stop: () => (stopping ??= stopPid(running.pid)) };
   }
 
   const args = [
@@ -244,16 +252,12 @@ function assertReachableBy(runAs: { uid?: number; gid?: number }, target: string
   }
 }
 
-/** The pid of a live postgres serving this data directory, if any; removes a stale postmaster.pid. */
-function runningServer(dataDir: string): number | undefined {
+/** The live postgres serving this data directory, if any (its postmaster.pid); removes a stale postmaster.pid. */
+function runningServer(dataDir: string): PostmasterPid | undefined {
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  let pid: number;
-  try {
-    pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  } catch {
-    return undefined;
-  }
-  if (Number.isInteger(pid) && pid > 0 && isPostgresOf(pid, dataDir)) return pid;
+  if (!fs.existsSync(pidFile)) return undefined;
+  const running = readPostmasterPid(dataDir);
+  if (running !== undefined && isPostgresOf(running.pid, dataDir)) return running;
   // Dead, or the pid now belongs to an unrelated process (postgres would then refuse to start).
   fs.rmSync(pidFile, { force: true });
   return undefined;

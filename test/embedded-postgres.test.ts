@@ -74,6 +74,54 @@ describe('embedded PostgreSQL', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('when the running server listens on another port than this process was given, then a second start connects where its postmaster.pid says', async () => {
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'pg');
+    const port = await freePort();
+    const owner = await startEmbeddedPostgres({ dataDir, port });
+    try {
+      // Nothing listens on this one: a second start that trusted it would wait and fail.
+      const guest = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+      assert.equal(guest.port, port);
+      assert.equal(await select1(guest.url), 1);
+      await guest.stop();
+    } finally {
+      await owner.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when npm start runs its embedded server on another port, then npm run migrate and npm run ledger:audit find it through DATA_DIR', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const owner = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port });
+    const env = {
+      ...process.env,
+      DATABASE_URL: '',
+      DATA_DIR: dir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+      NODE_ENV: 'test',
+    };
+    // Well under the 60 s a start waits for a server that does not answer.
+    const run = (script: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', script)], {
+        env,
+        encoding: 'utf8',
+        timeout: 40_000,
+      });
+    try {
+      const migrated = run('migrate.ts');
+      assert.equal(migrated.status, 0, migrated.stderr);
+      assert.match(migrated.stdout, /applied: .*_ledger\.ts/);
+      const audited = run('ledger-audit.ts');
+      assert.equal(audited.status, 0, audited.stderr);
+      assert.match(audited.stdout, /all invariants hold/);
+    } finally {
+      await owner.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('when the server cannot start, then the error carries the server’s own words and nothing is left running', async () => {
     const dir = tempDir();
     const dataDir = path.join(dir, 'pg');
