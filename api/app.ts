@@ -14,10 +14,11 @@ import type { Db } from '../db/knex';
 import type { LedgerBatcher } from '../ledger/batcher';
 import type { TokenService } from '../users/tokens';
 import { createAuthenticator } from './authenticate';
-import { RateLimitedError, ValidationError } from './errors';
+import { MethodNotAllowedError, NotFoundError, RateLimitedError, ValidationError } from './errors';
 import { errorHandler, notFound } from './error-handler';
 import { createIdempotency } from './idempotency';
 import { createMetrics } from './metrics';
+import { methodNotAllowed } from './method-not-allowed';
 import { openApiDocument } from './openapi';
 import { API_PREFIX, ApiRoutes } from './route';
 import { authRoutes } from './routes/auth';
@@ -81,8 +82,18 @@ export function createApp(deps: AppDeps): Express {
   notificationRoutes(routes, { db });
   const document = openApiDocument(routes, documentWebhooks);
 
+  // A path with dot segments (`/docs/../../package.json`) names nothing here: clients resolve them.
+  app.use((req, _res, next) => {
+    next(DOT_SEGMENT.test(req.path) ? new NotFoundError('route') : undefined);
+  });
   // Swagger UI loads its own inline styles and scripts; everything else gets helmet's full policy.
-  app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(document));
+  app.use(
+    '/docs',
+    docsGuard(),
+    helmet({ contentSecurityPolicy: false }),
+    swaggerUi.serve,
+    swaggerUi.setup(document),
+  );
   app.use(helmet());
 
   app.get('/healthz', (_req, res) => {
@@ -137,9 +148,25 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(API_PREFIX, api);
 
+  app.use(methodNotAllowed(app));
   app.use(notFound());
   app.use(errorHandler());
   return app;
+}
+
+/** A `.` or `..` segment, spelt plainly or %-escaped. */
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/**
+ * Swagger UI's middleware answers every method with its page, and its own
+ * package.json with a plain-text 404: it is only asked for its pages.
+ */
+function docsGuard(): express.RequestHandler {
+  return (req, _res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      next(new MethodNotAllowedError(req.method, 'GET, HEAD'));
+    else next(req.path.endsWith('/package.json') ? new NotFoundError('route') : undefined);
+  };
 }
 
 /** TRUST_PROXY as Express wants it: a boolean, a hop count, or addresses/subnets. */

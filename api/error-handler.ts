@@ -7,6 +7,7 @@ import type {} from 'pino-http'; // types req.log
 import {
   DomainError,
   HttpError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   ValidationError,
@@ -45,6 +46,7 @@ export function errorHandler(): ErrorRequestHandler {
       return;
     }
     const answer = answerFor(known);
+    if (known instanceof MethodNotAllowedError) res.setHeader('Allow', known.allow);
     res.status(answer.status).json(answer.body);
   };
 }
@@ -63,6 +65,10 @@ function toKnownError(error: unknown): DomainError | HttpError | undefined {
     case 'request.aborted':
     case 'request.size.invalid':
       return new ValidationError('incomplete request body');
+  }
+  // A path parameter whose %-escapes are not UTF-8 (the router could not decode it).
+  if (error instanceof URIError && httpError.status === 400) {
+    return new ValidationError('the path holds a malformed %-escape');
   }
   // Any other client error the HTTP layer raised (a body that fails to inflate, say).
   if (

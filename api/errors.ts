@@ -35,6 +35,16 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
+export class MethodNotAllowedError extends HttpError {
+  constructor(
+    method: string,
+    /** The `Allow` header's value. */
+    readonly allow: string,
+  ) {
+    super(405, 'method_not_allowed', `${method} is not allowed here; allowed: ${allow}`);
+  }
+}
+
 export class RateLimitedError extends HttpError {
   constructor() {
     super(429, 'rate_limited', 'too many requests; slow down');

@@ -2,6 +2,7 @@
 // flight finish (up to a timeout), then cut the remaining connections.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
 
 export interface HttpServer {
@@ -13,6 +14,7 @@ export interface HttpServer {
 export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = http.createServer(app);
+    answerParserRefusals(server);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
@@ -22,6 +24,48 @@ export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Ht
         close: (timeoutMs) => close(server, timeoutMs),
       });
     });
+  });
+}
+
+/**
+ * What Node's HTTP parser refuses never reaches Express: Node would answer a
+ * bare 400 or 431 itself. These answers are written here instead, in the
+ * API's error shape (without a request id: there is no request yet). An
+ * `Expect` other than 100-continue, which Node answers 417, is answered the same way.
+ */
+function answerParserRefusals(server: http.Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    // A reset connection, or one already carrying an answer: nothing may be written to it.
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request line and headers exceed 16 KB']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request_timeout', 'the request was not received in time']
+          : [400, 'validation_error', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  });
+  server.on('checkExpectation', (req, res) => {
+    const body = JSON.stringify({
+      error: { code: 'expectation_failed', message: `unsupported Expect: ${req.headers.expect ?? ''}` },
+    });
+    res.shouldKeepAlive = false; // the body the client may still send is not read
+    res.writeHead(417, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
   });
 }
 

@@ -3,6 +3,7 @@
 // and the ledger and the users table are exactly as they were.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import {
   createAdmin,
   depositTo,
@@ -57,6 +58,24 @@ function assertErrorShape(response: ApiResponse, status: number, code?: string):
   assert.equal(typeof response.body?.error?.code, 'string', response.text);
   assert.equal(typeof response.body.error.message, 'string');
   if (code !== undefined) assert.equal(response.body.error.code, code);
+}
+
+/** Sends bytes as they are (no client normalises the path) and reads the first answer. */
+function rawRequest(url: string, request: string): Promise<{ status: number; body: string; raw: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(request));
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(raw)?.[1] ?? 0);
+      const start = raw.indexOf('\r\n\r\n') + 4;
+      resolve({ status, body: raw.slice(start, start + length), raw });
+    });
+  });
 }
 
 async function snapshot(api: TestApi): Promise<{ transfers: number; users: number; keys: number }> {
@@ -235,7 +254,71 @@ describe('bad input', () => {
 
   it('when a route does not exist, then 404 in the error shape', async () => {
     assertErrorShape(await api.request('GET', '/api/v1/nope'), 404, 'not_found');
-    assertErrorShape(await api.request('DELETE', '/api/v1/wallet'), 404, 'not_found');
+    assertErrorShape(await api.request('DELETE', '/api/v1/nope'), 404, 'not_found');
+  });
+
+  it('when a known path is asked with a method it does not serve, then 405 with Allow in the error shape', async () => {
+    const id = randomUUID();
+    for (const [method, path, allow] of [
+      ['DELETE', '/api/v1/wallet', 'GET, HEAD'],
+      ['GET', '/api/v1/auth/register', 'POST'],
+      ['PUT', `/api/v1/bookings/${id}/cancel`, 'POST'],
+      ['GET', '/api/v1/webhooks/livekit', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['DELETE', '/openapi.json', 'GET, HEAD'],
+      ['POST', '/docs/', 'GET, HEAD'],
+    ] as const) {
+      const response = await api.request(method, path, { token: sessions.student!.token });
+      assertErrorShape(response, 405, 'method_not_allowed');
+      assert.equal(response.headers.get('allow'), allow, `${method} ${path}`);
+    }
+    for (const path of ['/api/v1/wallet', '/healthz']) {
+      const options = await api.request('OPTIONS', path);
+      assert.equal(options.status, 200);
+      assert.equal(options.headers.get('allow'), 'GET, HEAD');
+    }
+  });
+
+  it('when a path has dot segments or a bad %-escape, then 404 or 400 in the error shape (never plain text, never 500)', async () => {
+    for (const path of [
+      '/docs/../../package.json',
+      '/docs/%2e%2e/%2E%2E/package.json',
+      '/docs/package.json',
+      '/api/v1/../../package.json',
+      '/api/v1/./wallet',
+    ]) {
+      const response = await rawRequest(api.url, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(response.status, 404, `${path}: ${response.raw}`);
+      assert.equal(JSON.parse(response.body).error.code, 'not_found', path);
+    }
+    const badEscape = await api.request('GET', '/api/v1/bookings/%E0%A4%A', {
+      token: sessions.student!.token,
+    });
+    assertErrorShape(badEscape, 400, 'validation_error');
+  });
+
+  it('when Node’s HTTP parser refuses a request (headers or URL too large, malformed), then the answer is in the error shape too', async () => {
+    const huge = await api.request('GET', '/healthz', { headers: { 'X-Big': 'a'.repeat(20_000) } });
+    assertErrorShape(huge, 431, 'headers_too_large');
+    const longUrl = await api.request('GET', `/api/v1/nope?${'q'.repeat(20_000)}`);
+    assertErrorShape(longUrl, 431, 'headers_too_large');
+    for (const request of [
+      'GARBAGE\r\n\r\n',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Name: 1\r\n\r\n',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+    ]) {
+      const response = await rawRequest(api.url, request);
+      assert.equal(response.status, 400, response.raw);
+      assert.equal(JSON.parse(response.body).error.code, 'validation_error', response.raw);
+    }
+    const expect = await rawRequest(
+      api.url,
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    assert.equal(expect.status, 417, expect.raw);
+    assert.equal(JSON.parse(expect.body).error.code, 'expectation_failed');
+    // Still serving.
+    assert.equal((await api.request('GET', '/healthz')).status, 200);
   });
 
   it('when text carries NUL or control characters, then 400 and nothing is created', async () => {
