@@ -20,6 +20,7 @@ import { createIdempotency } from './idempotency';
 import { createMetrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { openApiDocument } from './openapi';
+import { requestLog } from './request-log';
 import { API_PREFIX, ApiRoutes } from './route';
 import { authRoutes } from './routes/auth';
 import { bookingRoutes } from './routes/bookings';
@@ -59,17 +60,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger,
-      // Credentials never reach the logs.
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      // req.log carries the request id only; requestLog writes the one line per request.
+      quietReqLogger: true,
+      autoLogging: false,
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
     }),
   );
+  app.use(requestLog(logger));
   const metrics = createMetrics();
   app.use(metrics.middleware);
 

@@ -17,6 +17,8 @@ export function createAuthenticator(db: Db, tokens: TokenService) {
     if (claims === undefined) throw new UnauthorizedError('invalid or expired token');
     const user = await findUserById(db, claims.userId);
     if (user === undefined) throw new UnauthorizedError('invalid or expired token');
+    // For the request's log line.
+    if (req.res !== undefined) req.res.locals.userId = user.id;
     return user;
   };
 }

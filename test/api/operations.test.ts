@@ -68,20 +68,59 @@ describe('operational endpoints', () => {
     assert.equal(response.headers.get('x-powered-by'), null);
   });
 
-  it('when requests are logged, then each line has its request id and never the bearer token', async () => {
+  it('when a request is served, then the log has one compact line for it (method, path, status, duration, request id, user id) and no headers', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const logged = await startTestApi({}, { logger });
     const student = await register(logged, 'student');
-    await logged.request('GET', '/api/v1/wallet', {
+    await logged.request('GET', '/api/v1/wallet/transactions?limit=5', {
       token: student.token,
       headers: { 'X-Request-Id': 'req-42' },
     });
     await logged.close();
 
-    const line = lines.find((l) => l.includes('req-42'));
-    assert.ok(line, 'the request is logged');
+    const mine = lines.filter((l) => l.includes('req-42')).map((l) => JSON.parse(l));
+    assert.equal(mine.length, 1, lines.join(''));
+    const [line] = mine;
+    assert.deepEqual(
+      Object.keys(line).sort(),
+      [
+        'durationMs',
+        'level',
+        'method',
+        'msg',
+        'path',
+        'pid',
+        'hostname',
+        'reqId',
+        'status',
+        'time',
+        'userId',
+      ].sort(),
+    );
+    assert.equal(line.method, 'GET');
+    assert.equal(line.path, '/api/v1/wallet/transactions');
+    assert.equal(line.status, 200);
+    assert.equal(line.userId, student.user.id);
+    assert.equal(typeof line.durationMs, 'number');
     assert.ok(!lines.some((l) => l.includes(student.token)), 'no line holds the token');
-    assert.match(line, /"authorization":"\[Redacted\]"/);
+    assert.ok(!lines.some((l) => l.includes('"headers"')), 'no headers at info');
+  });
+
+  it('when the log level is debug, then the whole request and response are logged too, the bearer token redacted', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const logged = await startTestApi({}, { logger });
+    const student = await register(logged, 'student');
+    await logged.request('GET', '/api/v1/wallet', {
+      token: student.token,
+      headers: { 'X-Request-Id': 'req-43' },
+    });
+    await logged.close();
+
+    const full = lines.find((l) => l.includes('req-43') && l.includes('"headers"'));
+    assert.ok(full, 'the full request is logged at debug');
+    assert.match(full, /"authorization":"\[Redacted\]"/);
+    assert.ok(!lines.some((l) => l.includes(student.token)), 'no line holds the token');
   });
 });
