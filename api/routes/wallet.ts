@@ -151,7 +151,8 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
         }),
       })
       .strict()
-      .openapi('DepositRequest'),
+      // The example a student can send as is: `userId` is for administrators only.
+      .openapi('DepositRequest', { example: { amount: 2500 } }),
     success: {
       status: 201,
       description: 'The statement line of the deposit and the wallet after it',

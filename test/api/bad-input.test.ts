@@ -102,6 +102,7 @@ describe('bad input', () => {
     const document = (await api.request('GET', '/openapi.json')).body;
     routes = [];
     for (const [path, operations] of Object.entries<any>(document.paths)) {
+      if (!path.startsWith('/api/v1/')) continue; // /healthz and /readyz take no input
       for (const [method, operation] of Object.entries<any>(operations)) {
         const roles = /^Roles: (.*)\.$/.exec(operation.description ?? '');
         routes.push({

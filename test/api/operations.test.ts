@@ -48,6 +48,38 @@ describe('operational endpoints', () => {
     );
   });
 
+  it('when /openapi.json is read, then every route lists every status it can answer, 413 and 429 included, and /healthz and /readyz are documented', async () => {
+    const document = (await api.request('GET', '/openapi.json')).body;
+    let operations = 0;
+    for (const [path, methods] of Object.entries<any>(document.paths)) {
+      if (!path.startsWith('/api/v1/') || path.startsWith('/api/v1/webhooks/')) continue;
+      for (const [method, operation] of Object.entries<any>(methods)) {
+        operations++;
+        const statuses = Object.keys(operation.responses);
+        const expected = ['400', '413', '500'];
+        if (operation.security !== undefined) expected.push('401', '403');
+        if (path.startsWith('/api/v1/auth/')) expected.push('429');
+        for (const status of expected) {
+          assert.ok(statuses.includes(status), `${method} ${path} lists ${status}: ${statuses.join(',')}`);
+          assert.equal(
+            operation.responses[status].content['application/json'].schema.$ref,
+            '#/components/schemas/Error',
+          );
+        }
+      }
+    }
+    assert.ok(operations > 10);
+    assert.ok(document.paths['/healthz'].get.responses['200']);
+    assert.ok(document.paths['/readyz'].get.responses['200']);
+    assert.ok(document.paths['/readyz'].get.responses['503']);
+  });
+
+  it('when Swagger UI builds the deposit example, then it carries no userId (a student would get 403)', async () => {
+    const document = (await api.request('GET', '/openapi.json')).body;
+    const example = document.components.schemas.DepositRequest.example;
+    assert.deepEqual(example, { amount: 2500 });
+  });
+
   it('when /docs is opened, then Swagger UI is served', async () => {
     const response = await api.request('GET', '/docs/');
     assert.equal(response.status, 200);
