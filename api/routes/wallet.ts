@@ -19,8 +19,11 @@ import { amountSchema, IsoTimestamp, Uuid } from '../schemas';
 import { z } from '../zod';
 
 const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
-/** Bound of one CSV download; narrow the period with from/to beyond it. */
-const MAX_CSV_LINES = 50_000;
+/**
+ * Bound of one CSV download: beyond it the request is refused (never cut
+ * short), and the answer says to narrow the period with from/to.
+ */
+export const MAX_CSV_LINES = 50_000;
 const CSV_PAGE = 1_000;
 
 const Wallet = z
@@ -90,7 +93,7 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
     query: StatementQuery,
     success: {
       status: 200,
-      description: 'A page of lines; `format=csv` (or Accept: text/csv) downloads every matching line as CSV',
+      description: `A page of lines; \`format=csv\` (or Accept: text/csv) downloads every matching line as CSV, up to ${MAX_CSV_LINES} lines (more: 400, narrow the period with from/to)`,
       schema: StatementPage,
       contentTypes: ['application/json', 'text/csv'],
     },
@@ -107,12 +110,14 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       if (wantsCsv) {
         let csv = csvHeader();
         let beforeSeq: number | undefined;
-        for (let fetched = 0; fetched < MAX_CSV_LINES; fetched += CSV_PAGE) {
+        let lines = 0;
+        do {
           const page = await statementPage(deps.db, accountId, filters, { limit: CSV_PAGE, beforeSeq });
           for (const line of page.lines) csv += csvRow(line);
+          lines += page.lines.length;
           beforeSeq = page.nextSeq;
-          if (beforeSeq === undefined) break;
-        }
+          if (beforeSeq !== undefined && lines >= MAX_CSV_LINES) throw tooManyCsvLines();
+        } while (beforeSeq !== undefined);
         return {
           status: 200,
           contentType: 'text/csv; charset=utf-8',
@@ -173,6 +178,11 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       return { status: 201, body: result };
     },
   });
+}
+
+function tooManyCsvLines(): ValidationError {
+  const message = `more than ${MAX_CSV_LINES} lines match, more than one CSV download holds: narrow the period with from and to`;
+  return new ValidationError(message, [{ path: 'query', message }]);
 }
 
 function encodeCursor(seq: number): string {

@@ -1,7 +1,59 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { createApp } from '../../api/app';
+import { listen } from '../../api/http-server';
+import type { Db } from '../../db/knex';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
+import { LedgerBatcher } from '../../ledger/batcher';
+import { bookingDeps } from '../../platform/platform';
+import { MAX_CSV_LINES } from '../../api/routes/wallet';
+import { systemAccountId } from '../../ledger/accounts';
+import { applyChains } from '../../ledger/transfers';
+import type { NewTransfer } from '../../ledger/types';
+import { walletAccountId } from '../../wallet/wallet-account';
 import { createAdmin, depositTo, register, startTestApi, testApi, type TestApi } from '../support/api';
+import { registerCleanup } from '../support/cleanup';
+import { isolatedDb } from '../support/db';
+
+/** The application as testApi() runs it, over another database. */
+async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
+  const app = createApp({
+    settings: shared.settings,
+    db,
+    ledger: new LedgerBatcher(db),
+    tokens: shared.tokens,
+    logger: pino({ level: 'silent' }),
+    bookings: { ...bookingDeps(shared.platform), db },
+  });
+  const server = await listen(app, 0, '127.0.0.1');
+  registerCleanup(() => server.close(1_000));
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    ...shared,
+    url,
+    db,
+    close: () => server.close(1_000),
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = {};
+      if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+      if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+      const response = await fetch(url + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await response.text();
+      const json = (response.headers.get('content-type') ?? '').includes('json');
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        body: json ? JSON.parse(text) : undefined,
+      };
+    },
+  };
+}
 
 describe('wallet API', () => {
   let api: TestApi;
@@ -107,6 +159,53 @@ describe('wallet API', () => {
         ],
       );
     }
+  });
+
+  it('when more lines match than one CSV download holds, then 400 names the limit and how to narrow it; at the limit every line downloads', async () => {
+    // Its own database: 50,000 transfers would slow every later audit of the shared one.
+    const own = await appOn(await isolatedDb(), api);
+    const student = await register(own, 'student');
+    const account = walletAccountId({ id: student.user.id, role: 'student' });
+    const credit = async (count: number) => {
+      const transfers: NewTransfer[] = Array.from({ length: count }, () => ({
+        id: randomUUID(),
+        kind: 'posted',
+        debitAccountId: systemAccountId('external', own.settings.CURRENCY),
+        creditAccountId: account,
+        amount: 1,
+        code: 'deposit',
+      }));
+      // Chains of 64 (the most a chain holds), 16 to a transaction (each id takes an advisory lock).
+      for (let at = 0; at < count; at += 16 * 64) {
+        const chains: NewTransfer[][] = [];
+        for (let c = at; c < Math.min(count, at + 16 * 64); c += 64) {
+          chains.push(transfers.slice(c, Math.min(count, c + 64)));
+        }
+        const results = await applyChains(own.db, chains);
+        assert.ok(results.every((r) => r.status === 'created'));
+      }
+    };
+    const csv = () => own.request('GET', '/api/v1/wallet/transactions?format=csv', { token: student.token });
+
+    await credit(MAX_CSV_LINES);
+    const all = await csv();
+    assert.equal(all.status, 200);
+    const rows = all.text.trim().split('\r\n');
+    assert.equal(rows.length, 1 + MAX_CSV_LINES);
+    assert.equal(rows[rows.length - 1]!.split(',')[3], '0', 'the oldest line is there');
+
+    await credit(1);
+    const refused = await csv();
+    assert.equal(refused.status, 400, refused.text.slice(0, 200));
+    assert.equal(refused.body.error.code, 'validation_error');
+    assert.match(refused.body.error.message, new RegExp(`more than ${MAX_CSV_LINES} lines.*from and to`));
+    // A narrower period fits again.
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const narrowed = await own.request('GET', `/api/v1/wallet/transactions?format=csv&from=${later}`, {
+      token: student.token,
+    });
+    assert.equal(narrowed.status, 200);
+    await own.close();
   });
 
   it('when an admin deposits into a teacher’s wallet, then the teacher’s earnings show it', async () => {
