@@ -4,7 +4,7 @@
 // query answering the offending rows (at most SAMPLE of them); none is ok.
 import type { Conn } from '../db/knex';
 
-const SAMPLE = 20;
+export const SAMPLE = 20;
 
 export interface AuditCheck {
   name: string;
@@ -18,6 +18,19 @@ export interface AuditReport {
   checks: AuditCheck[];
   accounts: number;
   transfers: number;
+  /** How the balances were checked: recomputed from every transfer, or from the last checkpoint on. */
+  mode: 'full' | 'incremental';
+  /** The checkpoint the audit started from and the one it recorded (ledger/incremental-audit.ts). */
+  checkpoint?: CheckpointSummary;
+}
+
+export interface CheckpointSummary {
+  /** The checkpoint an incremental audit started from (null for a full one). */
+  baseId: number | null;
+  /** Transfers committed since the base checkpoint (all of them for a full audit). */
+  windowTransfers: number;
+  /** The checkpoint recorded by this audit; null when it found a breach or another audit recorded one first. */
+  recordedId: number | null;
 }
 
 /**
@@ -55,9 +68,16 @@ const EFFECTS = `
       from sides s join ledger_accounts a on a.id = s.account_id
   )`;
 
-const CHECKS: { name: string; sql: string }[] = [
+/**
+ * Every check; `scope` says what it reads: the balance rows alone (cheap, O(accounts):
+ * the incremental audit runs these as they are) or the transfers (the
+ * incremental audit runs its own versions over the transfers since its checkpoint,
+ * under the same names).
+ */
+export const CHECKS: { name: string; scope: 'balances' | 'transfers'; sql: string }[] = [
   {
     name: 'total debits equal total credits (posted and pending separately)',
+    scope: 'balances',
     sql: `select sum(debits_posted) as debits_posted, sum(credits_posted) as credits_posted,
                  sum(debits_pending) as debits_pending, sum(credits_pending) as credits_pending
             from ledger_balances
@@ -65,6 +85,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'every account balance (each shard of it) equals the sum of its transfers',
+    scope: 'transfers',
     sql: `${EFFECTS},
           recomputed as (
             select account_id, shard, sum(dp) as dp, sum(dpo) as dpo, sum(cp) as cp, sum(cpo) as cpo
@@ -81,6 +102,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'no wallet or earnings account below zero (balance limits hold)',
+    scope: 'balances',
     sql: `select a.id as account_id, a.code, a.user_id,
                  sum(b.debits_pending) as dp, sum(b.debits_posted) as dpo,
                  sum(b.credits_pending) as cp, sum(b.credits_posted) as cpo
@@ -92,6 +114,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'each account has exactly its shard rows, with its limit flags',
+    scope: 'balances',
     sql: `select a.id as account_id, a.balance_shards, count(b.shard) as rows,
                  count(*) filter (where b.debits_must_not_exceed_credits <> a.debits_must_not_exceed_credits
                                      or b.credits_must_not_exceed_debits <> a.credits_must_not_exceed_debits) as flag_mismatches
@@ -103,11 +126,13 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'each hold is resolved at most once',
+    scope: 'transfers',
     sql: `select pending_id, count(*) as resolutions from ledger_transfers
            where pending_id is not null group by pending_id having count(*) > 1`,
   },
   {
     name: 'each post or void matches its pending transfer (accounts, amount within the hold)',
+    scope: 'transfers',
     sql: `select r.id, r.kind, r.amount, p.id as pending_id, p.kind as pending_kind, p.amount as pending_amount
             from ledger_transfers r join ledger_transfers p on p.id = r.pending_id
            where p.kind <> 'pending'
@@ -117,6 +142,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'both sides of every transfer are in one currency',
+    scope: 'transfers',
     sql: `select t.id, d.currency as debit_currency, c.currency as credit_currency
             from ledger_transfers t
             join ledger_accounts d on d.id = t.debit_account_id
@@ -125,6 +151,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'recorded balance-after of single-shard accounts equals the running sum (statements are exact)',
+    scope: 'transfers',
     sql: `${EFFECTS},
           running as (
             select e.id, e.account_id, e.balance_after,
@@ -136,6 +163,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'no wallet or earnings account was ever overdrawn (every recorded balance-after >= 0)',
+    scope: 'transfers',
     sql: `select t.id as transfer_id, a.id as account_id, t.debit_balance_after::numeric as balance_after
             from ledger_transfers t
             join ledger_accounts a on a.id = t.debit_account_id and a.debits_must_not_exceed_credits
@@ -148,6 +176,7 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: 'every transfer names existing accounts, and every post or void an existing hold',
+    scope: 'transfers',
     sql: `select t.id from ledger_transfers t
            where not exists (select 1 from ledger_accounts a where a.id = t.debit_account_id)
               or not exists (select 1 from ledger_accounts a where a.id = t.credit_account_id)
@@ -156,24 +185,20 @@ const CHECKS: { name: string; sql: string }[] = [
   },
   {
     name: "every transfer's code is one of its kind",
+    scope: 'transfers',
     sql: `select t.id, t.code, t.kind from ledger_transfers t
             left join ledger_transfer_codes c on c.code = t.code and c.kind = t.kind
            where c.code is null`,
   },
   {
     name: 'every statement line has a type and a status',
+    scope: 'transfers',
     sql: `select id, account_id, type, status from transactions where type is null or status is null`,
   },
 ];
 
 export async function auditLedger(conn: Conn): Promise<AuditReport> {
-  const checks: AuditCheck[] = [];
-  for (const check of CHECKS) {
-    const { rows } = await conn.raw<{ rows: Record<string, unknown>[] }>(
-      `select * from (${check.sql}) as breaches limit ${SAMPLE}`,
-    );
-    checks.push({ name: check.name, ok: rows.length === 0, breaches: rows });
-  }
+  const checks = await runChecks(conn, CHECKS);
   const { rows: counts } = await conn.raw<{ rows: { accounts: number; transfers: number }[] }>(
     'select (select count(*) from ledger_accounts)::int8 as accounts, (select count(*) from ledger_transfers)::int8 as transfers',
   );
@@ -182,14 +207,42 @@ export async function auditLedger(conn: Conn): Promise<AuditReport> {
     checks,
     accounts: counts[0]!.accounts,
     transfers: counts[0]!.transfers,
+    mode: 'full',
   };
 }
 
+/** Runs each check (its SQL answers the offending rows) and keeps up to SAMPLE breaches of each. */
+export async function runChecks(
+  conn: Conn,
+  checks: readonly { name: string; sql: string }[],
+): Promise<AuditCheck[]> {
+  const results: AuditCheck[] = [];
+  for (const check of checks) {
+    const { rows } = await conn.raw<{ rows: Record<string, unknown>[] }>(
+      `select * from (${check.sql}) as breaches limit ${SAMPLE}`,
+    );
+    results.push({ name: check.name, ok: rows.length === 0, breaches: rows });
+  }
+  return results;
+}
+
 export function formatAuditReport(report: AuditReport): string {
-  const lines = [`ledger audit: ${report.accounts} accounts, ${report.transfers} transfers`];
+  const { checkpoint } = report;
+  const how =
+    report.mode === 'full'
+      ? 'full recomputation'
+      : `incremental, ${checkpoint?.windowTransfers ?? 0} transfers since checkpoint ${checkpoint?.baseId ?? '-'}`;
+  const lines = [`ledger audit (${how}): ${report.accounts} accounts, ${report.transfers} transfers`];
   for (const check of report.checks) {
     lines.push(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}`);
     for (const breach of check.breaches) lines.push(`       ${JSON.stringify(breach)}`);
+  }
+  if (checkpoint !== undefined) {
+    lines.push(
+      checkpoint.recordedId === null
+        ? 'no checkpoint recorded'
+        : `checkpoint ${checkpoint.recordedId} recorded`,
+    );
   }
   lines.push(report.ok ? 'all invariants hold' : 'INVARIANTS BROKEN');
   return lines.join('\n');

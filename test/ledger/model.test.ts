@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { Db } from '../../db/knex';
 import { getBalances, ownerView } from '../../ledger/accounts';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
+import { auditLedgerIncrementally } from '../../ledger/incremental-audit';
 import { LedgerBatcher } from '../../ledger/batcher';
 import { createTransfers } from '../../ledger/transfers';
 import type { ChainResult, TransferSpec } from '../../ledger/types';
@@ -58,6 +59,11 @@ class Model {
   }
 }
 
+async function assertIncrementalRoundPasses(db: Db): Promise<void> {
+  const report = await auditLedgerIncrementally(db);
+  assert.ok(report.ok, formatAuditReport(report));
+}
+
 describe('ledger model property', () => {
   let db: Db;
   before(async () => {
@@ -92,7 +98,10 @@ describe('ledger model property', () => {
             const report = await auditLedger(db);
             assert.ok(report.ok, formatAuditReport(report));
             checkedSteps++;
+            // The incremental audit over every few steps' transfers (each round a checkpoint).
+            if (checkedSteps % 4 === 0) await assertIncrementalRoundPasses(db);
           }
+          await assertIncrementalRoundPasses(db);
           stepsChecked += checkedSteps;
         }),
         { numRuns: 30 },
