@@ -4,6 +4,9 @@
 // Those POSTs change workflows, so another site's page must not be able to make the
 // browser send them: a POST must come from the inspector's own origin (Origin header,
 // or Referer when a browser sends no Origin) and carry the form's content type.
+// No page may be framed by another site (a click in the frame would send a signal),
+// and only requests whose Host names the address it listens on are answered: a
+// DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own name.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../core/engine';
@@ -202,6 +205,25 @@ function ownOrigins(ip: string, port: number): Set<string> {
   return new Set([...hosts].map((h) => `http://${h}:${port}`.toLowerCase()));
 }
 
+/** Sent with every answer: no other site may frame the inspector. */
+const FRAMING_HEADERS = {
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+};
+
+/**
+ * Whether the Host header names the address the inspector listens on: its own
+ * host:port values (loopback names when it listens on loopback or everywhere),
+ * or, when it listens on every interface, an IP literal with its port (a name
+ * under someone else's DNS control could be rebound to this address; a literal cannot).
+ */
+function knownHost(req: http.IncomingMessage, own: Set<string>, ip: string, port: number): boolean {
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (own.has(`http://${host}`)) return true;
+  const anyInterface = ip === '0.0.0.0' || ip === '::';
+  return anyInterface && IP_LITERAL_HOST.test(host) && host.endsWith(`:${port}`);
+}
+
 /** The origin a browser says the request came from: Origin, else the Referer's origin. */
 function requestOrigin(req: http.IncomingMessage): string | undefined {
   if (req.headers.origin !== undefined) return req.headers.origin.toLowerCase();
@@ -285,12 +307,22 @@ export async function startInspector(
 ): Promise<{ url: string; close(): Promise<void> }> {
   /** Origins of the inspector's own pages, known once the port is bound (before any request). */
   let own = new Set<string>();
+  let boundPort = port;
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...FRAMING_HEADERS, ...headers });
       res.end(body);
     };
     const handle = async (): Promise<void> => {
+      if (!knownHost(req, own, ip, boundPort)) {
+        return send(
+          403,
+          page(
+            'Forbidden',
+            '<p>This address is not one the inspector answers to: open it as 127.0.0.1 or localhost with its port.</p>',
+          ),
+        );
+      }
       const target = parseTarget(req.url);
       if (!target) {
         return send(
@@ -344,6 +376,7 @@ export async function startInspector(
   });
   const addr = server.address() as AddressInfo;
   own = ownOrigins(ip, addr.port);
+  boundPort = addr.port;
   return {
     url: `http://${ip}:${addr.port}`,
     close: () =>

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ApplicationFailure } from '@temporalio/common';
 import { startTestServer, uniqueQueue, withWorker, waitFor, type TestServer } from './helpers';
@@ -381,6 +382,49 @@ describe('dev server: inspector', function () {
     });
     assert.equal(ok.status, 303);
     assert.equal((await handle.describe()).status.name, 'TERMINATED');
+  });
+
+  it('when another site frames the inspector or a DNS-rebinding page reads it, then framing is forbidden and a foreign Host is refused', async function () {
+    const base = new URL(srv.server.uiUrl!);
+    const get = (path: string, host: string) =>
+      new Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; text: string }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            { host: base.hostname, port: base.port, path, method: 'GET', headers: { host } },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (text += chunk));
+              res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    const port = base.port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      const ok = await get('/', host);
+      assert.equal(ok.status, 200, host);
+      assert.equal(ok.headers['x-frame-options'], 'DENY');
+      assert.equal(ok.headers['content-security-policy'], "frame-ancestors 'none'");
+    }
+    for (const host of [
+      `evil.example:${port}`,
+      'evil.example',
+      `localhost.evil.example:${port}`,
+      `localhost:1${port}`,
+    ]) {
+      const refused = await get('/', host);
+      assert.equal(refused.status, 403, `Host: ${host}`);
+      assert.doesNotMatch(refused.text, /id="workflows"/, 'no workflow list is shown');
+    }
+    // Every answer forbids framing, error pages included.
+    for (const path of ['/workflows/default/nope/nope', '/?q=%']) {
+      const answer = await get(path, `127.0.0.1:${port}`);
+      assert.notEqual(answer.status, 200);
+      assert.equal(answer.headers['x-frame-options'], 'DENY', path);
+    }
   });
 
   it('when a run holds a payload whose JSON nests very deeply, then its page still renders', async function () {
