@@ -30,6 +30,12 @@ export interface LedgerAuditSummary {
   transfers: number;
   /** ISO-8601, when the audit ran (the activity's clock). */
   at: string;
+  /** Recomputed from every transfer, or from the last checkpoint on (absent in rounds before checkpoints). */
+  mode?: 'full' | 'incremental';
+  /** Transfers read since the last checkpoint. */
+  windowTransfers?: number;
+  /** The checkpoint this round recorded (null: none, after a breach). */
+  checkpointId?: number | null;
 }
 
 export interface MaintenanceStatus {

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Db } from '../../db/knex';
+import { createTransfers } from '../../ledger/transfers';
+import type { TransferSpec } from '../../ledger/types';
 import { maintenanceWorkflow } from '../../workflows/maintenance';
 import type { MaintenanceActivities } from '../../activities/maintenance';
 import { configureMaintenance, maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
 import { workflowBundle } from './booking-workflow';
 import { testDb } from '../support/db';
 import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
-import { insertUser } from '../support/fixtures';
+import { escrowAccount, fundedWallet, insertUser } from '../support/fixtures';
+import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import { appWorker } from '../support/workers';
 
 async function storeKey(db: Db, userId: string, key: string, ageHours: number): Promise<void> {
@@ -24,6 +28,13 @@ async function storeKey(db: Db, userId: string, key: string, ageHours: number): 
     response_body: '{}',
     created_at: db.raw(`now() - make_interval(hours => ?)`, [ageHours]),
   });
+}
+
+const RECORD = process.env.RECORD_HISTORIES === '1';
+
+async function applied(db: Db, chain: TransferSpec[]): Promise<void> {
+  const result = await createTransfers(db, chain);
+  assert.equal(result.status, 'created', JSON.stringify(result));
 }
 
 /** Each test terminates its workflow: a timer left behind would fire into a task queue no worker polls, and time would stop skipping. */
@@ -48,7 +59,13 @@ async function maintenanceWorker(activities: Partial<MaintenanceActivities>) {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: { purgeIdempotencyKeys: async () => 0, ...activities },
+    activities: {
+      purgeIdempotencyKeys: async () => 0,
+      auditLedger: async () => {
+        throw new Error('a round must not recompute the whole ledger');
+      },
+      ...activities,
+    },
   });
   return { worker, taskQueue };
 }
@@ -85,6 +102,57 @@ describe('maintenance workflow', () => {
     assert.ok(status.idempotencyKeysPurged >= 1);
     const left = await db('idempotency_keys').where({ user_id: userId }).pluck('key');
     assert.deepEqual(left, ['fresh']);
+  });
+
+  it('when rounds run, then each audits only the transfers since the last checkpoint and records the next', async () => {
+    const wallet = await fundedWallet(db, 500);
+    const { worker, taskQueue } = await appWorker(env, db);
+    await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      const first = await handle.executeUpdate(runMaintenanceNow);
+      await applied(db, [
+        {
+          id: randomUUID(),
+          kind: 'posted',
+          debitAccountId: wallet,
+          creditAccountId: escrowAccount(),
+          amount: 5,
+          code: 'platform_fee',
+        },
+      ]);
+      const second = await handle.executeUpdate(runMaintenanceNow);
+      await handle.terminate('test over');
+
+      assert.equal(second.lastAudit?.ok, true, JSON.stringify(second.lastAudit));
+      assert.equal(second.lastAudit?.mode, 'incremental');
+      assert.ok((second.lastAudit?.windowTransfers ?? 0) >= 1, JSON.stringify(second.lastAudit));
+      assert.ok(
+        (second.lastAudit?.checkpointId ?? 0) > (first.lastAudit?.checkpointId ?? Infinity),
+        JSON.stringify({ first: first.lastAudit, second: second.lastAudit }),
+      );
+      const recorded = await db<{ id: number; kind: string }>('ledger_audit_checkpoints')
+        .where({ id: second.lastAudit?.checkpointId ?? 0 })
+        .first('kind');
+      assert.equal(recorded?.kind, 'incremental');
+    });
+  });
+
+  it('when a round runs on a worker given fake audits, then it asks for the incremental one, not the full recomputation', async () => {
+    let incremental = 0;
+    const { worker, taskQueue } = await maintenanceWorker({
+      auditLedgerIncrementally: async () => {
+        incremental++;
+        return { ok: true, failedChecks: [], accounts: 0, transfers: 0, at: new Date().toISOString() };
+      },
+    });
+    const status = await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      const answer = await handle.executeUpdate(runMaintenanceNow);
+      await handle.terminate('test over');
+      return answer;
+    });
+    assert.equal(status.lastAudit?.ok, true, JSON.stringify(status.lastAudit));
+    assert.ok(incremental >= 1);
   });
 
   it('when the interval passes, then a round runs by itself; the status query and memo show it', async () => {
@@ -126,7 +194,7 @@ describe('maintenance workflow', () => {
   it('when the audit cannot run through all its attempts, then the round records a failed audit and the workflow carries on', async () => {
     let audits = 0;
     const { worker, taskQueue } = await maintenanceWorker({
-      auditLedger: async () => {
+      auditLedgerIncrementally: async () => {
         audits++;
         if (audits <= 5) throw new Error('database unreachable');
         return { ok: true, failedChecks: [], accounts: 1, transfers: 1, at: new Date().toISOString() };
@@ -151,7 +219,7 @@ describe('maintenance workflow', () => {
   it('when a new interval is signalled, then the running workflow follows it instead of the one it started with', async () => {
     let rounds = 0;
     const { worker, taskQueue } = await maintenanceWorker({
-      auditLedger: async () => {
+      auditLedgerIncrementally: async () => {
         rounds++;
         return { ok: true, failedChecks: [], accounts: 0, transfers: 0, at: new Date().toISOString() };
       },
@@ -185,5 +253,7 @@ describe('maintenance workflow', () => {
       history,
       handle.workflowId,
     );
+    // v1 was recorded before rounds audited incrementally; v2 after (the patch's marker in it).
+    if (RECORD) historyToFile(history, path.join(HISTORIES_DIR, 'maintenance-v2.json'));
   });
 });
