@@ -2,8 +2,11 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { LiveKit } from '../livekit/livekit';
+import type { EmailSettings } from '../notifications/email';
+import type { Mailer } from '../notifications/mailer';
 import { createBookingActivities } from './bookings';
 import { createMaintenanceActivities } from './maintenance';
+import { createNotificationActivities } from './notifications';
 
 export interface ActivityDeps {
   db: Db;
@@ -12,12 +15,15 @@ export interface ActivityDeps {
   currency: string;
   /** Base URL of the app, for links in notifications. */
   publicUrl: string;
+  mailer: Mailer;
+  email: EmailSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createMaintenanceActivities(deps),
     ...createBookingActivities(deps),
+    ...createNotificationActivities(deps),
   };
 }
 

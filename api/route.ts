@@ -30,7 +30,7 @@ export interface Context<B, Q, P> {
 export type PublicContext<B, Q, P> = Omit<Context<B, Q, P>, 'user'>;
 
 interface RouteBase<B, Q, P> {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put';
   /** Express syntax (`/bookings/:id`), relative to /api/v1. */
   path: string;
   summary: string;

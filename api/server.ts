@@ -6,6 +6,7 @@ import { bootstrapAdmin } from '../users/service';
 import { TokenService } from '../users/tokens';
 import { createApp, type ReadinessCheck } from './app';
 import { listen } from './http-server';
+import { attachNotificationSockets } from './sockets';
 
 export interface ApiServer {
   port: number;
@@ -35,9 +36,18 @@ export async function startApiServer(
     readiness,
   });
   const http = await listen(app, settings.PORT);
+  const sockets = attachNotificationSockets(http.server, {
+    databaseUrl: platform.databaseUrl,
+    db,
+    tokens,
+    logger,
+  });
   return {
     port: http.port,
     adminCreated,
-    close: () => http.close(settings.SHUTDOWN_TIMEOUT_MS),
+    close: async () => {
+      await sockets.close();
+      await http.close(settings.SHUTDOWN_TIMEOUT_MS);
+    },
   };
 }

@@ -544,7 +544,8 @@ async function main(): Promise<void> {
   const pg = await databaseServer('bookings', 54392);
   const name = `bench_bookings_${Date.now()}`;
   await onServer(pg.serverUrl, (client) => client.query(`create database ${name}`));
-  const db = createDb(withDatabase(pg.serverUrl, name), { poolMax: 30 });
+  const databaseUrl = withDatabase(pg.serverUrl, name);
+  const db = createDb(databaseUrl, { poolMax: 30 });
   const server = await launchDevServer();
   const connection = await Connection.connect({ address: server.address });
   const native = await NativeConnection.connect({ address: server.address });
@@ -566,6 +567,7 @@ async function main(): Promise<void> {
       settings,
       logger: silent,
       db,
+      databaseUrl,
       databaseOrigin: pg.origin,
       client,
       connection,

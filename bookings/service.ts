@@ -198,12 +198,14 @@ async function createBookings(deps: BookingDeps, student: Student, wanted: Wante
           eventKey: `booking_confirmed:${b.id}`,
           type: 'booking_confirmed' as const,
           payload: confirmation(b),
+          sourceId: b.id,
         },
         {
           userId: b.teacher_id,
           eventKey: `booking_confirmed:${b.id}`,
           type: 'booking_confirmed' as const,
           payload: confirmation(b),
+          sourceId: b.id,
         },
       ]),
     );

@@ -67,6 +67,7 @@ export async function openBookingStep(
         eventKey: `class_opening:${bookingId}`,
         type: 'class_opening',
         payload: facts,
+        sourceId: bookingId,
       },
       // The teacher hears once per meeting, however many students booked it.
       {
@@ -74,6 +75,8 @@ export async function openBookingStep(
         eventKey: `class_opening:${meeting.id}`,
         type: 'class_opening',
         payload: { ...facts, bookingId: undefined },
+        // Mailed by the workflow of the booking that recorded it first.
+        sourceId: bookingId,
       },
     ]);
     return { meetingCancelled: false };
@@ -163,6 +166,7 @@ function settlementNotifications(
         eventKey: `review_resolved:${booking.id}`,
         type: 'review_resolved',
         payload: facts,
+        sourceId: booking.id,
       });
     }
   }
@@ -173,6 +177,7 @@ function settlementNotifications(
         eventKey: `booking_cancelled:${booking.id}`,
         type: 'booking_cancelled',
         payload: facts,
+        sourceId: booking.id,
       });
     }
   } else if (plan.amounts.refund > 0 && input.resolution === undefined) {
@@ -181,6 +186,7 @@ function settlementNotifications(
       eventKey: `booking_refunded:${booking.id}`,
       type: 'booking_refunded',
       payload: facts,
+      sourceId: booking.id,
     });
   }
   if (plan.amounts.teacher > 0) {
@@ -189,6 +195,7 @@ function settlementNotifications(
       eventKey: `payment_released:${booking.id}`,
       type: 'payment_released',
       payload: facts,
+      sourceId: booking.id,
     });
   }
   return notes;
@@ -220,6 +227,7 @@ export async function recordFinalisationStep(deps: StepDeps, input: Finalisation
         await forAdmins(trx, {
           eventKey: `review_required:${booking.id}`,
           type: 'review_required',
+          sourceId: booking.id,
           payload: {
             ...bookingFacts(booking),
             outcome: input.outcome,
@@ -241,6 +249,7 @@ export async function reviewReminderStep(deps: StepDeps, bookingId: string, remi
       await forAdmins(trx, {
         eventKey: `review_reminder:${bookingId}:${reminder}`,
         type: 'review_reminder',
+        sourceId: bookingId,
         payload: { ...bookingFacts(booking), outcome: booking.outcome, reminder },
       }),
     );

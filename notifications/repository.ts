@@ -13,22 +13,25 @@ export interface NotificationRow {
   created_at: Date;
 }
 
-/** Records each (user, event) once: a repeat is ignored. Answers how many were new. */
-export async function insertNotifications(conn: Conn, notifications: NewNotification[]): Promise<number> {
-  if (notifications.length === 0) return 0;
-  const rows: unknown[] = await conn('notifications')
+/** Records each (user, event) once: a repeat is ignored. Answers the rows that are new. */
+export async function insertNotifications(
+  conn: Conn,
+  notifications: NewNotification[],
+): Promise<NotificationRow[]> {
+  if (notifications.length === 0) return [];
+  return conn('notifications')
     .insert(
       notifications.map((n) => ({
         user_id: n.userId,
         event_key: n.eventKey,
         type: n.type,
         payload: JSON.stringify(n.payload),
+        source_id: n.sourceId,
       })),
     )
     .onConflict(['user_id', 'event_key'])
     .ignore()
-    .returning('id');
-  return rows.length;
+    .returning(['id', 'user_id', 'event_key', 'type', 'payload', 'read_at', 'created_at']);
 }
 
 export async function adminIds(conn: Conn): Promise<string[]> {

@@ -9,17 +9,27 @@ import {
   markRead,
   type NotificationRow,
 } from './repository';
-import type { NewNotification, NotificationType, NotificationView } from './types';
+import { publishNotifications } from './realtime';
+import type { NewNotification, NotificationView } from './types';
 
-/** Records notifications, each (user, event) at most once. */
+/**
+ * Records notifications, each (user, event) at most once, and pushes the new
+ * ones to their users' sockets when `conn`'s transaction commits. Email goes
+ * out later, from the activity of the source's workflow. Answers how many were new.
+ */
 export async function recordNotifications(conn: Conn, notifications: NewNotification[]): Promise<number> {
-  return insertNotifications(conn, notifications);
+  const rows = await insertNotifications(conn, notifications);
+  await publishNotifications(
+    conn,
+    rows.map((row) => ({ userId: row.user_id, view: toView(row) })),
+  );
+  return rows.length;
 }
 
 /** The same event for every administrator. */
 export async function forAdmins(
   conn: Conn,
-  event: { eventKey: string; type: NotificationType; payload: Record<string, unknown> },
+  event: Omit<NewNotification, 'userId'>,
 ): Promise<NewNotification[]> {
   return (await adminIds(conn)).map((userId) => ({ userId, ...event }));
 }

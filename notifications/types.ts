@@ -14,8 +14,11 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-/** Email preference categories (the notifications issue builds email on these). */
-export const CATEGORY_OF: Record<NotificationType, 'bookings' | 'money' | 'reviews'> = {
+/** Email can be turned off per category; in-app notifications are always on. */
+export const NOTIFICATION_CATEGORIES = ['bookings', 'money', 'reviews'] as const;
+export type NotificationCategory = (typeof NOTIFICATION_CATEGORIES)[number];
+
+export const CATEGORY_OF: Record<NotificationType, NotificationCategory> = {
   booking_confirmed: 'bookings',
   class_opening: 'bookings',
   booking_cancelled: 'money',
@@ -32,7 +35,11 @@ export interface NewNotification {
   type: NotificationType;
   /** Facts for the message: ids, times (ISO-8601), amounts (minor units), links. */
   payload: Record<string, unknown>;
+  /** What it is about (the booking): the workflow of that source mails it. */
+  sourceId: string;
 }
+
+export type EmailPreferences = Record<NotificationCategory, boolean>;
 
 export interface NotificationView {
   id: string;

@@ -8,6 +8,8 @@ import { ensureSystemAccounts } from '../ledger/accounts';
 
 export interface ReadyDatabase {
   db: Db;
+  /** Connection URL of the database (for the Socket.IO adapter's own small pool). */
+  url: string;
   origin: string;
   migrationsApplied: string[];
   close: () => Promise<void>;
@@ -25,6 +27,7 @@ export async function openDatabase(settings: Settings): Promise<ReadyDatabase> {
     await ensureSystemAccounts(db, settings.CURRENCY);
     return {
       db,
+      url: provisioned.url,
       origin: provisioned.origin,
       migrationsApplied,
       close: async () => {

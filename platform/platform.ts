@@ -13,6 +13,7 @@ import type { Db } from '../db/knex';
 import { systemClock, type Clock } from '../domain/clock';
 import { LedgerBatcher } from '../ledger/batcher';
 import { LiveKit } from '../livekit/livekit';
+import { smtpMailer, unconfiguredMailer, type Mailer } from '../notifications/mailer';
 import { openDatabase, type ReadyDatabase } from './database';
 import type { Lifecycle } from './lifecycle';
 import { ensureSearchAttributes } from './search-attributes';
@@ -24,11 +25,15 @@ export interface Platform {
   settings: Settings;
   logger: Logger;
   db: Db;
+  /** The same database's URL, for what needs connections of its own (the Socket.IO adapter's LISTEN). */
+  databaseUrl: string;
   databaseOrigin: string;
   ledger: LedgerBatcher;
   clock: Clock;
   temporal: { client: Client; connection: Connection };
   livekit: LiveKit;
+  /** SMTP_URL's server (npm start runs a local mail catcher when it is unset). */
+  mailer: Mailer;
   bookingWorkflows: BookingWorkflows;
 }
 
@@ -37,6 +42,7 @@ export function assemble(parts: {
   settings: Settings;
   logger: Logger;
   db: Db;
+  databaseUrl: string;
   databaseOrigin: string;
   client: Client;
   connection: Connection;
@@ -52,11 +58,13 @@ export function assemble(parts: {
     settings,
     logger: parts.logger,
     db: parts.db,
+    databaseUrl: parts.databaseUrl,
     databaseOrigin: parts.databaseOrigin,
     ledger: new LedgerBatcher(parts.db),
     clock: parts.clock ?? systemClock,
     temporal: { client: parts.client, connection: parts.connection },
     livekit,
+    mailer: settings.SMTP_URL === undefined ? unconfiguredMailer : smtpMailer(settings.SMTP_URL),
     bookingWorkflows: new BookingWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE, livekit.closesRooms),
   };
 }
@@ -85,12 +93,14 @@ export async function buildPlatform(options: {
     settings,
     logger: options.logger,
     db: database.db,
+    databaseUrl: database.url,
     databaseOrigin: database.origin,
     client,
     connection,
   });
   // Registered after the connection: on shutdown, in-flight ledger work drains before it closes.
   lifecycle.add('ledger batcher', () => platform.ledger.drain());
+  lifecycle.add('mailer', async () => platform.mailer.close());
   return platform;
 }
 
@@ -117,5 +127,11 @@ export function activityDeps(platform: Platform): ActivityDeps {
     livekit: platform.livekit,
     currency: platform.settings.CURRENCY,
     publicUrl: platform.settings.PUBLIC_URL,
+    mailer: platform.mailer,
+    email: {
+      from: platform.settings.MAIL_FROM,
+      currency: platform.settings.CURRENCY,
+      publicUrl: platform.settings.PUBLIC_URL,
+    },
   };
 }

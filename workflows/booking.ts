@@ -40,6 +40,7 @@ import {
   planSettlement,
   type SettlementPlan,
 } from '../domain/settlement';
+import { NotificationMail } from './notification-mail';
 import { BEST_EFFORT_CALL, DATABASE_READ, MONEY_MOVEMENT } from './presets';
 import {
   attendanceEventSignal,
@@ -69,6 +70,8 @@ const { storedPresenceEvents } = proxyActivities<BookingActivities>(DATABASE_REA
 const NOT_BEFORE_THE_END = 'finalise-not-before-the-end';
 /** Attendance also counts the room's events stored by the webhook, not only those signalled. */
 const STORED_EVENTS = 'attendance-from-stored-events';
+/** The booking's notifications are mailed by its run. */
+const EMAIL_DELIVERY = 'email-delivery';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -79,6 +82,7 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
   const booking = new Booking(input);
   const outcome = await booking.run();
   await booking.closing;
+  await booking.mail.drain();
   // Updates answered with this outcome must get to return it before the run ends.
   await condition(allHandlersFinished);
   return outcome;
@@ -101,6 +105,8 @@ class Booking {
   private outcome: BookingOutcome | undefined;
   /** Closing the LiveKit room, running beside the settlement. */
   closing: Promise<void> = Promise.resolve();
+  /** Mailing the notifications the steps record, beside everything else. */
+  readonly mail: NotificationMail;
 
   constructor(private readonly input: BookingWorkflowInput) {
     this.startsAtMs = Date.parse(input.startsAt);
@@ -108,6 +114,8 @@ class Booking {
     this.identities = { student: identityOf(input.studentId), teacher: identityOf(input.teacherId) };
     this.nextDeadlineMs = this.openAtMs;
     this.installHandlers();
+    this.mail = new NotificationMail(input.bookingId, patched(EMAIL_DELIVERY));
+    this.mail.request(); // the confirmation, recorded with the booking
   }
 
   private get openAtMs(): number {
@@ -127,6 +135,7 @@ class Booking {
     if (this.cancellation !== undefined) return this.settleCancellation();
 
     const opened = await openBooking({ bookingId: input.bookingId });
+    this.mail.request();
     if (opened.meetingCancelled && this.cancellation === undefined) {
       // The meeting was cancelled and this booking's own cancel never arrived (a crash on the way).
       this.cancellation = {
@@ -228,6 +237,7 @@ class Booking {
         attendance: evidence,
       });
     }
+    this.mail.request(); // review required
 
     // 4. Review: the money stays held until an admin decides; admins are reminded meanwhile.
     this.phase = 'review';
@@ -236,6 +246,7 @@ class Booking {
       this.nextDeadlineMs = Date.now() + policy.reviewReminderHours * HOUR_MS;
       if (await waitUntil(() => this.resolution !== undefined, this.nextDeadlineMs, 'review reminder')) break;
       await notifyReviewReminder({ bookingId: input.bookingId, reminder });
+      this.mail.request();
     }
     this.nextDeadlineMs = null;
     await condition(() => this.resolution !== undefined);
@@ -250,6 +261,7 @@ class Booking {
     extra: Omit<SettleInput, 'plan' | 'bookingId'>,
   ): Promise<BookingOutcome> {
     const outcome = await settleBooking({ bookingId: this.input.bookingId, plan, ...extra });
+    this.mail.request();
     this.outcome = outcome;
     this.phase = outcome.status === 'cancelled' ? 'cancelled' : 'settled';
     this.nextDeadlineMs = null;

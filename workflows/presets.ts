@@ -48,3 +48,19 @@ export const DATABASE_READ: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
+
+/**
+ * Mails notifications: tried again with backoff while the SMTP server is down
+ * or answers "later", for about two hours, then given up (and marked failed).
+ * An attempt stops sending well inside its start-to-close timeout, which
+ * stays under the claim lease of notifications/delivery.ts.
+ */
+export const EMAIL_DELIVERY: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '30 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 minutes',
+    maximumAttempts: 10,
+  },
+};

@@ -1,5 +1,6 @@
 // In-app notifications of the signed-in user.
 import { notificationsOf, readNotification } from '../../notifications/service';
+import { emailPreferences, setEmailPreferences } from '../../notifications/preferences';
 import { NOTIFICATION_TYPES } from '../../notifications/types';
 import type { Db } from '../../db/knex';
 import { decodeKeyset, encodeKeyset } from '../cursors';
@@ -20,6 +21,22 @@ const Notification = z
     createdAt: IsoTimestamp,
   })
   .openapi('Notification');
+
+const Preferences = z
+  .object({
+    email: z
+      .object({
+        bookings: z.boolean().openapi({ description: 'Booking confirmed, class opening' }),
+        money: z.boolean().openapi({ description: 'Cancellations, refunds, payments released' }),
+        reviews: z.boolean().openapi({ description: 'Reviews required, reminders, resolved' }),
+      })
+      .strict(),
+  })
+  .strict()
+  .openapi('NotificationPreferences', {
+    description:
+      'Email on or off per category. In-app notifications (GET /notifications, Socket.IO) are always on.',
+  });
 
 export function notificationRoutes(routes: ApiRoutes, deps: { db: Db }): void {
   routes.add({
@@ -75,5 +92,32 @@ export function notificationRoutes(routes: ApiRoutes, deps: { db: Db }): void {
       if (notification === undefined) throw new NotFoundError('notification');
       return { status: 200, body: notification };
     },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/me/notification-preferences',
+    summary: 'The caller’s email preferences',
+    tags: ['notifications'],
+    access: ALL_ROLES,
+    success: { status: 200, description: 'The preferences', schema: Preferences },
+    handler: async ({ user }) => ({
+      status: 200,
+      body: { email: await emailPreferences(deps.db, user.id) },
+    }),
+  });
+
+  routes.add({
+    method: 'put',
+    path: '/me/notification-preferences',
+    summary: 'Replace the caller’s email preferences',
+    tags: ['notifications'],
+    access: ALL_ROLES,
+    body: Preferences,
+    success: { status: 200, description: 'The preferences as stored', schema: Preferences },
+    handler: async ({ user, body }) => ({
+      status: 200,
+      body: { email: await setEmailPreferences(deps.db, user.id, body.email) },
+    }),
   });
 }

@@ -14,8 +14,9 @@ import { hashPassword } from '../../users/passwords';
 import { insertUser } from '../../users/repository';
 import { TokenService } from '../../users/tokens';
 import { openWallet } from '../../wallet/wallet-account';
+import { attachNotificationSockets } from '../../api/sockets';
 import { registerCleanup } from './cleanup';
-import { testDb, TEST_CURRENCY } from './db';
+import { testDatabase, TEST_CURRENCY } from './db';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -53,21 +54,27 @@ export function testApi(): Promise<TestApi> {
   return (shared ??= startTestApi());
 }
 
+export const TEST_JWT_SECRET = 'test-secret-shared-by-the-test-apis-0123456789';
+
 export interface TestApiOptions {
   logger?: pino.Logger;
   /** Temporal to start and drive workflows on; without it, a connection that is never used. */
   temporal?: { client: Client; connection: Connection };
   clock?: Clock;
+  /** Serve Socket.IO notifications too (its adapter holds database connections of its own). */
+  sockets?: boolean;
 }
 
 export async function startTestApi(
   env: Record<string, string> = {},
   options: TestApiOptions = {},
 ): Promise<TestApi> {
-  const db = await testDb();
+  const { db, url: databaseUrl } = await testDatabase();
   const settings = loadSettings({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
+    // One secret for every API of the test process: a token from one is good on another.
+    JWT_SECRET: TEST_JWT_SECRET,
     CURRENCY: TEST_CURRENCY,
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
@@ -80,6 +87,7 @@ export async function startTestApi(
     settings,
     logger,
     db,
+    databaseUrl,
     databaseOrigin: 'test database',
     client: temporal.client,
     connection: temporal.connection,
@@ -94,11 +102,16 @@ export async function startTestApi(
     bookings: bookingDeps(platform),
   });
   const server = await listen(app, 0, '127.0.0.1');
+  const sockets =
+    options.sockets === true
+      ? attachNotificationSockets(server.server, { databaseUrl, db, tokens, logger })
+      : undefined;
   const url = `http://127.0.0.1:${server.port}`;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    await sockets?.close();
     await server.close(1_000);
   };
   registerCleanup(close);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { ActivityDeps } from '../../activities';
+import type { Activities, ActivityDeps } from '../../activities';
 import type { Clock } from '../../domain/clock';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
 import { getBalance, ownerView, systemAccountId, userAccountId } from '../../ledger/accounts';
@@ -64,7 +64,12 @@ export interface BookingHarness {
  */
 export async function startBookingHarness(
   settings: Record<string, string> = {},
-  options: { activities?: Partial<ActivityDeps>; inProcessWorker?: boolean } = {},
+  options: {
+    activities?: Partial<ActivityDeps>;
+    wrapActivities?: (activities: Activities) => Activities;
+    inProcessWorker?: boolean;
+    sockets?: boolean;
+  } = {},
 ): Promise<BookingHarness> {
   const env = await workflowTestEnv();
   await ensureSearchAttributes(env.connection, 'default');
@@ -73,7 +78,11 @@ export async function startBookingHarness(
   const taskQueue = `bookings-${randomUUID()}`;
   const api = await startTestApi(
     { TEMPORAL_TASK_QUEUE: taskQueue, ...settings },
-    { temporal: { client: env.client, connection: env.connection }, clock },
+    {
+      temporal: { client: env.client, connection: env.connection },
+      clock,
+      sockets: options.sockets === true,
+    },
   );
   const worker =
     options.inProcessWorker === false
@@ -82,6 +91,7 @@ export async function startBookingHarness(
           await appWorker(env, api.db, {
             taskQueue,
             ...(options.activities === undefined ? {} : { activities: options.activities }),
+            ...(options.wrapActivities === undefined ? {} : { wrap: options.wrapActivities }),
           })
         ).worker;
   const running = worker?.run();

@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities, type ActivityDeps } from '../../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import type { Db } from '../../db/knex';
 import { LiveKit } from '../../livekit/livekit';
+import { unconfiguredMailer } from '../../notifications/mailer';
 import { TEST_CURRENCY } from './db';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -18,7 +19,7 @@ function workflowBundle(): Promise<WorkflowBundle> {
   }));
 }
 
-/** Activity dependencies over the test database (LiveKit without a server unless given). */
+/** Activity dependencies over the test database (LiveKit without a server, email off, unless given). */
 export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     db,
@@ -26,6 +27,12 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
     livekit: new LiveKit({ url: undefined, apiKey: 'devkey', apiSecret: 'secret' }),
     currency: TEST_CURRENCY,
     publicUrl: 'http://localhost:3000',
+    mailer: unconfiguredMailer,
+    email: {
+      from: 'Class Marketplace <no-reply@marketplace.test>',
+      currency: TEST_CURRENCY,
+      publicUrl: 'http://localhost:3000',
+    },
     ...overrides,
   };
 }
@@ -34,14 +41,20 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
 export async function appWorker(
   env: TestWorkflowEnvironment,
   db: Db,
-  options: { taskQueue?: string; activities?: Partial<ActivityDeps> } = {},
+  options: {
+    taskQueue?: string;
+    activities?: Partial<ActivityDeps>;
+    /** Replaces activities with wrappers (fault injection around the real ones). */
+    wrap?: (activities: Activities) => Activities;
+  } = {},
 ): Promise<{ worker: Worker; taskQueue: string }> {
+  const activities = createActivities(testActivityDeps(db, options.activities));
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(testActivityDeps(db, options.activities)),
+    activities: options.wrap === undefined ? activities : options.wrap(activities),
   });
   return { worker, taskQueue };
 }

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
-import type { BookingActivities, SettleInput } from '../../activities/bookings';
+import type { BookingActivities as StepActivities, SettleInput } from '../../activities/bookings';
+import type { NotificationActivities } from '../../activities/notifications';
 import { bookingPolicy } from '../../bookings/policy';
 import { loadSettings } from '../../config/settings';
 import type { BookingPolicy } from '../../domain/booking';
@@ -15,6 +16,9 @@ import {
   type BookingOutcome,
   type BookingWorkflowInput,
 } from '../../workflows/shared';
+
+/** What the booking workflow calls: its steps, and the mailing of its notifications. */
+export type BookingActivities = StepActivities & NotificationActivities;
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -65,6 +69,8 @@ export function fakeActivities(overrides: Partial<BookingActivities> = {}): {
     notifyReviewReminder: 0,
     storedPresenceEvents: 0,
     closeRoom: 0,
+    deliverNotifications: 0,
+    abandonNotifications: 0,
     settled: [],
   };
   const base: BookingActivities = {
@@ -87,6 +93,8 @@ export function fakeActivities(overrides: Partial<BookingActivities> = {}): {
     notifyReviewReminder: async () => undefined,
     storedPresenceEvents: async () => [],
     closeRoom: async () => undefined,
+    deliverNotifications: async () => ({ sent: 0, more: false }),
+    abandonNotifications: async () => 0,
   };
   const merged = { ...base, ...overrides } as Record<
     keyof BookingActivities,

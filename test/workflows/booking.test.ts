@@ -85,7 +85,7 @@ describe('booking workflow', () => {
     assert.equal(calls.openBooking, 1);
     assert.equal(calls.settleBooking, 1);
     assert.equal(calls.closeRoom, 1);
-    await replayAndKeep(handle, 'booking-release-v2');
+    await replayAndKeep(handle, 'booking-release-v3');
   });
 
   it('when the teacher’s presence was stored before the booking existed, then the stored events count at finalisation', async function () {
@@ -116,7 +116,7 @@ describe('booking workflow', () => {
     });
     assert.equal(outcome.outcome, 'attended');
     assert.equal(calls.storedPresenceEvents, 1);
-    await replayAndKeep(handle, 'booking-stored-events-v2');
+    await replayAndKeep(handle, 'booking-stored-events-v3');
   });
 
   it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async function () {
@@ -141,6 +141,35 @@ describe('booking workflow', () => {
     assert.equal(outcome.settlement, 'released');
     assert.equal(calls.settleBooking, 5);
     assert.equal(base.calls.settled.length, 1);
+  });
+
+  it('when mailing keeps failing, then the booking settles as usual, and delivery is given up with the reason after its attempts', async function () {
+    requireTimeSkipping(this, env);
+    const abandoned: { sourceId: string; reason: string }[] = [];
+    const { activities, calls } = fakeActivities({
+      deliverNotifications: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:25');
+      },
+      abandonNotifications: async (input) => {
+        abandoned.push(input);
+        return 1;
+      },
+    });
+    const input = bookingInput(await now());
+    const { outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.teacherId, 0, 60);
+      await present(env, input, input.studentId, 0, 60);
+    });
+    assert.equal(outcome.settlement, 'released');
+    assert.equal(calls.settleBooking, 1);
+    // Each round (the confirmation, the opening, the settlement) ran its ten attempts, one round at a time.
+    assert.equal(calls.deliverNotifications, 30);
+    assert.deepEqual(
+      abandoned.map((a) => a.sourceId),
+      [input.bookingId, input.bookingId, input.bookingId],
+    );
+    assert.ok(abandoned.every((a) => a.reason === 'connect ECONNREFUSED 127.0.0.1:25'));
   });
 
   it('when closing the LiveKit room is refused, then the booking still settles', async function () {
@@ -169,7 +198,7 @@ describe('booking workflow', () => {
     assert.equal(outcome.outcome, 'cancelled_by_teacher');
     assert.equal(outcome.status, 'cancelled');
     assert.equal(calls.settled[0]!.cancellation?.actorId, input.teacherId);
-    await replayAndKeep(handle, 'booking-meeting-cancelled-v2');
+    await replayAndKeep(handle, 'booking-meeting-cancelled-v3');
   });
 
   it('when the policy in its input differs from the defaults, then the booking is judged by its input', async function () {
@@ -224,7 +253,7 @@ describe('booking workflow', () => {
     assert.equal(outcome.outcome, 'cancelled_late');
     assert.deepEqual(outcome.amounts, { refunded: 500, teacher: 150, platform: 351 });
     assert.equal(calls.openBooking, 0);
-    await replayAndKeep(handle, 'booking-cancel-v2');
+    await replayAndKeep(handle, 'booking-cancel-v3');
   });
 
   it('when nobody comes, then it waits in review, reminds admins, and settles as the admin decides; a second decision is refused', async function () {
@@ -261,6 +290,6 @@ describe('booking workflow', () => {
     assert.deepEqual(outcome.amounts, { refunded: 400, teacher: 180, platform: 421 });
     assert.equal(calls.recordFinalisation, 1);
     assert.equal(calls.notifyReviewReminder, 2);
-    await replayAndKeep(handle, 'booking-review-v2');
+    await replayAndKeep(handle, 'booking-review-v3');
   });
 });

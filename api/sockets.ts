@@ -1,0 +1,116 @@
+// Socket.IO for in-app notifications (SPEC section 4): namespace
+// `/notifications`, the JWT in the handshake's `auth: {token}`. Each socket
+// joins its user's room; @socket.io/postgres-adapter carries broadcasts
+// between API processes over Postgres, and notifications/realtime.ts
+// publishes each recorded notification to that room from whichever process
+// recorded it. Clients only listen: `notification:new` with the notification
+// as GET /notifications shows it.
+import type http from 'node:http';
+import { createAdapter } from '@socket.io/postgres-adapter';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import type { Db } from '../db/knex';
+import { NEW_NOTIFICATION_EVENT, NOTIFICATIONS_NAMESPACE, userRoom } from '../notifications/realtime';
+import type { NotificationView } from '../notifications/types';
+import { findUserById } from '../users/repository';
+import type { TokenService } from '../users/tokens';
+
+/** What the server sends (clients send nothing but the handshake). */
+export interface ServerToClientEvents {
+  [NEW_NOTIFICATION_EVENT]: (notification: NotificationView) => void;
+}
+type NoEvents = Record<string, never>;
+interface SocketData {
+  userId: string;
+}
+type NotificationServer = Server<NoEvents, ServerToClientEvents, NoEvents, SocketData>;
+
+export interface NotificationSockets {
+  io: NotificationServer;
+  close(): Promise<void>;
+}
+
+/** What a refused handshake says: the client reads it as `connect_error`'s `message` and `data`. */
+interface RefusalError extends Error {
+  data: { error: { code: string; message: string } };
+}
+
+function refusal(message: string): RefusalError {
+  const error = new Error(message) as RefusalError;
+  error.data = { error: { code: 'unauthorized', message } };
+  return error;
+}
+
+/** Clients send nothing but the handshake: a frame beyond this is refused. */
+const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
+
+export function attachNotificationSockets(
+  server: http.Server,
+  deps: { databaseUrl: string; db: Db; tokens: TokenService; logger: Logger },
+): NotificationSockets {
+  // Two connections: one held for LISTEN, one for the adapter's own NOTIFYs.
+  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: 2 });
+  pool.on('error', (error) => deps.logger.warn({ err: error }, 'socket adapter connection failed'));
+  const io: NotificationServer = new Server(server, {
+    serveClient: false,
+    maxHttpBufferSize: MAX_CLIENT_FRAME_BYTES,
+    // Same origin as the API: no cross-site socket may ride a user's network position.
+    cors: { origin: false },
+  });
+  io.adapter(
+    createAdapter(pool, {
+      errorHandler: (error) => deps.logger.warn({ err: error }, 'socket adapter error'),
+    }),
+  );
+  // The main namespace serves nothing.
+  io.use((_socket, next) => next(refusal(`connect to the ${NOTIFICATIONS_NAMESPACE} namespace`)));
+
+  const notifications = io.of(NOTIFICATIONS_NAMESPACE);
+  notifications.use((socket, next) => {
+    authenticate(socket, deps).then(
+      (userId) => {
+        socket.data.userId = userId;
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof Error && 'data' in error) return next(error);
+        deps.logger.error({ err: error }, 'socket authentication failed');
+        next(new Error('authentication is unavailable, try again'));
+      },
+    );
+  });
+  notifications.on('connection', (socket) => {
+    void socket.join(userRoom(socket.data.userId));
+  });
+
+  return {
+    io,
+    close: async () => {
+      // The sockets, the adapters (their LISTEN client and timers) and the engine; the
+      // HTTP server is closed by its owner, with its grace period for requests in flight.
+      for (const namespace of [io.sockets, notifications]) {
+        namespace.disconnectSockets(true);
+        await namespace.adapter.close();
+      }
+      io.engine.close();
+      await pool.end();
+    },
+  };
+}
+
+async function authenticate(
+  socket: Socket<NoEvents, ServerToClientEvents, NoEvents, SocketData>,
+  deps: { db: Db; tokens: TokenService },
+): Promise<string> {
+  const auth: unknown = socket.handshake.auth;
+  const token = typeof auth === 'object' && auth !== null && 'token' in auth ? auth.token : undefined;
+  if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+    throw refusal('send the access token as auth: { token }');
+  }
+  const claims = await deps.tokens.verify(token);
+  if (claims === undefined) throw refusal('invalid or expired token');
+  const user = await findUserById(deps.db, claims.userId);
+  if (user === undefined) throw refusal('invalid or expired token');
+  return user.id;
+}
