@@ -7,6 +7,7 @@
 // as GET /notifications shows it.
 import type http from 'node:http';
 import { createAdapter } from '@socket.io/postgres-adapter';
+import { decodeJwt } from 'jose';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
@@ -23,6 +24,8 @@ export interface ServerToClientEvents {
 type NoEvents = Record<string, never>;
 interface SocketData {
   userId: string;
+  /** When the handshake's token expires (ms since the epoch). */
+  expiresAtMs: number;
 }
 type NotificationServer = Server<NoEvents, ServerToClientEvents, NoEvents, SocketData>;
 
@@ -42,6 +45,9 @@ function refusal(message: string): RefusalError {
   return error;
 }
 
+/** setTimeout's limit (about 24.8 days): a token living longer (up to 30 days) has its socket cut early, never late. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Clients send nothing but the handshake: a frame beyond this is refused. */
 const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
 
@@ -55,7 +61,8 @@ export function attachNotificationSockets(
   const io: NotificationServer = new Server(server, {
     serveClient: false,
     maxHttpBufferSize: MAX_CLIENT_FRAME_BYTES,
-    // Same origin as the API: no cross-site socket may ride a user's network position.
+    // Served from the API's origin: no CORS for the polling transport. The token in the
+    // handshake, never a cookie, authenticates, so another site's page has nothing to ride on.
     cors: { origin: false },
   });
   io.adapter(
@@ -69,8 +76,9 @@ export function attachNotificationSockets(
   const notifications = io.of(NOTIFICATIONS_NAMESPACE);
   notifications.use((socket, next) => {
     authenticate(socket, deps).then(
-      (userId) => {
+      ({ userId, expiresAtMs }) => {
         socket.data.userId = userId;
+        socket.data.expiresAtMs = expiresAtMs;
         next();
       },
       (error: unknown) => {
@@ -82,6 +90,12 @@ export function attachNotificationSockets(
   });
   notifications.on('connection', (socket) => {
     void socket.join(userRoom(socket.data.userId));
+    // A socket lives no longer than its token: the client reconnects with a fresh one.
+    const expiry = setTimeout(
+      () => socket.disconnect(true),
+      Math.min(MAX_TIMER_MS, Math.max(0, socket.data.expiresAtMs - Date.now())),
+    );
+    socket.once('disconnect', () => clearTimeout(expiry));
   });
 
   return {
@@ -102,7 +116,7 @@ export function attachNotificationSockets(
 async function authenticate(
   socket: Socket<NoEvents, ServerToClientEvents, NoEvents, SocketData>,
   deps: { db: Db; tokens: TokenService },
-): Promise<string> {
+): Promise<{ userId: string; expiresAtMs: number }> {
   const auth: unknown = socket.handshake.auth;
   const token = typeof auth === 'object' && auth !== null && 'token' in auth ? auth.token : undefined;
   if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
@@ -112,5 +126,7 @@ async function authenticate(
   if (claims === undefined) throw refusal('invalid or expired token');
   const user = await findUserById(deps.db, claims.userId);
   if (user === undefined) throw refusal('invalid or expired token');
-  return user.id;
+  // Verified above, so `exp` is present (the token service requires it).
+  const { exp } = decodeJwt(token);
+  return { userId: user.id, expiresAtMs: (exp ?? 0) * 1000 };
 }

@@ -3,6 +3,7 @@
 // one else's.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { recordNotifications } from '../../notifications/service';
@@ -143,6 +144,20 @@ describe('real-time notifications over Socket.IO', () => {
       // The same user's valid token connects.
       const client = await connectNotifications(api.url, student.token);
       assert.ok(client.socket.connected);
+    });
+
+    it('when the token expires while connected, then the server ends the socket', async () => {
+      const student = await register(api, 'student');
+      // Expiring one to two seconds from now: the server cuts the socket when it does.
+      const shortLived = await new SignJWT({ role: 'student' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(student.user.id)
+        .setIssuer('class-marketplace')
+        .setExpirationTime(Math.ceil(Date.now() / 1000) + 1)
+        .sign(new TextEncoder().encode(api.settings.JWT_SECRET));
+      const connected = await connectNotifications(api.url, shortLived);
+      const [reason] = (await once(connected.socket, 'disconnect')) as [string];
+      assert.equal(reason, 'io server disconnect');
     });
 
     it('when a client connects to the main namespace, then it is refused and told where to connect', async () => {
