@@ -48,6 +48,9 @@ function refusal(message: string): RefusalError {
 /** setTimeout's limit (about 24.8 days): a token living longer (up to 30 days) has its socket cut early, never late. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** How the adapter's connections show in pg_stat_activity. */
+export const ADAPTER_APPLICATION_NAME = 'socket.io adapter';
+
 /** Clients send nothing but the handshake: a frame beyond this is refused. */
 const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
 
@@ -56,7 +59,13 @@ export function attachNotificationSockets(
   deps: { databaseUrl: string; db: Db; tokens: TokenService; logger: Logger },
 ): NotificationSockets {
   // Two connections: one held for LISTEN, one for the adapter's own NOTIFYs.
-  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: 2 });
+  const pool = new ClosablePool(
+    new pg.Pool({
+      connectionString: deps.databaseUrl,
+      max: 2,
+      application_name: ADAPTER_APPLICATION_NAME,
+    }),
+  );
   pool.on('error', (error) => deps.logger.warn({ err: error }, 'socket adapter connection failed'));
   const io: NotificationServer = new Server(server, {
     serveClient: false,
@@ -66,7 +75,7 @@ export function attachNotificationSockets(
     cors: { origin: false },
   });
   io.adapter(
-    createAdapter(pool, {
+    createAdapter(pool as unknown as pg.Pool, {
       errorHandler: (error) => deps.logger.warn({ err: error }, 'socket adapter error'),
     }),
   );
@@ -129,4 +138,49 @@ async function authenticate(
   // Verified above, so `exp` is present (the token service requires it).
   const { exp } = decodeJwt(token);
   return { userId: user.id, expiresAtMs: (exp ?? 0) * 1000 };
+}
+
+/**
+ * The adapter's pool, closable at any moment. The adapter connects its LISTEN
+ * client in the background and retries on failure; closed while that
+ * connection was still on its way, it would take the client after all and
+ * hold the process open. Here a connection that arrives after close() is
+ * destroyed at once, and later attempts wait forever (a pending promise holds
+ * no timer, so the process exits and the adapter stops retrying).
+ */
+class ClosablePool {
+  private closed = false;
+  private readonly handedOut = new Set<pg.PoolClient>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  on(event: 'error', listener: (error: Error) => void): void {
+    this.pool.on(event, listener);
+  }
+
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.pool.query(text, values);
+  }
+
+  async connect(): Promise<pg.PoolClient> {
+    if (this.closed) return new Promise<never>(() => undefined);
+    const client = await this.pool.connect();
+    if (this.closed) {
+      client.release(true);
+      return new Promise<never>(() => undefined);
+    }
+    this.handedOut.add(client);
+    const release = client.release.bind(client);
+    client.release = (destroy?: Error | boolean) => {
+      this.handedOut.delete(client);
+      release(destroy);
+    };
+    return client;
+  }
+
+  async end(): Promise<void> {
+    this.closed = true;
+    for (const client of this.handedOut) client.release(true);
+    await this.pool.end();
+  }
 }

@@ -48,6 +48,9 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   'post /api/v1/bookings/{id}/cancel': () => ({}),
   'post /api/v1/bookings/{id}/dispute': () => ({ reason: 'it did not happen' }),
   'post /api/v1/admin/reviews/{bookingId}/resolve': () => ({ decision: 'release' }),
+  'put /api/v1/me/notification-preferences': () => ({
+    email: { bookings: true, money: true, reviews: true },
+  }),
 };
 
 /** Webhooks are signed over their raw bodies: test/api/livekit-webhook.test.ts covers their bad input. */

@@ -3,19 +3,23 @@
 // one else's.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
+import http from 'node:http';
 import { SignJWT } from 'jose';
+import pino from 'pino';
 import { io } from 'socket.io-client';
+import { ADAPTER_APPLICATION_NAME, attachNotificationSockets } from '../../api/sockets';
 import { recordNotifications } from '../../notifications/service';
 import { register, startTestApi, type Session, type TestApi } from '../support/api';
 import {
   bookOk,
   cast,
+  eventually,
   publishSlot,
   startBookingHarness,
   untilPhase,
   type BookingHarness,
 } from '../support/bookings';
+import { testDatabase } from '../support/db';
 import { requireTimeSkipping } from '../support/devserver';
 import { connectNotifications, refusedConnection, type NotificationClient } from '../support/sockets';
 
@@ -156,8 +160,36 @@ describe('real-time notifications over Socket.IO', () => {
         .setExpirationTime(Math.ceil(Date.now() / 1000) + 1)
         .sign(new TextEncoder().encode(api.settings.JWT_SECRET));
       const connected = await connectNotifications(api.url, shortLived);
-      const [reason] = (await once(connected.socket, 'disconnect')) as [string];
+      const reason = await new Promise<string>((resolve) => connected.socket.once('disconnect', resolve));
       assert.equal(reason, 'io server disconnect');
+    });
+
+    it('when the sockets are closed while the adapter is still connecting, then no database connection of theirs stays open', async () => {
+      const { db } = await testDatabase();
+      const adapterConnections = async () =>
+        Number(
+          (
+            await db.raw<{ rows: { n: string }[] }>(
+              'select count(*) as n from pg_stat_activity where application_name = ?',
+              [ADAPTER_APPLICATION_NAME],
+            )
+          ).rows[0]!.n,
+        );
+      const before = await adapterConnections();
+      const server = http.createServer();
+      const sockets = attachNotificationSockets(server, {
+        databaseUrl: (await testDatabase()).url,
+        db,
+        tokens: api.tokens,
+        logger: pino({ level: 'silent' }),
+      });
+      // At once: the adapter's LISTEN connection is still on its way.
+      await sockets.close();
+      await eventually(
+        async () => ((await adapterConnections()) === before ? true : undefined),
+        'the adapter connection to go away',
+        5_000,
+      );
     });
 
     it('when a client connects to the main namespace, then it is refused and told where to connect', async () => {
