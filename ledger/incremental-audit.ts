@@ -244,6 +244,8 @@ async function createWindow(trx: Conn, name: string, filter: string, bindings: s
     `create temp table ${name} on commit drop as
        select t.seq, t.id, t.kind, t.amount, t.pending_id, t.code, t.debit_account_id, t.credit_account_id,
               t.debit_balance_after, t.credit_balance_after, p.amount as pending_amount,
+              p.kind as pending_kind, p.debit_account_id as pending_debit_account_id,
+              p.credit_account_id as pending_credit_account_id,
               coalesce(t.pending_id, t.id) as shard_key
          from ledger_transfers t
          left join ledger_transfers p on p.id = t.pending_id
@@ -273,8 +275,8 @@ async function createWindow(trx: Conn, name: string, filter: string, bindings: s
     select s.*, ledger_shard_of(s.shard_key, a.balance_shards) as shard, a.balance_shards,
            a.debits_must_not_exceed_credits
       from sides s join ledger_accounts a on a.id = s.account_id`);
-  // Their sizes, for the plans of the checks that join them to the big tables.
-  await trx.raw(`analyze ${name}, ${name}_effects`);
+  // Its size, for the plans of the checks that join it to the ledger's tables.
+  await trx.raw(`analyze ${name}`);
 }
 
 /** SQL: checkpoint `checkpointId`'s totals plus the effects in `window`_effects, per (account, shard). */
@@ -312,12 +314,15 @@ function transferChecks(baseId: number): { name: string; sql: string }[] {
     },
     {
       name: named('each post or void matches'),
-      sql: `select r.id, r.kind, r.amount, p.id as pending_id, p.kind as pending_kind, p.amount as pending_amount
-              from audit_window r join ledger_transfers p on p.id = r.pending_id
-             where p.kind <> 'pending'
-                or r.debit_account_id <> p.debit_account_id or r.credit_account_id <> p.credit_account_id
-                or (r.kind = 'post_pending' and (r.amount <= 0 or r.amount > p.amount))
-                or (r.kind = 'void_pending' and r.amount <> p.amount)`,
+      // The hold was read with the window.
+      sql: `select r.id, r.kind, r.amount, r.pending_id, r.pending_kind, r.pending_amount
+              from audit_window r
+             where r.pending_amount is not null
+               and (r.pending_kind <> 'pending'
+                    or r.debit_account_id <> r.pending_debit_account_id
+                    or r.credit_account_id <> r.pending_credit_account_id
+                    or (r.kind = 'post_pending' and (r.amount <= 0 or r.amount > r.pending_amount))
+                    or (r.kind = 'void_pending' and r.amount <> r.pending_amount))`,
     },
     {
       name: named('both sides of every transfer'),
@@ -368,21 +373,17 @@ function transferChecks(baseId: number): { name: string; sql: string }[] {
       // The window's own lines, and those of the holds it resolved (their status changed).
       name: named('every statement line'),
       // The lines of the window's transfers and of the holds it resolved, as
-      // the transactions view makes them, read here from the tables: through
-      // the view the planner may scan every line. Only a hold's line has a
-      // status that can be missing (its resolution's code says what it becomes);
-      // every line's type is its code's.
-      sql: `select t.id, t.debit_account_id as account_id, code.line_type as type,
-                   case when t.kind <> 'pending' then 'completed'
-                        when r.id is null then 'pending' else rc.resolved_status end as status
-              from ledger_transfers t
-              join ledger_transfer_codes code on code.code = t.code
-              left join ledger_transfers r on r.pending_id = t.id
-              left join ledger_transfer_codes rc on rc.code = r.code
-             where t.id = any (array(select id from audit_window union all
-                                     select pending_id from audit_window where pending_id is not null))
-               and (code.line_type is null
-                    or (t.kind = 'pending' and r.id is not null and rc.resolved_status is null))`,
+      // the transactions view makes them: a line's type is its transfer's
+      // code's; a hold's line is pending until resolved and then takes the
+      // status its resolution's code names (the only status that can be
+      // missing); every other line is completed. Read from the window and the
+      // codes alone: through the view the planner may scan every line.
+      sql: `select coalesce(w.pending_id, w.id) as id, w.debit_account_id as account_id, code.line_type as type,
+                   case when w.pending_id is not null then code.resolved_status
+                        when w.kind = 'pending' then 'pending' else 'completed' end as status
+              from audit_window w
+              join ledger_transfer_codes code on code.code = w.code
+             where code.line_type is null or (w.pending_id is not null and code.resolved_status is null)`,
     },
   ];
 }
