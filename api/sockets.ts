@@ -12,7 +12,12 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { Db } from '../db/knex';
-import { NEW_NOTIFICATION_EVENT, NOTIFICATIONS_NAMESPACE, userRoom } from '../notifications/realtime';
+import {
+  NEW_NOTIFICATION_EVENT,
+  NOTIFICATIONS_CHANNEL,
+  NOTIFICATIONS_NAMESPACE,
+  userRoom,
+} from '../notifications/realtime';
 import type { NotificationView } from '../notifications/types';
 import { findUserById } from '../users/repository';
 import type { TokenService } from '../users/tokens';
@@ -65,8 +70,13 @@ export function attachNotificationSockets(
       max: 2,
       application_name: ADAPTER_APPLICATION_NAME,
     }),
+    {
+      onError: (error) => deps.logger.warn({ err: error }, 'socket adapter connection failed'),
+      // What was published while the adapter was away never reached these sockets:
+      // their clients reconnect and catch up from GET /notifications.
+      onReconnect: () => notifications.local.disconnectSockets(true),
+    },
   );
-  pool.on('error', (error) => deps.logger.warn({ err: error }, 'socket adapter connection failed'));
   const io: NotificationServer = new Server(server, {
     serveClient: false,
     maxHttpBufferSize: MAX_CLIENT_FRAME_BYTES,
@@ -150,12 +160,17 @@ async function authenticate(
  */
 class ClosablePool {
   private closed = false;
+  private connections = 0;
   private readonly handedOut = new Set<pg.PoolClient>();
 
-  constructor(private readonly pool: pg.Pool) {}
-
-  on(event: 'error', listener: (error: Error) => void): void {
-    this.pool.on(event, listener);
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly hooks: { onError: (error: Error) => void; onReconnect: () => void },
+  ) {
+    // A connection lost while in use (the adapter holds its LISTEN client checked
+    // out, where the pool no longer listens) must be reported, not crash the process.
+    pool.on('error', hooks.onError);
+    pool.on('connect', (client) => client.on('error', hooks.onError));
   }
 
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
@@ -170,12 +185,27 @@ class ClosablePool {
       return new Promise<never>(() => undefined);
     }
     this.handedOut.add(client);
+    // The adapter connects once, and again only after it lost its connection: then,
+    // once it listens to the notifications channel again, the sockets are ended
+    // (a client that reconnected earlier could miss what was published meanwhile).
+    if (++this.connections > 1) this.afterListening(client, NOTIFICATIONS_CHANNEL, this.hooks.onReconnect);
     const release = client.release.bind(client);
     client.release = (destroy?: Error | boolean) => {
       this.handedOut.delete(client);
       release(destroy);
     };
     return client;
+  }
+
+  private afterListening(client: pg.PoolClient, channel: string, then: () => void): void {
+    const query = client.query.bind(client) as (text: unknown, ...rest: unknown[]) => unknown;
+    (client as unknown as { query: typeof query }).query = (text, ...rest) => {
+      const result = query(text, ...rest);
+      if (text === `LISTEN "${channel}"` && result instanceof Promise) {
+        result.then(then, () => undefined);
+      }
+      return result;
+    };
   }
 
   async end(): Promise<void> {

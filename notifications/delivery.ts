@@ -1,10 +1,13 @@
 // Email delivery of one source's notifications (a booking's), as one attempt
-// of its workflow's delivery activity. Each email is claimed under a lease
-// before it is sent and marked sent right after, so a retried attempt, or two
-// racing, send nothing already sent. The one window left: a process that dies
-// after the SMTP server accepted a message and before it is marked sent; when
-// the lease runs out the message goes again, with the same Message-ID, which
-// mail stores and clients use to recognise a duplicate.
+// of its workflow's delivery activity. Each email is claimed under a lease and
+// this attempt's own token before it is sent, and marked sent right after, so
+// a retried attempt, or two racing, send nothing already sent, and an attempt
+// that outlived its lease can no longer touch a row claimed since. The window
+// left: the server took a message but the attempt never recorded it (the
+// process died, or the server's last reply was lost); the message then goes
+// again, with the same Message-ID, which mail stores and clients use to
+// recognise a duplicate.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import { composeEmail, type EmailSettings } from './email';
@@ -28,17 +31,21 @@ export interface DeliveryDeps {
   logger: Logger;
 }
 
-/** Longer than the delivery activity's start-to-close timeout (1 minute): a live attempt never loses its claim. */
+/**
+ * Longer than the delivery activity's start-to-close timeout (1 minute), and
+ * than the send budget plus one send (SEND_TIMEOUT_MS): a live attempt never
+ * loses its claim.
+ */
 export const EMAIL_LEASE_MS = 2 * 60_000;
 /** Emails claimed (and sent one by one) per round of an attempt. */
 export const EMAIL_BATCH = 10;
 /** Rounds per attempt: a source with more due (many admins) asks for another attempt. */
 const MAX_ROUNDS = 5;
 /**
- * No new send starts after this much of an attempt: with one SMTP conversation
- * bounded by the mailer's timeouts (40 s at worst), an attempt ends inside its minute.
+ * No new send starts after this much of an attempt: with each send cut at the
+ * mailer's SEND_TIMEOUT_MS (40 s), an attempt ends inside its minute.
  */
-const SEND_BUDGET_MS = 15_000;
+const SEND_BUDGET_MS = 10_000;
 
 export interface DeliveryReport {
   sent: number;
@@ -54,9 +61,11 @@ export async function deliverEmails(deps: DeliveryDeps, sourceId: string): Promi
   const report: DeliveryReport = { sent: 0, skipped: 0, failed: 0, retry: [], more: false };
   const sendUntilMs = performance.now() + SEND_BUDGET_MS;
   for (let round = 0; round < MAX_ROUNDS && performance.now() < sendUntilMs; round++) {
-    const claimed = await claimDueEmails(deps.db, sourceId, EMAIL_LEASE_MS, EMAIL_BATCH);
-    const stopped = await sendClaimed(deps, claimed, report, sendUntilMs);
-    if (stopped || claimed.length < EMAIL_BATCH) {
+    const claim = { token: randomUUID(), leaseMs: EMAIL_LEASE_MS };
+    const claimed = await claimDueEmails(deps.db, sourceId, claim, EMAIL_BATCH);
+    const stopped = await sendClaimed(deps, claimed, claim.token, report, sendUntilMs);
+    // A deferred email is pending again: another round now would only ask that server again.
+    if (stopped || claimed.length < EMAIL_BATCH || report.retry.length > 0) {
       if (report.retry.length === 0 && (await emailsClaimedElsewhere(deps.db, sourceId))) {
         report.retry.push('another attempt is sending this source’s emails');
       }
@@ -71,6 +80,7 @@ export async function deliverEmails(deps: DeliveryDeps, sourceId: string): Promi
 async function sendClaimed(
   deps: DeliveryDeps,
   claimed: ClaimedEmail[],
+  claimToken: string,
   report: DeliveryReport,
   sendUntilMs: number,
 ): Promise<boolean> {
@@ -90,6 +100,7 @@ async function sendClaimed(
       await releaseEmails(
         deps.db,
         claimed.slice(index).map((rest) => rest.id),
+        claimToken,
       );
       report.more = true;
       return true;
@@ -97,7 +108,10 @@ async function sendClaimed(
     const recipient = recipients.get(row.user_id);
     if (recipient === undefined) throw new Error(`notification ${row.id} names no user`);
     if (!preferencesOf(recipient)[CATEGORY_OF[row.type]]) {
-      await finishEmail(deps.db, row.id, { status: 'skipped', reason: 'email off in the preferences' });
+      await finishEmail(deps.db, row.id, claimToken, {
+        status: 'skipped',
+        reason: 'email off in the preferences',
+      });
       report.skipped++;
       continue;
     }
@@ -119,18 +133,23 @@ async function sendClaimed(
     );
     const result = await deps.mailer.send(email);
     if (result.status === 'sent') {
-      await finishEmail(deps.db, row.id, { status: 'sent' });
+      await finishEmail(deps.db, row.id, claimToken, { status: 'sent' });
       report.sent++;
     } else if (result.status === 'refused') {
       deps.logger.warn({ notificationId: row.id, reason: result.reason }, 'email refused for good');
-      await finishEmail(deps.db, row.id, { status: 'failed', reason: result.reason });
+      await finishEmail(deps.db, row.id, claimToken, { status: 'failed', reason: result.reason });
       report.failed++;
+    } else if (result.status === 'deferred') {
+      // This recipient later; the others now.
+      await finishEmail(deps.db, row.id, claimToken, { status: 'pending', reason: result.reason });
+      report.retry.push(result.reason);
     } else {
       // The server is failing for now: the rest of the batch waits for the next attempt.
-      await finishEmail(deps.db, row.id, { status: 'pending', reason: result.reason });
+      await finishEmail(deps.db, row.id, claimToken, { status: 'pending', reason: result.reason });
       await releaseEmails(
         deps.db,
         claimed.slice(index + 1).map((rest) => rest.id),
+        claimToken,
       );
       report.retry.push(result.reason);
       return true;

@@ -15,26 +15,30 @@ export interface ClaimedEmail {
 }
 
 /**
- * Claims up to `limit` emails of a source that are due: pending, or claimed
- * by an attempt whose lease ran out (it died). Rows another attempt is
- * claiming right now are skipped, not waited for.
+ * Claims up to `limit` emails of a source that are due, under `claim` (a
+ * token of this attempt's own): pending ones, or ones claimed by an attempt
+ * whose lease ran out (it died). Rows another attempt is claiming right now
+ * are skipped, not waited for; the least tried go first, so one recipient's
+ * server saying "later" again and again does not stand in front of the others.
  */
 export async function claimDueEmails(
   conn: Conn,
   sourceId: string,
-  leaseMs: number,
+  claim: { token: string; leaseMs: number },
   limit: number,
 ): Promise<ClaimedEmail[]> {
   const result = await conn.raw<{ rows: ClaimedEmail[] }>(
-    `update notifications set email_status = 'sending', email_claimed_until = now() + ? * interval '1 millisecond'
+    `update notifications
+        set email_status = 'sending', email_claim = ?,
+            email_claimed_until = now() + ? * interval '1 millisecond'
       where id in (
         select id from notifications
          where source_id = ? and (email_status = 'pending' or (email_status = 'sending' and email_claimed_until < now()))
-         order by created_at, id
+         order by email_attempts, created_at, id
          limit ?
          for update skip locked)
       returning id, user_id, event_key, type, payload, email_attempts`,
-    [leaseMs, sourceId, limit],
+    [claim.token, claim.leaseMs, sourceId, limit],
   );
   return result.rows;
 }
@@ -98,10 +102,11 @@ function trimmed(reason: string): string {
   return reason.length <= MAX_ERROR_LENGTH ? reason : `${reason.slice(0, MAX_ERROR_LENGTH - 1)}…`;
 }
 
-/** Compare-and-set from `sending`: answers whether this attempt still held the row. */
+/** Compare-and-set on this attempt's claim: answers whether it still held the row. */
 export async function finishEmail(
   conn: Conn,
   id: string,
+  claimToken: string,
   outcome:
     | { status: 'sent' }
     | { status: 'skipped'; reason: string }
@@ -110,9 +115,10 @@ export async function finishEmail(
 ): Promise<boolean> {
   const attempted = outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'pending';
   const changed = await conn('notifications')
-    .where({ id, email_status: 'sending' })
+    .where({ id, email_status: 'sending', email_claim: claimToken })
     .update({
       email_status: outcome.status,
+      email_claim: null,
       email_claimed_until: null,
       email_error: outcome.status === 'sent' ? null : trimmed(outcome.reason),
       ...(outcome.status === 'sent' ? { email_sent_at: conn.fn.now() } : {}),
@@ -122,12 +128,12 @@ export async function finishEmail(
 }
 
 /** Claimed but not tried (the server went away mid-batch): back to pending, no attempt counted. */
-export async function releaseEmails(conn: Conn, ids: string[]): Promise<void> {
+export async function releaseEmails(conn: Conn, ids: string[], claimToken: string): Promise<void> {
   if (ids.length === 0) return;
   await conn('notifications')
     .whereIn('id', ids)
-    .where({ email_status: 'sending' })
-    .update({ email_status: 'pending', email_claimed_until: null });
+    .where({ email_status: 'sending', email_claim: claimToken })
+    .update({ email_status: 'pending', email_claim: null, email_claimed_until: null });
 }
 
 /** Delivery gave up: what is still due is failed, with the reason. Answers how many. */
@@ -137,6 +143,7 @@ export async function failDueEmails(conn: Conn, sourceId: string, reason: string
     .whereIn('email_status', ['pending', 'sending'])
     .update({
       email_status: 'failed',
+      email_claim: null,
       email_claimed_until: null,
       email_error: conn.raw('coalesce(email_error, ?)', [trimmed(reason)]),
     });

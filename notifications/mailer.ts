@@ -1,13 +1,21 @@
 // Sending one email through nodemailer, with the answer sorted the way
-// delivery needs it: taken, refused for good (a 5xx reply: that recipient or
-// message will never be accepted), or failed for now (server down, a 4xx
-// reply, a timeout: worth trying again later).
+// delivery needs it:
+// - sent: the server took it;
+// - refused: a 5xx reply to this recipient or this message (RCPT TO, DATA):
+//   it will never be accepted, the other emails are unaffected;
+// - deferred: a 4xx reply to this recipient or message (greylisting, a full
+//   mailbox): this one later, the others now;
+// - failed: the server itself is failing (down, a timeout, a refused login or
+//   sender, a 5xx before the recipient): every email waits for the next try.
+// A reply lost after the message was sent (a timeout at the end of DATA)
+// counts as failed, so the message goes again: the same Message-ID marks it.
 import nodemailer from 'nodemailer';
 import type { OutgoingEmail } from './email';
 
 export type SendResult =
   | { status: 'sent'; response: string }
   | { status: 'refused'; reason: string }
+  | { status: 'deferred'; reason: string }
   | { status: 'failed'; reason: string };
 
 export interface Mailer {
@@ -15,10 +23,11 @@ export interface Mailer {
   close(): void;
 }
 
-/** Bounds on one SMTP conversation, well inside the delivery activity's own timeout. */
+/** Bounds on one SMTP conversation; the whole send is cut at SEND_TIMEOUT_MS, inside the claim's lease. */
 const CONNECTION_TIMEOUT_MS = 10_000;
 const GREETING_TIMEOUT_MS = 10_000;
 const SOCKET_TIMEOUT_MS = 20_000;
+export const SEND_TIMEOUT_MS = 40_000;
 
 export function smtpMailer(smtpUrl: string): Mailer {
   const transport = nodemailer.createTransport({
@@ -37,6 +46,7 @@ export function smtpMailer(smtpUrl: string): Mailer {
           text: email.text,
           html: email.html,
           messageId: email.messageId,
+          signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         });
         if (info.rejected.length > 0) {
           return { status: 'refused', reason: `recipient refused: ${String(info.response)}` };
@@ -50,12 +60,20 @@ export function smtpMailer(smtpUrl: string): Mailer {
   };
 }
 
-function classify(error: unknown): SendResult {
-  const responseCode =
-    typeof error === 'object' && error !== null && 'responseCode' in error ? error.responseCode : undefined;
+/** The SMTP commands whose answer concerns this message alone. */
+const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
+
+export function classify(error: unknown): SendResult {
+  const field = (name: string): unknown =>
+    typeof error === 'object' && error !== null && name in error
+      ? (error as Record<string, unknown>)[name]
+      : undefined;
+  const responseCode = field('responseCode');
+  const command = field('command');
   const reason = error instanceof Error ? error.message : String(error);
-  if (typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600) {
-    return { status: 'refused', reason };
+  if (typeof responseCode === 'number' && typeof command === 'string' && MESSAGE_COMMANDS.has(command)) {
+    if (responseCode >= 500 && responseCode < 600) return { status: 'refused', reason };
+    if (responseCode >= 400 && responseCode < 500) return { status: 'deferred', reason };
   }
   return { status: 'failed', reason };
 }

@@ -50,6 +50,13 @@ export class NotificationMail {
         await abandonNotifications({ sourceId: this.sourceId, reason: reasonOf(error) });
       }
     }
+    // Out of rounds: what is still due is marked failed rather than left pending forever.
+    if (this.wanted) {
+      await abandonNotifications({
+        sourceId: this.sourceId,
+        reason: `this booking asked for more than ${MAX_ROUNDS} deliveries`,
+      });
+    }
   }
 }
 

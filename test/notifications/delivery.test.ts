@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { deliverEmails, type DeliveryDeps } from '../../notifications/delivery';
+import { claimDueEmails, finishEmail } from '../../notifications/email-queue';
 import { smtpMailer, type Mailer } from '../../notifications/mailer';
 import { recordNotifications } from '../../notifications/service';
 import { register, testApi, type Session } from '../support/api';
@@ -285,5 +286,105 @@ describe('the one window where an email can go twice', () => {
     assert.deepEqual(after, { sent: 0, skipped: 0, failed: 0, retry: [], more: false });
     assert.equal(smtp.messages.length, 2);
     real.close();
+  });
+});
+
+describe('delivering one source’s emails', () => {
+  const from = 'Class Marketplace <no-reply@marketplace.test>';
+
+  async function setUp(people: number) {
+    const db = await testDb();
+    const smtp = await startSmtpCatcher();
+    const mailer = smtpMailer(smtp.url);
+    const deps: DeliveryDeps = {
+      db,
+      mailer,
+      email: { from, currency: 'usd', publicUrl: 'http://x' },
+      logger: pino({ level: 'silent' }),
+    };
+    const api = await testApi();
+    const sessions = await Promise.all(Array.from({ length: people }, () => register(api, 'student')));
+    const sourceId = randomUUID();
+    await recordNotifications(
+      db,
+      sessions.map((session) => ({
+        userId: session.user.id,
+        eventKey: `booking_refunded:${sourceId}`,
+        type: 'booking_refunded' as const,
+        payload: { bookingId: sourceId, price: 500, refunded: 500 },
+        sourceId,
+      })),
+    );
+    const statusOf = async (session: Session) =>
+      db('notifications')
+        .where({ source_id: sourceId, user_id: session.user.id })
+        .first('email_status', 'email_attempts', 'email_error');
+    return { db, smtp, mailer, deps, sessions, sourceId, statusOf };
+  }
+
+  it('when a recipient is refused for good, then that email fails with the reason and the others are sent', async () => {
+    const { smtp, mailer, deps, sessions, sourceId, statusOf } = await setUp(3);
+    smtp.refuseRecipient(sessions[0]!.user.email);
+    const report = await deliverEmails(deps, sourceId);
+    assert.deepEqual(
+      { sent: report.sent, failed: report.failed, retry: report.retry },
+      { sent: 2, failed: 1, retry: [] },
+    );
+    const refused = await statusOf(sessions[0]!);
+    assert.equal(refused.email_status, 'failed');
+    assert.match(refused.email_error, /550 mailbox unavailable/);
+    for (const other of sessions.slice(1)) assert.equal(smtp.to(other.user.email).length, 1);
+    mailer.close();
+  });
+
+  it('when one recipient’s server says "later", then the others are sent now and that one once, later', async () => {
+    const { smtp, mailer, deps, sessions, sourceId, statusOf } = await setUp(3);
+    smtp.deferRecipient(sessions[0]!.user.email, 2);
+    const first = await deliverEmails(deps, sourceId);
+    assert.equal(first.sent, 2);
+    assert.equal(first.retry.length, 1);
+    assert.equal((await statusOf(sessions[0]!)).email_status, 'pending');
+    const second = await deliverEmails(deps, sourceId);
+    assert.equal(second.sent, 0);
+    const third = await deliverEmails(deps, sourceId);
+    assert.deepEqual({ sent: third.sent, retry: third.retry }, { sent: 1, retry: [] });
+    for (const session of sessions) assert.equal(smtp.to(session.user.email).length, 1);
+    assert.deepEqual(await statusOf(sessions[0]!), {
+      email_status: 'sent',
+      email_attempts: 3,
+      email_error: null,
+    });
+    mailer.close();
+  });
+
+  it('when two attempts deliver the same source at once, then each email is sent once', async () => {
+    const { smtp, mailer, deps, sessions, sourceId } = await setUp(12);
+    const reports = await Promise.all([deliverEmails(deps, sourceId), deliverEmails(deps, sourceId)]);
+    assert.equal(reports[0].sent + reports[1].sent, 12);
+    assert.equal(smtp.messages.length, 12);
+    for (const session of sessions) assert.equal(smtp.to(session.user.email).length, 1);
+    mailer.close();
+  });
+
+  it('when an attempt outlived its claim and another claimed the email since, then the late attempt cannot finish or release it', async () => {
+    const { db, sourceId, sessions, statusOf } = await setUp(1);
+    const lateClaim = { token: randomUUID(), leaseMs: 60_000 };
+    const late = await claimDueEmails(db, sourceId, lateClaim, 10);
+    assert.equal(late.length, 1);
+    await db('notifications')
+      .where({ source_id: sourceId })
+      .update({
+        email_claimed_until: db.raw("now() - interval '1 second'"),
+      });
+    const current = { token: randomUUID(), leaseMs: 60_000 };
+    assert.equal((await claimDueEmails(db, sourceId, current, 10)).length, 1);
+
+    assert.equal(
+      await finishEmail(db, late[0]!.id, lateClaim.token, { status: 'pending', reason: 'late' }),
+      false,
+    );
+    assert.equal((await statusOf(sessions[0]!)).email_status, 'sending');
+    assert.equal(await finishEmail(db, late[0]!.id, current.token, { status: 'sent' }), true);
+    assert.equal((await statusOf(sessions[0]!)).email_status, 'sent');
   });
 });

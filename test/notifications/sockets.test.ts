@@ -192,6 +192,23 @@ describe('real-time notifications over Socket.IO', () => {
       );
     });
 
+    it('when the adapter’s database connection is cut, then the process stays up, its sockets are told to reconnect, and new notifications arrive again', async () => {
+      const student = await register(api, 'student');
+      const client = await connectNotifications(api.url, student.token);
+      const cut = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+      const { db } = await testDatabase();
+      const terminated = await db.raw<{ rows: unknown[] }>(
+        'select pg_terminate_backend(pid) from pg_stat_activity where application_name = ? and query ilike ?',
+        [ADAPTER_APPLICATION_NAME, 'LISTEN%'],
+      );
+      assert.ok(terminated.rows.length >= 1, 'the LISTEN connection was found');
+      // The adapter reconnects (within about 3 s), and the sockets it served are ended then.
+      assert.equal(await cut, 'io server disconnect');
+      const again = await connectNotifications(api.url, student.token);
+      const eventKey = await sentinel(api, student);
+      await again.until((n) => n.payload.eventKey === eventKey);
+    });
+
     it('when a client connects to the main namespace, then it is refused and told where to connect', async () => {
       const socket = io(api.url, { transports: ['websocket'], reconnection: false, forceNew: true });
       try {

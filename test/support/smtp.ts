@@ -11,12 +11,14 @@ export interface SmtpCatcher {
   url: string;
   /** Every message accepted, in order. */
   messages: ParsedMail[];
-  /** Messages whose DATA was refused (each try counts). */
+  /** Tries answered "later" (at DATA, or a deferred recipient). */
   refusedCount: number;
   /** Answers the next `count` messages with `451 try again later`. */
   deferNext(count: number): void;
-  /** Refuses this recipient for good (550). */
+  /** Refuses this recipient for good (550 at RCPT TO). */
   refuseRecipient(address: string): void;
+  /** Answers this recipient `450 try later` at RCPT TO, `count` times. */
+  deferRecipient(address: string, count: number): void;
   /** The accepted messages to `address`. */
   to(address: string): ParsedMail[];
   /** Resolves when `count` messages have been accepted in all (bounded by the test's timeout). */
@@ -38,6 +40,7 @@ export async function startSmtpCatcher(): Promise<SmtpCatcher> {
   const messages: ParsedMail[] = [];
   const accepted = new EventEmitter();
   const refusedRecipients = new Set<string>();
+  const deferredRecipients = new Map<string, number>();
   let deferred = 0;
   let refusedCount = 0;
 
@@ -47,8 +50,16 @@ export async function startSmtpCatcher(): Promise<SmtpCatcher> {
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onRcptTo(address, _session, callback) {
-      if (refusedRecipients.has(address.address.toLowerCase())) {
+      const recipient = address.address.toLowerCase();
+      if (refusedRecipients.has(recipient)) {
         callback(smtpError(550, 'mailbox unavailable'));
+        return;
+      }
+      const deferrals = deferredRecipients.get(recipient) ?? 0;
+      if (deferrals > 0) {
+        deferredRecipients.set(recipient, deferrals - 1);
+        refusedCount++;
+        callback(smtpError(450, 'mailbox busy, try later'));
         return;
       }
       callback();
@@ -98,6 +109,9 @@ export async function startSmtpCatcher(): Promise<SmtpCatcher> {
     },
     refuseRecipient(address) {
       refusedRecipients.add(address.toLowerCase());
+    },
+    deferRecipient(address, count) {
+      deferredRecipients.set(address.toLowerCase(), count);
     },
     to(address) {
       return messages.filter((mail) => addressesOf(mail).includes(address.toLowerCase()));
