@@ -35,6 +35,7 @@ import {
 import { AccessToken } from 'livekit-server-sdk';
 import pino from 'pino';
 import { createActivities } from '../activities';
+import { createNotificationActivities } from '../activities/notifications';
 import { createApp } from '../api/app';
 import { listen } from '../api/http-server';
 import { bookingTransferIds } from '../bookings/ledger';
@@ -50,6 +51,8 @@ import type { TransferSpec } from '../ledger/types';
 import { activityDeps, assemble, bookingDeps } from '../platform/platform';
 import { ensureSearchAttributes } from '../platform/search-attributes';
 import { TokenService } from '../users/tokens';
+import { EMAIL_ACTIVITY_SLOTS } from '../workers/worker';
+import { emailTaskQueue } from '../workflows/shared';
 import { goSignal, parked, shaped } from './devserver/workflows';
 import {
   databaseServer,
@@ -595,6 +598,12 @@ async function main(): Promise<void> {
       activities: createActivities(activityDeps(platform)),
       ...workerOptions,
     });
+    const emailWorker = await Worker.create({
+      connection: native,
+      taskQueue: emailTaskQueue(settings.TEMPORAL_TASK_QUEUE),
+      activities: createNotificationActivities(activityDeps(platform)),
+      maxConcurrentActivityTaskExecutions: EMAIL_ACTIVITY_SLOTS,
+    });
     const referenceQueue = 'bench-reference';
     const referenceWorker = await Worker.create({
       connection: native,
@@ -606,7 +615,8 @@ async function main(): Promise<void> {
       activities: { step: async (n: string) => n },
       ...workerOptions,
     });
-    for (const worker of [bookingWorker, referenceWorker]) workers.push({ worker, running: worker.run() });
+    for (const worker of [bookingWorker, emailWorker, referenceWorker])
+      workers.push({ worker, running: worker.run() });
 
     const r = await reference(client, referenceQueue);
     log(`(r) ${JSON.stringify(r)}`);

@@ -4,11 +4,11 @@
 // server that is down keeps the lane retrying with backoff and then gives up,
 // marking the emails failed: the money never waits for it, only the end of
 // the run does.
-import { ActivityFailure, condition, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { NotificationActivities } from '../activities/notifications';
 import { DATABASE_WRITE, EMAIL_DELIVERY } from './presets';
+import { emailTaskQueue } from './shared';
 
-const { deliverNotifications } = proxyActivities<NotificationActivities>(EMAIL_DELIVERY);
 const { abandonNotifications } = proxyActivities<NotificationActivities>(DATABASE_WRITE);
 
 /** Delivery rounds a run may ask for (a booking records a handful, plus one per review reminder). */
@@ -18,6 +18,11 @@ export class NotificationMail {
   private wanted = false;
   private closing = false;
   private readonly lane: Promise<void>;
+  /** On the email task queue beside the run's own (its worker's few slots are email's alone). */
+  private readonly deliverNotifications = proxyActivities<NotificationActivities>({
+    ...EMAIL_DELIVERY,
+    taskQueue: emailTaskQueue(workflowInfo().taskQueue),
+  }).deliverNotifications;
 
   /** `sourceId`: what the notifications are about (the booking). Not `enabled`: a run from before email, nothing is mailed. */
   constructor(
@@ -44,7 +49,7 @@ export class NotificationMail {
       if (!this.wanted) return;
       this.wanted = false;
       try {
-        const { more } = await deliverNotifications({ sourceId: this.sourceId });
+        const { more } = await this.deliverNotifications({ sourceId: this.sourceId });
         if (more) this.wanted = true;
       } catch (error) {
         await abandonNotifications({ sourceId: this.sourceId, reason: reasonOf(error) });

@@ -16,6 +16,15 @@ import type { Canceller } from '../domain/cancellation';
 
 export const MAINTENANCE_WORKFLOW_ID = 'maintenance';
 
+/**
+ * The task queue of email delivery beside a workflow task queue: its own
+ * worker, with its own few activity slots, so a slow SMTP server can never
+ * take the slots the money steps run in.
+ */
+export function emailTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-email`;
+}
+
 export interface MaintenanceInput {
   intervalMinutes: number;
   idempotencyKeyRetentionHours: number;

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { Activities, ActivityDeps } from '../../activities';
 import type { Clock } from '../../domain/clock';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
@@ -25,7 +24,7 @@ import { depositTo, register, startTestApi, type ApiResponse, type Session, type
 import { TEST_CURRENCY } from './db';
 import { workflowTestEnv } from './devserver';
 import { participantEvent, roomFinishedEvent, signWebhook } from './livekit';
-import { appWorker } from './workers';
+import { appWorker, type AppWorkers } from './workers';
 
 const MINUTE_MS = 60_000;
 
@@ -48,8 +47,8 @@ export interface BookingHarness {
   env: TestWorkflowEnvironment;
   api: TestApi;
   clock: VirtualClock;
-  /** The in-process worker (undefined when the test runs its own, in another process). */
-  worker: Worker | undefined;
+  /** The in-process workers (undefined when the test runs its own, in another process). */
+  worker: AppWorkers | undefined;
   taskQueue: string;
   /** Moves the virtual clock forward (timers due meanwhile fire), then the API's clock with it. */
   skip(ms: number): Promise<void>;

@@ -8,6 +8,7 @@ import { createActivities, type Activities, type ActivityDeps } from '../../acti
 import type { Db } from '../../db/knex';
 import { LiveKit } from '../../livekit/livekit';
 import { unconfiguredMailer } from '../../notifications/mailer';
+import { emailTaskQueue } from '../../workflows/shared';
 import { TEST_CURRENCY } from './db';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -37,7 +38,31 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
   };
 }
 
-/** A worker on a fresh task queue of `env` (or the one given), with every app workflow and activity. */
+/**
+ * The app's two workers as one: workflows and every activity on the task
+ * queue, email delivery on its queue beside it (as workers/worker.ts runs them).
+ */
+export class AppWorkers {
+  constructor(
+    readonly main: Worker,
+    readonly email: Worker,
+  ) {}
+
+  async run(): Promise<void> {
+    await Promise.all([this.main.run(), this.email.run()]);
+  }
+
+  shutdown(): void {
+    for (const worker of [this.main, this.email]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  /** Runs both until `fn` settles, then stops them. */
+  runUntil<T>(fn: () => Promise<T>): Promise<T> {
+    return this.main.runUntil(() => this.email.runUntil(fn));
+  }
+}
+
+/** Workers on a fresh task queue of `env` (or the one given), with every app workflow and activity. */
 export async function appWorker(
   env: TestWorkflowEnvironment,
   db: Db,
@@ -47,14 +72,20 @@ export async function appWorker(
     /** Replaces activities with wrappers (fault injection around the real ones). */
     wrap?: (activities: Activities) => Activities;
   } = {},
-): Promise<{ worker: Worker; taskQueue: string }> {
-  const activities = createActivities(testActivityDeps(db, options.activities));
+): Promise<{ worker: AppWorkers; taskQueue: string }> {
+  const created = createActivities(testActivityDeps(db, options.activities));
+  const activities = options.wrap === undefined ? created : options.wrap(created);
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
-  const worker = await Worker.create({
+  const main = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: options.wrap === undefined ? activities : options.wrap(activities),
+    activities,
   });
-  return { worker, taskQueue };
+  const email = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: emailTaskQueue(taskQueue),
+    activities: { deliverNotifications: activities.deliverNotifications },
+  });
+  return { worker: new AppWorkers(main, email), taskQueue };
 }

@@ -9,10 +9,12 @@ import type { NotificationActivities } from '../../activities/notifications';
 import { bookingPolicy } from '../../bookings/policy';
 import { loadSettings } from '../../config/settings';
 import type { BookingPolicy } from '../../domain/booking';
+import { AppWorkers } from '../support/workers';
 import {
   attendanceEventSignal,
   BOOKING_WORKFLOW_TYPE,
   bookingWorkflowId,
+  emailTaskQueue,
   type BookingOutcome,
   type BookingWorkflowInput,
 } from '../../workflows/shared';
@@ -115,15 +117,20 @@ export function fakeActivities(overrides: Partial<BookingActivities> = {}): {
 export async function fakeWorker(
   env: TestWorkflowEnvironment,
   activities: BookingActivities,
-): Promise<{ worker: Worker; taskQueue: string }> {
+): Promise<{ worker: AppWorkers; taskQueue: string }> {
   const taskQueue = `booking-wf-${randomUUID()}`;
-  const worker = await Worker.create({
+  const main = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
   });
-  return { worker, taskQueue };
+  const email = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: emailTaskQueue(taskQueue),
+    activities: { deliverNotifications: activities.deliverNotifications },
+  });
+  return { worker: new AppWorkers(main, email), taskQueue };
 }
 
 export function startBooking(env: TestWorkflowEnvironment, taskQueue: string, input: BookingWorkflowInput) {

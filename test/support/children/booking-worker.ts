@@ -4,6 +4,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
 import { createDb } from '../../../db/knex';
+import { emailTaskQueue } from '../../../workflows/shared';
 import { testActivityDeps } from '../workers';
 
 const [address, databaseUrl, taskQueue] = process.argv.slice(2);
@@ -11,13 +12,19 @@ const [address, databaseUrl, taskQueue] = process.argv.slice(2);
 async function main(): Promise<void> {
   const db = createDb(databaseUrl!, { poolMax: 10 });
   const connection = await NativeConnection.connect({ address: address! });
+  const activities = createActivities(testActivityDeps(db));
   const worker = await Worker.create({
     connection,
     taskQueue: taskQueue!,
     workflowsPath: require.resolve('../../../workflows'),
-    activities: createActivities(testActivityDeps(db)),
+    activities,
   });
-  const running = worker.run();
+  const email = await Worker.create({
+    connection,
+    taskQueue: emailTaskQueue(taskQueue!),
+    activities: { deliverNotifications: activities.deliverNotifications },
+  });
+  const running = Promise.all([worker.run(), email.run()]);
   console.log('READY');
   await running;
 }
