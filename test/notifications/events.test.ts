@@ -43,6 +43,11 @@ describe('notifications of the booking events, by email and over the socket', ()
   after(async () => {
     await harness?.close();
   });
+  afterEach(() => {
+    // Nothing arrived twice, however late the second copy came.
+    const seen = smtp.messages.map((m) => `${String(m.messageId)} ${m.subject ?? ''}`);
+    assert.equal(new Set(seen).size, seen.length, `a message arrived twice:\n${seen.sort().join('\n')}`);
+  });
 
   /** The one message of this kind to `address` (waits for it; fails on a second). */
   async function mailTo(address: string, subjectStart: string): Promise<ParsedMail> {
