@@ -1,7 +1,8 @@
 # One image for the API and the worker (docker-compose.yml picks the command).
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production
+# HOST: the API answers from outside the container (its default is loopback only).
+ENV NODE_ENV=production HOST=0.0.0.0
 COPY package.json package-lock.json ./
 # Install scripts are not needed at run time here: argon2 and swc load their
 # prebuilt binaries, and the embedded PostgreSQL is never used (DATABASE_URL is set).

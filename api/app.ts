@@ -17,7 +17,8 @@ import { createAuthenticator } from './authenticate';
 import { MethodNotAllowedError, NotFoundError, RateLimitedError, ValidationError } from './errors';
 import { errorHandler, notFound } from './error-handler';
 import { createIdempotency } from './idempotency';
-import { createMetrics } from './metrics';
+import type { MetricsListener } from './http-server';
+import { createMetrics, metricsApp, metricsRoute } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
@@ -74,6 +75,16 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(logger));
   const metrics = createMetrics();
   app.use(metrics.middleware);
+  // Where listen() serves this app and, on a port of their own, its metrics.
+  app.locals.listenHost = settings.HOST;
+  if (settings.METRICS_PORT !== undefined) {
+    const listener: MetricsListener = {
+      host: settings.METRICS_HOST,
+      port: settings.METRICS_PORT,
+      app: metricsApp(metrics.registry, settings.METRICS_TOKEN),
+    };
+    app.locals.metricsListener = listener;
+  }
 
   const routes = new ApiRoutes();
   authRoutes(routes, { db, tokens: deps.tokens, currency: settings.CURRENCY });
@@ -114,9 +125,10 @@ export function createApp(deps: AppDeps): Express {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // On the API port only behind the scraper's token: anyone may reach this port.
+  if (settings.METRICS_TOKEN !== undefined) {
+    app.get('/metrics', metricsRoute(metrics.registry, settings.METRICS_TOKEN));
+  }
   app.get('/openapi.json', (_req, res) => {
     res.json(document);
   });

@@ -8,10 +8,41 @@ import type { Express } from 'express';
 export interface HttpServer {
   server: http.Server;
   port: number;
+  /** The port of the metrics listener, when the app has one (METRICS_PORT). */
+  metricsPort?: number;
   close(timeoutMs: number): Promise<void>;
 }
 
-export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<HttpServer> {
+/** Set by createApp in `app.locals.metricsListener` when METRICS_PORT is set. */
+export interface MetricsListener {
+  host: string;
+  port: number;
+  app: Express;
+}
+
+/**
+ * Serves `app` on `port`, on `host` or else the address the app was built for
+ * (`app.locals.listenHost`, HOST) or else loopback; and its metrics on their
+ * own listener when it has one.
+ */
+export async function listen(app: Express, port: number, host?: string): Promise<HttpServer> {
+  const api = await serve(app, port, host ?? (app.locals.listenHost as string | undefined) ?? '127.0.0.1');
+  const metrics = app.locals.metricsListener as MetricsListener | undefined;
+  if (metrics === undefined) return api;
+  const scraped = await serve(metrics.app, metrics.port, metrics.host).catch(async (error: unknown) => {
+    await api.close(0);
+    throw error;
+  });
+  return {
+    ...api,
+    metricsPort: scraped.port,
+    close: async (timeoutMs) => {
+      await Promise.all([api.close(timeoutMs), scraped.close(timeoutMs)]);
+    },
+  };
+}
+
+function serve(app: Express, port: number, host: string): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = http.createServer(app);
     answerParserRefusals(server);

@@ -1,13 +1,15 @@
 // The API alone (docker-compose's `api` service; scale it out behind a load
 // balancer); `npm start` runs everything in one process.
 import pino from 'pino';
+import { keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress, temporalReadiness } from '../platform/temporal';
 import { startApiServer } from './server';
 
-const settings = settingsOrExit();
+// Production requires JWT_SECRET; in development the API alone keeps a secret in DATA_DIR as npm start does.
+const { settings, source: jwtSecretSource } = keepJwtSecret(settingsOrExit());
 const logger = pino({ level: settings.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.onSignals();
@@ -18,7 +20,15 @@ void startOrExit(lifecycle, 'API start', async () => {
   const api = await startApiServer(platform, [temporalReadiness(platform.temporal.connection)]);
   lifecycle.add('api', api.close);
   logger.info(
-    { port: api.port, database: platform.databaseOrigin, temporal: temporalAddress },
+    {
+      host: settings.HOST,
+      port: api.port,
+      metrics:
+        settings.METRICS_PORT === undefined ? undefined : `${settings.METRICS_HOST}:${settings.METRICS_PORT}`,
+      database: platform.databaseOrigin,
+      temporal: temporalAddress,
+      jwtSecret: jwtSecretSource,
+    },
     'API listening',
   );
 });

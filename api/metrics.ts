@@ -1,8 +1,20 @@
 // Prometheus metrics: process defaults plus HTTP request durations by route.
-import type { RequestHandler } from 'express';
+// Served only where a scraper is meant to reach them: on a listener of their
+// own (METRICS_PORT, loopback by default) and/or behind a bearer token
+// (METRICS_TOKEN); never open on the API port.
+import { timingSafeEqual } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { UnauthorizedError } from './errors';
+import { errorHandler, notFound } from './error-handler';
+import { methodNotAllowed } from './method-not-allowed';
 
-export function createMetrics(): { registry: Registry; middleware: RequestHandler } {
+export interface Metrics {
+  registry: Registry;
+  middleware: RequestHandler;
+}
+
+export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
@@ -27,4 +39,34 @@ export function createMetrics(): { registry: Registry; middleware: RequestHandle
     next();
   };
   return { registry, middleware };
+}
+
+/** GET /metrics: the registry in Prometheus' text format, to `Authorization: Bearer <token>` when a token is set. */
+export function metricsRoute(registry: Registry, token: string | undefined): RequestHandler {
+  const expected = token === undefined ? undefined : Buffer.from(token);
+  return (req, res, next) => {
+    if (expected !== undefined) {
+      const given = Buffer.from(/^Bearer +(.*)$/i.exec(req.get('Authorization') ?? '')?.[1] ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+        next(new UnauthorizedError('metrics need "Authorization: Bearer <METRICS_TOKEN>"'));
+        return;
+      }
+    }
+    registry.metrics().then(
+      (text) => void res.type(registry.contentType).send(text),
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+/** The METRICS_PORT listener's application: /metrics and nothing else. */
+export function metricsApp(registry: Registry, token: string | undefined): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsRoute(registry, token));
+  app.use(methodNotAllowed(app));
+  app.use(notFound());
+  app.use(errorHandler());
+  return app;
 }

@@ -1,6 +1,8 @@
 // Every setting the service reads, in one place, validated once at start-up.
 // A bad value stops the process with a message naming the key and what it
 // allows; nothing else in the code reads process.env.
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // Values arrive as strings; an empty one means unset (see loadSettings).
@@ -17,6 +19,15 @@ const flag = () => z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false',
 const optionalUrl = (protocols = /^https?$/) =>
   z.url({ protocol: protocols, error: `a URL (${protocols.source.replace(/[\^$]/g, '')})` }).optional();
 const optionalString = () => z.string().optional();
+/** An address to listen on: an IP literal or a host name. */
+const listenHost = () =>
+  z
+    .string()
+    .refine(
+      (value) =>
+        isIP(value) !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(value),
+      'an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0',
+    );
 const hostPort = () =>
   z
     .string()
@@ -32,6 +43,11 @@ export const settingsSchema = z.object({
       '`development`, `test` or `production`; production requires `JWT_SECRET` and disables test deposits by default.',
     ),
   PORT: integer(0, 65535).default(3000).describe('HTTP port of the API.'),
+  HOST: listenHost()
+    .default('127.0.0.1')
+    .describe(
+      'Address the API listens on. The default answers this machine only; `0.0.0.0` (as docker-compose and the Dockerfile set) answers every interface.',
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -74,7 +90,7 @@ export const settingsSchema = z.object({
     .describe('How long a stored Idempotency-Key answer is replayed before it is purged.'),
 
   JWT_SECRET: optionalString().describe(
-    'HMAC secret for access tokens, at least 32 characters. Required in production; development uses a fixed insecure default.',
+    'HMAC secret for access tokens, at least 32 characters. Required in production. Unset otherwise: `npm start` generates a random one once and keeps it in `DATA_DIR/jwt-secret`.',
   ),
   JWT_TTL_MINUTES: integer(1, 60 * 24 * 30)
     .default(60 * 24)
@@ -97,6 +113,19 @@ export const settingsSchema = z.object({
     .describe(
       "Express `trust proxy`: `false` (clients' own addresses), `true`, a hop count or subnets such as `loopback`. Set it behind a load balancer so rate limits see real clients.",
     ),
+  METRICS_PORT: integer(1, 65535)
+    .optional()
+    .describe(
+      'Port of a listener that serves only `/metrics` (Prometheus), on `METRICS_HOST`. Unset: no such listener.',
+    ),
+  METRICS_HOST: listenHost()
+    .default('127.0.0.1')
+    .describe(
+      'Address of the `METRICS_PORT` listener (loopback by default; `0.0.0.0` for a scraper elsewhere).',
+    ),
+  METRICS_TOKEN: optionalString().describe(
+    'Bearer token (at least 16 characters) a scraper must send for `/metrics`; with it, `/metrics` is also served on the API port. Without it or `METRICS_PORT`, metrics are not served.',
+  ),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024)
     .default(100 * 1024)
     .describe('Largest accepted request body.'),
@@ -165,8 +194,16 @@ export const settingsSchema = z.object({
     ),
 
   SMTP_URL: optionalUrl(/^smtps?$/).describe(
-    'SMTP server for email, e.g. `smtp://localhost:1025`. Unset: email is logged, not sent.',
+    'SMTP server for email, e.g. `smtp://user:pass@smtp.example.com:587`. Unset: `npm start` runs a local mail catcher (see `MAIL_CATCHER_*`); a worker started alone marks each email failed with the reason.',
   ),
+  MAIL_CATCHER_SMTP_PORT: integer(1, 65535)
+    .default(1025)
+    .describe(
+      'SMTP port of the local mail catcher `npm start` runs when `SMTP_URL` is unset (loopback only).',
+    ),
+  MAIL_CATCHER_WEB_PORT: integer(1, 65535)
+    .default(1080)
+    .describe('Web inbox port of that mail catcher (loopback only).'),
   MAIL_FROM: z
     .string()
     .min(3)
@@ -179,12 +216,16 @@ export type RawSettings = z.infer<typeof settingsSchema>;
 export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET' | 'PUBLIC_URL'> {
   ENABLE_TEST_DEPOSITS: boolean;
   JWT_SECRET: string;
+  /**
+   * Where JWT_SECRET comes from: the setting, or a random one made for this
+   * process (tokens die with it; `npm start` keeps one in DATA_DIR instead,
+   * see platform/jwt-secret.ts).
+   */
+  jwtSecretSource: 'JWT_SECRET' | 'random';
   PUBLIC_URL: string;
 }
 
 export type SettingKey = keyof RawSettings;
-
-const DEVELOPMENT_JWT_SECRET = 'insecure-development-secret-change-me-0123456789';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -200,6 +241,7 @@ const SECRET_KEYS = new Set([
   'LIVEKIT_API_SECRET',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
+  'METRICS_TOKEN',
 ]);
 
 /** A value as an error may print it: secrets hidden, a URL's password masked (logs outlive terminals). */
@@ -235,6 +277,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (raw.JWT_SECRET !== undefined && raw.JWT_SECRET.length < 32) {
     problems.push('JWT_SECRET: must be at least 32 characters');
   }
+  if (raw.METRICS_TOKEN !== undefined && raw.METRICS_TOKEN.length < 16) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters');
+  }
   if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
   }
@@ -242,7 +287,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   return {
     ...raw,
-    JWT_SECRET: raw.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    // Never a default written in the source: anyone could sign tokens with it.
+    JWT_SECRET: raw.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+    jwtSecretSource: raw.JWT_SECRET === undefined ? 'random' : 'JWT_SECRET',
     // Links must reach this service: by default, where it listens.
     PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     ENABLE_TEST_DEPOSITS: raw.ENABLE_TEST_DEPOSITS ?? !production,

@@ -4,16 +4,18 @@
 // a minute later, the student books it, both fetch join tokens, LiveKit's
 // webhooks arrive signed as LiveKit signs them (join, leave, room finished),
 // and the booking's workflow settles it. Prints a timeline with the balances
-// before and after and where to look at the workflow.
+// before and after, the notifications as they arrive over Socket.IO, the
+// emails the local mail catcher received, and where to look at the workflow.
 //
 // Where things are comes from the service's own settings (the environment and
 // ./.env, as npm start reads them: PORT, DEVSERVER_PORT, DEVSERVER_UI_PORT,
-// TEMPORAL_ADDRESS, LIVEKIT_API_KEY/SECRET); DEMO_API_URL and
-// DEMO_INSPECTOR_URL point it elsewhere.
+// TEMPORAL_ADDRESS, LIVEKIT_API_KEY/SECRET, SMTP_URL, MAIL_CATCHER_WEB_PORT);
+// DEMO_API_URL, DEMO_INSPECTOR_URL and DEMO_INBOX_URL point it elsewhere.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { AccessToken } from 'livekit-server-sdk';
+import { io } from 'socket.io-client';
 import { loadSettings } from '../config/settings';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
@@ -22,6 +24,10 @@ const API = (process.env.DEMO_API_URL ?? `http://localhost:${settings.PORT}`).re
 const INSPECTOR = (
   process.env.DEMO_INSPECTOR_URL ?? `http://127.0.0.1:${settings.DEVSERVER_UI_PORT}`
 ).replace(/\/$/, '');
+/** The local mail catcher's inbox (npm start runs one when SMTP_URL is unset). */
+const INBOX =
+  process.env.DEMO_INBOX_URL ??
+  (settings.SMTP_URL === undefined ? `http://127.0.0.1:${settings.MAIL_CATCHER_WEB_PORT}` : undefined);
 const TEMPORAL_ADDRESS = settings.TEMPORAL_ADDRESS ?? `127.0.0.1:${settings.DEVSERVER_PORT}`;
 const LIVEKIT_KEY = settings.LIVEKIT_API_KEY;
 const LIVEKIT_SECRET = settings.LIVEKIT_API_SECRET;
@@ -157,6 +163,7 @@ async function main(): Promise<void> {
     referralCode: teacher.user.referralCode,
   });
   say(`student registered with that code: ${student.user.email} (teacher's share will be 70%)`);
+  const sockets = [listen('student', student.token), listen('teacher', teacher.token)];
   await call<unknown>('POST', '/wallet/deposit', student.token, { amount: 5_000 });
   say(`student deposited 50.00 (test deposit)`);
   say(`balances before: ${await balances(student.token, teacher.token)}`);
@@ -235,7 +242,41 @@ async function main(): Promise<void> {
   say(`balances after: ${await balances(student.token, teacher.token)}`);
   const notes = await call<{ data: { type: string }[] }>('GET', '/notifications', teacher.token);
   say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
+  // Booked and opened for both, and the teacher paid: five emails.
+  await showEmails([student.user.email, teacher.user.email], 5);
+  for (const socket of sockets) socket.close();
   say(`the booking's workflow, step by step: ${await workflowLink(booking.workflowId)}`);
+}
+
+/** Prints each notification `who` receives live over Socket.IO. */
+function listen(who: string, token: string) {
+  const socket = io(`${new URL(API).origin}/notifications`, { auth: { token }, transports: ['websocket'] });
+  socket.on('notification:new', (n: { type: string }) =>
+    say(`${who} notified live over Socket.IO: ${n.type}`),
+  );
+  socket.on('connect_error', (error: Error) => say(`${who}'s socket refused: ${error.message}`));
+  return socket;
+}
+
+/** The emails the mail catcher got for these people (waiting a little for the last ones). */
+async function showEmails(addresses: string[], expected: number): Promise<void> {
+  if (INBOX === undefined) {
+    say('email went to SMTP_URL (set DEMO_INBOX_URL to a MailDev inbox to list it here)');
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  let mine: { subject: string; to: { address: string }[] }[] = [];
+  for (;;) {
+    const all = await fetch(`${INBOX}/email`).then(
+      (response) => (response.ok ? (response.json() as Promise<typeof mine>) : []),
+      () => [],
+    );
+    mine = all.filter((mail) => mail.to.some((to) => addresses.includes(to.address)));
+    if (mine.length >= expected || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  for (const mail of mine) say(`email to ${mail.to.map((to) => to.address).join(', ')}: "${mail.subject}"`);
+  say(`read them in the local inbox: ${INBOX}`);
 }
 
 main().catch((error: unknown) => {

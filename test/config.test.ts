@@ -32,6 +32,35 @@ describe('configuration', () => {
     assert.equal(settings.LIVEKIT_API_KEY, 'devkey');
     assert.equal(settings.ENABLE_TEST_DEPOSITS, true);
     assert.equal(settings.DATABASE_URL, undefined);
+    assert.equal(settings.HOST, '127.0.0.1');
+    assert.equal(settings.METRICS_PORT, undefined);
+    assert.equal(settings.METRICS_HOST, '127.0.0.1');
+  });
+
+  it('when JWT_SECRET is unset, then tokens are never signed with a secret written in the source: each process draws its own', () => {
+    const first = loadSettings({});
+    const second = loadSettings({});
+    assert.equal(first.jwtSecretSource, 'random');
+    assert.ok(first.JWT_SECRET.length >= 32);
+    assert.notEqual(first.JWT_SECRET, second.JWT_SECRET);
+    assert.notEqual(first.JWT_SECRET, 'insecure-development-secret-change-me-0123456789');
+    const given = loadSettings({ JWT_SECRET: 'g'.repeat(40) });
+    assert.equal(given.jwtSecretSource, 'JWT_SECRET');
+    assert.equal(given.JWT_SECRET, 'g'.repeat(40));
+  });
+
+  it('when HOST or the metrics settings are bad, then each is named with what it allows', () => {
+    for (const host of ['0.0.0.0', '::', 'localhost', 'api.internal', '192.168.1.10']) {
+      assert.equal(loadSettings({ HOST: host }).HOST, host);
+    }
+    const problems = problemsOf({ HOST: 'not a host!', METRICS_PORT: '0', METRICS_HOST: 'http://x' });
+    assert.deepEqual(
+      problems.map((p) => p.split('=')[0]),
+      ['HOST', 'METRICS_PORT', 'METRICS_HOST'],
+    );
+    const short = problemsOf({ METRICS_TOKEN: 'short-token' });
+    assert.deepEqual(short, ['METRICS_TOKEN: must be at least 16 characters']);
+    assert.doesNotMatch(problemsOf({ METRICS_TOKEN: 'x', METRICS_PORT: 'y' }).join('\n'), /"x"/);
   });
 
   it('when NODE_ENV is production, then test deposits are off and a JWT secret is required', () => {

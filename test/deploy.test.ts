@@ -92,6 +92,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('when the API runs in a container, then it listens on every interface (HOST=0.0.0.0), which npm start does not by default', () => {
+    const { services } = loadCompose();
+    assert.equal(services.api!.environment?.HOST, '0.0.0.0');
+    assert.match(fs.readFileSync('Dockerfile', 'utf8'), /^ENV .*\bHOST=0\.0\.0\.0\b/m);
+  });
+
   it('when the image starts without a command, then it runs the API with node itself, as start:api does', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync('Dockerfile', 'utf8'))?.[1];
     assert.ok(cmd, 'the Dockerfile has an exec-form CMD');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { register, startTestApi, testApi, type TestApi } from '../support/api';
+import { freePort } from '../support/db';
 
 describe('operational endpoints', () => {
   let api: TestApi;
@@ -21,15 +22,56 @@ describe('operational endpoints', () => {
     assert.equal(response.body.checks.database, 'ok');
   });
 
-  it('when requests have been served, then /metrics exposes their durations in Prometheus format', async () => {
-    await api.request('GET', '/api/v1/wallet');
+  it('when no metrics setting is made, then /metrics is not served on the API port (anyone may reach it)', async () => {
     const response = await api.request('GET', '/metrics');
+    assert.equal(response.status, 404);
+    assert.equal(response.body.error.code, 'not_found');
+  });
+
+  it('when METRICS_TOKEN is set, then /metrics on the API port answers only that bearer token, with request durations in Prometheus format', async () => {
+    const token = 'scrape-token-0123456789';
+    const scraped = await startTestApi({ METRICS_TOKEN: token });
+    await scraped.request('GET', '/api/v1/wallet');
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-token-0123456789',
+      `Basic ${token}`,
+      `Bearer ${token}x`,
+    ]) {
+      const refused = await scraped.request('GET', '/metrics', { headers: { Authorization: authorization } });
+      assert.equal(refused.status, 401, String(authorization));
+      assert.equal(refused.body.error.code, 'unauthorized');
+      assert.doesNotMatch(refused.text, /process_cpu_seconds_total/);
+    }
+    const response = await scraped.request('GET', '/metrics', {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     assert.equal(response.status, 200);
     assert.match(
       response.text,
       /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/wallet",status="401"\} \d+/,
     );
     assert.match(response.text, /process_cpu_seconds_total/);
+    await scraped.close();
+  });
+
+  it('when METRICS_PORT is set, then metrics are served there, on loopback by default, and on that port only they', async () => {
+    const metricsPort = await freePort();
+    const scraped = await startTestApi({ METRICS_PORT: String(metricsPort) });
+    await scraped.request('GET', '/api/v1/wallet');
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(
+      await response.text(),
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/wallet"/,
+    );
+    assert.equal((await scraped.request('GET', '/metrics')).status, 404, 'not on the API port');
+    const other = await fetch(`http://127.0.0.1:${metricsPort}/api/v1/wallet`);
+    assert.equal(other.status, 404);
+    // Bound to 127.0.0.1 itself: another loopback address of this machine is refused.
+    await assert.rejects(fetch(`http://127.0.0.2:${metricsPort}/metrics`));
+    await scraped.close();
+    await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`), 'closed with the API');
   });
 
   it('when /openapi.json is asked, then it documents every route with its schemas and the bearer scheme', async () => {
