@@ -71,7 +71,8 @@ export function attachNotificationSockets(
       application_name: ADAPTER_APPLICATION_NAME,
     }),
     {
-      onError: (error) => deps.logger.warn({ err: error }, 'socket adapter connection failed'),
+      // One line: the adapter reconnects by itself (and a stopping database says so on every connection).
+      onError: (error) => deps.logger.warn({ reason: error.message }, 'socket adapter connection lost'),
       // What was published while the adapter was away never reached these sockets:
       // their clients reconnect and catch up from GET /notifications.
       onReconnect: () => notifications.local.disconnectSockets(true),

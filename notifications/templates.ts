@@ -77,6 +77,7 @@ const SOURCES: Record<NotificationType, Source> = {
       '{{#if hasRefund}}The student was refunded {{refunded}}.{{/if}}',
       WHEN,
     ],
+    action: { label: 'See the booking', url: 'bookingUrl' },
   },
   review_required: {
     subject: 'Review required: {{title}} ({{outcome}})',
@@ -104,6 +105,7 @@ const SOURCES: Record<NotificationType, Source> = {
 };
 
 const HTML_LAYOUT = Handlebars.compile<{
+  name: string;
   subject: string;
   paragraphs: string[];
   action?: { label: string; url: string };
@@ -112,6 +114,7 @@ const HTML_LAYOUT = Handlebars.compile<{
 <html lang="en">
 <head><meta charset="utf-8"><title>{{subject}}</title></head>
 <body style="font-family: sans-serif; line-height: 1.5; max-width: 36em">
+<p>Hello {{name}},</p>
 {{#each paragraphs}}<p>{{this}}</p>
 {{/each}}{{#if action}}<p><a href="{{action.url}}" style="display: inline-block; padding: 0.5em 1em; background: #1a56db; color: #fff; text-decoration: none; border-radius: 4px">{{action.label}}</a></p>
 {{/if}}<p style="color: #666; font-size: 0.9em">You can turn email for this kind of message off in your notification preferences.</p>
@@ -175,6 +178,11 @@ export function render(type: NotificationType, context: MessageContext): Rendere
   return {
     subject,
     text: TEXT_LAYOUT({ name: context.name, paragraphs, ...(action === undefined ? {} : { action }) }),
-    html: HTML_LAYOUT({ subject, paragraphs, ...(action === undefined ? {} : { action }) }),
+    html: HTML_LAYOUT({
+      name: context.name,
+      subject,
+      paragraphs,
+      ...(action === undefined ? {} : { action }),
+    }),
   };
 }
