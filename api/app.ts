@@ -179,8 +179,17 @@ function docsGuard(): express.RequestHandler {
   return (req, _res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       next(new MethodNotAllowedError(req.method, 'GET, HEAD'));
-    else next(req.path.endsWith('/package.json') ? new NotFoundError('route') : undefined);
+    // express.static decodes the path: `package%2ejson` must be refused as `package.json` is.
+    else next(/\/package\.json$/i.test(decodedPath(req.path)) ? new NotFoundError('route') : undefined);
   };
+}
+
+function decodedPath(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return rawPath; // a bad %-escape is answered 400 further on
+  }
 }
 
 /** TRUST_PROXY as Express wants it: a boolean, a hop count, or addresses/subnets. */

@@ -29,6 +29,15 @@ export function illFormedTextAt(value: unknown, root: string): string | undefine
   return undefined;
 }
 
+/** Paths are echoed in the answer: a deeply nested one is shown by its ends. */
+const MAX_PATH_CHARS = 200;
+
+function shown(path: string): string {
+  if (path.length <= MAX_PATH_CHARS) return path;
+  const half = MAX_PATH_CHARS / 2;
+  return `${path.slice(0, half)}…${path.slice(-half)}`;
+}
+
 /** After the JSON parser: a body with a lone surrogate anywhere is 400. */
 export function wellFormedText(): RequestHandler {
   return (req, _res, next) => {
@@ -39,7 +48,10 @@ export function wellFormedText(): RequestHandler {
     }
     next(
       new ValidationError('invalid body', [
-        { path, message: 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate)' },
+        {
+          path: shown(path),
+          message: 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate)',
+        },
       ]),
     );
   };

@@ -23,13 +23,21 @@ export function keepJwtSecret(settings: Settings): KeptSecret {
   fs.mkdirSync(settings.DATA_DIR, { recursive: true });
   const file = path.join(settings.DATA_DIR, JWT_SECRET_FILE);
   let created = false;
+  // Written whole to a file of its own, then linked into place: a second process
+  // starting at once finds either no file or the whole secret (link fails on an
+  // existing file, so the first one's stays), and a crash leaves no empty file.
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(draft, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
   try {
-    // Only this user may read it; `wx`: two processes starting at once keep the first one's.
-    fs.writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    fs.linkSync(draft, file);
     created = true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    fs.rmSync(draft, { force: true });
   }
+  // A secret others can read is no secret: only its owner may.
+  if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
   const secret = fs.readFileSync(file, 'utf8').trim();
   if (secret.length < 32) {
     throw new Error(

@@ -46,4 +46,25 @@ describe('JWT secret of npm start', () => {
     );
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it('when the kept file is readable by others, then it is made owner-only again', () => {
+    const dataDir = tempDataDir();
+    const file = path.join(dataDir, JWT_SECRET_FILE);
+    fs.writeFileSync(file, `${'k'.repeat(40)}\n`);
+    fs.chmodSync(file, 0o644);
+    const kept = keepJwtSecret(loadSettings({ DATA_DIR: dataDir }));
+    assert.equal(kept.settings.JWT_SECRET, 'k'.repeat(40));
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when a second start finds the kept secret, then it uses it, and the drafts the secret was written through are gone', () => {
+    const dataDir = tempDataDir();
+    const settings = loadSettings({ DATA_DIR: dataDir });
+    const first = keepJwtSecret(settings);
+    const second = keepJwtSecret(settings);
+    assert.equal(second.settings.JWT_SECRET, first.settings.JWT_SECRET);
+    assert.deepEqual(fs.readdirSync(dataDir), [JWT_SECRET_FILE]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 });

@@ -288,6 +288,9 @@ describe('bad input', () => {
       '/docs/../../package.json',
       '/docs/%2e%2e/%2E%2E/package.json',
       '/docs/package.json',
+      // express.static decodes these into package.json.
+      '/docs/package%2ejson',
+      '/docs/package%2Ejson',
       '/api/v1/../../package.json',
       '/api/v1/./wallet',
     ]) {
@@ -407,6 +410,16 @@ describe('bad input', () => {
       assert.equal(response.body.error.details[0].path, path, response.text);
     }
     assert.deepEqual(await snapshot(api), before);
+
+    // Nested thousands deep, the path is shown by its ends: the answer stays small.
+    const deep = `${'['.repeat(5_000)}"\\ud800"${']'.repeat(5_000)}`;
+    const nested = await api.request('POST', '/api/v1/auth/register', {
+      rawBody: JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', `"name":"x","deep":${deep}`),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assertErrorShape(nested, 400, 'validation_error');
+    assert.ok(nested.text.length < 1_000, `${nested.text.length} bytes`);
+    assert.match(nested.body.error.details[0].path, /^body\.deep\.0\.0.*….*\.0$/);
 
     const paired = await api.request('POST', '/api/v1/auth/register', {
       rawBody: JSON.stringify({ ...valid(), name: 'x' }).replace('"name":"x"', '"name":"Ada \\ud83d\\ude00"'),
