@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { UnauthorizedError } from './errors';
+import { ForbiddenError, UnauthorizedError } from './errors';
 import { errorHandler, notFound } from './error-handler';
 import { methodNotAllowed } from './method-not-allowed';
 
@@ -60,10 +60,22 @@ export function metricsRoute(registry: Registry, token: string | undefined): Req
   };
 }
 
-/** The METRICS_PORT listener's application: /metrics and nothing else. */
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The METRICS_PORT listener's application: /metrics and nothing else. Without
+ * a token it listens on loopback only (settings insist), and answers only a
+ * Host naming loopback: a DNS-rebinding page cannot read it through a browser.
+ */
 export function metricsApp(registry: Registry, token: string | undefined): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (token === undefined) {
+    app.use((req, _res, next) => {
+      const host = (req.get('Host') ?? '').toLowerCase().replace(/:\d+$/, '');
+      next(LOOPBACK_NAMES.has(host) ? undefined : new ForbiddenError('metrics answer a loopback Host only'));
+    });
+  }
   app.get('/metrics', metricsRoute(registry, token));
   app.use(methodNotAllowed(app));
   app.use(notFound());

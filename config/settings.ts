@@ -121,7 +121,7 @@ export const settingsSchema = z.object({
   METRICS_HOST: listenHost()
     .default('127.0.0.1')
     .describe(
-      'Address of the `METRICS_PORT` listener (loopback by default; `0.0.0.0` for a scraper elsewhere).',
+      'Address of the `METRICS_PORT` listener (loopback by default; `0.0.0.0` for a scraper elsewhere, which then requires `METRICS_TOKEN`). Without a token it answers only a loopback `Host`.',
     ),
   METRICS_TOKEN: optionalString().describe(
     'Bearer token (at least 16 characters) a scraper must send for `/metrics`; with it, `/metrics` is also served on the API port. Without it or `METRICS_PORT`, metrics are not served.',
@@ -279,6 +279,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   if (raw.METRICS_TOKEN !== undefined && raw.METRICS_TOKEN.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters');
+  }
+  if (
+    raw.METRICS_PORT !== undefined &&
+    raw.METRICS_TOKEN === undefined &&
+    !['127.0.0.1', '::1', 'localhost'].includes(raw.METRICS_HOST)
+  ) {
+    problems.push(
+      'METRICS_TOKEN: required when METRICS_HOST is not a loopback address (metrics would be open)',
+    );
   }
   if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');

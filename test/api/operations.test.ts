@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import pino from 'pino';
+import { loadSettings } from '../../config/settings';
 import { register, startTestApi, testApi, type TestApi } from '../support/api';
 import { freePort } from '../support/db';
 
@@ -70,8 +72,24 @@ describe('operational endpoints', () => {
     assert.equal(other.status, 404);
     // Bound to 127.0.0.1 itself: another loopback address of this machine is refused.
     await assert.rejects(fetch(`http://127.0.0.2:${metricsPort}/metrics`));
+    // Another name for it (a DNS-rebinding page's) is refused: only loopback names are answered.
+    const rebound = await rawRequest(metricsPort, 'attacker.example');
+    assert.equal(rebound.status, 403);
+    assert.equal((await rawRequest(metricsPort, `localhost:${metricsPort}`)).status, 200);
     await scraped.close();
     await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`), 'closed with the API');
+  });
+
+  it('when METRICS_HOST is not loopback and no METRICS_TOKEN is set, then the settings are refused', () => {
+    assert.throws(
+      () => loadSettings({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }),
+      /METRICS_TOKEN: required when METRICS_HOST is not a loopback address/,
+    );
+    assert.equal(
+      loadSettings({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_TOKEN: 't'.repeat(16) })
+        .METRICS_HOST,
+      '0.0.0.0',
+    );
   });
 
   it('when /openapi.json is asked, then it documents every route with its schemas and the bearer scheme', async () => {
@@ -198,3 +216,18 @@ describe('operational endpoints', () => {
     assert.ok(!lines.some((l) => l.includes(student.token)), 'no line holds the token');
   });
 });
+
+/** GET /metrics on the metrics port with this Host header (fetch would not send another). */
+function rawRequest(port: number, host: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path: '/metrics', headers: { Host: host } },
+      (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0 });
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
