@@ -13,7 +13,8 @@ import { TEST_CURRENCY } from './db';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
-function workflowBundle(): Promise<WorkflowBundle> {
+/** The app's workflows, bundled once per test process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
   return (bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
@@ -76,6 +77,15 @@ export async function appWorker(
   const created = createActivities(testActivityDeps(db, options.activities));
   const activities = options.wrap === undefined ? created : options.wrap(created);
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
+  return { worker: await appWorkersOn(env, taskQueue, activities), taskQueue };
+}
+
+/** The app's workflows with these activities on `taskQueue`, and email delivery on its queue beside it. */
+export async function appWorkersOn(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: Pick<Activities, 'deliverNotifications'> & object,
+): Promise<AppWorkers> {
   const main = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
@@ -87,5 +97,5 @@ export async function appWorker(
     taskQueue: emailTaskQueue(taskQueue),
     activities: { deliverNotifications: activities.deliverNotifications },
   });
-  return { worker: new AppWorkers(main, email), taskQueue };
+  return new AppWorkers(main, email);
 }

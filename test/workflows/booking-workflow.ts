@@ -3,33 +3,22 @@
 // real workflow bundle, a time-skipping server, and recorded calls.
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { BookingActivities as StepActivities, SettleInput } from '../../activities/bookings';
 import type { NotificationActivities } from '../../activities/notifications';
 import { bookingPolicy } from '../../bookings/policy';
 import { loadSettings } from '../../config/settings';
 import type { BookingPolicy } from '../../domain/booking';
-import { AppWorkers } from '../support/workers';
+import { appWorkersOn, type AppWorkers } from '../support/workers';
 import {
   attendanceEventSignal,
   BOOKING_WORKFLOW_TYPE,
   bookingWorkflowId,
-  emailTaskQueue,
   type BookingOutcome,
   type BookingWorkflowInput,
 } from '../../workflows/shared';
 
 /** What the booking workflow calls: its steps, and the mailing of its notifications. */
 export type BookingActivities = StepActivities & NotificationActivities;
-
-let bundle: Promise<WorkflowBundle> | undefined;
-
-export function workflowBundle(): Promise<WorkflowBundle> {
-  return (bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
-  }));
-}
 
 /** The policy a booking gets with the default configuration (referral not applied). */
 export const DEFAULT_POLICY: BookingPolicy = bookingPolicy(loadSettings({}), false);
@@ -119,18 +108,7 @@ export async function fakeWorker(
   activities: BookingActivities,
 ): Promise<{ worker: AppWorkers; taskQueue: string }> {
   const taskQueue = `booking-wf-${randomUUID()}`;
-  const main = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  const email = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: emailTaskQueue(taskQueue),
-    activities: { deliverNotifications: activities.deliverNotifications },
-  });
-  return { worker: new AppWorkers(main, email), taskQueue };
+  return { worker: await appWorkersOn(env, taskQueue, activities), taskQueue };
 }
 
 export function startBooking(env: TestWorkflowEnvironment, taskQueue: string, input: BookingWorkflowInput) {

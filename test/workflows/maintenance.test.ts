@@ -9,12 +9,11 @@ import type { TransferSpec } from '../../ledger/types';
 import { maintenanceWorkflow } from '../../workflows/maintenance';
 import type { MaintenanceActivities } from '../../activities/maintenance';
 import { configureMaintenance, maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
-import { workflowBundle } from './booking-workflow';
 import { testDb } from '../support/db';
 import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
 import { escrowAccount, fundedWallet, insertUser } from '../support/fixtures';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
-import { appWorker } from '../support/workers';
+import { appWorker, workflowBundle } from '../support/workers';
 
 async function storeKey(db: Db, userId: string, key: string, ageHours: number): Promise<void> {
   await db('idempotency_keys').insert({
