@@ -7,7 +7,9 @@
 // policy that rejects duplicates.
 //
 // It also finishes what a meeting cancellation left undone: a live booking of
-// a cancelled meeting that has not started gets its cancellation again.
+// a cancelled meeting that has not started gets its cancellation again; and
+// marks failed the emails nobody will send any more (still due a day after
+// their notification), so none stays pending forever.
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
@@ -18,6 +20,7 @@ import {
   overdueHeldBookings,
   uncancelledBookingsOfCancelledMeetings,
 } from './repository';
+import { failStaleEmails } from '../notifications/email-queue';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 
 export interface ReconcilerDeps {
@@ -33,12 +36,16 @@ export const START_GRACE_MS = 30_000;
 const BATCH = 100;
 /** A held booking this long past its class's end (grace and a margin) should have been settled. */
 export const OVERDUE_AFTER_MS = 6 * 60 * 60_000;
+/** An email still due this long after its notification (delivery gives up within about two hours). */
+export const STALE_EMAIL_AFTER_MS = 24 * 60 * 60_000;
 
 export interface ReconcileResult {
   started: number;
   cancellationsResent: number;
   /** Starts asked for bookings overdue for settlement (mostly no-ops: the workflow exists). */
   overdueRestarted: number;
+  /** Emails nobody will send any more, marked failed. */
+  staleEmailsFailed: number;
 }
 
 export async function reconcileBookings(
@@ -103,7 +110,8 @@ export async function reconcileBookings(
       if (!(error instanceof DomainError || error instanceof WorkflowGoneError)) throw error;
     }
   }
-  return { started, cancellationsResent, overdueRestarted };
+  const staleEmailsFailed = await failStaleEmails(deps.db, STALE_EMAIL_AFTER_MS, BATCH);
+  return { started, cancellationsResent, overdueRestarted, staleEmailsFailed };
 }
 
 /** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */

@@ -148,3 +148,29 @@ export async function failDueEmails(conn: Conn, sourceId: string, reason: string
       email_error: conn.raw('coalesce(email_error, ?)', [trimmed(reason)]),
     });
 }
+
+/**
+ * Emails still due long after they were recorded have nobody to send them (a
+ * run from before email existed, a lane that ended): failed, with the reason,
+ * rather than pending forever. Answers how many, at most `limit` per call.
+ */
+export async function failStaleEmails(conn: Conn, olderThanMs: number, limit: number): Promise<number> {
+  const result = await conn.raw<{ rowCount: number | null }>(
+    `update notifications
+        set email_status = 'failed', email_claim = null, email_claimed_until = null,
+            email_error = coalesce(email_error, ?)
+      where id in (
+        select id from notifications
+         where email_status in ('pending', 'sending')
+           and created_at < now() - ? * interval '1 millisecond'
+           and (email_claimed_until is null or email_claimed_until < now())
+         limit ?
+         for update skip locked)`,
+    [
+      trimmed(`no delivery ran for it within ${Math.round(olderThanMs / 3_600_000)} hours`),
+      olderThanMs,
+      limit,
+    ],
+  );
+  return result.rowCount ?? 0;
+}

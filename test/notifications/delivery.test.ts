@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { deliverEmails, type DeliveryDeps } from '../../notifications/delivery';
-import { claimDueEmails, finishEmail } from '../../notifications/email-queue';
+import { STALE_EMAIL_AFTER_MS } from '../../bookings/reconciler';
+import { claimDueEmails, failStaleEmails, finishEmail } from '../../notifications/email-queue';
 import { smtpMailer, type Mailer } from '../../notifications/mailer';
 import { recordNotifications } from '../../notifications/service';
 import { register, testApi, type Session } from '../support/api';
@@ -386,5 +387,38 @@ describe('delivering one source’s emails', () => {
     assert.equal((await statusOf(sessions[0]!)).email_status, 'sending');
     assert.equal(await finishEmail(db, late[0]!.id, current.token, { status: 'sent' }), true);
     assert.equal((await statusOf(sessions[0]!)).email_status, 'sent');
+  });
+});
+
+describe('emails nobody will send', () => {
+  it('when an email is still due a day after its notification, then the reconciler’s sweep marks it failed with the reason, and leaves fresh ones alone', async () => {
+    const db = await testDb();
+    const api = await testApi();
+    const student = await register(api, 'student');
+    const stale = randomUUID();
+    const fresh = randomUUID();
+    for (const sourceId of [stale, fresh]) {
+      await recordNotifications(db, [
+        {
+          userId: student.user.id,
+          eventKey: `booking_confirmed:${sourceId}`,
+          type: 'booking_confirmed',
+          payload: { bookingId: sourceId },
+          sourceId,
+        },
+      ]);
+    }
+    await db('notifications')
+      .where({ source_id: stale })
+      .update({ created_at: db.raw("now() - interval '25 hours'") });
+
+    assert.ok((await failStaleEmails(db, STALE_EMAIL_AFTER_MS, 100)) >= 1);
+    const row = (sourceId: string) =>
+      db('notifications').where({ source_id: sourceId }).first('email_status', 'email_error');
+    assert.deepEqual(await row(stale), {
+      email_status: 'failed',
+      email_error: 'no delivery ran for it within 24 hours',
+    });
+    assert.deepEqual(await row(fresh), { email_status: 'pending', email_error: null });
   });
 });
