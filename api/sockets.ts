@@ -19,8 +19,8 @@ import {
   userRoom,
 } from '../notifications/realtime';
 import type { NotificationView } from '../notifications/types';
-import { findUserById } from '../users/repository';
 import type { TokenService } from '../users/tokens';
+import { userOfToken } from './authenticate';
 
 /** What the server sends (clients send nothing but the handshake). */
 export interface ServerToClientEvents {
@@ -142,9 +142,7 @@ async function authenticate(
   if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
     throw refusal('send the access token as auth: { token }');
   }
-  const claims = await deps.tokens.verify(token);
-  if (claims === undefined) throw refusal('invalid or expired token');
-  const user = await findUserById(deps.db, claims.userId);
+  const user = await userOfToken(deps.db, deps.tokens, token);
   if (user === undefined) throw refusal('invalid or expired token');
   // Verified above, so `exp` is present (the token service requires it).
   const { exp } = decodeJwt(token);
