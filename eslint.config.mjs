@@ -98,6 +98,8 @@ export default tseslint.config(
       'ledger/**/*.ts',
       'activities/**/*.ts',
       'notifications/**/*.ts',
+      'withdrawals/**/*.ts',
+      'temporal-client/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

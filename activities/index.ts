@@ -7,6 +7,8 @@ import type { Mailer } from '../notifications/mailer';
 import { createBookingActivities } from './bookings';
 import { createMaintenanceActivities } from './maintenance';
 import { createNotificationActivities } from './notifications';
+import { createWithdrawalActivities } from './withdrawals';
+import type { ConnectPayouts } from '../withdrawals/payouts';
 
 export interface ActivityDeps {
   db: Db;
@@ -17,6 +19,8 @@ export interface ActivityDeps {
   publicUrl: string;
   mailer: Mailer;
   email: EmailSettings;
+  /** Stripe Connect transfers of withdrawals (refused for good where Stripe is not configured). */
+  payouts: ConnectPayouts;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -24,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaintenanceActivities(deps),
     ...createBookingActivities(deps),
     ...createNotificationActivities(deps),
+    ...createWithdrawalActivities(deps),
   };
 }
 

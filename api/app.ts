@@ -13,6 +13,7 @@ import type { Settings } from '../config/settings';
 import type { Db } from '../db/knex';
 import type { LedgerBatcher } from '../ledger/batcher';
 import type { TokenService } from '../users/tokens';
+import type { WithdrawalDeps } from '../withdrawals/service';
 import { createAuthenticator } from './authenticate';
 import { MethodNotAllowedError, NotFoundError, RateLimitedError, ValidationError } from './errors';
 import { errorHandler, notFound } from './error-handler';
@@ -28,6 +29,7 @@ import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
 import { notificationRoutes } from './routes/notifications';
 import { walletRoutes } from './routes/wallet';
+import { withdrawalRoutes } from './routes/withdrawals';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
 import { wellFormedText } from './well-formed';
 
@@ -44,6 +46,8 @@ export interface AppDeps {
   logger: Logger;
   /** The booking services (Temporal client, LiveKit, clock, policy). */
   bookings: BookingDeps;
+  /** The withdrawal services (Temporal client, the data key, the payout provider). */
+  withdrawals: WithdrawalDeps;
   /** Dependencies /readyz reports on (the database is always one). */
   readiness?: ReadinessCheck[];
 }
@@ -93,6 +97,7 @@ export function createApp(deps: AppDeps): Express {
   meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   bookingRoutes(routes, deps.bookings);
   notificationRoutes(routes, { db });
+  withdrawalRoutes(routes, deps.withdrawals, { maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   const document = openApiDocument(routes, documentWebhooks);
 
   // A path with dot segments (`/docs/../../package.json`) names nothing here: clients resolve them.

@@ -1,15 +1,17 @@
 // The API alone (docker-compose's `api` service; scale it out behind a load
 // balancer); `npm start` runs everything in one process.
 import pino from 'pino';
-import { keepJwtSecret } from '../platform/jwt-secret';
+import { keepDataEncryptionKey, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress, temporalReadiness } from '../platform/temporal';
 import { startApiServer } from './server';
 
-// Production requires JWT_SECRET; in development the API alone keeps a secret in DATA_DIR as npm start does.
-const { settings, source: jwtSecretSource } = keepJwtSecret(settingsOrExit());
+// Production requires JWT_SECRET and DATA_ENCRYPTION_KEY; in development the API alone keeps
+// them in DATA_DIR as npm start does.
+const { settings: withSecret, source: jwtSecretSource } = keepJwtSecret(settingsOrExit());
+const { settings, source: dataKeySource } = keepDataEncryptionKey(withSecret);
 const logger = pino({ level: settings.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.onSignals();
@@ -28,6 +30,7 @@ void startOrExit(lifecycle, 'API start', async () => {
       database: platform.databaseOrigin,
       temporal: temporalAddress,
       jwtSecret: jwtSecretSource,
+      dataEncryptionKey: dataKeySource,
     },
     'API listening',
   );

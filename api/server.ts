@@ -1,7 +1,7 @@
 // The API process's parts: the admin bootstrap, the Express app over the
 // platform's services, listening. Used by `npm start` (everything in one
 // process) and api/main.ts (the API alone, as docker-compose runs it).
-import { bookingDeps, type Platform } from '../platform/platform';
+import { bookingDeps, withdrawalDeps, type Platform } from '../platform/platform';
 import { bootstrapAdmin } from '../users/service';
 import { TokenService } from '../users/tokens';
 import { createApp, type ReadinessCheck } from './app';
@@ -33,6 +33,7 @@ export async function startApiServer(
     tokens,
     logger,
     bookings: bookingDeps(platform),
+    withdrawals: withdrawalDeps(platform),
     readiness,
   });
   const http = await listen(app, settings.PORT);

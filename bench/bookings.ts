@@ -48,7 +48,7 @@ import { planRelease } from '../domain/settlement';
 import { createUserAccount, ensureSystemAccounts, systemAccountId, userAccountId } from '../ledger/accounts';
 import { auditLedger } from '../ledger/audit';
 import type { TransferSpec } from '../ledger/types';
-import { activityDeps, assemble, bookingDeps } from '../platform/platform';
+import { activityDeps, assemble, bookingDeps, withdrawalDeps } from '../platform/platform';
 import { ensureSearchAttributes } from '../platform/search-attributes';
 import { TokenService } from '../users/tokens';
 import { EMAIL_ACTIVITY_SLOTS } from '../workers/worker';
@@ -584,6 +584,7 @@ async function main(): Promise<void> {
       tokens,
       logger: silent,
       bookings: bookingDeps(platform),
+      withdrawals: withdrawalDeps(platform),
     });
     const api = await listen(app, 0, '127.0.0.1');
     const workerOptions = {

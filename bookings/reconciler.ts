@@ -6,6 +6,9 @@
 // their workflows from the row. Starting twice is harmless: one id, a reuse
 // policy that rejects duplicates.
 //
+// Withdrawals get the same: one whose request died before starting its
+// workflow has it started here.
+//
 // It also finishes what a meeting cancellation left undone: a live booking of
 // a cancelled meeting that has not started gets its cancellation again; and
 // marks failed the emails nobody will send any more (still due a day after
@@ -22,12 +25,16 @@ import {
 } from './repository';
 import { failStaleEmails } from '../notifications/email-queue';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
+import { startMissingWithdrawalWorkflows } from '../withdrawals/service';
+import type { WithdrawalWorkflows } from '../withdrawals/workflow-gateway';
 
 export interface ReconcilerDeps {
   db: Db;
   clock: Clock;
   workflows: BookingWorkflows;
   logger: Logger;
+  /** Withdrawals get the same guarantee: each has its workflow. */
+  withdrawals?: WithdrawalWorkflows;
 }
 
 /** A booking's own request gets this long to start its workflow before the reconciler does. */
@@ -46,6 +53,8 @@ export interface ReconcileResult {
   overdueRestarted: number;
   /** Emails nobody will send any more, marked failed. */
   staleEmailsFailed: number;
+  /** Withdrawal workflows started for withdrawals whose request did not. */
+  withdrawalsStarted: number;
 }
 
 export async function reconcileBookings(
@@ -111,7 +120,11 @@ export async function reconcileBookings(
     }
   }
   const staleEmailsFailed = await failStaleEmails(deps.db, STALE_EMAIL_AFTER_MS, BATCH);
-  return { started, cancellationsResent, overdueRestarted, staleEmailsFailed };
+  const withdrawalsStarted =
+    deps.withdrawals === undefined
+      ? 0
+      : await startMissingWithdrawalWorkflows({ ...deps, workflows: deps.withdrawals }, now, BATCH);
+  return { started, cancellationsResent, overdueRestarted, staleEmailsFailed, withdrawalsStarted };
 }
 
 /** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */

@@ -7,13 +7,11 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PresenceEvent } from '../domain/attendance';
-import { ConflictError, UnavailableError } from '../domain/errors';
+import { executeUpdate } from '../temporal-client/updates';
 import type { bookingWorkflow } from '../workflows/booking';
 import {
   attendanceEventSignal,
@@ -32,23 +30,10 @@ import {
 } from '../workflows/shared';
 import type { BookingRow } from './repository';
 
+export { WorkflowGoneError } from '../temporal-client/updates';
+
 /** How long starting a workflow may take before the caller gives up (the reconciler will not). */
 const START_DEADLINE_MS = 5_000;
-/** How long an update (cancel, dispute, resolve: each waits for its settlement step) may take. */
-const UPDATE_DEADLINE_MS = 30_000;
-
-function isDeadlineExceeded(error: unknown): boolean {
-  return (error as { code?: number }).code === 4; /* DEADLINE_EXCEEDED */
-}
-
-/** The booking's workflow is not running (it finished, or was never started). */
-export class WorkflowGoneError extends Error {
-  constructor(readonly bookingId: string) {
-    super(`the workflow of booking ${bookingId} is not running`);
-    this.name = 'WorkflowGoneError';
-  }
-}
-
 /** Everything the workflow needs, derived from the booking row alone (so anyone can start it, the same way). */
 export function workflowInputOf(booking: BookingRow, closeRoom: boolean): BookingWorkflowInput {
   return {
@@ -127,28 +112,10 @@ export class BookingWorkflows {
     return this.update(bookingId, (handle) => handle.executeUpdate(resolveReviewUpdate, { args: [request] }));
   }
 
-  private async update<T>(
+  private update<T>(
     bookingId: string,
     call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
   ): Promise<T> {
-    try {
-      // Bounded: a workflow whose worker is away must not hold the caller (an HTTP request,
-      // the reconciler's round) for ever. The update may still be applied later.
-      return await this.client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-        call(this.client.workflow.getHandle(bookingWorkflowId(bookingId))),
-      );
-    } catch (error) {
-      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(error)) {
-        throw new UnavailableError(
-          `the booking's workflow did not answer within ${UPDATE_DEADLINE_MS / 1000} s; look at the booking again before retrying`,
-        );
-      }
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        const { type, message } = error.cause;
-        if (type !== undefined && type !== null) throw new ConflictError(type, message);
-      }
-      if (error instanceof WorkflowNotFoundError) throw new WorkflowGoneError(bookingId);
-      throw error;
-    }
+    return executeUpdate(this.client, bookingWorkflowId(bookingId), call, 'booking');
   }
 }

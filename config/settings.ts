@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseKeyring } from '../withdrawals/bank-details';
 
 // Values arrive as strings; an empty one means unset (see loadSettings).
 const integer = (min: number, max: number) => {
@@ -183,6 +184,19 @@ export const settingsSchema = z.object({
     .describe('LiveKit API key (join tokens, webhook verification).'),
   LIVEKIT_API_SECRET: z.string().min(1).default('secret').describe('LiveKit API secret.'),
 
+  WITHDRAWAL_MIN_AMOUNT: integer(1, 1_000_000_000_000)
+    .default(1000)
+    .describe('Smallest withdrawal a teacher may ask for, in minor units.'),
+  PAYOUT_PROVIDER: z
+    .enum(['manual', 'stripe'])
+    .default('manual')
+    .describe(
+      "How approved withdrawals are paid: `manual` (an admin makes the bank transfer and confirms it with `/complete`) or `stripe` (a Stripe Connect transfer to the teacher's connected account; needs `STRIPE_SECRET_KEY`). Fixed per withdrawal when it is asked.",
+    ),
+  DATA_ENCRYPTION_KEY: optionalString().describe(
+    'Keys sealing bank details at rest (AES-256-GCM): base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed, so put a new key first to rotate. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
+  ),
+
   STRIPE_SECRET_KEY: optionalString().describe('Stripe secret key for Checkout top-ups.'),
   STRIPE_WEBHOOK_SECRET: optionalString().describe('Signing secret of the Stripe webhook endpoint.'),
   STRIPE_API_URL: optionalUrl().describe('Override of the Stripe API base URL (a local endpoint in tests).'),
@@ -213,7 +227,10 @@ export const settingsSchema = z.object({
 
 export type RawSettings = z.infer<typeof settingsSchema>;
 
-export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET' | 'PUBLIC_URL'> {
+export interface Settings extends Omit<
+  RawSettings,
+  'ENABLE_TEST_DEPOSITS' | 'JWT_SECRET' | 'PUBLIC_URL' | 'DATA_ENCRYPTION_KEY'
+> {
   ENABLE_TEST_DEPOSITS: boolean;
   JWT_SECRET: string;
   /**
@@ -222,6 +239,9 @@ export interface Settings extends Omit<RawSettings, 'ENABLE_TEST_DEPOSITS' | 'JW
    * see platform/jwt-secret.ts).
    */
   jwtSecretSource: 'JWT_SECRET' | 'random';
+  /** The keys sealing bank details: the setting's, or one made for this process (see platform/kept-secrets.ts). */
+  DATA_ENCRYPTION_KEY: string;
+  dataKeySource: 'DATA_ENCRYPTION_KEY' | 'random';
   PUBLIC_URL: string;
 }
 
@@ -242,6 +262,7 @@ const SECRET_KEYS = new Set([
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
   'METRICS_TOKEN',
+  'DATA_ENCRYPTION_KEY',
 ]);
 
 /** A value as an error may print it: secrets hidden, a URL's password masked (logs outlive terminals). */
@@ -289,6 +310,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'METRICS_TOKEN: required when METRICS_HOST is not a loopback address (metrics would be open)',
     );
   }
+  if (production && raw.DATA_ENCRYPTION_KEY === undefined) {
+    problems.push('DATA_ENCRYPTION_KEY: required when NODE_ENV=production');
+  }
+  if (raw.DATA_ENCRYPTION_KEY !== undefined) {
+    try {
+      parseKeyring(raw.DATA_ENCRYPTION_KEY);
+    } catch (error) {
+      problems.push(`DATA_ENCRYPTION_KEY: ${(error as Error).message}`);
+    }
+  }
+  if (raw.PAYOUT_PROVIDER === 'stripe' && raw.STRIPE_SECRET_KEY === undefined) {
+    problems.push('STRIPE_SECRET_KEY: required when PAYOUT_PROVIDER=stripe');
+  }
   if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
   }
@@ -299,6 +333,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     // Never a default written in the source: anyone could sign tokens with it.
     JWT_SECRET: raw.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     jwtSecretSource: raw.JWT_SECRET === undefined ? 'random' : 'JWT_SECRET',
+    DATA_ENCRYPTION_KEY: raw.DATA_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
+    dataKeySource: raw.DATA_ENCRYPTION_KEY === undefined ? 'random' : 'DATA_ENCRYPTION_KEY',
     // Links must reach this service: by default, where it listens.
     PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     ENABLE_TEST_DEPOSITS: raw.ENABLE_TEST_DEPOSITS ?? !production,

@@ -114,8 +114,20 @@ export function messageContext(facts: EmailFacts, settings: EmailSettings): Mess
     bookingUrl: bookingId === null ? null : `${settings.publicUrl}/api/v1/bookings/${bookingId}`,
     reminder: number('reminder'),
     attendedPercent,
+    amount: amount('amount'),
+    withdrawalId: text('withdrawalId'),
+    reason: text('reason'),
+    reference: text('reference'),
+    waitingFor: WAITING_WORDS[text('waitingFor') ?? ''] ?? null,
+    withdrawalsUrl: `${settings.publicUrl}/api/v1/withdrawals`,
+    adminWithdrawalsUrl: `${settings.publicUrl}/api/v1/withdrawals?status=${text('waitingFor') === 'payout_confirmation' ? 'processing' : 'pending'}`,
   };
 }
+
+const WAITING_WORDS: Record<string, string> = {
+  decision: 'an approval or a rejection',
+  payout_confirmation: 'the bank transfer to be confirmed',
+};
 
 /** Minor units to the currency's usual form: 1050 -> "$10.50", 500 (JPY) -> "¥500". */
 export function amountFormatter(currency: string): (minor: number) => string {

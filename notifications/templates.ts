@@ -27,6 +27,15 @@ export interface MessageContext {
   bookingUrl: string | null;
   reminder: number | null;
   attendedPercent: string | null;
+  /** A withdrawal's amount, its id, why it was rejected or failed, the payout's reference. */
+  amount: string | null;
+  withdrawalId: string | null;
+  reason: string | null;
+  reference: string | null;
+  /** What a withdrawal waits for, in words (reminders). */
+  waitingFor: string | null;
+  withdrawalsUrl: string;
+  adminWithdrawalsUrl: string;
 }
 
 interface Source {
@@ -101,6 +110,44 @@ const SOURCES: Record<NotificationType, Source> = {
       '{{#if isStudent}}{{#if hasRefund}}{{refunded}} is back in your credits.{{else}}Nothing is refunded.{{/if}}{{else}}{{#if hasEarnings}}{{teacherEarned}} is now in your earnings.{{else}}Nothing is paid out for this class.{{/if}}{{/if}}',
     ],
     action: { label: 'See the booking', url: 'bookingUrl' },
+  },
+  withdrawal_requested: {
+    subject: 'Withdrawal to approve: {{amount}}',
+    paragraphs: [
+      'A teacher asked to withdraw {{amount}} (withdrawal {{withdrawalId}}). The amount is held from their earnings until an admin approves or rejects it.',
+    ],
+    action: { label: 'Open the withdrawals', url: 'adminWithdrawalsUrl' },
+  },
+  withdrawal_reminder: {
+    subject: 'Reminder: withdrawal of {{amount}} waits for {{waitingFor}}',
+    paragraphs: ['The withdrawal {{withdrawalId}} of {{amount}} still waits for {{waitingFor}}.'],
+    action: { label: 'Open the withdrawals', url: 'adminWithdrawalsUrl' },
+  },
+  withdrawal_processing: {
+    subject: 'Withdrawal approved: {{amount}} is on its way',
+    paragraphs: ['Your withdrawal of {{amount}} was approved and is being paid out.'],
+    action: { label: 'See your withdrawals', url: 'withdrawalsUrl' },
+  },
+  withdrawal_completed: {
+    subject: 'Withdrawal paid: {{amount}}',
+    paragraphs: ['Your withdrawal of {{amount}} was paid out (reference {{reference}}).'],
+    action: { label: 'See your withdrawals', url: 'withdrawalsUrl' },
+  },
+  withdrawal_rejected: {
+    subject: 'Withdrawal rejected: {{amount}}',
+    paragraphs: [
+      'Your withdrawal of {{amount}} was rejected: {{reason}}',
+      'The amount is back in your available earnings.',
+    ],
+    action: { label: 'See your withdrawals', url: 'withdrawalsUrl' },
+  },
+  withdrawal_failed: {
+    subject: 'Withdrawal failed: {{amount}}',
+    paragraphs: [
+      'The payout of your withdrawal of {{amount}} failed: {{reason}}',
+      'The amount is back in your available earnings.',
+    ],
+    action: { label: 'See your withdrawals', url: 'withdrawalsUrl' },
   },
 };
 

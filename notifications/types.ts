@@ -11,6 +11,12 @@ export const NOTIFICATION_TYPES = [
   'review_required',
   'review_reminder',
   'review_resolved',
+  'withdrawal_requested',
+  'withdrawal_reminder',
+  'withdrawal_processing',
+  'withdrawal_completed',
+  'withdrawal_rejected',
+  'withdrawal_failed',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -27,6 +33,13 @@ export const CATEGORY_OF: Record<NotificationType, NotificationCategory> = {
   review_required: 'reviews',
   review_reminder: 'reviews',
   review_resolved: 'reviews',
+  // Admins' work, like reviews.
+  withdrawal_requested: 'reviews',
+  withdrawal_reminder: 'reviews',
+  withdrawal_processing: 'money',
+  withdrawal_completed: 'money',
+  withdrawal_rejected: 'money',
+  withdrawal_failed: 'money',
 };
 
 export interface NewNotification {
@@ -35,7 +48,7 @@ export interface NewNotification {
   type: NotificationType;
   /** Facts for the message: ids, times (ISO-8601), amounts (minor units), links. */
   payload: Record<string, unknown>;
-  /** What it is about (the booking): the workflow of that source mails it. */
+  /** What it is about (the booking, the withdrawal): the workflow of that source mails it. */
   sourceId: string;
 }
 

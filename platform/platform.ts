@@ -14,6 +14,10 @@ import { systemClock, type Clock } from '../domain/clock';
 import { LedgerBatcher } from '../ledger/batcher';
 import { LiveKit } from '../livekit/livekit';
 import { smtpMailer, unconfiguredMailer, type Mailer } from '../notifications/mailer';
+import { parseKeyring, type DataKeyring } from '../withdrawals/bank-details';
+import { unconfiguredPayouts, type ConnectPayouts } from '../withdrawals/payouts';
+import type { WithdrawalDeps } from '../withdrawals/service';
+import { WithdrawalWorkflows } from '../withdrawals/workflow-gateway';
 import { openDatabase, type ReadyDatabase } from './database';
 import type { Lifecycle } from './lifecycle';
 import { ensureSearchAttributes } from './search-attributes';
@@ -35,6 +39,11 @@ export interface Platform {
   /** SMTP_URL's server (npm start runs a local mail catcher when it is unset). */
   mailer: Mailer;
   bookingWorkflows: BookingWorkflows;
+  withdrawalWorkflows: WithdrawalWorkflows;
+  /** DATA_ENCRYPTION_KEY's keys, sealing bank details. */
+  keyring: DataKeyring;
+  /** Stripe Connect transfers of withdrawals. */
+  payouts: ConnectPayouts;
 }
 
 /** The parts that need no running infrastructure, for a database and Temporal client made elsewhere (tests). */
@@ -66,6 +75,9 @@ export function assemble(parts: {
     livekit,
     mailer: settings.SMTP_URL === undefined ? unconfiguredMailer : smtpMailer(settings.SMTP_URL),
     bookingWorkflows: new BookingWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE, livekit.closesRooms),
+    withdrawalWorkflows: new WithdrawalWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE),
+    keyring: parseKeyring(settings.DATA_ENCRYPTION_KEY),
+    payouts: unconfiguredPayouts,
   };
 }
 
@@ -133,5 +145,20 @@ export function activityDeps(platform: Platform): ActivityDeps {
       currency: platform.settings.CURRENCY,
       publicUrl: platform.settings.PUBLIC_URL,
     },
+    payouts: platform.payouts,
+  };
+}
+
+/** What the withdrawal services need, from the platform. */
+export function withdrawalDeps(platform: Platform): WithdrawalDeps {
+  const { settings } = platform;
+  return {
+    db: platform.db,
+    currency: settings.CURRENCY,
+    minAmount: settings.WITHDRAWAL_MIN_AMOUNT,
+    provider: settings.PAYOUT_PROVIDER,
+    keyring: platform.keyring,
+    workflows: platform.withdrawalWorkflows,
+    logger: platform.logger,
   };
 }

@@ -8,7 +8,7 @@ import { startApiServer } from '../api/server';
 import { lockDataDir } from '../platform/data-dir-lock';
 import { openDatabase } from '../platform/database';
 import { portsOfStart, takenPorts } from '../platform/free-ports';
-import { keepJwtSecret } from '../platform/jwt-secret';
+import { keepDataEncryptionKey, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { buildPlatform } from '../platform/platform';
@@ -48,7 +48,8 @@ void startOrExit(lifecycle, 'start', async () => {
     process.exit(1);
   }
   const secret = keepJwtSecret(configured);
-  let settings = secret.settings;
+  const dataKey = keepDataEncryptionKey(secret.settings);
+  let settings = dataKey.settings;
 
   stage(
     'database',
@@ -125,6 +126,7 @@ void startOrExit(lifecycle, 'start', async () => {
         : [`  Workflows  ${temporal.inspectorUrl}   (dev server inspector)`]),
       `  Email      ${mailCatcher === undefined ? 'through SMTP_URL' : `local inbox ${mailCatcher.inboxUrl}   (SMTP_URL unset: nothing leaves this machine)`}`,
       `  Tokens     signed with the JWT secret ${secret.source === 'JWT_SECRET' ? 'from JWT_SECRET' : secret.source}`,
+      `  Bank data  sealed with the key ${dataKey.source === 'DATA_ENCRYPTION_KEY' ? 'from DATA_ENCRYPTION_KEY' : dataKey.source}`,
       ...(api.adminCreated ? [`  Admin      created ${settings.ADMIN_EMAIL}`] : []),
       '',
     ].join('\n'),

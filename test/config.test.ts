@@ -63,11 +63,16 @@ describe('configuration', () => {
     assert.doesNotMatch(problemsOf({ METRICS_TOKEN: 'x', METRICS_PORT: 'y' }).join('\n'), /"x"/);
   });
 
-  it('when NODE_ENV is production, then test deposits are off and a JWT secret is required', () => {
+  it('when NODE_ENV is production, then test deposits are off and a JWT secret and a data encryption key are required', () => {
     assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), [
       'JWT_SECRET: required when NODE_ENV=production',
+      'DATA_ENCRYPTION_KEY: required when NODE_ENV=production',
     ]);
-    const settings = loadSettings({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) });
+    const settings = loadSettings({
+      NODE_ENV: 'production',
+      JWT_SECRET: 's'.repeat(32),
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
     assert.equal(settings.ENABLE_TEST_DEPOSITS, false);
   });
 

@@ -60,7 +60,13 @@ export async function startWorkerSide(
     });
   }
   const reconciler = runReconciler(
-    { db: platform.db, clock: platform.clock, workflows: platform.bookingWorkflows, logger },
+    {
+      db: platform.db,
+      clock: platform.clock,
+      workflows: platform.bookingWorkflows,
+      withdrawals: platform.withdrawalWorkflows,
+      logger,
+    },
     RECONCILE_EVERY_MS,
   );
   lifecycle.add('booking reconciler', reconciler.stop);

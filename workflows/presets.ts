@@ -64,3 +64,13 @@ export const EMAIL_DELIVERY: ActivityOptions = {
     maximumAttempts: 10,
   },
 };
+
+/**
+ * A payout through a provider (a Stripe Connect transfer): idempotent by a key
+ * derived from the withdrawal, so it retries without a cap while the provider
+ * is down or slow; only its refusal (non-retryable) stops it.
+ */
+export const PAYOUT: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+};

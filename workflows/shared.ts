@@ -158,3 +158,71 @@ export const BookingSearchAttributes = {
   studentId: defineSearchAttributeKey('StudentId', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('BookingStatus', SearchAttributeType.KEYWORD),
 };
+
+// ---- Withdrawals --------------------------------------------------------------
+
+export const WITHDRAWAL_WORKFLOW_TYPE = 'withdrawalWorkflow';
+
+/** One workflow per withdrawal, named after it. */
+export function withdrawalWorkflowId(withdrawalId: string): string {
+  return `withdrawal-${withdrawalId}`;
+}
+
+/** Everything the workflow needs; never the bank details (histories are readable by support staff). */
+export interface WithdrawalWorkflowInput {
+  withdrawalId: string;
+  teacherId: string;
+  /** Held amount, minor units. */
+  amount: number;
+  /** How it is paid, fixed when asked. */
+  provider: 'manual' | 'stripe';
+  /** Admins are reminded this often while the withdrawal waits for them. */
+  reminderHours: number;
+}
+
+export type WithdrawalPhase = 'pending' | 'processing' | 'completed' | 'rejected' | 'failed';
+
+export interface WithdrawalState {
+  phase: WithdrawalPhase;
+  /** ISO-8601 of the next reminder to admins, while it waits for one. */
+  nextReminder: string | null;
+  /** The bank transfer's reference or the Stripe transfer id, once paid. */
+  reference: string | null;
+  /** Why it was rejected or why the payout failed. */
+  reason: string | null;
+}
+
+export interface ApproveWithdrawalRequest {
+  adminId: string;
+}
+
+export interface RejectWithdrawalRequest {
+  adminId: string;
+  reason: string;
+}
+
+/** An admin's word on a manual payout: the bank transfer was made (`reference`), or it bounced (`failure`). */
+export type ManualPayoutReport =
+  | { adminId: string; outcome: 'completed'; reference: string }
+  | { adminId: string; outcome: 'failed'; reason: string };
+
+/** Types of the ApplicationFailures a withdrawal's updates are refused with (the API's 409 codes). */
+export const WithdrawalRefusal = {
+  alreadyResolved: 'already_resolved',
+  notProcessing: 'not_processing',
+  notManualPayout: 'not_manual_payout',
+} as const;
+
+/** Failure type of a payout the provider refused for good (the money goes back to the teacher). */
+export const PAYOUT_REFUSED = 'payout_refused';
+
+export const approveWithdrawalUpdate = defineUpdate<WithdrawalState, [ApproveWithdrawalRequest]>(
+  'approveWithdrawal',
+);
+export const rejectWithdrawalUpdate = defineUpdate<WithdrawalState, [RejectWithdrawalRequest]>(
+  'rejectWithdrawal',
+);
+export const reportManualPayoutUpdate = defineUpdate<WithdrawalState, [ManualPayoutReport]>(
+  'reportManualPayout',
+);
+export const withdrawalStateQuery = defineQuery<WithdrawalState>('withdrawalState');

@@ -48,6 +48,15 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   'post /api/v1/bookings/{id}/cancel': () => ({}),
   'post /api/v1/bookings/{id}/dispute': () => ({ reason: 'it did not happen' }),
   'post /api/v1/admin/reviews/{bookingId}/resolve': () => ({ decision: 'release' }),
+  'post /api/v1/withdrawals': () => ({
+    amount: 1_000,
+    bankAccount: { holderName: 'Valid', iban: 'DE89370400440532013000' },
+  }),
+  'post /api/v1/admin/withdrawals/{id}/approve': () => ({}),
+  'post /api/v1/admin/withdrawals/{id}/reject': () => ({ reason: 'not valid' }),
+  'post /api/v1/admin/withdrawals/{id}/complete': () => ({ reference: 'REF-1' }),
+  'post /api/v1/admin/withdrawals/{id}/fail': () => ({ reason: 'bounced' }),
+  'put /api/v1/teachers/me/stripe-account': () => ({ stripeAccountId: 'acct_123' }),
   'put /api/v1/me/notification-preferences': () => ({
     email: { bookings: true, money: true, reviews: true },
   }),

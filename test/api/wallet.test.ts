@@ -6,7 +6,7 @@ import { listen } from '../../api/http-server';
 import type { Db } from '../../db/knex';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
 import { LedgerBatcher } from '../../ledger/batcher';
-import { bookingDeps } from '../../platform/platform';
+import { bookingDeps, withdrawalDeps } from '../../platform/platform';
 import { MAX_CSV_LINES } from '../../api/routes/wallet';
 import { systemAccountId } from '../../ledger/accounts';
 import { applyChains } from '../../ledger/transfers';
@@ -25,6 +25,7 @@ async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
     tokens: shared.tokens,
     logger: pino({ level: 'silent' }),
     bookings: { ...bookingDeps(shared.platform), db },
+    withdrawals: { ...withdrawalDeps(shared.platform), db },
   });
   const server = await listen(app, 0, '127.0.0.1');
   registerCleanup(() => server.close(1_000));

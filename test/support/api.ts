@@ -9,7 +9,7 @@ import { listen } from '../../api/http-server';
 import { loadSettings, type Settings } from '../../config/settings';
 import type { Db } from '../../db/knex';
 import type { Clock } from '../../domain/clock';
-import { assemble, bookingDeps, type Platform } from '../../platform/platform';
+import { assemble, bookingDeps, withdrawalDeps, type Platform } from '../../platform/platform';
 import { hashPassword } from '../../users/passwords';
 import { insertUser } from '../../users/repository';
 import { TokenService } from '../../users/tokens';
@@ -100,6 +100,7 @@ export async function startTestApi(
     tokens,
     logger,
     bookings: bookingDeps(platform),
+    withdrawals: withdrawalDeps(platform),
   });
   const server = await listen(app, 0, '127.0.0.1');
   const sockets =

@@ -8,6 +8,7 @@ import { createActivities, type Activities, type ActivityDeps } from '../../acti
 import type { Db } from '../../db/knex';
 import { LiveKit } from '../../livekit/livekit';
 import { unconfiguredMailer } from '../../notifications/mailer';
+import { unconfiguredPayouts } from '../../withdrawals/payouts';
 import { emailTaskQueue } from '../../workflows/shared';
 import { TEST_CURRENCY } from './db';
 
@@ -35,6 +36,7 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
       currency: TEST_CURRENCY,
       publicUrl: 'http://localhost:3000',
     },
+    payouts: unconfiguredPayouts,
     ...overrides,
   };
 }
