@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type pino from 'pino';
 import type { Activities, ActivityDeps } from '../../activities';
 import type { Clock } from '../../domain/clock';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
@@ -68,6 +69,8 @@ export async function startBookingHarness(
     wrapActivities?: (activities: Activities) => Activities;
     inProcessWorker?: boolean;
     sockets?: boolean;
+    /** The API's logger (the activities' is `activities.logger`). */
+    logger?: pino.Logger;
   } = {},
 ): Promise<BookingHarness> {
   const env = await workflowTestEnv();
@@ -81,6 +84,7 @@ export async function startBookingHarness(
       temporal: { client: env.client, connection: env.connection },
       clock,
       sockets: options.sockets === true,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
     },
   );
   const worker =

@@ -2,9 +2,13 @@
 // dev server, the ledger and the notifications, with the manual payout.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { createAdmin, register, type Session } from '../support/api';
 import { assertAuditClean, earningsOf, startBookingHarness, type BookingHarness } from '../support/bookings';
 import { requireTimeSkipping } from '../support/devserver';
+import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import {
   adminAct,
   BANK_ACCOUNT,
@@ -16,12 +20,27 @@ import {
 } from '../support/withdrawals';
 
 const HOUR_MS = 3_600_000;
+const RECORD = process.env.RECORD_HISTORIES === '1';
 
 describe('withdrawals (manual payouts)', () => {
   let harness: BookingHarness;
   let admin: Session;
+  /** Every log line of the API and the activities, at debug. */
+  const logLines: string[] = [];
   before(async () => {
-    harness = await startBookingHarness({ WITHDRAWAL_MIN_AMOUNT: '100' });
+    const logger = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logLines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    harness = await startBookingHarness(
+      { WITHDRAWAL_MIN_AMOUNT: '100', LOG_LEVEL: 'debug' },
+      { logger, activities: { logger } },
+    );
     admin = await createAdmin(harness.api);
   });
   after(async () => {
@@ -66,8 +85,11 @@ describe('withdrawals (manual payouts)', () => {
     });
     assert.equal((await notificationsOf(teacher.user.id, 'withdrawal_processing')).length, 1);
     assert.equal((await notificationsOf(teacher.user.id, 'withdrawal_completed')).length, 1);
-    const state = (await withdrawalWorkflow(harness, asked.id).result()) as { phase: string };
+    const handle = withdrawalWorkflow(harness, asked.id);
+    const state = (await handle.result()) as { phase: string };
     assert.equal(state.phase, 'completed');
+    if (RECORD)
+      historyToFile(await handle.fetchHistory(), path.join(HISTORIES_DIR, 'withdrawal-manual-v1.json'));
 
     const statement = await harness.api.request('GET', '/api/v1/wallet/transactions?type=withdrawal', {
       token: teacher.token,
@@ -97,6 +119,11 @@ describe('withdrawals (manual payouts)', () => {
     const [told] = await notificationsOf(teacher.user.id, 'withdrawal_rejected');
     assert.equal(told.payload.reason, 'Name does not match');
 
+    if (RECORD) {
+      const handle = withdrawalWorkflow(harness, asked.id);
+      await handle.result();
+      historyToFile(await handle.fetchHistory(), path.join(HISTORIES_DIR, 'withdrawal-rejected-v1.json'));
+    }
     const late = await adminAct(harness.api, admin, asked.id, 'approve');
     assert.equal(late.status, 409);
     assert.equal(late.body.error.code, 'already_resolved');
@@ -262,5 +289,37 @@ describe('withdrawals (manual payouts)', () => {
     assert.equal((await adminAct(harness.api, admin, asked.id, 'reject', { reason: 'no' })).status, 200);
     await harness.skip(48 * HOUR_MS);
     assert.equal(await reminders(), 1);
+  });
+
+  it('when bank details are given, then no response, log line, stored column but the sealed one, or workflow history shows them whole', async () => {
+    const teacher = await earningTeacher(1_000);
+    const accountNumber = '000987654321';
+    const bankAccount = { holderName: 'Grace Hopper', accountNumber, routingNumber: '110000000' };
+    const asked = await withdraw(harness.api, teacher, 600, { bankAccount });
+    assert.equal(asked.status, 201, asked.text);
+    assert.deepEqual(asked.body.bankAccount, { holderName: 'Grace Hopper', bankName: null, last4: '4321' });
+    const approved = await adminAct(harness.api, admin, asked.body.id, 'approve');
+    const completed = await adminAct(harness.api, admin, asked.body.id, 'complete', { reference: 'R-1' });
+    const listed = await harness.api.request('GET', '/api/v1/withdrawals?limit=100', { token: admin.token });
+    const handle = withdrawalWorkflow(harness, asked.body.id);
+    await handle.result();
+    const history = JSON.stringify(await handle.fetchHistory());
+    const row = await harness.api.db('withdrawals').where({ id: asked.body.id }).first();
+    const { bank_account_sealed: sealed, ...clearColumns } = row;
+    assert.match(sealed, /^v1\./);
+    const seen = {
+      responses: [asked.text, approved.text, completed.text, listed.text].join('\n'),
+      logs: logLines.join(''),
+      history,
+      row: JSON.stringify(clearColumns),
+      sealed,
+    };
+    assert.ok(seen.logs.includes(asked.body.id), 'the log captured this withdrawal');
+    for (const [where, text] of Object.entries(seen)) {
+      for (const secret of [accountNumber, '0987654', '110000000']) {
+        assert.ok(!text.includes(secret), `${where} shows ${secret}`);
+      }
+    }
+    assert.ok(!seen.history.includes('Grace Hopper'), 'the history carries no bank details at all');
   });
 });
