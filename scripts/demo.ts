@@ -3,7 +3,9 @@
 // up (test deposit), the teacher publishes a one-minute class starting about
 // a minute later, the student books it, both fetch join tokens, LiveKit's
 // webhooks arrive signed as LiveKit signs them (join, leave, room finished),
-// and the booking's workflow settles it. Prints a timeline with the balances
+// and the booking's workflow settles it; the teacher then withdraws what the
+// class earned and the bootstrap admin (ADMIN_EMAIL / ADMIN_PASSWORD) approves
+// it and confirms the bank transfer. Prints a timeline with the balances
 // before and after, the notifications as they arrive over Socket.IO, the
 // emails the local mail catcher received, and where to look at the workflow.
 //
@@ -51,6 +53,15 @@ interface Session {
 interface Wallet {
   available: number;
   held: number;
+}
+interface Withdrawal {
+  id: string;
+  amount: number;
+  status: string;
+  provider: string;
+  reference: string | null;
+  workflowId: string;
+  bankAccount: { last4: string };
 }
 interface Meeting {
   id: string;
@@ -242,10 +253,69 @@ async function main(): Promise<void> {
   say(`balances after: ${await balances(student.token, teacher.token)}`);
   const notes = await call<{ data: { type: string }[] }>('GET', '/notifications', teacher.token);
   say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
-  // Booked and opened for both, and the teacher paid: five emails.
-  await showEmails([student.user.email, teacher.user.email], 5);
-  for (const socket of sockets) socket.close();
   say(`the booking's workflow, step by step: ${await workflowLink(booking.workflowId)}`);
+
+  const paidOut = await withdrawEarnings(teacher);
+  // Booked and opened for both, the teacher paid; then the withdrawal approved and paid out.
+  await showEmails([student.user.email, teacher.user.email], paidOut ? 7 : 5);
+  for (const socket of sockets) socket.close();
+}
+
+/**
+ * The teacher withdraws what the class earned; the bootstrap admin
+ * (ADMIN_EMAIL / ADMIN_PASSWORD) approves it and confirms the bank transfer.
+ * Answers whether the withdrawal was paid out.
+ */
+async function withdrawEarnings(teacher: Session): Promise<boolean> {
+  const earnings = await call<Wallet>('GET', '/wallet', teacher.token);
+  if (earnings.available < settings.WITHDRAWAL_MIN_AMOUNT) {
+    say(
+      `the teacher's ${money(earnings.available)} is below the smallest withdrawal (WITHDRAWAL_MIN_AMOUNT)`,
+    );
+    return false;
+  }
+  const withdrawal = await call<Withdrawal>('POST', '/withdrawals', teacher.token, {
+    amount: earnings.available,
+    bankAccount: {
+      holderName: 'Tess the Teacher',
+      iban: 'DE89 3704 0044 0532 0130 00',
+      bankName: 'Demo Bank',
+    },
+  });
+  say(
+    `teacher asked to withdraw ${money(withdrawal.amount)} to the account ending ${withdrawal.bankAccount.last4}: ${withdrawal.status}, held`,
+  );
+  say(`withdrawal workflow ${withdrawal.workflowId}: ${await workflowLink(withdrawal.workflowId)}`);
+  if (settings.ADMIN_EMAIL === undefined || settings.ADMIN_PASSWORD === undefined) {
+    say(
+      'no admin to approve it: set ADMIN_EMAIL and ADMIN_PASSWORD (npm start creates that admin) and run again',
+    );
+    return false;
+  }
+  const admin = await call<Session>('POST', '/auth/login', undefined, {
+    email: settings.ADMIN_EMAIL,
+    password: settings.ADMIN_PASSWORD,
+  });
+  const approved = await call<Withdrawal>(
+    'POST',
+    `/admin/withdrawals/${withdrawal.id}/approve`,
+    admin.token,
+    {},
+  );
+  say(`admin approved it: ${approved.status} (${approved.provider} payout)`);
+  if (approved.provider !== 'manual') return true;
+  const completed = await call<Withdrawal>(
+    'POST',
+    `/admin/withdrawals/${withdrawal.id}/complete`,
+    admin.token,
+    {
+      reference: `DEMO-${withdrawal.id.slice(0, 8)}`,
+    },
+  );
+  say(`admin confirmed the bank transfer ${completed.reference}: ${completed.status}`);
+  const after = await call<Wallet>('GET', '/wallet', teacher.token);
+  say(`teacher's earnings now: available ${money(after.available)}, held ${money(after.held)}`);
+  return true;
 }
 
 /** Prints each notification `who` receives live over Socket.IO. */
