@@ -1,13 +1,16 @@
 // Withdrawals through the whole system: the API, the withdrawal workflow on the
 // dev server, the ledger and the notifications, with the manual payout.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createAdmin, register, type Session } from '../support/api';
 import { assertAuditClean, earningsOf, startBookingHarness, type BookingHarness } from '../support/bookings';
 import { requireTimeSkipping } from '../support/devserver';
+import { testDatabase } from '../support/db';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import {
   adminAct,
@@ -321,5 +324,22 @@ describe('withdrawals (manual payouts)', () => {
       }
     }
     assert.ok(!seen.history.includes('Grace Hopper'), 'the history carries no bank details at all');
+  });
+
+  it('when the operator asks for the bank details of a withdrawal, then the command opens them with the data key, and refuses without it', async () => {
+    const teacher = await earningTeacher(1_000);
+    const asked = await withdrawOk(harness.api, teacher, 500);
+    const testDatabaseUrl = (await testDatabase()).url;
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bank-details.ts', asked.id], {
+        env: { PATH: process.env.PATH!, DATABASE_URL: testDatabaseUrl, LOG_LEVEL: 'silent', ...env },
+      });
+    const opened = await run({ DATA_ENCRYPTION_KEY: harness.api.settings.DATA_ENCRYPTION_KEY });
+    assert.match(opened.stdout, /IBAN +DE89370400440532013000/);
+    assert.match(opened.stdout, /holder +Ada Teacher/);
+    const otherKey = Buffer.alloc(32, 9).toString('base64');
+    await assert.rejects(run({ DATA_ENCRYPTION_KEY: otherKey }), (error: { stderr: string }) =>
+      /does not hold/.test(error.stderr),
+    );
   });
 });
