@@ -183,9 +183,20 @@ export const settingsSchema = z.object({
     .describe('LiveKit API key (join tokens, webhook verification).'),
   LIVEKIT_API_SECRET: z.string().min(1).default('secret').describe('LiveKit API secret.'),
 
-  STRIPE_SECRET_KEY: optionalString().describe('Stripe secret key for Checkout top-ups.'),
-  STRIPE_WEBHOOK_SECRET: optionalString().describe('Signing secret of the Stripe webhook endpoint.'),
-  STRIPE_API_URL: optionalUrl().describe('Override of the Stripe API base URL (a local endpoint in tests).'),
+  STRIPE_SECRET_KEY: optionalString().describe(
+    'Stripe secret key (`sk_test_...`, `sk_live_...`): Checkout top-ups (`POST /wallet/topups`) and Connect payouts. Unset: top-ups answer 503 `topups_unavailable` and the Stripe webhook credits nothing.',
+  ),
+  STRIPE_WEBHOOK_SECRET: optionalString().describe(
+    'Signing secret (`whsec_...`) of the endpoint `POST /api/v1/webhooks/stripe` (the Dashboard, or what `stripe listen` prints). Unset: every Stripe webhook is refused (400).',
+  ),
+  STRIPE_API_URL: optionalUrl().describe(
+    'Override of the Stripe API base URL, e.g. `http://127.0.0.1:12111` (a local stand-in in tests). Unset: `https://api.stripe.com`.',
+  ),
+  TOPUP_MIN_AMOUNT: integer(1, 1_000_000_000_000)
+    .default(100)
+    .describe(
+      "Smallest top-up accepted, in minor units (Stripe refuses charges below about 0.50 of the account's currency).",
+    ),
   PUBLIC_URL: z
     .url()
     .optional()
@@ -288,6 +299,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     problems.push(
       'METRICS_TOKEN: required when METRICS_HOST is not a loopback address (metrics would be open)',
     );
+  }
+  if (raw.TOPUP_MIN_AMOUNT > raw.MAX_AMOUNT_MINOR) {
+    problems.push('TOPUP_MIN_AMOUNT: must not exceed MAX_AMOUNT_MINOR');
   }
   if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
