@@ -98,6 +98,7 @@ export default tseslint.config(
       'ledger/**/*.ts',
       'activities/**/*.ts',
       'notifications/**/*.ts',
+      'payments/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
