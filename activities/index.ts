@@ -4,9 +4,11 @@ import type { Db } from '../db/knex';
 import type { LiveKit } from '../livekit/livekit';
 import type { EmailSettings } from '../notifications/email';
 import type { Mailer } from '../notifications/mailer';
+import type { StripeGateway } from '../payments/stripe';
 import { createBookingActivities } from './bookings';
 import { createMaintenanceActivities } from './maintenance';
 import { createNotificationActivities } from './notifications';
+import { createTopupActivities } from './topups';
 
 export interface ActivityDeps {
   db: Db;
@@ -17,6 +19,8 @@ export interface ActivityDeps {
   publicUrl: string;
   mailer: Mailer;
   email: EmailSettings;
+  /** Stripe (payments/stripe.ts): top-up reconciliation, and Connect transfers for payouts. */
+  stripe: StripeGateway;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -24,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMaintenanceActivities(deps),
     ...createBookingActivities(deps),
     ...createNotificationActivities(deps),
+    ...createTopupActivities(deps),
   };
 }
 

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../domain/clock';
 import { LedgerBatcher } from '../ledger/batcher';
 import { LiveKit } from '../livekit/livekit';
 import { smtpMailer, unconfiguredMailer, type Mailer } from '../notifications/mailer';
+import { StripeGateway } from '../payments/stripe';
 import { openDatabase, type ReadyDatabase } from './database';
 import type { Lifecycle } from './lifecycle';
 import { ensureSearchAttributes } from './search-attributes';
@@ -35,6 +36,8 @@ export interface Platform {
   /** SMTP_URL's server (npm start runs a local mail catcher when it is unset). */
   mailer: Mailer;
   bookingWorkflows: BookingWorkflows;
+  /** Stripe's SDK (STRIPE_SECRET_KEY; refuses every call when unset): top-ups, webhooks, payouts. */
+  stripe: StripeGateway;
 }
 
 /** The parts that need no running infrastructure, for a database and Temporal client made elsewhere (tests). */
@@ -66,6 +69,11 @@ export function assemble(parts: {
     livekit,
     mailer: settings.SMTP_URL === undefined ? unconfiguredMailer : smtpMailer(settings.SMTP_URL),
     bookingWorkflows: new BookingWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE, livekit.closesRooms),
+    stripe: new StripeGateway({
+      secretKey: settings.STRIPE_SECRET_KEY,
+      webhookSecret: settings.STRIPE_WEBHOOK_SECRET,
+      apiUrl: settings.STRIPE_API_URL,
+    }),
   };
 }
 
@@ -133,5 +141,6 @@ export function activityDeps(platform: Platform): ActivityDeps {
       currency: platform.settings.CURRENCY,
       publicUrl: platform.settings.PUBLIC_URL,
     },
+    stripe: platform.stripe,
   };
 }

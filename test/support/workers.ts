@@ -8,6 +8,7 @@ import { createActivities, type Activities, type ActivityDeps } from '../../acti
 import type { Db } from '../../db/knex';
 import { LiveKit } from '../../livekit/livekit';
 import { unconfiguredMailer } from '../../notifications/mailer';
+import { StripeGateway } from '../../payments/stripe';
 import { emailTaskQueue } from '../../workflows/shared';
 import { TEST_CURRENCY } from './db';
 
@@ -21,7 +22,7 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   }));
 }
 
-/** Activity dependencies over the test database (LiveKit without a server, email off, unless given). */
+/** Activity dependencies over the test database (LiveKit without a server, email and Stripe off, unless given). */
 export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     db,
@@ -35,6 +36,7 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
       currency: TEST_CURRENCY,
       publicUrl: 'http://localhost:3000',
     },
+    stripe: new StripeGateway({ secretKey: undefined, webhookSecret: undefined }),
     ...overrides,
   };
 }
