@@ -12,6 +12,8 @@ import type { BookingDeps } from '../bookings/service';
 import type { Settings } from '../config/settings';
 import type { Db } from '../db/knex';
 import type { LedgerBatcher } from '../ledger/batcher';
+import type { StripeGateway } from '../payments/stripe';
+import type { TopupDeps } from '../payments/topups';
 import type { TokenService } from '../users/tokens';
 import { createAuthenticator } from './authenticate';
 import { MethodNotAllowedError, NotFoundError, RateLimitedError, ValidationError } from './errors';
@@ -27,6 +29,7 @@ import { authRoutes } from './routes/auth';
 import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
 import { notificationRoutes } from './routes/notifications';
+import { topupRoutes } from './routes/topups';
 import { walletRoutes } from './routes/wallet';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
 import { wellFormedText } from './well-formed';
@@ -44,6 +47,8 @@ export interface AppDeps {
   logger: Logger;
   /** The booking services (Temporal client, LiveKit, clock, policy). */
   bookings: BookingDeps;
+  /** Stripe (the platform's one StripeGateway): top-ups and their webhook. */
+  stripe: StripeGateway;
   /** Dependencies /readyz reports on (the database is always one). */
   readiness?: ReadinessCheck[];
 }
@@ -93,6 +98,8 @@ export function createApp(deps: AppDeps): Express {
   meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   bookingRoutes(routes, deps.bookings);
   notificationRoutes(routes, { db });
+  const topups: TopupDeps = { db, stripe: deps.stripe, logger, currency: settings.CURRENCY };
+  topupRoutes(routes, { ...topups, publicUrl: settings.PUBLIC_URL }, settings);
   const document = openApiDocument(routes, documentWebhooks);
 
   // A path with dot segments (`/docs/../../package.json`) names nothing here: clients resolve them.
@@ -145,7 +152,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Signed over their raw bodies: before the JSON parser.
-  mountWebhooks(api, { presence: deps.bookings, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
+  mountWebhooks(api, { presence: deps.bookings, topups, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
   api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
   api.use(wellFormedText());
   api.use((req, _res, next) => {

@@ -33,6 +33,7 @@ export async function startApiServer(
     tokens,
     logger,
     bookings: bookingDeps(platform),
+    stripe: platform.stripe,
     readiness,
   });
   const http = await listen(app, settings.PORT);

@@ -584,6 +584,7 @@ async function main(): Promise<void> {
       tokens,
       logger: silent,
       bookings: bookingDeps(platform),
+      stripe: platform.stripe,
     });
     const api = await listen(app, 0, '127.0.0.1');
     const workerOptions = {

@@ -25,6 +25,7 @@ async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
     tokens: shared.tokens,
     logger: pino({ level: 'silent' }),
     bookings: { ...bookingDeps(shared.platform), db },
+    stripe: shared.platform.stripe,
   });
   const server = await listen(app, 0, '127.0.0.1');
   registerCleanup(() => server.close(1_000));

@@ -100,6 +100,7 @@ export async function startTestApi(
     tokens,
     logger,
     bookings: bookingDeps(platform),
+    stripe: platform.stripe,
   });
   const server = await listen(app, 0, '127.0.0.1');
   const sockets =
