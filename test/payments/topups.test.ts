@@ -69,6 +69,15 @@ describe('Stripe top-ups', () => {
     return response.body.status;
   }
 
+  /** The reconciliation activity over this API's database and Stripe. */
+  const topupActivities = () =>
+    createTopupActivities({
+      db: api.db,
+      logger: api.platform.logger,
+      stripe: api.platform.stripe,
+      currency: api.settings.CURRENCY,
+    });
+
   async function creditsOf(sessionId: string): Promise<number> {
     const rows = await api.db('ledger_transfers').where({ id: topupTransferIdOf(sessionId) });
     return rows.length;
@@ -326,15 +335,10 @@ describe('Stripe top-ups', () => {
     const gone = await openTopup(ada, 800);
     stripe.markPaid(paid.sessionId);
     stripe.expire(gone.sessionId);
-    const reconcile = createTopupActivities({
-      db: api.db,
-      logger: api.platform.logger,
-      stripe: api.platform.stripe,
-      currency: api.settings.CURRENCY,
-    }).reconcileTopups;
+    const activities = topupActivities();
 
-    const first = await reconcile({ olderThanMinutes: 0, limit: 1_000 });
-    const second = await reconcile({ olderThanMinutes: 0, limit: 1_000 });
+    const first = await activities.reconcileTopups({ olderThanMinutes: 0, limit: 1_000 });
+    const second = await activities.reconcileTopups({ olderThanMinutes: 0, limit: 1_000 });
     const lateWebhook = await deliver('checkout.session.completed', stripe.session(paid.sessionId));
 
     assert.ok(first.credited >= 1, JSON.stringify(first));
@@ -351,14 +355,9 @@ describe('Stripe top-ups', () => {
     const ada = await student();
     const topup = await openTopup(ada, 900);
     stripe.markPaid(topup.sessionId);
-    const reconcile = createTopupActivities({
-      db: api.db,
-      logger: api.platform.logger,
-      stripe: api.platform.stripe,
-      currency: api.settings.CURRENCY,
-    }).reconcileTopups;
+    const activities = topupActivities();
 
-    await reconcile({});
+    await activities.reconcileTopups({});
 
     assert.equal(await available(ada), 0);
     assert.equal(await topupStatus(ada, topup.id), 'open');

@@ -261,7 +261,7 @@ export async function startFakeStripe(
 
   function createTransfer(params: Record<string, unknown>): FakeTransfer {
     const amount = integerParam(params, 'amount');
-    const destination = String(params.destination ?? '');
+    const destination = typeof params.destination === 'string' ? params.destination : '';
     if (!/^acct_\w+$/.test(destination)) {
       throw new StripeHttpError(400, {
         type: 'invalid_request_error',
