@@ -217,6 +217,30 @@ export class StripeGateway {
   }
 
   /**
+   * The payout side as the withdrawal workflow's activities take it
+   * (structurally `ConnectPayouts` of withdrawals/payouts.ts): transfers
+   * through createConnectTransfer, failures classified by
+   * isPermanentStripeError. Unconfigured, every transfer is refused for good
+   * (StripeNotConfiguredError), so the workflow returns the money.
+   */
+  connectPayouts(): {
+    transfer(input: {
+      withdrawalId: string;
+      amount: number;
+      currency: string;
+      destination: string;
+    }): Promise<{
+      transferId: string;
+    }>;
+    isPermanentFailure(error: unknown): boolean;
+  } {
+    return {
+      transfer: (input) => this.createConnectTransfer(input),
+      isPermanentFailure: isPermanentStripeError,
+    };
+  }
+
+  /**
    * The event a webhook carries, once its `Stripe-Signature` matches the raw
    * body under STRIPE_WEBHOOK_SECRET (and is recent: the SDK's tolerance).
    */

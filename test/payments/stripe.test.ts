@@ -119,6 +119,30 @@ describe('Stripe gateway', () => {
     }
   });
 
+  it("when payouts go through connectPayouts (the withdrawal activities' shape), then one transfer per withdrawal and refusals read permanent", async () => {
+    const payouts = gateway.connectPayouts();
+    const withdrawalId = randomUUID();
+    const before = stripe.transfers.length;
+
+    const first = await payouts.transfer(payout(withdrawalId));
+    const again = await payouts.transfer(payout(withdrawalId));
+    const refused = await failureOf(() => payouts.transfer({ ...payout(randomUUID()), destination: 'nope' }));
+    const unconfigured = await failureOf(() =>
+      new StripeGateway({ secretKey: undefined, webhookSecret: undefined })
+        .connectPayouts()
+        .transfer(payout(randomUUID())),
+    );
+
+    assert.equal(again.transferId, first.transferId);
+    assert.equal(stripe.transfers.length, before + 1);
+    assert.equal(payouts.isPermanentFailure(refused), true);
+    assert.equal(payouts.isPermanentFailure(unconfigured), true);
+    assert.equal(
+      payouts.isPermanentFailure(new Stripe.errors.StripeConnectionError({ message: 'x' })),
+      false,
+    );
+  });
+
   it('when errors of every kind are classified, then only refusals are permanent', () => {
     // Stripe's raw error as the SDK receives it (its type is a union the SDK keeps to itself).
     const raw = (statusCode: number, type = 'invalid_request_error'): any => ({
