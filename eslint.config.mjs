@@ -100,6 +100,7 @@ export default tseslint.config(
       'notifications/**/*.ts',
       'withdrawals/**/*.ts',
       'temporal-client/**/*.ts',
+      'payments/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

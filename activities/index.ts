@@ -4,11 +4,13 @@ import type { Db } from '../db/knex';
 import type { LiveKit } from '../livekit/livekit';
 import type { EmailSettings } from '../notifications/email';
 import type { Mailer } from '../notifications/mailer';
+import type { StripeGateway } from '../payments/stripe';
 import { createBookingActivities } from './bookings';
 import { createMaintenanceActivities } from './maintenance';
 import { createNotificationActivities } from './notifications';
 import { createWithdrawalActivities } from './withdrawals';
 import type { ConnectPayouts } from '../withdrawals/payouts';
+import { createTopupActivities } from './topups';
 
 export interface ActivityDeps {
   db: Db;
@@ -21,6 +23,8 @@ export interface ActivityDeps {
   email: EmailSettings;
   /** Stripe Connect transfers of withdrawals (refused for good where Stripe is not configured). */
   payouts: ConnectPayouts;
+  /** Stripe (payments/stripe.ts): top-up reconciliation, and Connect transfers for payouts. */
+  stripe: StripeGateway;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -29,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBookingActivities(deps),
     ...createNotificationActivities(deps),
     ...createWithdrawalActivities(deps),
+    ...createTopupActivities(deps),
   };
 }
 

@@ -12,6 +12,8 @@ import type { BookingDeps } from '../bookings/service';
 import type { Settings } from '../config/settings';
 import type { Db } from '../db/knex';
 import type { LedgerBatcher } from '../ledger/batcher';
+import type { StripeGateway } from '../payments/stripe';
+import type { TopupDeps } from '../payments/topups';
 import type { TokenService } from '../users/tokens';
 import type { WithdrawalDeps } from '../withdrawals/service';
 import { createAuthenticator } from './authenticate';
@@ -28,6 +30,7 @@ import { authRoutes } from './routes/auth';
 import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
 import { notificationRoutes } from './routes/notifications';
+import { topupRoutes } from './routes/topups';
 import { walletRoutes } from './routes/wallet';
 import { withdrawalRoutes } from './routes/withdrawals';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
@@ -48,6 +51,8 @@ export interface AppDeps {
   bookings: BookingDeps;
   /** The withdrawal services (Temporal client, the data key, the payout provider). */
   withdrawals: WithdrawalDeps;
+  /** Stripe (the platform's one StripeGateway): top-ups and their webhook. */
+  stripe: StripeGateway;
   /** Dependencies /readyz reports on (the database is always one). */
   readiness?: ReadinessCheck[];
 }
@@ -98,6 +103,8 @@ export function createApp(deps: AppDeps): Express {
   bookingRoutes(routes, deps.bookings);
   notificationRoutes(routes, { db });
   withdrawalRoutes(routes, deps.withdrawals, { maxAmountMinor: settings.MAX_AMOUNT_MINOR });
+  const topups: TopupDeps = { db, stripe: deps.stripe, logger, currency: settings.CURRENCY };
+  topupRoutes(routes, { ...topups, publicUrl: settings.PUBLIC_URL }, settings);
   const document = openApiDocument(routes, documentWebhooks);
 
   // A path with dot segments (`/docs/../../package.json`) names nothing here: clients resolve them.
@@ -150,7 +157,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Signed over their raw bodies: before the JSON parser.
-  mountWebhooks(api, { presence: deps.bookings, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
+  mountWebhooks(api, { presence: deps.bookings, topups, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
   api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
   api.use(wellFormedText());
   api.use((req, _res, next) => {

@@ -6,6 +6,7 @@ import { DomainError, type RefusalKind } from '../domain/errors';
 
 export {
   ConflictError,
+  DependencyUnavailableError,
   DomainError,
   ForbiddenError,
   IdempotencyKeyReusedError,

@@ -42,6 +42,8 @@ interface RouteBase<B, Q, P> {
   success: { status: number; description: string; schema?: ZodType; contentTypes?: string[] };
   /** Error statuses this route can answer, for the document (400/401/403 are added as they apply). */
   errors?: number[];
+  /** What an error status means on this route, where the generic wording does not fit. */
+  errorText?: Partial<Record<number, string>>;
   /** Honours Idempotency-Key (money-moving POSTs); see idempotency.ts. */
   idempotent?: boolean;
 }
@@ -228,7 +230,7 @@ function toOpenApi(route: RouteDefinition): RouteConfig {
   };
   for (const status of [...errorStatuses].sort()) {
     responses[status] = {
-      description: STATUS_TEXT[status] ?? 'Error',
+      description: route.errorText?.[status] ?? STATUS_TEXT[status] ?? 'Error',
       content: { 'application/json': { schema: ErrorResponse } },
     };
   }

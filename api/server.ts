@@ -34,6 +34,7 @@ export async function startApiServer(
     logger,
     bookings: bookingDeps(platform),
     withdrawals: withdrawalDeps(platform),
+    stripe: platform.stripe,
     readiness,
   });
   const http = await listen(app, settings.PORT);

@@ -585,6 +585,7 @@ async function main(): Promise<void> {
       logger: silent,
       bookings: bookingDeps(platform),
       withdrawals: withdrawalDeps(platform),
+      stripe: platform.stripe,
     });
     const api = await listen(app, 0, '127.0.0.1');
     const workerOptions = {

@@ -197,9 +197,20 @@ export const settingsSchema = z.object({
     'Keys sealing bank details at rest (AES-256-GCM): base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed, so put a new key first to rotate. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
   ),
 
-  STRIPE_SECRET_KEY: optionalString().describe('Stripe secret key for Checkout top-ups.'),
-  STRIPE_WEBHOOK_SECRET: optionalString().describe('Signing secret of the Stripe webhook endpoint.'),
-  STRIPE_API_URL: optionalUrl().describe('Override of the Stripe API base URL (a local endpoint in tests).'),
+  STRIPE_SECRET_KEY: optionalString().describe(
+    'Stripe secret key (`sk_test_...`, `sk_live_...`): Checkout top-ups (`POST /wallet/topups`) and Connect payouts. Unset: top-ups answer 503 `topups_unavailable` and the Stripe webhook credits nothing.',
+  ),
+  STRIPE_WEBHOOK_SECRET: optionalString().describe(
+    'Signing secret (`whsec_...`) of the endpoint `POST /api/v1/webhooks/stripe` (the Dashboard, or what `stripe listen` prints). Unset: every Stripe webhook is refused (400).',
+  ),
+  STRIPE_API_URL: optionalUrl().describe(
+    'Override of the Stripe API base URL, e.g. `http://127.0.0.1:12111` (a local stand-in in tests). Unset: `https://api.stripe.com`.',
+  ),
+  TOPUP_MIN_AMOUNT: integer(1, 1_000_000_000_000)
+    .default(100)
+    .describe(
+      "Smallest top-up accepted, in minor units (Stripe refuses charges below about 0.50 of the account's currency).",
+    ),
   PUBLIC_URL: z
     .url()
     .optional()
@@ -322,6 +333,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   if (raw.PAYOUT_PROVIDER === 'stripe' && raw.STRIPE_SECRET_KEY === undefined) {
     problems.push('STRIPE_SECRET_KEY: required when PAYOUT_PROVIDER=stripe');
+  }
+  if (raw.TOPUP_MIN_AMOUNT > raw.MAX_AMOUNT_MINOR) {
+    problems.push('TOPUP_MIN_AMOUNT: must not exceed MAX_AMOUNT_MINOR');
   }
   if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');

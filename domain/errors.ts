@@ -88,3 +88,12 @@ export class UnavailableError extends DomainError {
     super('unavailable', message);
   }
 }
+
+/**
+ * Something the request needs is not available in this deployment or right
+ * now (top-ups without Stripe configured, Stripe not answering); `code` names
+ * it. Nothing was done: trying again later may succeed.
+ */
+export class DependencyUnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+}

@@ -15,9 +15,9 @@ import { LedgerBatcher } from '../ledger/batcher';
 import { LiveKit } from '../livekit/livekit';
 import { smtpMailer, unconfiguredMailer, type Mailer } from '../notifications/mailer';
 import { parseKeyring, type DataKeyring } from '../withdrawals/bank-details';
-import { unconfiguredPayouts, type ConnectPayouts } from '../withdrawals/payouts';
 import type { WithdrawalDeps } from '../withdrawals/service';
 import { WithdrawalWorkflows } from '../withdrawals/workflow-gateway';
+import { StripeGateway } from '../payments/stripe';
 import { openDatabase, type ReadyDatabase } from './database';
 import type { Lifecycle } from './lifecycle';
 import { ensureSearchAttributes } from './search-attributes';
@@ -42,8 +42,8 @@ export interface Platform {
   withdrawalWorkflows: WithdrawalWorkflows;
   /** DATA_ENCRYPTION_KEY's keys, sealing bank details. */
   keyring: DataKeyring;
-  /** Stripe Connect transfers of withdrawals. */
-  payouts: ConnectPayouts;
+  /** Stripe's SDK (STRIPE_SECRET_KEY; refuses every call when unset): top-ups, webhooks, payouts. */
+  stripe: StripeGateway;
 }
 
 /** The parts that need no running infrastructure, for a database and Temporal client made elsewhere (tests). */
@@ -77,7 +77,11 @@ export function assemble(parts: {
     bookingWorkflows: new BookingWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE, livekit.closesRooms),
     withdrawalWorkflows: new WithdrawalWorkflows(parts.client, settings.TEMPORAL_TASK_QUEUE),
     keyring: parseKeyring(settings.DATA_ENCRYPTION_KEY),
-    payouts: unconfiguredPayouts,
+    stripe: new StripeGateway({
+      secretKey: settings.STRIPE_SECRET_KEY,
+      webhookSecret: settings.STRIPE_WEBHOOK_SECRET,
+      apiUrl: settings.STRIPE_API_URL,
+    }),
   };
 }
 
@@ -145,7 +149,9 @@ export function activityDeps(platform: Platform): ActivityDeps {
       currency: platform.settings.CURRENCY,
       publicUrl: platform.settings.PUBLIC_URL,
     },
-    payouts: platform.payouts,
+    stripe: platform.stripe,
+    // Withdrawals paid through Stripe Connect (refused for good where Stripe is not configured).
+    payouts: platform.stripe.connectPayouts(),
   };
 }
 

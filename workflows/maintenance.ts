@@ -12,6 +12,11 @@
 // audit that cannot run (the database away through all its attempts) is
 // recorded as a failed audit and the next round tries again: housekeeping
 // never ends because of one bad hour.
+//
+// Each round also asks Stripe about top-ups still open after a few minutes
+// and credits the paid ones (a webhook that never came); that step failing
+// through its few attempts is recorded in the status and never stops the
+// round.
 import {
   ActivityFailure,
   allHandlersFinished,
@@ -24,7 +29,8 @@ import {
   upsertMemo,
 } from '@temporalio/workflow';
 import type { MaintenanceActivities } from '../activities/maintenance';
-import { DATABASE_WRITE, LONG_DATABASE_JOB } from './presets';
+import type { TopupActivities } from '../activities/topups';
+import { DATABASE_WRITE, LONG_DATABASE_JOB, THIRD_PARTY_SWEEP } from './presets';
 import {
   configureMaintenance,
   maintenanceStatus,
@@ -32,10 +38,12 @@ import {
   type LedgerAuditSummary,
   type MaintenanceInput,
   type MaintenanceStatus,
+  type TopupReconciliationStatus,
 } from './shared';
 
 const { auditLedger, auditLedgerIncrementally } = proxyActivities<MaintenanceActivities>(LONG_DATABASE_JOB);
 const { purgeIdempotencyKeys } = proxyActivities<MaintenanceActivities>(DATABASE_WRITE);
+const { reconcileTopups } = proxyActivities<TopupActivities>(THIRD_PARTY_SWEEP);
 
 /**
  * Rounds audit incrementally (from the last checkpoint on) instead of
@@ -44,6 +52,12 @@ const { purgeIdempotencyKeys } = proxyActivities<MaintenanceActivities>(DATABASE
  * change replay the full audit they ran.
  */
 export const INCREMENTAL_AUDIT_PATCH = 'incremental-ledger-audit';
+
+/**
+ * Rounds reconcile Stripe top-ups whose webhook never came. Histories
+ * recorded before this change have no such step.
+ */
+export const RECONCILE_TOPUPS_PATCH = 'reconcile-topups';
 
 /** Rounds per run before continuing as new (bounds the history). */
 const ROUNDS_PER_RUN = 100;
@@ -79,6 +93,7 @@ export async function maintenanceWorkflow(
     status.idempotencyKeysPurged += await purgeIdempotencyKeys({
       olderThanHours: input.idempotencyKeyRetentionHours,
     });
+    if (patched(RECONCILE_TOPUPS_PATCH)) status.lastTopupReconciliation = await reconcileTopupsOrFailure();
     status.rounds++;
     inRound = false;
     upsertMemo({ lastAudit: status.lastAudit, rounds: status.rounds });
@@ -115,5 +130,17 @@ async function auditOrFailure(): Promise<LedgerAuditSummary> {
       transfers: 0,
       at: new Date(Date.now()).toISOString(),
     };
+  }
+}
+
+async function reconcileTopupsOrFailure(): Promise<TopupReconciliationStatus> {
+  const at = () => new Date(Date.now()).toISOString();
+  try {
+    return { ok: true, at: at(), ...(await reconcileTopups({})) };
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const reason = error.cause?.message ?? error.message;
+    log.warn('top-ups could not be reconciled with Stripe; the next round tries again', { reason });
+    return { ok: false, at: at(), reason };
   }
 }

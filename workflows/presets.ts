@@ -43,6 +43,20 @@ export const BEST_EFFORT_CALL: ActivityOptions = {
   },
 };
 
+/**
+ * A sweep through a third party's API that the next round repeats anyway
+ * (reconciling top-ups with Stripe): a few tries, then left to that round.
+ */
+export const THIRD_PARTY_SWEEP: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 3,
+  },
+};
+
 /** A read the workflow needs to go on: retried until the database answers. */
 export const DATABASE_READ: ActivityOptions = {
   startToCloseTimeout: '1 minute',

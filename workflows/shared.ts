@@ -47,10 +47,25 @@ export interface LedgerAuditSummary {
   checkpointId?: number | null;
 }
 
+/** The last round's look at open top-ups (absent on rounds from before it existed). */
+export type TopupReconciliationStatus =
+  | {
+      ok: true;
+      at: string;
+      /** Open top-ups looked up at Stripe, credited now, found expired or mismatched, not looked up. */
+      checked: number;
+      credited: number;
+      expired: number;
+      mismatched: number;
+      errors: number;
+    }
+  | { ok: false; at: string; reason: string };
+
 export interface MaintenanceStatus {
   rounds: number;
   lastAudit: LedgerAuditSummary | null;
   idempotencyKeysPurged: number;
+  lastTopupReconciliation?: TopupReconciliationStatus;
 }
 
 /** The settings of the running maintenance workflow (sent by every worker at start). */

@@ -3,7 +3,9 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { type RequestHandler, type Router } from 'express';
 import { receiveLiveKitWebhook, type PresenceDeps } from '../../bookings/presence';
-import { UnauthorizedError, ValidationError } from '../errors';
+import { StripeNotConfiguredError, StripeWebhookSignatureError } from '../../payments/stripe';
+import { receiveStripeEvent, type TopupDeps } from '../../payments/topups';
+import { HttpError, UnauthorizedError, ValidationError } from '../errors';
 import { API_PREFIX, send } from '../route';
 import { ErrorResponse } from '../schemas';
 import { z } from '../zod';
@@ -18,9 +20,25 @@ const Receipt = z
   })
   .openapi('WebhookReceipt');
 
+const StripeReceipt = z
+  .object({
+    received: z.literal(true),
+    result: z.enum([
+      'credited',
+      'already_credited',
+      'awaiting_payment',
+      'mismatched',
+      'unknown_session',
+      'expired',
+      'failed',
+      'ignored',
+    ]),
+  })
+  .openapi('StripeWebhookReceipt');
+
 export function mountWebhooks(
   router: Router,
-  deps: { presence: PresenceDeps; bodyLimitBytes: number },
+  deps: { presence: PresenceDeps; topups: TopupDeps; bodyLimitBytes: number },
 ): void {
   router.post(
     '/webhooks/livekit',
@@ -31,6 +49,45 @@ export function mountWebhooks(
     express.raw({ type: LIVEKIT_CONTENT_TYPES, limit: deps.bodyLimitBytes }),
     livekitWebhook(deps.presence),
   );
+  router.post(
+    '/webhooks/stripe',
+    (_req, res, next) => {
+      res.locals.routePattern = `${API_PREFIX}/webhooks/stripe`;
+      next();
+    },
+    // Whatever the content type says: the signature covers the bytes as sent.
+    express.raw({ type: () => true, limit: deps.bodyLimitBytes }),
+    stripeWebhook(deps.topups),
+  );
+}
+
+/** A Stripe webhook that cannot be verified: 400, and nothing is recorded. */
+class StripeWebhookRefusedError extends HttpError {
+  constructor(code: 'invalid_signature' | 'stripe_not_configured', message: string) {
+    super(400, code, message);
+  }
+}
+
+function stripeWebhook(deps: TopupDeps): RequestHandler {
+  return (req, res, next) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let event;
+    try {
+      event = deps.stripe.verifyWebhook(body, req.get('Stripe-Signature'));
+    } catch (error) {
+      if (error instanceof StripeWebhookSignatureError) {
+        next(new StripeWebhookRefusedError('invalid_signature', error.message));
+      } else if (error instanceof StripeNotConfiguredError) {
+        next(new StripeWebhookRefusedError('stripe_not_configured', `${error.message}: nothing credited`));
+      } else {
+        next(error);
+      }
+      return;
+    }
+    receiveStripeEvent(deps, event)
+      .then((result) => send(res, { status: 200, body: { received: true, result } }))
+      .catch(next);
+  };
 }
 
 function livekitWebhook(deps: PresenceDeps): RequestHandler {
@@ -70,6 +127,33 @@ export function documentWebhooks(registry: OpenAPIRegistry): void {
       400: { description: 'Not a webhook body', content: { 'application/json': { schema: ErrorResponse } } },
       401: {
         description: 'Missing, forged or tampered signature: nothing recorded',
+        content: { 'application/json': { schema: ErrorResponse } },
+      },
+      413: { description: 'Body too large', content: { 'application/json': { schema: ErrorResponse } } },
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: `${API_PREFIX}/webhooks/stripe`,
+    summary:
+      'Stripe webhook (checkout.session.completed, checkout.session.async_payment_succeeded, .async_payment_failed, .expired; others are ignored)',
+    tags: ['webhooks'],
+    description:
+      "Signed by Stripe: `Stripe-Signature` over the raw body with the endpoint's signing secret (STRIPE_WEBHOOK_SECRET). A session whose `payment_status` is `paid` credits the student's wallet exactly once (the ledger transfer's id is derived from the session id), after its amount, currency and metadata are checked against the top-up that was asked for: a mismatch is not credited, is logged as an error and answered 200 (`mismatched`) so Stripe stops sending it.",
+    request: {
+      headers: z.object({ 'Stripe-Signature': z.string().openapi({ example: 't=1700000000,v1=5257a8...' }) }),
+      body: {
+        content: { 'application/json': { schema: z.object({}).passthrough().openapi('StripeWebhookEvent') } },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Received (and acted on, or ignored)',
+        content: { 'application/json': { schema: StripeReceipt } },
+      },
+      400: {
+        description:
+          'Missing, forged, stale or tampered signature (`invalid_signature`), or Stripe not configured here (`stripe_not_configured`): nothing recorded, nothing credited',
         content: { 'application/json': { schema: ErrorResponse } },
       },
       413: { description: 'Body too large', content: { 'application/json': { schema: ErrorResponse } } },

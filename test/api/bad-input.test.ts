@@ -32,6 +32,7 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
   }),
   'post /api/v1/auth/login': () => ({ email: 'nobody@test.example', password: 'whatever pw' }),
   'post /api/v1/wallet/deposit': () => ({ amount: 1 }),
+  'post /api/v1/wallet/topups': () => ({ amount: 1_000 }),
   'post /api/v1/teachers/me/slots': () => ({
     startsAt: new Date(Date.now() + 86_400_000).toISOString(),
     durationMinutes: 60,
@@ -277,6 +278,7 @@ describe('bad input', () => {
       ['GET', '/api/v1/auth/register', 'POST'],
       ['PUT', `/api/v1/bookings/${id}/cancel`, 'POST'],
       ['GET', '/api/v1/webhooks/livekit', 'POST'],
+      ['GET', '/api/v1/webhooks/stripe', 'POST'],
       ['POST', '/healthz', 'GET, HEAD'],
       ['DELETE', '/openapi.json', 'GET, HEAD'],
       ['POST', '/docs/', 'GET, HEAD'],

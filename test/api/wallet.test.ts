@@ -26,6 +26,7 @@ async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
     logger: pino({ level: 'silent' }),
     bookings: { ...bookingDeps(shared.platform), db },
     withdrawals: { ...withdrawalDeps(shared.platform), db },
+    stripe: shared.platform.stripe,
   });
   const server = await listen(app, 0, '127.0.0.1');
   registerCleanup(() => server.close(1_000));

@@ -101,6 +101,7 @@ export async function startTestApi(
     logger,
     bookings: bookingDeps(platform),
     withdrawals: withdrawalDeps(platform),
+    stripe: platform.stripe,
   });
   const server = await listen(app, 0, '127.0.0.1');
   const sockets =

@@ -9,6 +9,7 @@ import type { Db } from '../../db/knex';
 import { LiveKit } from '../../livekit/livekit';
 import { unconfiguredMailer } from '../../notifications/mailer';
 import { unconfiguredPayouts } from '../../withdrawals/payouts';
+import { StripeGateway } from '../../payments/stripe';
 import { emailTaskQueue } from '../../workflows/shared';
 import { TEST_CURRENCY } from './db';
 
@@ -22,7 +23,7 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   }));
 }
 
-/** Activity dependencies over the test database (LiveKit without a server, email off, unless given). */
+/** Activity dependencies over the test database (LiveKit without a server, email and Stripe off, unless given). */
 export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     db,
@@ -37,6 +38,7 @@ export function testActivityDeps(db: Db, overrides: Partial<ActivityDeps> = {}):
       publicUrl: 'http://localhost:3000',
     },
     payouts: unconfiguredPayouts,
+    stripe: new StripeGateway({ secretKey: undefined, webhookSecret: undefined }),
     ...overrides,
   };
 }

@@ -4,15 +4,20 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Db } from '../../db/knex';
+import { createUserAccount, getBalances, userAccountId } from '../../ledger/accounts';
 import { createTransfers } from '../../ledger/transfers';
+import { topupIdOf } from '../../payments/topups';
 import type { TransferSpec } from '../../ledger/types';
 import { maintenanceWorkflow } from '../../workflows/maintenance';
 import type { MaintenanceActivities } from '../../activities/maintenance';
+import type { TopupActivities } from '../../activities/topups';
+import { StripeGateway } from '../../payments/stripe';
 import { configureMaintenance, maintenanceStatus, runMaintenanceNow } from '../../workflows/shared';
-import { testDb } from '../support/db';
+import { testDb, TEST_CURRENCY } from '../support/db';
 import { createTimeSkippingEnv, requireTimeSkipping } from '../support/devserver';
 import { escrowAccount, fundedWallet, insertUser } from '../support/fixtures';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
+import { startFakeStripe } from '../support/stripe';
 import { appWorker, workflowBundle } from '../support/workers';
 
 async function storeKey(db: Db, userId: string, key: string, ageHours: number): Promise<void> {
@@ -52,7 +57,7 @@ function startMaintenance(env: TestWorkflowEnvironment, taskQueue: string, round
 }
 
 /** A worker running the maintenance workflow with the given activities (the rest harmless). */
-async function maintenanceWorker(activities: Partial<MaintenanceActivities>) {
+async function maintenanceWorker(activities: Partial<MaintenanceActivities & TopupActivities>) {
   const taskQueue = `maintenance-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -60,6 +65,7 @@ async function maintenanceWorker(activities: Partial<MaintenanceActivities>) {
     workflowBundle: await workflowBundle(),
     activities: {
       purgeIdempotencyKeys: async () => 0,
+      reconcileTopups: async () => ({ checked: 0, credited: 0, expired: 0, mismatched: 0, errors: 0 }),
       auditLedger: async () => {
         throw new Error('a round must not recompute the whole ledger');
       },
@@ -70,6 +76,14 @@ async function maintenanceWorker(activities: Partial<MaintenanceActivities>) {
 }
 
 let env: TestWorkflowEnvironment;
+
+const passingAudit = async () => ({
+  ok: true,
+  failedChecks: [],
+  accounts: 0,
+  transfers: 0,
+  at: new Date().toISOString(),
+});
 
 describe('maintenance workflow', () => {
   let db: Db;
@@ -236,6 +250,104 @@ describe('maintenance workflow', () => {
     });
   });
 
+  it('when rounds run, then each reconciles Stripe top-ups and the status shows what it found', async () => {
+    let calls = 0;
+    const { worker, taskQueue } = await maintenanceWorker({
+      auditLedgerIncrementally: passingAudit,
+      reconcileTopups: async () => {
+        calls++;
+        return { checked: 3, credited: 1, expired: 1, mismatched: 0, errors: 0 };
+      },
+    });
+    const status = await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      await handle.executeUpdate(runMaintenanceNow);
+      const answer = await handle.executeUpdate(runMaintenanceNow);
+      await handle.terminate('test over');
+      return answer;
+    });
+    assert.ok(calls >= 2, String(calls));
+    assert.equal(status.lastTopupReconciliation?.ok, true, JSON.stringify(status));
+    assert.deepEqual(
+      status.lastTopupReconciliation?.ok === true ? status.lastTopupReconciliation.credited : undefined,
+      1,
+    );
+  });
+
+  it('when top-up reconciliation fails through all its attempts, then the round records it and the workflow carries on', async () => {
+    let attempts = 0;
+    const { worker, taskQueue } = await maintenanceWorker({
+      auditLedgerIncrementally: passingAudit,
+      reconcileTopups: async () => {
+        attempts++;
+        if (attempts <= 3) throw new Error('Stripe unreachable');
+        return { checked: 0, credited: 0, expired: 0, mismatched: 0, errors: 0 };
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      // The first round's attempts back off over a minute of server time.
+      await env.sleep('5 minutes');
+      const first = await handle.query(maintenanceStatus);
+      assert.equal(first.rounds, 1);
+      assert.equal(first.lastTopupReconciliation?.ok, false, JSON.stringify(first));
+      assert.match(
+        first.lastTopupReconciliation?.ok === false ? first.lastTopupReconciliation.reason : '',
+        /Stripe unreachable/,
+      );
+      assert.equal(first.lastAudit?.ok, true);
+      assert.equal(attempts, 3);
+      const next = await handle.executeUpdate(runMaintenanceNow);
+      assert.ok(next.rounds > first.rounds);
+      assert.equal(next.lastTopupReconciliation?.ok, true, 'the next round tries again');
+      assert.equal((await handle.describe()).status.name, 'RUNNING');
+      await handle.terminate('test over');
+    });
+  });
+
+  it("when a paid top-up's webhook never came, then a maintenance round credits it through Stripe", async () => {
+    const stripe = await startFakeStripe();
+    const gateway = new StripeGateway({
+      secretKey: stripe.secretKey,
+      webhookSecret: stripe.webhookSecret,
+      apiUrl: stripe.url,
+    });
+    const userId = await insertUser(db);
+    await createUserAccount(db, userId, 'wallet', TEST_CURRENCY);
+    const session = await gateway.createCheckoutSession({
+      userId,
+      amount: 1_900,
+      currency: TEST_CURRENCY,
+      requestKey: randomUUID(),
+      successUrl: 'https://x.test/ok',
+      cancelUrl: 'https://x.test/no',
+    });
+    // As POST /wallet/topups records it, ten minutes ago: past the reconciler's delay.
+    await db('topups').insert({
+      id: topupIdOf(session.id),
+      session_id: session.id,
+      user_id: userId,
+      amount: 1_900,
+      currency: TEST_CURRENCY,
+      created_at: db.raw(`now() - interval '10 minutes'`),
+    });
+    stripe.markPaid(session.id);
+
+    const { worker, taskQueue } = await appWorker(env, db, { activities: { stripe: gateway } });
+    const status = await worker.runUntil(async () => {
+      const handle = await startMaintenance(env, taskQueue);
+      const answer = await handle.executeUpdate(runMaintenanceNow);
+      await handle.terminate('test over');
+      return answer;
+    });
+
+    assert.equal(status.lastTopupReconciliation?.ok, true, JSON.stringify(status));
+    const [balance] = await getBalances(db, [userAccountId(userId, 'wallet')]);
+    assert.equal(balance!.creditsPosted, 1_900);
+    const row = await db('topups').where({ session_id: session.id }).first();
+    assert.equal(row.status, 'paid');
+  });
+
   it('when its history is replayed by the current code, then it is deterministic', async () => {
     const { worker, taskQueue } = await appWorker(env, db);
     const handle = await worker.runUntil(async () => {
@@ -252,7 +364,8 @@ describe('maintenance workflow', () => {
       history,
       handle.workflowId,
     );
-    // v1 was recorded before rounds audited incrementally; v2 after (the patch's marker in it).
-    if (RECORD) historyToFile(history, path.join(HISTORIES_DIR, 'maintenance-v2.json'));
+    // v1 was recorded before rounds audited incrementally; v2 after (the patch's marker in it);
+    // v3 after rounds reconciled Stripe top-ups (its patch's marker too).
+    if (RECORD) historyToFile(history, path.join(HISTORIES_DIR, 'maintenance-v3.json'));
   });
 });
