@@ -126,6 +126,7 @@ void startOrExit(lifecycle, 'start', async () => {
         : [`  Workflows  ${temporal.inspectorUrl}   (dev server inspector)`]),
       `  Email      ${mailCatcher === undefined ? 'through SMTP_URL' : `local inbox ${mailCatcher.inboxUrl}   (SMTP_URL unset: nothing leaves this machine)`}`,
       `  Tokens     signed with the JWT secret ${secret.source === 'JWT_SECRET' ? 'from JWT_SECRET' : secret.source}`,
+      `  Payments   ${settings.STRIPE_SECRET_KEY === undefined ? 'Stripe top-ups off (STRIPE_SECRET_KEY unset)' : `Stripe top-ups on${settings.STRIPE_API_URL === undefined ? '' : ` at ${settings.STRIPE_API_URL}`}`}; withdrawals paid ${settings.PAYOUT_PROVIDER === 'manual' ? 'by hand (PAYOUT_PROVIDER=manual)' : 'through Stripe Connect'}`,
       `  Bank data  sealed with the key ${dataKey.source === 'DATA_ENCRYPTION_KEY' ? 'from DATA_ENCRYPTION_KEY' : dataKey.source}`,
       ...(api.adminCreated ? [`  Admin      created ${settings.ADMIN_EMAIL}`] : []),
       '',
