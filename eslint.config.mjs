@@ -101,6 +101,7 @@ export default tseslint.config(
       'withdrawals/**/*.ts',
       'temporal-client/**/*.ts',
       'payments/**/*.ts',
+      'revenue/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
