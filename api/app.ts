@@ -31,6 +31,7 @@ import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
 import { notificationRoutes } from './routes/notifications';
 import { topupRoutes } from './routes/topups';
+import { revenueRoutes } from './routes/revenue';
 import { walletRoutes } from './routes/wallet';
 import { withdrawalRoutes } from './routes/withdrawals';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
   withdrawalRoutes(routes, deps.withdrawals, { maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   const topups: TopupDeps = { db, stripe: deps.stripe, logger, currency: settings.CURRENCY };
   topupRoutes(routes, { ...topups, publicUrl: settings.PUBLIC_URL }, settings);
+  revenueRoutes(routes, { db, currency: settings.CURRENCY, clock: deps.bookings.clock });
   const document = openApiDocument(routes, documentWebhooks);
 
   // A path with dot segments (`/docs/../../package.json`) names nothing here: clients resolve them.
