@@ -24,7 +24,7 @@
 // (a few shard rows each); the platform's series reads the transfers of its
 // range through a BRIN index on created_at (its migration says why).
 import assert from 'node:assert/strict';
-import type { Db } from '../db/knex';
+import type { Conn, Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
 import { percentOf } from '../domain/money';
 import { getBalances, ownerView, systemAccountId, userAccountId } from '../ledger/accounts';
@@ -56,9 +56,11 @@ export async function teacherReport(
   query: RevenueQuery,
 ): Promise<TeacherRevenue & { series?: TeacherPeriod[]; seriesRange?: SeriesInfo }> {
   const range = requestedSeries(query, deps.clock.now());
-  const totals = await teacherRevenue(deps, teacherId);
-  if (range === undefined) return totals;
-  return { ...totals, series: await teacherSeries(deps, teacherId, range), seriesRange: infoOf(range) };
+  return inOneSnapshot(deps, async (conn) => {
+    const totals = await teacherRevenue(conn, deps.currency, teacherId);
+    if (range === undefined) return totals;
+    return { ...totals, series: await teacherSeries(conn, teacherId, range), seriesRange: infoOf(range) };
+  });
 }
 
 /** The platform's figures, and with `groupBy` its series over [from, to). */
@@ -67,9 +69,16 @@ export async function platformReport(
   query: RevenueQuery,
 ): Promise<PlatformRevenue & { series?: PlatformPeriod[]; seriesRange?: SeriesInfo }> {
   const range = requestedSeries(query, deps.clock.now());
-  const totals = await platformRevenue(deps);
-  if (range === undefined) return totals;
-  return { ...totals, series: await platformSeries(deps, range), seriesRange: infoOf(range) };
+  return inOneSnapshot(deps, async (conn) => {
+    const totals = await platformRevenue(conn, deps.currency);
+    if (range === undefined) return totals;
+    return { ...totals, series: await platformSeries(conn, range), seriesRange: infoOf(range) };
+  });
+}
+
+/** Every figure of one answer from the same snapshot: a settlement committing meanwhile is in all of them or none. */
+function inOneSnapshot<T>(deps: RevenueDeps, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  return deps.db.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true });
 }
 
 function infoOf(range: SeriesRange): SeriesInfo {
@@ -114,22 +123,26 @@ const UNIT: Record<GroupBy, string> = { day: 'day', week: 'week', month: 'month'
 /** What a resolution of a booking's hold gave back to the student: all of a void, the unposted rest of a post. */
 const REFUNDED = `(h.amount - case when r.kind = 'void_pending' then 0 else r.amount end)`;
 
-export async function teacherRevenue(deps: RevenueDeps, teacherId: string): Promise<TeacherRevenue> {
+export async function teacherRevenue(
+  conn: Conn,
+  currency: string,
+  teacherId: string,
+): Promise<TeacherRevenue> {
   const account = userAccountId(teacherId, 'earnings');
-  const { rows } = await deps.db.raw<{ rows: { total_earnings: number; withdrawn: number }[] }>(
+  const { rows } = await conn.raw<{ rows: { total_earnings: number; withdrawn: number }[] }>(
     `select (select coalesce(sum(amount), 0)::int8 from ledger_transfers
               where credit_account_id = ? and code = 'teacher_share') as total_earnings,
             (select coalesce(sum(amount), 0)::int8 from ledger_transfers
               where debit_account_id = ? and code = 'withdrawal_payout') as withdrawn`,
     [account, account],
   );
-  const [balance] = await getBalances(deps.db, [account]);
+  const [balance] = await getBalances(conn, [account]);
   const view = ownerView(balance!);
   return {
-    currency: deps.currency,
+    currency,
     totalEarnings: rows[0]!.total_earnings,
     available: view.available,
-    pending: await pendingShare(deps, teacherId),
+    pending: await pendingShare(conn, teacherId),
     // Only withdrawal holds reserve a teacher's earnings.
     inWithdrawal: view.held,
     withdrawn: rows[0]!.withdrawn,
@@ -143,8 +156,8 @@ export async function teacherRevenue(deps: RevenueDeps, teacherId: string): Prom
  * the settlement rounds it (down). Holds are grouped by (amount, share) so the
  * domain's own rounding applies to each group, not to a sum.
  */
-async function pendingShare(deps: RevenueDeps, teacherId: string): Promise<number> {
-  const { rows } = await deps.db.raw<{ rows: { amount: number; percent: number; holds: number }[] }>(
+async function pendingShare(conn: Conn, teacherId: string): Promise<number> {
+  const { rows } = await conn.raw<{ rows: { amount: number; percent: number; holds: number }[] }>(
     `select h.amount, (b.policy ->> 'teacherSharePercent')::int as percent, count(*)::int8 as holds
        from bookings b
        join ledger_transfers h on h.reference_id = b.id and h.reference_type = 'booking' and h.code = 'booking_hold'
@@ -157,13 +170,13 @@ async function pendingShare(deps: RevenueDeps, teacherId: string): Promise<numbe
 }
 
 export async function teacherSeries(
-  deps: RevenueDeps,
+  conn: Conn,
   teacherId: string,
   range: SeriesRange,
 ): Promise<TeacherPeriod[]> {
   const account = userAccountId(teacherId, 'earnings');
   const unit = UNIT[range.groupBy];
-  const { rows } = await deps.db.raw<{ rows: { period: Date; figure: string; amount: number }[] }>(
+  const { rows } = await conn.raw<{ rows: { period: Date; figure: string; amount: number }[] }>(
     `select date_trunc('${unit}', created_at, 'UTC') as period, 'earnings' as figure, sum(amount)::int8 as amount
        from ledger_transfers
       where credit_account_id = ? and code = 'teacher_share' and created_at >= ? and created_at < ?
@@ -191,14 +204,14 @@ export async function teacherSeries(
   return [...series.values()];
 }
 
-export async function platformRevenue(deps: RevenueDeps): Promise<PlatformRevenue> {
+export async function platformRevenue(conn: Conn, currency: string): Promise<PlatformRevenue> {
   const [revenue, escrow, payouts] = await getBalances(
-    deps.db,
-    (['platform_revenue', 'escrow', 'payouts'] as const).map((code) => systemAccountId(code, deps.currency)),
+    conn,
+    (['platform_revenue', 'escrow', 'payouts'] as const).map((code) => systemAccountId(code, currency)),
   );
   // Each of these counters is moved by one code only (see the header).
   return {
-    currency: deps.currency,
+    currency,
     revenue: revenue!.creditsPosted,
     heldInEscrow: escrow!.creditsPending,
     inWithdrawal: payouts!.creditsPending,
@@ -206,9 +219,9 @@ export async function platformRevenue(deps: RevenueDeps): Promise<PlatformRevenu
   };
 }
 
-export async function platformSeries(deps: RevenueDeps, range: SeriesRange): Promise<PlatformPeriod[]> {
+export async function platformSeries(conn: Conn, range: SeriesRange): Promise<PlatformPeriod[]> {
   const unit = UNIT[range.groupBy];
-  const { rows } = await deps.db.raw<{
+  const { rows } = await conn.raw<{
     rows: { period: Date; revenue: number; teacher_earnings: number; refunds: number; paid_out: number }[];
   }>(
     // The hold of a refund is looked up per refund (a correlated subquery:
