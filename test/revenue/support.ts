@@ -16,7 +16,7 @@ import { createUserAccount, systemAccountId, userAccountId } from '../../ledger/
 import { LedgerBatcher } from '../../ledger/batcher';
 import { createTransfers } from '../../ledger/transfers';
 import type { ChainResult, TransferSpec } from '../../ledger/types';
-import { bookingDeps } from '../../platform/platform';
+import { bookingDeps, withdrawalDeps } from '../../platform/platform';
 import { withdrawalHold, withdrawalPayout, withdrawalReturn } from '../../withdrawals/ledger';
 import { testApi, type ApiResponse, type RequestOptions, type TestApi } from '../support/api';
 import { registerCleanup } from '../support/cleanup';
@@ -40,6 +40,7 @@ export async function isolatedWorld(): Promise<RevenueWorld> {
     tokens: shared.tokens,
     logger: pino({ level: 'silent' }),
     bookings: { ...bookingDeps(shared.platform), db },
+    withdrawals: { ...withdrawalDeps(shared.platform), db },
   });
   const server = await listen(app, 0, '127.0.0.1');
   registerCleanup(() => server.close(1_000));
