@@ -41,6 +41,7 @@ export async function isolatedWorld(): Promise<RevenueWorld> {
     logger: pino({ level: 'silent' }),
     bookings: { ...bookingDeps(shared.platform), db },
     withdrawals: { ...withdrawalDeps(shared.platform), db },
+    stripe: shared.platform.stripe,
   });
   const server = await listen(app, 0, '127.0.0.1');
   registerCleanup(() => server.close(1_000));
