@@ -172,7 +172,7 @@ export function createApp(deps: AppDeps): Express {
   });
   routes.mount(api, {
     authenticate: createAuthenticator(db, deps.tokens),
-    idempotent: createIdempotency(db),
+    idempotent: createIdempotency(db, settings.JWT_SECRET),
   });
   app.use(API_PREFIX, api);
 

@@ -9,7 +9,7 @@
 // only the holder of the token completes or releases it. If a process dies
 // mid-request, the lease lapses and a retry takes the key over: safe, because
 // money-moving work derives its transfer ids from the key.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type {} from 'pino-http'; // types req.log
 import type { Request } from 'express';
 import type { Db } from '../db/knex';
@@ -45,7 +45,27 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
-export function createIdempotency(db: Db) {
+/**
+ * Requests are remembered by a keyed hash (HMAC-SHA256 under a key derived
+ * from a server secret), never a plain one: a body holding a bank account
+ * whose other parts are shown (holder, last 4) would otherwise be recoverable
+ * from its stored hash by guessing the rest.
+ */
+function requestHasher(secret: string): {
+  hash: (request: unknown) => string;
+  legacy: (request: unknown) => string;
+} {
+  const key = createHmac('sha256', secret).update('idempotency request hash').digest();
+  return {
+    hash: (request) => `hmac:${createHmac('sha256', key).update(canonicalJson(request)).digest('hex')}`,
+    // Stored before the keyed hash (an upgrade within a key's retention): still recognised.
+    legacy: (request) => createHash('sha256').update(canonicalJson(request)).digest('hex'),
+  };
+}
+
+/** `secret`: a server secret (JWT_SECRET) the stored request hashes are keyed with. */
+export function createIdempotency(db: Db, secret: string) {
+  const hasher = requestHasher(secret);
   return async function idempotent(
     req: Request,
     user: UserModel,
@@ -54,10 +74,16 @@ export function createIdempotency(db: Db) {
   ): Promise<Reply> {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return execute();
-    const hash = createHash('sha256').update(canonicalJson(request)).digest('hex');
+    const hash = hasher.hash(request);
     const token = randomUUID();
 
-    const claimed = await claim(db, { userId: user.id, key, hash, token });
+    const claimed = await claim(db, {
+      userId: user.id,
+      key,
+      hash,
+      token,
+      legacyHash: () => hasher.legacy(request),
+    });
     if (claimed !== 'claimed') return claimed;
 
     const mine = { user_id: user.id, key, claim_token: token, state: 'in_progress' };
@@ -95,6 +121,8 @@ interface Claim {
   userId: string;
   key: string;
   hash: string;
+  /** The plain SHA-256 a key stored before keyed hashes carries. */
+  legacyHash: () => string;
   token: string;
 }
 
@@ -121,7 +149,10 @@ async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> 
       'a request with this Idempotency-Key is still in progress',
     );
   }
-  if (row.request_hash !== c.hash) throw new IdempotencyKeyReusedError();
+  const sameRequest =
+    row.request_hash === c.hash ||
+    (!row.request_hash.startsWith('hmac:') && row.request_hash === c.legacyHash());
+  if (!sameRequest) throw new IdempotencyKeyReusedError();
   if (row.state === 'completed') {
     return {
       status: row.status_code!,

@@ -9,6 +9,7 @@ import {
   IdempotencyKeyReusedError,
   InsufficientFundsError,
   NotFoundError,
+  UnavailableError,
   ValidationError,
 } from '../domain/errors';
 import { nameUuid } from '../ledger/ids';
@@ -253,10 +254,18 @@ export async function actOnWithdrawal(
     if (now !== undefined && FINAL.includes(now.status)) {
       throw new ConflictError('already_resolved', `the withdrawal is already ${now.status}`);
     }
-    // Asked, but its workflow never started (its request died, the reconciler not yet round): start it now.
-    await deps.workflows.start(row);
+    // Its workflow is not running: never started (its request died before the reconciler came
+    // round), or its run failed or was terminated. Start it from the row and ask again.
+    await deps.workflows.start(now ?? row);
     await markWithdrawalWorkflowStarted(deps.db, [row.id]);
-    await send();
+    try {
+      await send();
+    } catch (retried) {
+      if (!(retried instanceof WorkflowGoneError)) throw retried;
+      throw new UnavailableError(
+        'the withdrawal’s workflow is not running and could not be started again; try again later',
+      );
+    }
   }
   return withdrawalView((await findWithdrawal(deps.db, id))!);
 }

@@ -33,6 +33,7 @@ export function withdrawalInputOf(row: WithdrawalRow): WithdrawalWorkflowInput {
     amount: row.amount,
     provider: row.provider,
     reminderHours: WITHDRAWAL_REMINDER_HOURS,
+    ...(row.status === 'processing' ? { resumeFrom: 'processing' as const } : {}),
   };
 }
 
@@ -50,8 +51,9 @@ export class WithdrawalWorkflows {
           workflowId: withdrawalWorkflowId(row.id),
           taskQueue: this.taskQueue,
           args: [withdrawalInputOf(row)],
-          // A withdrawal has one workflow, ever: a finished one is never started again.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          // One run at a time. A run that completed is never started again (the withdrawal is
+          // final); one that failed or was terminated is, from the row, so its money is not held for ever.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           typedSearchAttributes: [{ key: BookingSearchAttributes.teacherId, value: row.teacher_id }],
           staticSummary: `Withdrawal ${row.id}`,

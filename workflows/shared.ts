@@ -193,6 +193,11 @@ export interface WithdrawalWorkflowInput {
   provider: 'manual' | 'stripe';
   /** Admins are reminded this often while the withdrawal waits for them. */
   reminderHours: number;
+  /**
+   * A run started again for a withdrawal already approved (its first run
+   * failed or was terminated): it goes straight to the payout.
+   */
+  resumeFrom?: 'processing';
 }
 
 export type WithdrawalPhase = 'pending' | 'processing' | 'completed' | 'rejected' | 'failed';

@@ -66,6 +66,7 @@ class Withdrawal {
   readonly mail: NotificationMail;
 
   constructor(private readonly input: WithdrawalWorkflowInput) {
+    if (input.resumeFrom === 'processing') this.phase = 'processing';
     this.installHandlers();
     this.mail = new NotificationMail(input.withdrawalId, true);
     this.mail.request(); // admins told of the request, recorded with it
@@ -74,17 +75,19 @@ class Withdrawal {
   async run(): Promise<void> {
     const { withdrawalId } = this.input;
 
-    // 1. An admin approves or rejects.
-    await this.waitForAdmins(() => this.decision !== undefined, 'decision');
-    const decision = this.decision!;
-    if (decision.kind === 'reject') {
-      await rejectWithdrawal({ withdrawalId, adminId: decision.adminId, reason: decision.reason });
-      this.end('rejected', { reason: decision.reason });
-      return;
+    // 1. An admin approves or rejects (a run resumed after the approval skips this).
+    if (this.phase === 'pending') {
+      await this.waitForAdmins(() => this.decision !== undefined, 'decision');
+      const decision = this.decision!;
+      if (decision.kind === 'reject') {
+        await rejectWithdrawal({ withdrawalId, adminId: decision.adminId, reason: decision.reason });
+        this.end('rejected', { reason: decision.reason });
+        return;
+      }
+      await approveWithdrawal({ withdrawalId, adminId: decision.adminId });
+      this.phase = 'processing';
+      this.mail.request();
     }
-    await approveWithdrawal({ withdrawalId, adminId: decision.adminId });
-    this.phase = 'processing';
-    this.mail.request();
 
     // 2. The payout: through Stripe, or reported by an admin who made the bank transfer.
     if (this.input.provider === 'stripe') {
@@ -153,6 +156,12 @@ class Withdrawal {
       return this.state();
     };
     const refuseSecondDecision = (_request: unknown) => {
+      if (this.decision === undefined && this.phase !== 'pending') {
+        throw ApplicationFailure.nonRetryable(
+          'this withdrawal was already approved',
+          WithdrawalRefusal.alreadyResolved,
+        );
+      }
       if (this.decision !== undefined) {
         throw ApplicationFailure.nonRetryable(
           `this withdrawal was already ${this.decision.kind === 'approve' ? 'approved' : 'rejected'}`,

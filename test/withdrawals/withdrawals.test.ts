@@ -8,7 +8,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createAdmin, register, type Session } from '../support/api';
-import { assertAuditClean, earningsOf, startBookingHarness, type BookingHarness } from '../support/bookings';
+import {
+  assertAuditClean,
+  earningsOf,
+  eventually,
+  startBookingHarness,
+  type BookingHarness,
+} from '../support/bookings';
 import { requireTimeSkipping } from '../support/devserver';
 import { testDatabase } from '../support/db';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
@@ -298,8 +304,18 @@ describe('withdrawals (manual payouts)', () => {
     const teacher = await earningTeacher(1_000);
     const accountNumber = '000987654321';
     const bankAccount = { holderName: 'Grace Hopper', accountNumber, routingNumber: '110000000' };
-    const asked = await withdraw(harness.api, teacher, 600, { bankAccount });
+    const key = randomUUID();
+    const asked = await withdraw(harness.api, teacher, 600, {
+      bankAccount,
+      headers: { 'Idempotency-Key': key },
+    });
     assert.equal(asked.status, 201, asked.text);
+    // The remembered request is a keyed hash: a plain one would give the account away to guessing.
+    const remembered = await harness.api
+      .db('idempotency_keys')
+      .where({ user_id: teacher.user.id, key })
+      .first();
+    assert.match(remembered.request_hash, /^hmac:[0-9a-f]{64}$/);
     assert.deepEqual(asked.body.bankAccount, { holderName: 'Grace Hopper', bankName: null, last4: '4321' });
     const approved = await adminAct(harness.api, admin, asked.body.id, 'approve');
     const completed = await adminAct(harness.api, admin, asked.body.id, 'complete', { reference: 'R-1' });
@@ -315,6 +331,7 @@ describe('withdrawals (manual payouts)', () => {
       logs: logLines.join(''),
       history,
       row: JSON.stringify(clearColumns),
+      remembered: JSON.stringify(remembered),
       sealed,
     };
     assert.ok(seen.logs.includes(asked.body.id), 'the log captured this withdrawal');
@@ -341,5 +358,39 @@ describe('withdrawals (manual payouts)', () => {
     await assert.rejects(run({ DATA_ENCRYPTION_KEY: otherKey }), (error: { stderr: string }) =>
       /does not hold/.test(error.stderr),
     );
+  });
+
+  it('when a withdrawal’s run was terminated, pending or after its approval, then an admin’s next action starts it again from the row and the money is not held for ever', async () => {
+    const teacher = await earningTeacher(2_000);
+    const pending = await withdrawOk(harness.api, teacher, 500);
+    /** Terminated between activities (one cut off mid-run would complete into nothing: a stale completion). */
+    const terminate = async (reason: string) => {
+      const handle = withdrawalWorkflow(harness, pending.id);
+      await eventually(async () => {
+        const { raw } = await handle.describe();
+        return (raw.pendingActivities ?? []).length === 0 ? true : undefined;
+      }, 'no activity running');
+      await handle.terminate(reason);
+    };
+    await terminate('support staff stopped it');
+    const approved = await adminAct(harness.api, admin, pending.id, 'approve');
+    assert.equal(approved.status, 200, approved.text);
+    assert.equal(approved.body.status, 'processing');
+
+    await terminate('stopped again, after the approval');
+    const again = await adminAct(harness.api, admin, pending.id, 'approve');
+    assert.equal(again.status, 409, 'the resumed run knows it was approved');
+    assert.equal(again.body.error.code, 'already_resolved');
+    const completed = await adminAct(harness.api, admin, pending.id, 'complete', {
+      reference: 'AFTER-RESTART',
+    });
+    assert.equal(completed.status, 200, completed.text);
+    assert.equal(completed.body.status, 'completed');
+    assert.deepEqual(await earningsOf(harness.api, teacher.user.id), {
+      available: 1_500,
+      held: 0,
+      total: 1_500,
+    });
+    await assertAuditClean(harness.api);
   });
 });
