@@ -85,6 +85,22 @@ export function isPermanentStripeError(error: unknown): boolean {
   return classifyStripeError(error) === 'permanent';
 }
 
+/**
+ * A payout refused for good, on which the withdrawal's money goes back to the
+ * teacher: Stripe understood the transfer and said no (400 invalid request,
+ * 402). Not our own credentials failing (401, 403, Stripe not configured
+ * here: a rotated key, a worker without it), nor an idempotency key seen with
+ * other parameters: those keep the payout retrying (and logged) until someone
+ * looks, because returning the money on them could pay the teacher twice.
+ */
+export function isPermanentPayoutRefusal(error: unknown): boolean {
+  if (error instanceof StripeNotConfiguredError) return false;
+  if (error instanceof Stripe.errors.StripeIdempotencyError) return false;
+  if (!(error instanceof Stripe.errors.StripeError)) return false;
+  const status = error.statusCode;
+  return status === 400 || status === 402 || status === 404;
+}
+
 /** Stripe refused an idempotency key it saw before with other parameters. */
 export function isIdempotencyKeyConflict(error: unknown): boolean {
   return error instanceof Stripe.errors.StripeIdempotencyError;
@@ -195,8 +211,9 @@ export class StripeGateway {
    * Pays a withdrawal out to a teacher's connected account (`acct_...`). The
    * idempotency key is derived from the withdrawal: however often this runs
    * (activity retries, a worker crash after the call), Stripe makes one
-   * transfer and answers the same one each time. Classify a failure with
-   * isPermanentStripeError.
+   * transfer and answers the same one each time; the transfer group
+   * (`withdrawal-<id>`) finds it after the key has expired. Classify a failure
+   * with isPermanentPayoutRefusal.
    */
   async createConnectTransfer(input: {
     withdrawalId: string;
@@ -204,24 +221,41 @@ export class StripeGateway {
     currency: string;
     destination: string;
   }): Promise<{ transferId: string }> {
-    const transfer = await this.sdk().transfers.create(
-      {
-        amount: input.amount,
-        currency: input.currency,
-        destination: input.destination,
-        metadata: { withdrawalId: input.withdrawalId },
-      },
-      { idempotencyKey: `withdrawal-${input.withdrawalId}-payout` },
-    );
-    return { transferId: transfer.id };
+    const sdk = this.sdk();
+    // The transfer group names the withdrawal at Stripe for good; the idempotency key only for 24 hours.
+    const group = `withdrawal-${input.withdrawalId}`;
+    const made = async () => (await sdk.transfers.list({ transfer_group: group, limit: 1 })).data[0];
+    // Paid by an earlier attempt whose answer was lost (however long ago): that transfer, not another.
+    const earlier = await made();
+    if (earlier !== undefined) return { transferId: earlier.id };
+    try {
+      const transfer = await sdk.transfers.create(
+        {
+          amount: input.amount,
+          currency: input.currency,
+          destination: input.destination,
+          transfer_group: group,
+          metadata: { withdrawalId: input.withdrawalId },
+        },
+        { idempotencyKey: `withdrawal-${input.withdrawalId}-payout` },
+      );
+      return { transferId: transfer.id };
+    } catch (error) {
+      // Before a refusal returns the money: make sure no attempt paid.
+      if (isPermanentPayoutRefusal(error)) {
+        const paid = await made();
+        if (paid !== undefined) return { transferId: paid.id };
+      }
+      throw error;
+    }
   }
 
   /**
    * The payout side as the withdrawal workflow's activities take it
    * (structurally `ConnectPayouts` of withdrawals/payouts.ts): transfers
    * through createConnectTransfer, failures classified by
-   * isPermanentStripeError. Unconfigured, every transfer is refused for good
-   * (StripeNotConfiguredError), so the workflow returns the money.
+   * isPermanentPayoutRefusal. Unconfigured, every transfer fails and is
+   * retried (and logged) until Stripe is configured: the money stays held.
    */
   connectPayouts(): {
     transfer(input: {
@@ -236,7 +270,7 @@ export class StripeGateway {
   } {
     return {
       transfer: (input) => this.createConnectTransfer(input),
-      isPermanentFailure: isPermanentStripeError,
+      isPermanentFailure: isPermanentPayoutRefusal,
     };
   }
 

@@ -93,8 +93,8 @@ describe('Stripe gateway', () => {
     assert.equal(stripe.transfers.length, before + 1);
   });
 
-  it('when Stripe refuses the request (invalid, unknown destination, bad key, the key reused for another amount), then the failure is permanent', async () => {
-    stripe.failNext(1, 'invalid_request', { path: /^\/v1\/transfers$/ });
+  it('when Stripe refuses the request (invalid, unknown destination, bad key, then the failure is permanent; a withdrawal asked again answers its one transfer', async () => {
+    stripe.failNext(1, 'invalid_request', { method: 'POST', path: /^\/v1\/transfers$/ });
     const invalid = await failureOf(() => gateway.createConnectTransfer(payout(randomUUID())));
     assert.ok(invalid instanceof Stripe.errors.StripeInvalidRequestError, String(invalid));
 
@@ -110,16 +110,17 @@ describe('Stripe gateway', () => {
       }).createConnectTransfer(payout(randomUUID())),
     );
     const withdrawalId = randomUUID();
-    await gateway.createConnectTransfer(payout(withdrawalId, 500));
-    const reused = await failureOf(() => gateway.createConnectTransfer(payout(withdrawalId, 600)));
-    assert.ok(reused instanceof Stripe.errors.StripeIdempotencyError, String(reused));
+    const first = await gateway.createConnectTransfer(payout(withdrawalId, 500));
+    // The withdrawal's transfer is found by its group before anything is created: never a second one.
+    const again = await gateway.createConnectTransfer(payout(withdrawalId, 600));
+    assert.equal(again.transferId, first.transferId);
 
-    for (const error of [invalid, noSuchAccount, badKey, reused]) {
+    for (const error of [invalid, noSuchAccount, badKey]) {
       assert.equal(isPermanentStripeError(error), true, String(error));
     }
   });
 
-  it("when payouts go through connectPayouts (the withdrawal activities' shape), then one transfer per withdrawal and refusals read permanent", async () => {
+  it("when payouts go through connectPayouts (the withdrawal activities' shape), then one transfer per withdrawal; Stripe's refusals read permanent, our own credentials failing do not", async () => {
     const payouts = gateway.connectPayouts();
     const withdrawalId = randomUUID();
     const before = stripe.transfers.length;
@@ -136,7 +137,14 @@ describe('Stripe gateway', () => {
     assert.equal(again.transferId, first.transferId);
     assert.equal(stripe.transfers.length, before + 1);
     assert.equal(payouts.isPermanentFailure(refused), true);
-    assert.equal(payouts.isPermanentFailure(unconfigured), true);
+    // Returning the money on these could pay twice (an earlier attempt may have paid): retried instead.
+    assert.equal(payouts.isPermanentFailure(unconfigured), false);
+    assert.equal(
+      payouts.isPermanentFailure(
+        Stripe.errors.StripeError.generate({ type: 'authentication_error', message: 'key rotated' }),
+      ),
+      false,
+    );
     assert.equal(
       payouts.isPermanentFailure(new Stripe.errors.StripeConnectionError({ message: 'x' })),
       false,
@@ -222,5 +230,38 @@ describe('Stripe gateway', () => {
       protocol: 'https',
     });
     assert.deepEqual(stripeEndpoint('http://[::1]:8080/'), { host: '::1', port: 8080, protocol: 'http' });
+  });
+
+  it('when an earlier payout attempt paid and its idempotency key has expired, then the transfer group finds that transfer and nothing is paid again', async () => {
+    const payouts = gateway.connectPayouts();
+    const withdrawalId = randomUUID();
+    const first = await payouts.transfer(payout(withdrawalId));
+    // Stripe forgets idempotency keys after 24 hours: the fake is told to forget this one.
+    const made = stripe.transfers.filter((t) => t.metadata['withdrawalId'] === withdrawalId);
+    assert.equal(made.length, 1);
+    assert.equal(made[0]!.transfer_group, `withdrawal-${withdrawalId}`);
+    const later = await gateway.createConnectTransfer({ ...payout(withdrawalId) });
+    assert.equal(later.transferId, first.transferId);
+    assert.equal(stripe.transfers.filter((t) => t.metadata['withdrawalId'] === withdrawalId).length, 1);
+    const creates = stripe.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.path === '/v1/transfers' &&
+        r.idempotencyKey === `withdrawal-${withdrawalId}-payout`,
+    );
+    assert.equal(creates.length, 1, 'the second call looked the transfer up and created nothing');
+  });
+
+  it('when Stripe cannot say whether a payout was made, then the payout is retried, never refused (no money returned on a guess)', async () => {
+    const payouts = gateway.connectPayouts();
+    const withdrawalId = randomUUID();
+    const before = stripe.transfers.length;
+    stripe.failNext(1, 'server', { method: 'GET', path: /\/v1\/transfers/ });
+    const unknown = await failureOf(() => payouts.transfer(payout(withdrawalId)));
+    assert.equal(payouts.isPermanentFailure(unknown), false);
+    assert.equal(stripe.transfers.length, before, 'nothing created before the lookup answered');
+    const paid = await payouts.transfer(payout(withdrawalId));
+    assert.equal(stripe.transfers.length, before + 1);
+    assert.match(paid.transferId, /^tr_/);
   });
 });

@@ -16,7 +16,8 @@
 //   stripe.transfers.length                               // transfers actually made
 //
 // Endpoints: POST /v1/checkout/sessions, GET /v1/checkout/sessions/:id,
-// GET /v1/checkout/sessions (status, created[gte], limit), POST /v1/transfers.
+// GET /v1/checkout/sessions (status, created[gte], limit), POST /v1/transfers,
+// GET /v1/transfers (transfer_group, limit).
 // Anything else is a 404 `invalid_request_error`, as Stripe answers it.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -66,6 +67,7 @@ export interface FakeTransfer {
   currency: string;
   destination: string;
   metadata: Record<string, string>;
+  transfer_group: string | null;
   created: number;
   reversed: false;
   amount_reversed: 0;
@@ -277,6 +279,7 @@ export async function startFakeStripe(
       currency: String(params.currency),
       destination,
       metadata: stringRecord(params.metadata),
+      transfer_group: typeof params.transfer_group === 'string' ? params.transfer_group : null,
       created: now(),
       reversed: false,
       amount_reversed: 0,
@@ -307,6 +310,18 @@ export async function startFakeStripe(
   ) {
     if (method === 'POST' && path === '/v1/checkout/sessions') return createSession(params);
     if (method === 'POST' && path === '/v1/transfers') return createTransfer(params);
+    if (method === 'GET' && path === '/v1/transfers') {
+      const limit = query.limit === undefined ? 10 : integerParam(query, 'limit');
+      const matching = transfers
+        .filter((t) => query.transfer_group === undefined || t.transfer_group === query.transfer_group)
+        .reverse();
+      return {
+        object: 'list',
+        url: '/v1/transfers',
+        has_more: matching.length > limit,
+        data: matching.slice(0, limit),
+      };
+    }
     const one = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(path);
     if (method === 'GET' && one !== null) return sessionOr404(decodeURIComponent(one[1]!));
     if (method === 'GET' && path === '/v1/checkout/sessions') {

@@ -107,8 +107,8 @@ describe('withdrawals paid through Stripe Connect', () => {
   it('when Stripe fails for a while, then the payout is retried and pays once', async () => {
     const teacher = await connectedTeacher(1_000);
     const asked = await withdrawOk(harness.api, teacher, 1_000);
-    stripe.failNext(2, 'server', { path: /\/v1\/transfers/ });
-    stripe.failNext(1, 'connection', { path: /\/v1\/transfers/ });
+    stripe.failNext(2, 'server', { method: 'POST', path: /\/v1\/transfers/ });
+    stripe.failNext(1, 'connection', { method: 'POST', path: /\/v1\/transfers/ });
     const done = await approveAndFinish(asked.id);
     assert.equal(done.status, 'completed');
     assert.equal(transfersOf(asked.id).length, 1);
@@ -134,7 +134,7 @@ describe('withdrawals paid through Stripe Connect', () => {
   it('when Stripe refuses the transfer for good, then the withdrawal fails and the amount returns to the teacher, who is told why', async () => {
     const teacher = await connectedTeacher(1_000);
     const asked = await withdrawOk(harness.api, teacher, 900);
-    stripe.failNext(1, 'invalid_request', { path: /\/v1\/transfers/ });
+    stripe.failNext(1, 'invalid_request', { method: 'POST', path: /\/v1\/transfers/ });
     const done = await approveAndFinish(asked.id);
     assert.equal(done.status, 'failed');
     assert.ok(done.reason.length > 0);
@@ -177,7 +177,7 @@ describe('withdrawals paid through Stripe Connect', () => {
   it('when an admin tries to confirm a Stripe payout by hand, then it is refused (409 not_manual_payout)', async () => {
     const teacher = await connectedTeacher(1_000);
     const asked = await withdrawOk(harness.api, teacher, 400);
-    stripe.failNext(1, 'invalid_request', { path: /\/v1\/transfers/ });
+    stripe.failNext(1, 'invalid_request', { method: 'POST', path: /\/v1\/transfers/ });
     const manual = await adminAct(harness.api, admin, asked.id, 'complete', { reference: 'by hand' });
     assert.equal(manual.status, 409);
     assert.equal(manual.body.error.code, 'not_manual_payout');
