@@ -100,6 +100,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     ...runAs.ids,
     env: { ...process.env, LC_MESSAGES: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: a terminal's Ctrl-C reaches npm start, which drains the API
+    // and then stops the server, and not the server first (in-flight requests would get 500s).
+    detached: true,
   });
   log.attach(child);
   let exited = false;

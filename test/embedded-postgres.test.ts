@@ -61,6 +61,21 @@ describe('embedded PostgreSQL', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('when it runs, then it is in a process group of its own, so a Ctrl-C to ours does not stop it before we drain', async () => {
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'pg');
+    const server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const groupOf = (p: number) =>
+      spawnSync('ps', ['-o', 'pgid=', '-p', String(p)], { encoding: 'utf8' }).stdout.trim();
+    assert.notEqual(groupOf(pid), '');
+    assert.notEqual(groupOf(pid), groupOf(process.pid));
+    assert.equal(await select1(server.url), 1);
+    await server.stop();
+    assert.deepEqual(serversOn(dataDir), []);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('when another live process already runs it, then a second start shares it and leaves it running', async () => {
     const dir = tempDir();
     const dataDir = path.join(dir, 'pg');
