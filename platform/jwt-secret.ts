@@ -62,8 +62,34 @@ export function keepDataEncryptionKey(settings: Settings): KeptSecret {
   };
 }
 
+export const DEV_ADMIN_EMAIL = 'admin@example.com';
+export const DEV_ADMIN_PASSWORD_FILE = 'admin-password';
+
+/**
+ * In development without ADMIN_EMAIL / ADMIN_PASSWORD, npm start still has an
+ * admin to log in as (reviews, withdrawals, the demo): admin@example.com, with
+ * a random password kept in DATA_DIR/admin-password. Never in production or
+ * tests, and never when either setting is given.
+ */
+export function keepDevAdmin(settings: Settings): { settings: Settings; passwordFile?: string } {
+  if (
+    settings.NODE_ENV !== 'development' ||
+    settings.ADMIN_EMAIL !== undefined ||
+    settings.ADMIN_PASSWORD !== undefined
+  ) {
+    return { settings };
+  }
+  const kept = keepSecretFile(settings.DATA_DIR, DEV_ADMIN_PASSWORD_FILE, () =>
+    randomBytes(12).toString('base64url'),
+  );
+  return {
+    settings: { ...settings, ADMIN_EMAIL: DEV_ADMIN_EMAIL, ADMIN_PASSWORD: kept.secret },
+    passwordFile: kept.file,
+  };
+}
+
 /** A secret kept in `dir/name`, made by `generate` when the file does not exist yet; owner-only. */
-function keepSecretFile(
+export function keepSecretFile(
   dir: string,
   name: string,
   generate: () => string,

@@ -4,7 +4,8 @@
 // a minute later, the student books it, both fetch join tokens, LiveKit's
 // webhooks arrive signed as LiveKit signs them (join, leave, room finished),
 // and the booking's workflow settles it; the teacher then withdraws what the
-// class earned and the bootstrap admin (ADMIN_EMAIL / ADMIN_PASSWORD) approves
+// class earned and the admin (ADMIN_EMAIL / ADMIN_PASSWORD, or the development
+// admin npm start keeps in DATA_DIR) approves
 // it and confirms the bank transfer. Prints a timeline with the balances
 // before and after, the notifications as they arrive over Socket.IO, the
 // emails the local mail catcher received, and where to look at the workflow.
@@ -15,10 +16,12 @@
 // DEMO_API_URL, DEMO_INSPECTOR_URL and DEMO_INBOX_URL point it elsewhere.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { AccessToken } from 'livekit-server-sdk';
 import { io } from 'socket.io-client';
 import { loadSettings } from '../config/settings';
+import { DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD_FILE } from '../platform/jwt-secret';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const settings = loadSettings();
@@ -262,8 +265,9 @@ async function main(): Promise<void> {
 }
 
 /**
- * The teacher withdraws what the class earned; the bootstrap admin
- * (ADMIN_EMAIL / ADMIN_PASSWORD) approves it and confirms the bank transfer.
+ * The teacher withdraws what the class earned; the admin (ADMIN_EMAIL /
+ * ADMIN_PASSWORD, or npm start's development admin) approves it and confirms
+ * the bank transfer.
  * Answers whether the withdrawal was paid out.
  */
 async function withdrawEarnings(teacher: Session): Promise<boolean> {
@@ -286,16 +290,14 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
     `teacher asked to withdraw ${money(withdrawal.amount)} to the account ending ${withdrawal.bankAccount.last4}: ${withdrawal.status}, held`,
   );
   say(`withdrawal workflow ${withdrawal.workflowId}: ${await workflowLink(withdrawal.workflowId)}`);
-  if (settings.ADMIN_EMAIL === undefined || settings.ADMIN_PASSWORD === undefined) {
+  const credentials = adminCredentials();
+  if (credentials === undefined) {
     say(
       'no admin to approve it: set ADMIN_EMAIL and ADMIN_PASSWORD (npm start creates that admin) and run again',
     );
     return false;
   }
-  const admin = await call<Session>('POST', '/auth/login', undefined, {
-    email: settings.ADMIN_EMAIL,
-    password: settings.ADMIN_PASSWORD,
-  });
+  const admin = await call<Session>('POST', '/auth/login', undefined, credentials);
   const approved = await call<Withdrawal>(
     'POST',
     `/admin/withdrawals/${withdrawal.id}/approve`,
@@ -316,6 +318,16 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
   const after = await call<Wallet>('GET', '/wallet', teacher.token);
   say(`teacher's earnings now: available ${money(after.available)}, held ${money(after.held)}`);
   return true;
+}
+
+/** The configured admin, or the development admin npm start keeps in DATA_DIR. */
+function adminCredentials(): { email: string; password: string } | undefined {
+  if (settings.ADMIN_EMAIL !== undefined && settings.ADMIN_PASSWORD !== undefined) {
+    return { email: settings.ADMIN_EMAIL, password: settings.ADMIN_PASSWORD };
+  }
+  const file = path.join(settings.DATA_DIR, DEV_ADMIN_PASSWORD_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  return { email: DEV_ADMIN_EMAIL, password: fs.readFileSync(file, 'utf8').trim() };
 }
 
 /** Prints each notification `who` receives live over Socket.IO. */

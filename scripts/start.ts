@@ -8,7 +8,7 @@ import { startApiServer } from '../api/server';
 import { lockDataDir } from '../platform/data-dir-lock';
 import { openDatabase } from '../platform/database';
 import { portsOfStart, takenPorts } from '../platform/free-ports';
-import { keepDataEncryptionKey, keepJwtSecret } from '../platform/jwt-secret';
+import { keepDataEncryptionKey, keepDevAdmin, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { buildPlatform } from '../platform/platform';
@@ -49,7 +49,8 @@ void startOrExit(lifecycle, 'start', async () => {
   }
   const secret = keepJwtSecret(configured);
   const dataKey = keepDataEncryptionKey(secret.settings);
-  let settings = dataKey.settings;
+  const devAdmin = keepDevAdmin(dataKey.settings);
+  let settings = devAdmin.settings;
 
   stage(
     'database',
@@ -128,7 +129,13 @@ void startOrExit(lifecycle, 'start', async () => {
       `  Tokens     signed with the JWT secret ${secret.source === 'JWT_SECRET' ? 'from JWT_SECRET' : secret.source}`,
       `  Payments   ${settings.STRIPE_SECRET_KEY === undefined ? 'Stripe top-ups off (STRIPE_SECRET_KEY unset)' : `Stripe top-ups on${settings.STRIPE_API_URL === undefined ? '' : ` at ${settings.STRIPE_API_URL}`}`}; withdrawals paid ${settings.PAYOUT_PROVIDER === 'manual' ? 'by hand (PAYOUT_PROVIDER=manual)' : 'through Stripe Connect'}`,
       `  Bank data  sealed with the key ${dataKey.source === 'DATA_ENCRYPTION_KEY' ? 'from DATA_ENCRYPTION_KEY' : dataKey.source}`,
-      ...(api.adminCreated ? [`  Admin      created ${settings.ADMIN_EMAIL}`] : []),
+      ...(devAdmin.passwordFile !== undefined
+        ? [
+            `  Admin      ${settings.ADMIN_EMAIL}, password in ${devAdmin.passwordFile}   (development; set ADMIN_EMAIL and ADMIN_PASSWORD for your own)`,
+          ]
+        : api.adminCreated
+          ? [`  Admin      created ${settings.ADMIN_EMAIL}`]
+          : []),
       '',
     ].join('\n'),
   );

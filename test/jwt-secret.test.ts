@@ -3,7 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSettings } from '../config/settings';
-import { JWT_SECRET_FILE, keepJwtSecret } from '../platform/jwt-secret';
+import {
+  DATA_KEY_FILE,
+  DEV_ADMIN_EMAIL,
+  DEV_ADMIN_PASSWORD_FILE,
+  JWT_SECRET_FILE,
+  keepDataEncryptionKey,
+  keepDevAdmin,
+  keepJwtSecret,
+} from '../platform/jwt-secret';
+import { openBankAccount, parseKeyring, sealBankAccount } from '../withdrawals/bank-details';
 
 function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'marketplace-jwt-'));
@@ -65,6 +74,55 @@ describe('JWT secret of npm start', () => {
     const second = keepJwtSecret(settings);
     assert.equal(second.settings.JWT_SECRET, first.settings.JWT_SECRET);
     assert.deepEqual(fs.readdirSync(dataDir), [JWT_SECRET_FILE]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('secrets npm start keeps beside the JWT secret', () => {
+  it('when DATA_ENCRYPTION_KEY is unset, then a key is generated once into DATA_DIR (owner-only) and the same key opens what it sealed after a restart', () => {
+    const dataDir = tempDataDir();
+    const first = keepDataEncryptionKey(loadSettings({ DATA_DIR: dataDir }));
+    const file = path.join(dataDir, DATA_KEY_FILE);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const again = keepDataEncryptionKey(loadSettings({ DATA_DIR: dataDir }));
+    assert.equal(again.settings.DATA_ENCRYPTION_KEY, first.settings.DATA_ENCRYPTION_KEY);
+    const sealed = sealBankAccount(
+      parseKeyring(first.settings.DATA_ENCRYPTION_KEY),
+      { holderName: 'A', accountNumber: '12345678' },
+      'w',
+    );
+    assert.equal(
+      openBankAccount(parseKeyring(again.settings.DATA_ENCRYPTION_KEY), sealed, 'w').accountNumber,
+      '12345678',
+    );
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when no admin is configured in development, then npm start has admin@example.com with a kept random password; never in production or test, nor beside a configured admin', () => {
+    const dataDir = tempDataDir();
+    const dev = keepDevAdmin(loadSettings({ DATA_DIR: dataDir }));
+    assert.equal(dev.settings.ADMIN_EMAIL, DEV_ADMIN_EMAIL);
+    const file = path.join(dataDir, DEV_ADMIN_PASSWORD_FILE);
+    assert.equal(dev.passwordFile, file);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(dev.settings.ADMIN_PASSWORD, fs.readFileSync(file, 'utf8').trim());
+    assert.ok(dev.settings.ADMIN_PASSWORD!.length >= 16);
+    assert.equal(
+      keepDevAdmin(loadSettings({ DATA_DIR: dataDir })).settings.ADMIN_PASSWORD,
+      dev.settings.ADMIN_PASSWORD,
+    );
+
+    const configured = keepDevAdmin(
+      loadSettings({ DATA_DIR: tempDataDir(), ADMIN_EMAIL: 'me@example.org', ADMIN_PASSWORD: 'long enough' }),
+    );
+    assert.equal(configured.settings.ADMIN_EMAIL, 'me@example.org');
+    assert.equal(configured.passwordFile, undefined);
+    const testing = tempDataDir();
+    assert.equal(
+      keepDevAdmin(loadSettings({ DATA_DIR: testing, NODE_ENV: 'test' })).settings.ADMIN_EMAIL,
+      undefined,
+    );
+    assert.equal(fs.existsSync(path.join(testing, DEV_ADMIN_PASSWORD_FILE)), false);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });
