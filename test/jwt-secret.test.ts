@@ -106,7 +106,7 @@ describe('secrets npm start keeps beside the JWT secret', () => {
     assert.equal(dev.passwordFile, file);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.equal(dev.settings.ADMIN_PASSWORD, fs.readFileSync(file, 'utf8').trim());
-    assert.ok(dev.settings.ADMIN_PASSWORD!.length >= 16);
+    assert.ok(dev.settings.ADMIN_PASSWORD.length >= 16);
     assert.equal(
       keepDevAdmin(loadSettings({ DATA_DIR: dataDir })).settings.ADMIN_PASSWORD,
       dev.settings.ADMIN_PASSWORD,
