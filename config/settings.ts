@@ -250,7 +250,7 @@ export interface Settings extends Omit<
    * see platform/jwt-secret.ts).
    */
   jwtSecretSource: 'JWT_SECRET' | 'random';
-  /** The keys sealing bank details: the setting's, or one made for this process (see platform/kept-secrets.ts). */
+  /** The keys sealing bank details: the setting's, or one made for this process (see platform/jwt-secret.ts). */
   DATA_ENCRYPTION_KEY: string;
   dataKeySource: 'DATA_ENCRYPTION_KEY' | 'random';
   PUBLIC_URL: string;

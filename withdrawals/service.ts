@@ -132,7 +132,14 @@ export async function requestWithdrawal(
     if (inserted === undefined) {
       // This key asked before: the same request again answers that withdrawal.
       const first = await findWithdrawal(trx, id);
-      if (first?.teacher_id !== teacher.id || first.amount !== input.amount) {
+      const asked = maskBankAccount(input.bankAccount);
+      // After the API's stored answer is purged, the key with another account must not answer this one.
+      const sameAccount =
+        first !== undefined &&
+        first.bank_account_masked.holderName === asked.holderName &&
+        first.bank_account_masked.bankName === asked.bankName &&
+        first.bank_account_masked.last4 === asked.last4;
+      if (first?.teacher_id !== teacher.id || first.amount !== input.amount || !sameAccount) {
         throw new IdempotencyKeyReusedError();
       }
       return { row: first, replay: true };

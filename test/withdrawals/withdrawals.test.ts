@@ -223,6 +223,16 @@ describe('withdrawals (manual payouts)', () => {
     assert.equal(again.body.id, first.body.id);
     const other = await withdraw(harness.api, teacher, 800, { headers: { 'Idempotency-Key': key } });
     assert.equal(other.status, 422);
+    // Once the stored answer is purged (IDEMPOTENCY_KEY_RETENTION_HOURS), the withdrawal itself still knows its request.
+    await harness.api.db('idempotency_keys').where({ user_id: teacher.user.id, key }).delete();
+    const otherAccount = await withdraw(harness.api, teacher, 700, {
+      headers: { 'Idempotency-Key': key },
+      bankAccount: { holderName: 'Someone Else', accountNumber: '99998888' },
+    });
+    assert.equal(otherAccount.status, 422);
+    const sameAfterPurge = await withdraw(harness.api, teacher, 700, { headers: { 'Idempotency-Key': key } });
+    assert.equal(sameAfterPurge.status, 201);
+    assert.equal(sameAfterPurge.body.id, first.body.id);
     assert.deepEqual(await earningsOf(harness.api, teacher.user.id), {
       available: 1_300,
       held: 700,
