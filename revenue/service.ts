@@ -72,7 +72,11 @@ export async function platformReport(
   return inOneSnapshot(deps, async (conn) => {
     const totals = await platformRevenue(conn, deps.currency);
     if (range === undefined) return totals;
-    return { ...totals, series: await platformSeries(conn, range), seriesRange: infoOf(range) };
+    return {
+      ...totals,
+      series: await platformSeries(conn, deps.currency, range),
+      seriesRange: infoOf(range),
+    };
   });
 }
 
@@ -115,6 +119,10 @@ export interface PlatformPeriod {
   teacherEarnings: number;
   refunds: number;
   paidOut: number;
+  /** At the period's end: booking prices held and not yet settled. */
+  heldInEscrow: number;
+  /** At the period's end: withdrawals asked and not yet paid out, rejected or failed. */
+  inWithdrawal: number;
 }
 
 /** date_trunc's unit for each grouping (a fixed table: never the caller's text in SQL). */
@@ -219,7 +227,11 @@ export async function platformRevenue(conn: Conn, currency: string): Promise<Pla
   };
 }
 
-export async function platformSeries(conn: Conn, range: SeriesRange): Promise<PlatformPeriod[]> {
+export async function platformSeries(
+  conn: Conn,
+  currency: string,
+  range: SeriesRange,
+): Promise<PlatformPeriod[]> {
   const unit = UNIT[range.groupBy];
   const { rows } = await conn.raw<{
     rows: { period: Date; revenue: number; teacher_earnings: number; refunds: number; paid_out: number }[];
@@ -246,6 +258,8 @@ export async function platformSeries(conn: Conn, range: SeriesRange): Promise<Pl
     teacherEarnings: 0,
     refunds: 0,
     paidOut: 0,
+    heldInEscrow: 0,
+    inWithdrawal: 0,
   }));
   for (const row of rows) {
     Object.assign(periodOf(series, row.period), {
@@ -255,7 +269,57 @@ export async function platformSeries(conn: Conn, range: SeriesRange): Promise<Pl
       paidOut: row.paid_out,
     });
   }
+  await addHeldPositions(conn, currency, range, series);
   return [...series.values()];
+}
+
+/**
+ * What was held at each period's end, in escrow (booking holds) and in
+ * withdrawal (withdrawal holds): the position now, taken back through every
+ * hold made and resolved since. A hold adds its amount when made and takes it
+ * away when posted or voided (a partial post releases the whole hold), so the
+ * position at T is now's minus the net change of everything from T on. Only
+ * the transfers since the range's start are read (the BRIN index on
+ * created_at), never the whole ledger.
+ */
+async function addHeldPositions(
+  conn: Conn,
+  currency: string,
+  range: SeriesRange,
+  series: Map<string, PlatformPeriod>,
+): Promise<void> {
+  const unit = UNIT[range.groupBy];
+  const { rows } = await conn.raw<{ rows: { period: Date | null; escrow: number; withdrawal: number }[] }>(
+    `select case when t.created_at >= ? then null else date_trunc('${unit}', t.created_at, 'UTC') end as period,
+            coalesce(sum(case when t.code = 'booking_hold' then t.amount
+                              when t.code in ('booking_charge', 'booking_refund')
+                                then -(select h.amount from ledger_transfers h where h.id = t.pending_id)
+                              else 0 end), 0)::int8 as escrow,
+            coalesce(sum(case when t.code = 'withdrawal_hold' then t.amount
+                              when t.code in ('withdrawal_payout', 'withdrawal_rejected', 'withdrawal_failed')
+                                then -(select h.amount from ledger_transfers h where h.id = t.pending_id)
+                              else 0 end), 0)::int8 as withdrawal
+       from ledger_transfers t
+      where t.created_at >= ?
+        and t.code in ('booking_hold', 'booking_charge', 'booking_refund',
+                       'withdrawal_hold', 'withdrawal_payout', 'withdrawal_rejected', 'withdrawal_failed')
+      group by 1`,
+    [range.to, range.from],
+  );
+  const [escrow, payouts] = await getBalances(conn, [
+    systemAccountId('escrow', currency),
+    systemAccountId('payouts', currency),
+  ]);
+  const change = new Map(rows.map((r) => [r.period === null ? 'after' : r.period.toISOString(), r]));
+  // Backwards from now: the end of the last period is now's position less what happened after the range.
+  let held = escrow!.creditsPending - (change.get('after')?.escrow ?? 0);
+  let withdrawing = payouts!.creditsPending - (change.get('after')?.withdrawal ?? 0);
+  for (const entry of [...series.values()].reverse()) {
+    entry.heldInEscrow = held;
+    entry.inWithdrawal = withdrawing;
+    held -= change.get(entry.period)?.escrow ?? 0;
+    withdrawing -= change.get(entry.period)?.withdrawal ?? 0;
+  }
 }
 
 /** Every period of the range, in order, at zero. */

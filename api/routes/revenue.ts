@@ -80,6 +80,12 @@ const PlatformPeriod = z
       'What students got back in the period: voided booking holds in full, and the part of a hold a partial settlement did not post',
     ),
     paidOut: minor('Withdrawals paid out in the period (posted withdrawal payouts)'),
+    heldInEscrow: minor(
+      "At the period's end (the range's `to`, for the last): booking prices held and not yet settled (pending booking holds)",
+    ),
+    inWithdrawal: minor(
+      "At the period's end (the range's `to`, for the last): withdrawals asked and not yet paid out, rejected or failed (pending withdrawal holds)",
+    ),
   })
   .openapi('PlatformRevenuePeriod');
 

@@ -187,6 +187,25 @@ function expected(
     teacherEarnings: perPeriod(code('teacher_share')),
     refunds: perPeriod(rows.filter(isRefund), refunded),
     paidOut: perPeriod(code('withdrawal_payout')),
+    // At each period's end: holds made before it and not resolved before it.
+    /** `starts`: the series' periods (checked whole and ordered by nonZero), oldest first. */
+    positions: (starts: string[]) =>
+      starts.map((start, i) => {
+        const end = i + 1 < starts.length ? new Date(starts[i + 1]!) : range.to;
+        const heldAt = (holdCode: string) =>
+          sum(
+            code(holdCode).filter((h) => {
+              if (h.created_at >= end) return false;
+              const resolution = rows.find((r) => r.pending_id === h.id);
+              return resolution === undefined || resolution.created_at >= end;
+            }),
+          );
+        return {
+          period: start,
+          heldInEscrow: heldAt('booking_hold'),
+          inWithdrawal: heldAt('withdrawal_hold'),
+        };
+      }),
   };
   return { teachers: new Map(teachers.map((t) => [t, teacher(t)])), platform };
 }
@@ -349,6 +368,15 @@ describe('revenue property', () => {
             for (const figure of ['revenue', 'teacherEarnings', 'refunds', 'paidOut'] as const) {
               assert.deepEqual(nonZero(series, figure, range), withoutZeros(want.platform[figure]), figure);
             }
+            assert.deepEqual(
+              series.map((p: any) => ({
+                period: p.period,
+                heldInEscrow: p.heldInEscrow,
+                inWithdrawal: p.inWithdrawal,
+              })),
+              want.platform.positions(series.map((p: any) => p.period)),
+              'held positions at each period end',
+            );
           }
 
           const report = await auditLedger(world.db);

@@ -152,6 +152,9 @@ describe('revenue API', () => {
           teacherEarnings: 650,
           refunds: 499 + 800 + 2_000,
           paidOut: 200,
+          // At the range's end (day 6): the two held bookings, the one withdrawal still pending.
+          heldInEscrow: 1_001 + 5,
+          inWithdrawal: 40,
         },
       ],
       seriesRange: { from: day(0).toISOString(), to: day(6).toISOString(), groupBy: 'month' },
