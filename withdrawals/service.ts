@@ -263,7 +263,12 @@ export async function actOnWithdrawal(
     }
     // Its workflow is not running: never started (its request died before the reconciler came
     // round), or its run failed or was terminated. Start it from the row and ask again.
-    await deps.workflows.start(now ?? row);
+    try {
+      await deps.workflows.start(now ?? row);
+    } catch (cause) {
+      deps.logger.warn({ err: cause, withdrawalId: row.id }, 'could not start the withdrawal workflow again');
+      throw new UnavailableError('the withdrawal’s workflow could not be started just now; try again later');
+    }
     await markWithdrawalWorkflowStarted(deps.db, [row.id]);
     try {
       await send();
