@@ -129,8 +129,20 @@ const WAITING_WORDS: Record<string, string> = {
   payout_confirmation: 'the bank transfer to be confirmed',
 };
 
+/** One formatter per currency: building an Intl.NumberFormat costs far more than using one. */
+const FORMATTERS = new Map<string, (minor: number) => string>();
+
 /** Minor units to the currency's usual form: 1050 -> "$10.50", 500 (JPY) -> "¥500". */
 export function amountFormatter(currency: string): (minor: number) => string {
+  let formatter = FORMATTERS.get(currency);
+  if (formatter === undefined) {
+    formatter = newAmountFormatter(currency);
+    FORMATTERS.set(currency, formatter);
+  }
+  return formatter;
+}
+
+function newAmountFormatter(currency: string): (minor: number) => string {
   const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
   const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
   return (minor) => format.format(minor / 10 ** digits);
