@@ -1,61 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import { createApp } from '../../api/app';
-import { listen } from '../../api/http-server';
-import type { Db } from '../../db/knex';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
-import { LedgerBatcher } from '../../ledger/batcher';
-import { bookingDeps, withdrawalDeps } from '../../platform/platform';
 import { MAX_CSV_LINES } from '../../api/routes/wallet';
 import { systemAccountId } from '../../ledger/accounts';
 import { applyChains } from '../../ledger/transfers';
 import type { NewTransfer } from '../../ledger/types';
 import { walletAccountId } from '../../wallet/wallet-account';
-import { createAdmin, depositTo, register, startTestApi, testApi, type TestApi } from '../support/api';
-import { registerCleanup } from '../support/cleanup';
+import { appOn, createAdmin, depositTo, register, startTestApi, testApi, type TestApi } from '../support/api';
 import { isolatedDb } from '../support/db';
-
-/** The application as testApi() runs it, over another database. */
-async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
-  const app = createApp({
-    settings: shared.settings,
-    db,
-    ledger: new LedgerBatcher(db),
-    tokens: shared.tokens,
-    logger: pino({ level: 'silent' }),
-    bookings: { ...bookingDeps(shared.platform), db },
-    withdrawals: { ...withdrawalDeps(shared.platform), db },
-    stripe: shared.platform.stripe,
-  });
-  const server = await listen(app, 0, '127.0.0.1');
-  registerCleanup(() => server.close(1_000));
-  const url = `http://127.0.0.1:${server.port}`;
-  return {
-    ...shared,
-    url,
-    db,
-    close: () => server.close(1_000),
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-      if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-      const response = await fetch(url + path, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-      const text = await response.text();
-      const json = (response.headers.get('content-type') ?? '').includes('json');
-      return {
-        status: response.status,
-        headers: response.headers,
-        text,
-        body: json ? JSON.parse(text) : undefined,
-      };
-    },
-  };
-}
 
 describe('wallet API', () => {
   let api: TestApi;

@@ -5,21 +5,15 @@
 // safe where nothing else runs.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import { createApp } from '../../api/app';
-import { listen } from '../../api/http-server';
 import { holdTransfer, settlementChain } from '../../bookings/ledger';
 import type { Db, Trx } from '../../db/knex';
 import type { BookingPolicy } from '../../domain/booking';
 import { planSettlement, type SettlementPlan } from '../../domain/settlement';
 import { createUserAccount, systemAccountId, userAccountId } from '../../ledger/accounts';
-import { LedgerBatcher } from '../../ledger/batcher';
 import { createTransfers } from '../../ledger/transfers';
 import type { ChainResult, TransferSpec } from '../../ledger/types';
-import { bookingDeps, withdrawalDeps } from '../../platform/platform';
 import { withdrawalHold, withdrawalPayout, withdrawalReturn } from '../../withdrawals/ledger';
-import { testApi, type ApiResponse, type RequestOptions, type TestApi } from '../support/api';
-import { registerCleanup } from '../support/cleanup';
+import { appOn, testApi, type ApiResponse, type RequestOptions, type TestApi } from '../support/api';
 import { isolatedDb, TEST_CURRENCY } from '../support/db';
 import { insertUser } from '../support/fixtures';
 
@@ -31,37 +25,11 @@ export interface RevenueWorld {
 
 /** The application as testApi() runs it, over a database of its own. */
 export async function isolatedWorld(): Promise<RevenueWorld> {
-  const shared = await testApi();
-  const db = await isolatedDb();
-  const app = createApp({
-    settings: shared.settings,
-    db,
-    ledger: new LedgerBatcher(db),
-    tokens: shared.tokens,
-    logger: pino({ level: 'silent' }),
-    bookings: { ...bookingDeps(shared.platform), db },
-    withdrawals: { ...withdrawalDeps(shared.platform), db },
-    stripe: shared.platform.stripe,
-  });
-  const server = await listen(app, 0, '127.0.0.1');
-  registerCleanup(() => server.close(1_000));
-  const url = `http://127.0.0.1:${server.port}`;
+  const api = await appOn(await isolatedDb(), await testApi());
   return {
-    db,
-    tokens: shared.tokens,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-      const response = await fetch(url + path, { method, headers });
-      const text = await response.text();
-      const json = (response.headers.get('content-type') ?? '').includes('json');
-      return {
-        status: response.status,
-        headers: response.headers,
-        text,
-        body: json ? JSON.parse(text) : undefined,
-      };
-    },
+    db: api.db,
+    tokens: api.tokens,
+    request: (method, path, options) => api.request(method, path, options),
   };
 }
 

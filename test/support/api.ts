@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createApp } from '../../api/app';
 import { listen } from '../../api/http-server';
+import { LedgerBatcher } from '../../ledger/batcher';
 import { loadSettings, type Settings } from '../../config/settings';
 import type { Db } from '../../db/knex';
 import type { Clock } from '../../domain/clock';
@@ -191,4 +192,45 @@ export async function depositTo(api: TestApi, session: Session, amount: number):
 function unusedTemporal(): { client: Client; connection: Connection } {
   const connection = Connection.lazy({ address: '127.0.0.1:1' });
   return { connection, client: new Client({ connection }) };
+}
+
+/** The application as testApi() runs it, over another database. */
+export async function appOn(db: Db, shared: TestApi): Promise<TestApi> {
+  const app = createApp({
+    settings: shared.settings,
+    db,
+    ledger: new LedgerBatcher(db),
+    tokens: shared.tokens,
+    logger: pino({ level: 'silent' }),
+    bookings: { ...bookingDeps(shared.platform), db },
+    withdrawals: { ...withdrawalDeps(shared.platform), db },
+    stripe: shared.platform.stripe,
+  });
+  const server = await listen(app, 0, '127.0.0.1');
+  registerCleanup(() => server.close(1_000));
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    ...shared,
+    url,
+    db,
+    close: () => server.close(1_000),
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = {};
+      if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+      if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+      const response = await fetch(url + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await response.text();
+      const json = (response.headers.get('content-type') ?? '').includes('json');
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        body: json ? JSON.parse(text) : undefined,
+      };
+    },
+  };
 }
