@@ -17,12 +17,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
 import { DomainError } from '../domain/errors';
-import {
-  claimUnstartedBookings,
-  markWorkflowStarted,
-  overdueHeldBookings,
-  uncancelledBookingsOfCancelledMeetings,
-} from './repository';
+import { overdueHeldBookings, uncancelledBookingsOfCancelledMeetings, type BookingRow } from './repository';
+import { startUnstartedWorkflows } from '../db/workflow-started';
 import { failStaleEmails } from '../notifications/email-queue';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 import { startMissingWithdrawalWorkflows } from '../withdrawals/service';
@@ -63,25 +59,15 @@ export async function reconcileBookings(
 ): Promise<ReconcileResult> {
   const now = deps.clock.now();
   const olderThan = new Date(now.getTime() - (options.startGraceMs ?? START_GRACE_MS));
-  const started = await deps.db.transaction(async (trx) => {
-    const claimed = await claimUnstartedBookings(trx, olderThan, BATCH);
-    const ok: string[] = [];
-    // All at once: the claimed rows stay locked for one start's deadline at most.
-    await Promise.all(
-      claimed.map(async (booking) => {
-        try {
-          await deps.workflows.start(booking);
-          ok.push(booking.id);
-        } catch (error) {
-          deps.logger.warn(
-            { err: error, bookingId: booking.id },
-            'reconciler could not start a booking workflow',
-          );
-        }
-      }),
-    );
-    await markWorkflowStarted(trx, ok);
-    return ok.length;
+  const started = await startUnstartedWorkflows<BookingRow>(deps.db, 'bookings', {
+    olderThan,
+    limit: BATCH,
+    start: (booking) => deps.workflows.start(booking),
+    onFailure: (booking, error) =>
+      deps.logger.warn(
+        { err: error, bookingId: booking.id },
+        'reconciler could not start a booking workflow',
+      ),
   });
   if (started > 0) deps.logger.info({ started }, 'reconciler started booking workflows');
 

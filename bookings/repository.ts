@@ -3,6 +3,7 @@
 // compare-and-set (`where status = ?`), and the caller checks what changed.
 import type { Conn } from '../db/knex';
 import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
+import { markWorkflowsStarted } from '../db/workflow-started';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
 
@@ -313,31 +314,8 @@ export async function uncancelledBookingsOfCancelledMeetings(
   );
 }
 
-export async function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await conn('bookings')
-    .whereIn('id', ids)
-    .andWhere({ workflow_started: false })
-    .update({ workflow_started: true });
-}
-
-/**
- * Claims bookings whose workflow is not known to run, made more than
- * `olderThanMs` ago (their request has had its chance to start it), skipping
- * rows another reconciler holds. Call inside a transaction.
- */
-export async function claimUnstartedBookings(
-  conn: Conn,
-  olderThan: Date,
-  limit: number,
-): Promise<BookingRow[]> {
-  return conn<BookingRow>('bookings')
-    .where({ workflow_started: false })
-    .andWhere('created_at', '<', olderThan)
-    .orderBy('created_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
+export function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
+  return markWorkflowsStarted(conn, 'bookings', ids);
 }
 
 /** confirmed -> open; answers whether it changed. */

@@ -3,6 +3,7 @@
 // (`where status = ?`) and answer whether they changed the row.
 import type { Conn } from '../db/knex';
 import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
+import { markWorkflowsStarted } from '../db/workflow-started';
 import type { MaskedBankAccount } from './bank-details';
 
 export const WITHDRAWAL_STATUSES = ['pending', 'processing', 'completed', 'rejected', 'failed'] as const;
@@ -136,31 +137,8 @@ export async function markFailed(conn: Conn, id: string, reason: string): Promis
   return changed === 1;
 }
 
-export async function markWithdrawalWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await conn('withdrawals')
-    .whereIn('id', ids)
-    .andWhere({ workflow_started: false })
-    .update({ workflow_started: true });
-}
-
-/**
- * Claims withdrawals whose workflow is not known to run, asked before
- * `olderThan` (their request has had its chance to start it), skipping rows
- * another reconciler holds. Call inside a transaction.
- */
-export async function claimUnstartedWithdrawals(
-  conn: Conn,
-  olderThan: Date,
-  limit: number,
-): Promise<WithdrawalRow[]> {
-  return conn<WithdrawalRow>('withdrawals')
-    .where({ workflow_started: false })
-    .andWhere('created_at', '<', olderThan)
-    .orderBy('created_at')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
+export function markWithdrawalWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
+  return markWorkflowsStarted(conn, 'withdrawals', ids);
 }
 
 export async function stripeAccountOf(conn: Conn, teacherId: string): Promise<string | null> {

@@ -14,6 +14,7 @@ import {
 } from '../domain/errors';
 import { nameUuid } from '../ledger/ids';
 import { createTransfers } from '../ledger/transfers';
+import { startUnstartedWorkflows } from '../db/workflow-started';
 import { forAdmins, recordNotifications } from '../notifications/service';
 import { WorkflowGoneError } from '../temporal-client/updates';
 import type { UserModel } from '../users/user-model';
@@ -27,7 +28,6 @@ import {
 } from './bank-details';
 import { withdrawalHold } from './ledger';
 import {
-  claimUnstartedWithdrawals,
   findWithdrawal,
   insertWithdrawal,
   listWithdrawals,
@@ -301,23 +301,14 @@ export async function startMissingWithdrawalWorkflows(
   now: Date,
   limit: number,
 ): Promise<number> {
-  return deps.db.transaction(async (trx) => {
-    const claimed = await claimUnstartedWithdrawals(trx, new Date(now.getTime() - START_GRACE_MS), limit);
-    const started: string[] = [];
-    await Promise.all(
-      claimed.map(async (row) => {
-        try {
-          await deps.workflows.start(row);
-          started.push(row.id);
-        } catch (error) {
-          deps.logger.warn(
-            { err: error, withdrawalId: row.id },
-            'reconciler could not start a withdrawal workflow',
-          );
-        }
-      }),
-    );
-    await markWithdrawalWorkflowStarted(trx, started);
-    return started.length;
+  return startUnstartedWorkflows<WithdrawalRow>(deps.db, 'withdrawals', {
+    olderThan: new Date(now.getTime() - START_GRACE_MS),
+    limit,
+    start: (row) => deps.workflows.start(row),
+    onFailure: (row, error) =>
+      deps.logger.warn(
+        { err: error, withdrawalId: row.id },
+        'reconciler could not start a withdrawal workflow',
+      ),
   });
 }

@@ -378,8 +378,10 @@ describe('withdrawals (manual payouts)', () => {
       const handle = withdrawalWorkflow(harness, pending.id);
       await eventually(async () => {
         const { raw } = await handle.describe();
-        return (raw.pendingActivities ?? []).length === 0 ? true : undefined;
-      }, 'no activity running');
+        // No activity out, and no workflow task that could schedule one before the terminate lands.
+        const idle = (raw.pendingActivities ?? []).length === 0 && (raw.pendingWorkflowTask ?? null) === null;
+        return idle ? true : undefined;
+      }, 'no activity running nor about to be');
       await handle.terminate(reason);
     };
     await terminate('support staff stopped it');
