@@ -17,6 +17,7 @@ import type { TopupDeps } from '../payments/topups';
 import type { TokenService } from '../users/tokens';
 import type { WithdrawalDeps } from '../withdrawals/service';
 import { createAuthenticator } from './authenticate';
+import { CONSOLE_PATH, consoleRouter } from './console';
 import { MethodNotAllowedError, NotFoundError, RateLimitedError, ValidationError } from './errors';
 import { errorHandler, notFound } from './error-handler';
 import { createIdempotency } from './idempotency';
@@ -122,6 +123,15 @@ export function createApp(deps: AppDeps): Express {
     swaggerUi.setup(document),
   );
   app.use(helmet());
+  // The web console: same origin as the API, its own stricter Content-Security-Policy.
+  app.use(
+    CONSOLE_PATH,
+    consoleRouter({
+      currency: settings.CURRENCY,
+      testDeposits: settings.ENABLE_TEST_DEPOSITS,
+      topups: deps.stripe.configured,
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

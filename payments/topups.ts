@@ -97,8 +97,8 @@ export async function createTopup(
       amount: input.amount,
       currency: deps.currency,
       requestKey: input.idempotencyKey ?? randomUUID(),
-      successUrl: `${deps.publicUrl}/wallet/topups/success?session_id={CHECKOUT_SESSION_ID}`,
-      cancelUrl: `${deps.publicUrl}/wallet/topups/cancelled`,
+      successUrl: `${deps.publicUrl}/console/wallet/topups/success?session_id={CHECKOUT_SESSION_ID}`,
+      cancelUrl: `${deps.publicUrl}/console/wallet/topups/cancelled`,
     });
   } catch (error) {
     // The key was used at Stripe for another amount (its first request was refused here after Stripe answered).

@@ -99,8 +99,11 @@ describe('Stripe top-ups', () => {
     assert.equal(created.currency, 'usd');
     assert.deepEqual(created.metadata, { userId: ada.user.id, amount: '2500' });
     assert.equal(created.client_reference_id, ada.user.id);
-    assert.equal(created.success_url, `${PUBLIC_URL}/wallet/topups/success?session_id={CHECKOUT_SESSION_ID}`);
-    assert.equal(created.cancel_url, `${PUBLIC_URL}/wallet/topups/cancelled`);
+    assert.equal(
+      created.success_url,
+      `${PUBLIC_URL}/console/wallet/topups/success?session_id={CHECKOUT_SESSION_ID}`,
+    );
+    assert.equal(created.cancel_url, `${PUBLIC_URL}/console/wallet/topups/cancelled`);
     const call = stripe.requests.find((r) => r.method === 'POST' && r.status === 200 && r.params.metadata);
     assert.ok(call?.idempotencyKey?.startsWith('topup-'), JSON.stringify(call));
     assert.equal(await available(ada), 0, 'nothing is credited before Stripe says it is paid');

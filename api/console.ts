@@ -1,0 +1,93 @@
+// Serves the web console (console/app, bundled by console/build.ts) at
+// /console: one HTML page for every /console path (the browser routes), the
+// hashed assets it links, and the few facts of this deployment the page needs.
+// The page's Content-Security-Policy allows scripts and styles from this
+// origin only: no inline script, no eval, no other site.
+import express from 'express';
+import { consoleBundle, type ConsoleBundle } from '../console/build';
+import { MethodNotAllowedError, NotFoundError } from './errors';
+
+export const CONSOLE_PATH = '/console';
+
+/** What the page needs to know of this deployment (GET /console/config.json). */
+export interface ConsoleConfig {
+  currency: string;
+  /** POST /wallet/deposit is on (development and tests). */
+  testDeposits: boolean;
+  /** Stripe Checkout top-ups are configured. */
+  topups: boolean;
+}
+
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const ASSET_NAME = /^[\w-]+(\.(js|css|map|txt))+$/;
+
+export function consoleRouter(config: ConsoleConfig): express.Router {
+  const router = express.Router({ strict: false });
+  router.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      next(new MethodNotAllowedError(req.method, 'GET, HEAD'));
+      return;
+    }
+    res.setHeader('Content-Security-Policy', CONSOLE_CSP);
+    next();
+  });
+  router.get('/config.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(config);
+  });
+  router.get('/assets/:name', async (req, res, next) => {
+    try {
+      const name = req.params.name;
+      const asset = ASSET_NAME.test(name) ? (await consoleBundle()).assets.get(name) : undefined;
+      if (asset === undefined) throw new NotFoundError('route');
+      // Names carry their content's hash: a new build is a new name.
+      res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      res.type(asset.contentType).send(asset.body);
+    } catch (error) {
+      next(error);
+    }
+  });
+  router.get('/{*rest}', async (_req, res, next) => {
+    try {
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(page(await consoleBundle()));
+    } catch (error) {
+      next(error);
+    }
+  });
+  return router;
+}
+
+/** The one page; its only variable parts are the bundle's own file names. */
+function page(bundle: ConsoleBundle): string {
+  for (const name of [bundle.script, bundle.stylesheet]) {
+    if (!ASSET_NAME.test(name)) throw new Error(`unexpected console asset name ${name}`);
+  }
+  return `<!doctype html>
+<html lang="en" data-theme="light">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Class marketplace</title>
+    <link rel="stylesheet" href="${CONSOLE_PATH}/assets/${bundle.stylesheet}">
+    <script type="module" src="${CONSOLE_PATH}/assets/${bundle.script}"></script>
+  </head>
+  <body>
+    <div id="root"></div>
+    <noscript>The console needs JavaScript.</noscript>
+  </body>
+</html>
+`;
+}

@@ -1,0 +1,144 @@
+// The console's frame: a header with the pages of the user's role and the
+// unread count, and the routes. Each role sees its own pages only; the API
+// decides what anyone may do, the console only does not offer the rest.
+import type { ReactNode } from 'react';
+import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
+import { useSession } from './session';
+import type { Role } from './types';
+import { LoginPage, RegisterPage } from './pages/auth';
+import { NotificationsPage } from './pages/notifications';
+import { TopupCancelledPage, TopupReturnPage, WalletPage } from './pages/wallet';
+import { TeacherListPage, TeacherPage, CoursePage } from './pages/catalogue';
+import { BookingPage, BookingsPage } from './pages/bookings';
+import { ClassesPage, MeetingPage } from './pages/classes';
+import { RevenuePage } from './pages/revenue';
+import { WithdrawalsPage } from './pages/withdrawals';
+import { ReviewsPage } from './pages/reviews';
+import { AdminWithdrawalsPage } from './pages/admin-withdrawals';
+
+const NAV: Record<Role, { href: string; label: string }[]> = {
+  student: [
+    { href: '/wallet', label: 'Wallet' },
+    { href: '/teachers', label: 'Find a class' },
+    { href: '/bookings', label: 'My bookings' },
+  ],
+  teacher: [
+    { href: '/classes', label: 'My classes' },
+    { href: '/revenue', label: 'Revenue' },
+    { href: '/withdrawals', label: 'Withdrawals' },
+  ],
+  admin: [
+    { href: '/reviews', label: 'Reviews' },
+    { href: '/admin/withdrawals', label: 'Withdrawals' },
+  ],
+};
+
+const HOME: Record<Role, string> = { student: '/wallet', teacher: '/classes', admin: '/reviews' };
+
+export function App() {
+  const { session } = useSession();
+  if (session === null) {
+    return (
+      <Switch>
+        <Route path="/register" component={RegisterPage} />
+        <Route path="/login" component={LoginPage} />
+        <Route>
+          <Redirect to="/login" replace />
+        </Route>
+      </Switch>
+    );
+  }
+  const role = session.user.role;
+  return (
+    <>
+      <Header />
+      <main className="container">
+        <Switch>
+          <Route path="/notifications" component={NotificationsPage} />
+          <Route path="/bookings/:id">{(params) => <BookingPage id={params.id} />}</Route>
+          {only(role, ['student'], <Route path="/wallet" component={WalletPage} />)}
+          {only(role, ['student'], <Route path="/wallet/topups/success" component={TopupReturnPage} />)}
+          {only(role, ['student'], <Route path="/wallet/topups/cancelled" component={TopupCancelledPage} />)}
+          {only(role, ['student'], <Route path="/teachers" component={TeacherListPage} />)}
+          {only(
+            role,
+            ['student'],
+            <Route path="/teachers/:id">{(params) => <TeacherPage id={params.id} />}</Route>,
+          )}
+          {only(
+            role,
+            ['student'],
+            <Route path="/courses/:id">{(params) => <CoursePage id={params.id} />}</Route>,
+          )}
+          {only(role, ['student', 'teacher'], <Route path="/bookings" component={BookingsPage} />)}
+          {only(role, ['teacher'], <Route path="/classes" component={ClassesPage} />)}
+          {only(
+            role,
+            ['teacher', 'admin'],
+            <Route path="/meetings/:id">{(params) => <MeetingPage id={params.id} />}</Route>,
+          )}
+          {only(role, ['teacher'], <Route path="/revenue" component={RevenuePage} />)}
+          {only(role, ['teacher'], <Route path="/withdrawals" component={WithdrawalsPage} />)}
+          {only(role, ['admin'], <Route path="/reviews" component={ReviewsPage} />)}
+          {only(role, ['admin'], <Route path="/admin/withdrawals" component={AdminWithdrawalsPage} />)}
+          <Route path="/">
+            <Redirect to={HOME[role]} replace />
+          </Route>
+          <Route path="/login">
+            <Redirect to={HOME[role]} replace />
+          </Route>
+          <Route>
+            <h1>Not found</h1>
+            <p>
+              There is no such page. <Link href={HOME[role]}>Go to your start page</Link>.
+            </p>
+          </Route>
+        </Switch>
+      </main>
+    </>
+  );
+}
+
+function only(role: Role, roles: Role[], route: ReactNode): ReactNode {
+  return roles.includes(role) ? route : null;
+}
+
+function Header() {
+  const { session, unread, logOut } = useSession();
+  const [location] = useLocation();
+  if (session === null) return null;
+  const { user } = session;
+  return (
+    <header className="container">
+      <nav aria-label="Main">
+        <ul>
+          <li>
+            <strong>Class marketplace</strong>
+          </li>
+        </ul>
+        <ul>
+          {NAV[user.role].map((item) => (
+            <li key={item.href}>
+              <Link href={item.href} aria-current={location.startsWith(item.href) ? 'page' : undefined}>
+                {item.label}
+              </Link>
+            </li>
+          ))}
+          <li>
+            <Link href="/notifications" aria-current={location === '/notifications' ? 'page' : undefined}>
+              Notifications{' '}
+              <span className="count" data-testid="unread-count" aria-label={`${unread} unread`}>
+                {unread >= 100 ? '99+' : unread}
+              </span>
+            </Link>
+          </li>
+          <li>
+            <button type="button" className="secondary outline small" onClick={() => logOut()}>
+              Log out {user.name} ({user.role})
+            </button>
+          </li>
+        </ul>
+      </nav>
+    </header>
+  );
+}

@@ -1,0 +1,107 @@
+// Loading and submitting, the same way on every page: GETs reload when their
+// path or a live notification changes; a submit cannot run twice at once (a
+// double click sends one request), and its error stays on screen beside the
+// form, whose fields keep what was typed.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, newKey, request } from './api';
+import { useSession } from './session';
+
+export interface Resource<T> {
+  data: T | undefined;
+  error: ApiError | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** GET `path` (null: nothing to load yet); `live` reloads it when a notification arrives. */
+export function useResource<T>(path: string | null, options: { live?: boolean } = {}): Resource<T> {
+  const { session, notificationTick } = useSession();
+  const token = session?.token ?? null;
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [loading, setLoading] = useState(path !== null);
+  const [generation, setGeneration] = useState(0);
+  const tick = options.live === true ? notificationTick : 0;
+
+  useEffect(() => {
+    if (path === null) return;
+    let current = true;
+    setLoading(true);
+    request<T>('GET', path, { token })
+      .then((value) => {
+        if (!current) return;
+        setData(value);
+        setError(null);
+      })
+      .catch((failure: unknown) => {
+        if (current) setError(asApiError(failure));
+      })
+      .finally(() => {
+        if (current) setLoading(false);
+      });
+    return () => {
+      current = false;
+    };
+  }, [path, token, generation, tick]);
+
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  return { data, error, loading, reload };
+}
+
+export interface Action<A extends unknown[], R> {
+  run: (...args: A) => Promise<R | undefined>;
+  pending: boolean;
+  error: ApiError | null;
+  clearError: () => void;
+}
+
+/** A submit: one at a time; its error is kept until the next attempt. */
+export function useAction<A extends unknown[], R>(action: (...args: A) => Promise<R>): Action<A, R> {
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const running = useRef(false);
+  const latest = useRef(action);
+  latest.current = action;
+
+  const run = useCallback(async (...args: A): Promise<R | undefined> => {
+    if (running.current) return undefined; // a second click while the first is on its way
+    running.current = true;
+    setPending(true);
+    setError(null);
+    try {
+      return await latest.current(...args);
+    } catch (failure) {
+      setError(asApiError(failure));
+      return undefined;
+    } finally {
+      running.current = false;
+      setPending(false);
+    }
+  }, []);
+  const clearError = useCallback(() => setError(null), []);
+  return { run, pending, error, clearError };
+}
+
+/**
+ * Idempotency-Keys for a money form: the same key for the same body until it
+ * succeeds (a retry after a timeout cannot pay twice), a new one for another
+ * body (the server would refuse a key reused with other fields) or after success.
+ */
+export function useIdempotencyKey(): { keyFor: (body: unknown) => string; succeeded: () => void } {
+  const last = useRef<{ body: string; key: string } | null>(null);
+  return {
+    keyFor(body) {
+      const text = JSON.stringify(body);
+      if (last.current === null || last.current.body !== text) last.current = { body: text, key: newKey() };
+      return last.current.key;
+    },
+    succeeded() {
+      last.current = null;
+    },
+  };
+}
+
+export function asApiError(failure: unknown): ApiError {
+  if (failure instanceof ApiError) return failure;
+  return new ApiError(0, 'client_error', failure instanceof Error ? failure.message : String(failure));
+}

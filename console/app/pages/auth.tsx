@@ -1,0 +1,161 @@
+// Register and log in. A failed attempt leaves the form as it was typed.
+import { useState, type FormEvent } from 'react';
+import { Link, useLocation } from 'wouter';
+import { request } from '../api';
+import { useAction } from '../hooks';
+import { useSession } from '../session';
+import type { Role, Session } from '../types';
+import { ErrorNotice, Field } from '../ui';
+
+export function LoginPage() {
+  const { logIn, endedBecause } = useSession();
+  const [, navigate] = useLocation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const login = useAction(async () => {
+    const session = await request<Session>('POST', '/auth/login', { body: { email, password } });
+    logIn(session);
+    navigate('/');
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void login.run();
+  };
+  return (
+    <main className="container narrow">
+      <h1>Log in</h1>
+      {endedBecause && <p role="status">{endedBecause}</p>}
+      <form onSubmit={submit} aria-label="Log in">
+        <Field
+          label="Email"
+          id="login-email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <Field
+          label="Password"
+          id="login-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+        <ErrorNotice error={login.error} />
+        <button type="submit" aria-busy={login.pending} disabled={login.pending}>
+          Log in
+        </button>
+      </form>
+      <p>
+        New here? <Link href="/register">Create an account</Link>
+      </p>
+    </main>
+  );
+}
+
+export function RegisterPage() {
+  const { logIn } = useSession();
+  const [, navigate] = useLocation();
+  const [form, setForm] = useState({
+    name: '',
+    email: '',
+    password: '',
+    role: 'student' as Role,
+    referralCode: '',
+  });
+  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm((current) => ({ ...current, [field]: e.target.value }));
+  const register = useAction(async () => {
+    const body = {
+      name: form.name,
+      email: form.email,
+      password: form.password,
+      role: form.role,
+      ...(form.role === 'student' && form.referralCode.trim() !== ''
+        ? { referralCode: form.referralCode.trim() }
+        : {}),
+    };
+    const session = await request<Session>('POST', '/auth/register', { body });
+    logIn(session);
+    navigate('/');
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void register.run();
+  };
+  return (
+    <main className="container narrow">
+      <h1>Create an account</h1>
+      <form onSubmit={submit} aria-label="Create an account">
+        <Field
+          label="Name"
+          id="register-name"
+          autoComplete="name"
+          required
+          value={form.name}
+          onChange={set('name')}
+        />
+        <Field
+          label="Email"
+          id="register-email"
+          type="email"
+          autoComplete="email"
+          required
+          value={form.email}
+          onChange={set('email')}
+        />
+        <Field
+          label="Password"
+          id="register-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={form.password}
+          onChange={set('password')}
+          hint="At least 8 characters."
+        />
+        <fieldset>
+          <legend>I am a</legend>
+          <label>
+            <input
+              type="radio"
+              name="role"
+              value="student"
+              checked={form.role === 'student'}
+              onChange={set('role')}
+            />
+            Student
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="role"
+              value="teacher"
+              checked={form.role === 'teacher'}
+              onChange={set('role')}
+            />
+            Teacher
+          </label>
+        </fieldset>
+        {form.role === 'student' && (
+          <Field
+            label="Referral code (optional)"
+            id="register-referral"
+            value={form.referralCode}
+            onChange={set('referralCode')}
+          />
+        )}
+        <ErrorNotice error={register.error} />
+        <button type="submit" aria-busy={register.pending} disabled={register.pending}>
+          Create account
+        </button>
+      </form>
+      <p>
+        Already registered? <Link href="/login">Log in</Link>
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,296 @@
+// Bookings: the list, and one booking as a timeline (booked, open, attended,
+// settled) with what can be done at this point: join while the class is
+// open, cancel with the policy's refund shown first, dispute in the window.
+import { useState, type FormEvent } from 'react';
+import { Link } from 'wouter';
+import { request } from '../api';
+import { dateTime, duration, words } from '../format';
+import { useAction, useResource } from '../hooks';
+import { useAuth } from '../session';
+import type { Booking, JoinInfo, Page } from '../types';
+import { Badge, ErrorNotice, Loaded, Money, Notice } from '../ui';
+
+export function BookingsPage() {
+  const list = useResource<Page<Booking>>('/bookings?limit=50', { live: true });
+  return (
+    <section>
+      <h1>Bookings</h1>
+      <Loaded resource={list} what="bookings">
+        {(page) =>
+          page.data.length === 0 ? (
+            <p>No bookings yet.</p>
+          ) : (
+            <div className="table-scroll">
+              <table data-testid="bookings">
+                <thead>
+                  <tr>
+                    <th scope="col">Class starts</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Money</th>
+                    <th scope="col" className="number">
+                      Price
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((b) => (
+                    <tr key={b.id}>
+                      <td>
+                        <Link href={`/bookings/${b.id}`}>{dateTime(b.startsAt)}</Link>
+                      </td>
+                      <td>
+                        <Badge value={b.status} />
+                      </td>
+                      <td>
+                        <Badge value={b.settlement} />
+                      </td>
+                      <td className="number">
+                        <Money amount={b.price} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
+    </section>
+  );
+}
+
+interface Step {
+  label: string;
+  done: boolean;
+  detail?: string;
+}
+
+export function timeline(b: Booking): Step[] {
+  if (b.status === 'cancelled') {
+    return [
+      { label: 'Booked', done: true, detail: dateTime(b.createdAt) },
+      { label: 'Cancelled', done: true, detail: b.outcome ? words(b.outcome) : undefined },
+      { label: 'Settled', done: b.settlement !== 'held', detail: words(b.settlement) },
+    ];
+  }
+  const opened = b.status !== 'confirmed';
+  const finished = b.status === 'completed' || b.status === 'requires_manual_review' || b.attendance !== null;
+  return [
+    { label: 'Booked', done: true, detail: dateTime(b.createdAt) },
+    {
+      label: 'Open',
+      done: opened,
+      detail: opened ? 'the class can be joined' : `opens before ${dateTime(b.startsAt)}`,
+    },
+    {
+      label: 'Attended',
+      done: finished,
+      detail: b.attendance
+        ? `${duration(b.attendance.seconds)} (${b.attendance.percent}%); teacher ${duration(b.attendance.teacherSeconds)}`
+        : undefined,
+    },
+    {
+      label: b.status === 'requires_manual_review' ? 'In review' : 'Settled',
+      done: b.settlement !== 'held',
+      detail:
+        b.settlement !== 'held'
+          ? `${words(b.settlement)}${b.outcome ? ` (${words(b.outcome)})` : ''}`
+          : undefined,
+    },
+  ];
+}
+
+export function BookingPage({ id }: { id: string }) {
+  const { user } = useAuth();
+  const booking = useResource<Booking>(`/bookings/${id}`, { live: true });
+  return (
+    <section>
+      <p>
+        <Link href="/bookings">All bookings</Link>
+      </p>
+      <Loaded resource={booking} what="the booking">
+        {(b) => (
+          <>
+            <h1>Booking of {dateTime(b.startsAt)}</h1>
+            <p>
+              <Badge value={b.status} /> <Badge value={b.settlement} /> · price <Money amount={b.price} /> ·
+              class {dateTime(b.startsAt)} to {dateTime(b.endsAt)}
+            </p>
+            <ol className="timeline" aria-label="Booking timeline" data-testid="timeline">
+              {timeline(b).map((step) => (
+                <li key={step.label} className={step.done ? 'done' : 'todo'}>
+                  <strong>{step.label}</strong>
+                  <span className="visually-hidden">{step.done ? ' (done)' : ' (not yet)'}</span>
+                  {step.detail && <small> {step.detail}</small>}
+                </li>
+              ))}
+            </ol>
+            {b.amounts && (
+              <p data-testid="amounts">
+                Refunded <Money amount={b.amounts.refunded} />, to the teacher{' '}
+                <Money amount={b.amounts.teacher} />, to the platform <Money amount={b.amounts.platform} />.
+              </p>
+            )}
+            {b.status === 'open' && user.role !== 'admin' && <JoinClass bookingId={b.id} />}
+            {(b.status === 'confirmed' || b.status === 'open') && (
+              <CancelBooking booking={b} onDone={booking.reload} />
+            )}
+            {user.role === 'student' && b.status === 'completed' && b.settlement === 'held' && (
+              <DisputeBooking bookingId={b.id} onDone={booking.reload} />
+            )}
+            {b.workflowUrl && (
+              <p>
+                <a href={b.workflowUrl} target="_blank" rel="noreferrer noopener">
+                  The booking's workflow
+                </a>
+              </p>
+            )}
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+/** The LiveKit room's address and an access token for this participant only. */
+function JoinClass({ bookingId }: { bookingId: string }) {
+  const { token } = useAuth();
+  const [info, setInfo] = useState<JoinInfo | null>(null);
+  const [copied, setCopied] = useState(false);
+  const join = useAction(async () => {
+    setInfo(await request<JoinInfo>('GET', `/bookings/${bookingId}/join`, { token }));
+  });
+  return (
+    <section aria-labelledby="join-title" className="join">
+      <h2 id="join-title">The class is open</h2>
+      <ErrorNotice error={join.error} />
+      {info === null ? (
+        <button
+          type="button"
+          aria-busy={join.pending}
+          disabled={join.pending}
+          onClick={() => void join.run()}
+        >
+          Join the class
+        </button>
+      ) : (
+        <div data-testid="join-info">
+          <p>
+            Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class
+            only and expires after it.
+          </p>
+          <button
+            type="button"
+            onClick={() => {
+              void navigator.clipboard?.writeText(info.token).then(() => setCopied(true));
+            }}
+          >
+            Copy access token
+          </button>
+          {copied && <Notice>Copied.</Notice>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface CancellationPreview {
+  allowed: boolean;
+  reason?: string | null;
+  outcome?: string | null;
+  refund?: number;
+  fee?: number;
+}
+
+function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => void }) {
+  const { token } = useAuth();
+  const [asked, setAsked] = useState(false);
+  const [reason, setReason] = useState('');
+  const preview = useResource<CancellationPreview>(asked ? `/bookings/${booking.id}/cancellation` : null);
+  const cancel = useAction(async () => {
+    await request('POST', `/bookings/${booking.id}/cancel`, {
+      token,
+      body: reason.trim() === '' ? {} : { reason: reason.trim() },
+    });
+    setAsked(false);
+    onDone();
+  });
+  if (!asked)
+    return (
+      <p>
+        <button type="button" className="secondary" onClick={() => setAsked(true)}>
+          Cancel this booking…
+        </button>
+      </p>
+    );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void cancel.run();
+  };
+  return (
+    <form onSubmit={submit} aria-label="Cancel the booking" className="confirm">
+      <h2>Cancel the booking</h2>
+      <Loaded resource={preview} what="what cancelling would refund">
+        {(p) =>
+          p.allowed ? (
+            <p data-testid="cancel-preview">
+              Cancelling now: {p.outcome ? words(p.outcome) : 'cancelled'}; the student gets back{' '}
+              <Money amount={p.refund ?? 0} />
+              {(p.fee ?? 0) > 0 && (
+                <>
+                  {' '}
+                  and a late-cancellation fee of <Money amount={p.fee ?? 0} /> is kept
+                </>
+              )}
+              .
+            </p>
+          ) : (
+            <p role="alert">This booking cannot be cancelled now{p.reason ? ` (${words(p.reason)})` : ''}.</p>
+          )
+        }
+      </Loaded>
+      <label>
+        Reason (optional)
+        <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <ErrorNotice error={cancel.error} />
+      <button
+        type="submit"
+        aria-busy={cancel.pending}
+        disabled={cancel.pending || preview.data?.allowed === false}
+      >
+        Confirm cancellation
+      </button>{' '}
+      <button type="button" className="secondary" onClick={() => setAsked(false)}>
+        Keep the booking
+      </button>
+    </form>
+  );
+}
+
+function DisputeBooking({ bookingId, onDone }: { bookingId: string; onDone: () => void }) {
+  const { token } = useAuth();
+  const [reason, setReason] = useState('');
+  const dispute = useAction(async () => {
+    await request('POST', `/bookings/${bookingId}/dispute`, { token, body: { reason } });
+    onDone();
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void dispute.run();
+  };
+  return (
+    <form onSubmit={submit} aria-label="Dispute the class" className="confirm">
+      <h2>Something went wrong?</h2>
+      <p>Until the money is released you can ask support to look at this class.</p>
+      <label>
+        What happened
+        <textarea required value={reason} maxLength={1000} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <ErrorNotice error={dispute.error} />
+      <button type="submit" aria-busy={dispute.pending} disabled={dispute.pending}>
+        Open a dispute
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,405 @@
+// A teacher's classes: publish a slot or a course, see every class with its
+// bookings, and each booking's attendance.
+import { useState, type FormEvent } from 'react';
+import { Link } from 'wouter';
+import { request } from '../api';
+import { dateTime, duration, isoToLocalInput, localInputToIso, parseAmount } from '../format';
+import { useAction, useResource } from '../hooks';
+import { useAuth, useSession } from '../session';
+import type { Meeting, MeetingDetail, Page } from '../types';
+import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
+
+interface OwnMeeting extends Meeting {
+  bookedCount?: number;
+}
+
+export function ClassesPage() {
+  const meetings = useResource<Page<OwnMeeting>>('/teachers/me/meetings?limit=50', { live: true });
+  const { session } = useSession();
+  return (
+    <section>
+      <h1>My classes</h1>
+      {session?.user.referralCode && (
+        <p>
+          Your referral code: <code>{session.user.referralCode}</code> (students who register with it are
+          yours).
+        </p>
+      )}
+      <div className="grid">
+        <PublishSlot onDone={meetings.reload} />
+        <PublishCourse onDone={meetings.reload} />
+      </div>
+      <h2>Classes</h2>
+      <Loaded resource={meetings} what="your classes">
+        {(page) =>
+          page.data.length === 0 ? (
+            <p>Nothing published yet.</p>
+          ) : (
+            <div className="table-scroll">
+              <table data-testid="my-classes">
+                <thead>
+                  <tr>
+                    <th scope="col">Class</th>
+                    <th scope="col">Starts</th>
+                    <th scope="col" className="number">
+                      Price
+                    </th>
+                    <th scope="col" className="number">
+                      Seats left
+                    </th>
+                    <th scope="col">Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((m) => (
+                    <tr key={m.id}>
+                      <td>
+                        <Link href={`/meetings/${m.id}`}>{m.title ?? 'Class'}</Link>
+                      </td>
+                      <td>{dateTime(m.startsAt)}</td>
+                      <td className="number">
+                        <Money amount={m.price} />
+                      </td>
+                      <td className="number">
+                        {m.seatsLeft} of {m.capacity}
+                      </td>
+                      <td>
+                        <Badge value={m.status} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loaded>
+    </section>
+  );
+}
+
+function inAnHour(): string {
+  return isoToLocalInput(new Date(Date.now() + 60 * 60_000));
+}
+
+function PublishSlot({ onDone }: { onDone: () => void }) {
+  const { token } = useAuth();
+  const { config } = useSession();
+  const [form, setForm] = useState({
+    title: '',
+    startsAt: inAnHour(),
+    durationMinutes: '60',
+    price: '',
+    capacity: '1',
+  });
+  const [published, setPublished] = useState<Meeting | null>(null);
+  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm((current) => ({ ...current, [field]: e.target.value }));
+  const publish = useAction(async () => {
+    const body = {
+      ...(form.title.trim() === '' ? {} : { title: form.title.trim() }),
+      startsAt: localInputToIso(form.startsAt) ?? form.startsAt,
+      durationMinutes: Number(form.durationMinutes),
+      price: parseAmount(form.price, config?.currency ?? 'usd') ?? -1,
+      capacity: Number(form.capacity),
+    };
+    setPublished(await request<Meeting>('POST', '/teachers/me/slots', { token, body }));
+    onDone();
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setPublished(null);
+    void publish.run();
+  };
+  return (
+    <form onSubmit={submit} aria-label="Publish a class">
+      <h2>Publish a class</h2>
+      <Field label="Title" id="slot-title" value={form.title} maxLength={200} onChange={set('title')} />
+      <Field
+        label="Starts at"
+        id="slot-starts"
+        type="datetime-local"
+        required
+        value={form.startsAt}
+        onChange={set('startsAt')}
+      />
+      <div className="grid">
+        <Field
+          label="Minutes"
+          id="slot-minutes"
+          type="number"
+          min={1}
+          max={480}
+          required
+          value={form.durationMinutes}
+          onChange={set('durationMinutes')}
+        />
+        <Field
+          label="Seats"
+          id="slot-capacity"
+          type="number"
+          min={1}
+          max={50}
+          required
+          value={form.capacity}
+          onChange={set('capacity')}
+        />
+        <Field
+          label="Price"
+          id="slot-price"
+          inputMode="decimal"
+          required
+          value={form.price}
+          onChange={set('price')}
+        />
+      </div>
+      <ErrorNotice error={publish.error} />
+      {published && (
+        <Notice>
+          Published: <Link href={`/meetings/${published.id}`}>{published.title ?? 'your class'}</Link> on{' '}
+          {dateTime(published.startsAt)}.
+        </Notice>
+      )}
+      <button type="submit" aria-busy={publish.pending} disabled={publish.pending}>
+        Publish
+      </button>
+    </form>
+  );
+}
+
+function PublishCourse({ onDone }: { onDone: () => void }) {
+  const { token } = useAuth();
+  const { config } = useSession();
+  const [form, setForm] = useState({
+    title: '',
+    description: '',
+    capacity: '10',
+    pricePerSession: '',
+    priceFullCourse: '',
+    firstSession: inAnHour(),
+    sessions: '4',
+    everyDays: '7',
+    durationMinutes: '60',
+  });
+  const [published, setPublished] = useState<string | null>(null);
+  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm((current) => ({ ...current, [field]: e.target.value }));
+  const publish = useAction(async () => {
+    const currency = config?.currency ?? 'usd';
+    const first = new Date(localInputToIso(form.firstSession) ?? form.firstSession).getTime();
+    const count = Math.max(0, Math.min(100, Number(form.sessions) || 0));
+    const body = {
+      title: form.title,
+      ...(form.description.trim() === '' ? {} : { description: form.description }),
+      capacity: Number(form.capacity),
+      pricePerSession: parseAmount(form.pricePerSession, currency) ?? -1,
+      ...(form.priceFullCourse.trim() === ''
+        ? {}
+        : { priceFullCourse: parseAmount(form.priceFullCourse, currency) ?? -1 }),
+      sessions: Array.from({ length: count }, (_, i) => ({
+        startsAt: new Date(first + i * Number(form.everyDays) * 86_400_000).toISOString(),
+        durationMinutes: Number(form.durationMinutes),
+      })),
+    };
+    const course = await request<{ id: string; title: string }>('POST', '/courses', { token, body });
+    setPublished(course.title);
+    onDone();
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setPublished(null);
+    void publish.run();
+  };
+  return (
+    <form onSubmit={submit} aria-label="Publish a course">
+      <h2>Publish a course</h2>
+      <Field
+        label="Course title"
+        id="course-title"
+        required
+        maxLength={200}
+        value={form.title}
+        onChange={set('title')}
+      />
+      <label>
+        Description
+        <textarea value={form.description} maxLength={5000} onChange={set('description')} />
+      </label>
+      <Field
+        label="First session"
+        id="course-first"
+        type="datetime-local"
+        required
+        value={form.firstSession}
+        onChange={set('firstSession')}
+      />
+      <div className="grid">
+        <Field
+          label="Sessions"
+          id="course-sessions"
+          type="number"
+          min={1}
+          max={100}
+          required
+          value={form.sessions}
+          onChange={set('sessions')}
+        />
+        <Field
+          label="Every (days)"
+          id="course-every"
+          type="number"
+          min={1}
+          max={60}
+          required
+          value={form.everyDays}
+          onChange={set('everyDays')}
+        />
+        <Field
+          label="Minutes each"
+          id="course-minutes"
+          type="number"
+          min={1}
+          max={480}
+          required
+          value={form.durationMinutes}
+          onChange={set('durationMinutes')}
+        />
+      </div>
+      <div className="grid">
+        <Field
+          label="Seats"
+          id="course-capacity"
+          type="number"
+          min={1}
+          max={50}
+          required
+          value={form.capacity}
+          onChange={set('capacity')}
+        />
+        <Field
+          label="Price per session"
+          id="course-price"
+          inputMode="decimal"
+          required
+          value={form.pricePerSession}
+          onChange={set('pricePerSession')}
+        />
+        <Field
+          label="Full-course price (optional)"
+          id="course-full-price"
+          inputMode="decimal"
+          value={form.priceFullCourse}
+          onChange={set('priceFullCourse')}
+        />
+      </div>
+      <ErrorNotice error={publish.error} />
+      {published && <Notice>Published the course “{published}”.</Notice>}
+      <button type="submit" aria-busy={publish.pending} disabled={publish.pending}>
+        Publish course
+      </button>
+    </form>
+  );
+}
+
+export function MeetingPage({ id }: { id: string }) {
+  const { token, user } = useAuth();
+  const meeting = useResource<MeetingDetail>(`/meetings/${id}`, { live: true });
+  const [reason, setReason] = useState('');
+  const [asked, setAsked] = useState(false);
+  const cancel = useAction(async () => {
+    await request('POST', `/meetings/${id}/cancel`, {
+      token,
+      body: reason.trim() === '' ? {} : { reason: reason.trim() },
+    });
+    setAsked(false);
+    meeting.reload();
+  });
+  return (
+    <section>
+      {user.role === 'teacher' && (
+        <p>
+          <Link href="/classes">All my classes</Link>
+        </p>
+      )}
+      <Loaded resource={meeting} what="the class">
+        {(m) => (
+          <>
+            <h1>{m.title ?? 'Class'}</h1>
+            <p>
+              {dateTime(m.startsAt)} to {dateTime(m.endsAt)} · <Money amount={m.price} /> · {m.seatsLeft} of{' '}
+              {m.capacity} seats left · <Badge value={m.status} />
+            </p>
+            <h2>Bookings</h2>
+            {m.bookings.length === 0 ? (
+              <p>No bookings yet.</p>
+            ) : (
+              <div className="table-scroll">
+                <table data-testid="meeting-bookings">
+                  <thead>
+                    <tr>
+                      <th scope="col">Booking</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Money</th>
+                      <th scope="col">Student present</th>
+                      <th scope="col">Teacher present</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {m.bookings.map((b) => (
+                      <tr key={b.id}>
+                        <td>
+                          <Link href={`/bookings/${b.id}`}>{b.id.slice(0, 8)}</Link>
+                        </td>
+                        <td>
+                          <Badge value={b.status} />
+                        </td>
+                        <td>
+                          <Badge value={b.settlement} />
+                        </td>
+                        <td>
+                          {b.attendance
+                            ? `${duration(b.attendance.seconds)} (${b.attendance.percent}%)`
+                            : '—'}
+                        </td>
+                        <td>{b.attendance ? duration(b.attendance.teacherSeconds) : '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {m.status === 'scheduled' &&
+              new Date(m.startsAt).getTime() > Date.now() &&
+              (asked ? (
+                <form
+                  className="confirm"
+                  aria-label="Cancel the class"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    void cancel.run();
+                  }}
+                >
+                  <p>Every student booked gets their money back in full.</p>
+                  <label>
+                    Reason (optional)
+                    <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+                  </label>
+                  <ErrorNotice error={cancel.error} />
+                  <button type="submit" aria-busy={cancel.pending} disabled={cancel.pending}>
+                    Cancel the class
+                  </button>{' '}
+                  <button type="button" className="secondary" onClick={() => setAsked(false)}>
+                    Keep it
+                  </button>
+                </form>
+              ) : (
+                <button type="button" className="secondary" onClick={() => setAsked(true)}>
+                  Cancel this class…
+                </button>
+              ))}
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}

@@ -1,0 +1,186 @@
+// A teacher's withdrawals: the form (bank details travel once, then show
+// masked) and the history.
+import { useState, type FormEvent } from 'react';
+import { request } from '../api';
+import { dateTime, parseAmount } from '../format';
+import { useAction, useIdempotencyKey, useResource } from '../hooks';
+import { useAuth, useSession } from '../session';
+import type { Page, Wallet, Withdrawal } from '../types';
+import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
+
+export function WithdrawalsPage() {
+  const history = useResource<Page<Withdrawal>>('/withdrawals?limit=50', { live: true });
+  const wallet = useResource<Wallet>('/wallet', { live: true });
+  const last = history.data?.data[0];
+  return (
+    <section>
+      <h1>Withdrawals</h1>
+      <Loaded resource={wallet} what="your balance">
+        {(w) => (
+          <p>
+            Available to withdraw:{' '}
+            <strong data-testid="withdrawable">
+              <Money amount={w.available} />
+            </strong>
+            {w.held > 0 && (
+              <>
+                {' '}
+                (<Money amount={w.held} /> in withdrawals under way)
+              </>
+            )}
+          </p>
+        )}
+      </Loaded>
+      <WithdrawalForm
+        lastAccount={last?.bankAccount}
+        onDone={() => {
+          history.reload();
+          wallet.reload();
+        }}
+      />
+      <h2>History</h2>
+      <Loaded resource={history} what="your withdrawals">
+        {(page) =>
+          page.data.length === 0 ? <p>No withdrawals yet.</p> : <WithdrawalTable withdrawals={page.data} />
+        }
+      </Loaded>
+    </section>
+  );
+}
+
+export function WithdrawalTable({ withdrawals }: { withdrawals: Withdrawal[] }) {
+  return (
+    <div className="table-scroll">
+      <table data-testid="withdrawals">
+        <thead>
+          <tr>
+            <th scope="col">Asked</th>
+            <th scope="col" className="number">
+              Amount
+            </th>
+            <th scope="col">To</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reference or reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {withdrawals.map((w) => (
+            <tr key={w.id}>
+              <td>{dateTime(w.createdAt)}</td>
+              <td className="number">
+                <Money amount={w.amount} currency={w.currency} />
+              </td>
+              <td>
+                {w.bankAccount.holderName}
+                {w.bankAccount.bankName ? `, ${w.bankAccount.bankName}` : ''} ····{w.bankAccount.last4}
+              </td>
+              <td>
+                <Badge value={w.status} />
+              </td>
+              <td>{w.reference ?? w.reason ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function WithdrawalForm({
+  lastAccount,
+  onDone,
+}: {
+  lastAccount: Withdrawal['bankAccount'] | undefined;
+  onDone: () => void;
+}) {
+  const { token } = useAuth();
+  const { config } = useSession();
+  const [form, setForm] = useState({ amount: '', holderName: '', iban: '', bankName: '' });
+  const [sent, setSent] = useState<Withdrawal | null>(null);
+  const keys = useIdempotencyKey();
+  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm((current) => ({ ...current, [field]: e.target.value }));
+  const withdraw = useAction(async () => {
+    const body = {
+      amount: parseAmount(form.amount, config?.currency ?? 'usd') ?? -1,
+      bankAccount: {
+        holderName: form.holderName,
+        ...(/^\d+$/.test(form.iban.replace(/\s/g, ''))
+          ? { accountNumber: form.iban.replace(/\s/g, '') }
+          : { iban: form.iban }),
+        ...(form.bankName.trim() === '' ? {} : { bankName: form.bankName }),
+      },
+    };
+    const withdrawal = await request<Withdrawal>('POST', '/withdrawals', {
+      token,
+      body,
+      idempotencyKey: keys.keyFor(body),
+    });
+    keys.succeeded();
+    setSent(withdrawal);
+    // The account number is not kept in the page once the server has it.
+    setForm({ amount: '', holderName: '', iban: '', bankName: '' });
+    onDone();
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSent(null);
+    void withdraw.run();
+  };
+  return (
+    <form onSubmit={submit} aria-label="Withdraw earnings">
+      <h2>Withdraw</h2>
+      {lastAccount && (
+        <p>
+          Last paid to {lastAccount.holderName}
+          {lastAccount.bankName ? `, ${lastAccount.bankName}` : ''}, account ending {lastAccount.last4}. Bank
+          details are stored encrypted and only ever shown masked; enter them again for each withdrawal.
+        </p>
+      )}
+      <div className="grid">
+        <Field
+          label="Amount"
+          id="withdraw-amount"
+          inputMode="decimal"
+          required
+          value={form.amount}
+          onChange={set('amount')}
+        />
+        <Field
+          label="Account holder"
+          id="withdraw-holder"
+          autoComplete="name"
+          required
+          value={form.holderName}
+          onChange={set('holderName')}
+        />
+      </div>
+      <div className="grid">
+        <Field
+          label="IBAN or account number"
+          id="withdraw-iban"
+          autoComplete="off"
+          required
+          value={form.iban}
+          onChange={set('iban')}
+        />
+        <Field
+          label="Bank name (optional)"
+          id="withdraw-bank"
+          value={form.bankName}
+          onChange={set('bankName')}
+        />
+      </div>
+      <ErrorNotice error={withdraw.error} />
+      {sent && (
+        <Notice>
+          Asked to withdraw <Money amount={sent.amount} currency={sent.currency} /> to the account ending{' '}
+          {sent.bankAccount.last4}; an admin approves it.
+        </Notice>
+      )}
+      <button type="submit" aria-busy={withdraw.pending} disabled={withdraw.pending}>
+        Request withdrawal
+      </button>
+    </form>
+  );
+}

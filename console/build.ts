@@ -1,0 +1,70 @@
+// The console's browser bundle, built in memory by esbuild from console/app
+// when the app first serves it: `npm start` and `npm test` need no build step
+// of their own and nothing built is committed. One build per process.
+import * as path from 'node:path';
+import { build } from 'esbuild';
+
+export interface ConsoleAsset {
+  body: Buffer;
+  contentType: string;
+}
+
+export interface ConsoleBundle {
+  /** The entry points' hashed file names, as the page links them. */
+  script: string;
+  stylesheet: string;
+  /** Every output file by its name under /console/assets/. */
+  assets: ReadonlyMap<string, ConsoleAsset>;
+}
+
+const APP_DIR = path.resolve(__dirname, 'app');
+const OUT_DIR = path.join(APP_DIR, 'out'); // never written: `write: false`
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+let building: Promise<ConsoleBundle> | undefined;
+
+/** The bundle, built on first use; a failed build is tried again on the next call. */
+export function consoleBundle(): Promise<ConsoleBundle> {
+  building ??= buildConsole().catch((error: unknown) => {
+    building = undefined;
+    throw error;
+  });
+  return building;
+}
+
+async function buildConsole(): Promise<ConsoleBundle> {
+  const result = await build({
+    entryPoints: [path.join(APP_DIR, 'main.tsx')],
+    bundle: true,
+    write: false,
+    outdir: OUT_DIR,
+    entryNames: 'console-[hash]',
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome111', 'firefox115', 'safari16'],
+    jsx: 'automatic',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    // React's production build: no development checks, no warnings in the console.
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'silent',
+  });
+  const assets = new Map<string, ConsoleAsset>();
+  for (const file of result.outputFiles) {
+    const name = path.relative(OUT_DIR, file.path);
+    const type = CONTENT_TYPES[path.extname(name)] ?? 'text/plain; charset=utf-8';
+    assets.set(name, { body: Buffer.from(file.contents), contentType: type });
+  }
+  const named = (ext: string): string => {
+    const found = [...assets.keys()].find((name) => name.endsWith(ext));
+    if (found === undefined) throw new Error(`the console build produced no ${ext} file`);
+    return found;
+  };
+  return { script: named('.js'), stylesheet: named('.css'), assets };
+}
