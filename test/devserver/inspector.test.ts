@@ -1,10 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { findChromium, launchPersistentChromium, noBrowser } from '../support/browser';
 import { ApplicationFailure } from '@temporalio/common';
 import { startTestServer, uniqueQueue, withWorker, waitFor, type TestServer } from './helpers';
 import { collector, sleeper, runDelayedRetry, itemsQuery, cancellable, CustomKeyword } from './workflows';
@@ -26,35 +24,6 @@ interface Driver {
   close(): Promise<void>;
 }
 
-/**
- * CHROMIUM_PATH picks the browser; CHROMIUM_PATH=none forces the HTTP-only leg.
- *
- * Without a browser the test falls back to HttpDriver (so machines without Chromium can
- * still run the suite), loudly. CI sets INSPECTOR_REQUIRE_BROWSER=1: then a missing
- * browser (or CHROMIUM_PATH=none) fails the test instead, so the browser leg cannot
- * silently stop running there.
- */
-const REQUIRE_BROWSER = process.env.INSPECTOR_REQUIRE_BROWSER === '1';
-
-function findChromium(): string | undefined {
-  if (process.env.CHROMIUM_PATH === 'none') return undefined;
-  const candidates = [
-    process.env.CHROMIUM_PATH,
-    '/usr/bin/chromium',
-    '/usr/bin/chromium-browser',
-    '/usr/bin/google-chrome',
-  ];
-  for (const c of candidates) if (c && fs.existsSync(c)) return c;
-  try {
-    const found = execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
-      encoding: 'utf8',
-    }).trim();
-    return found || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 class BrowserDriver implements Driver {
   private constructor(
     private readonly context: BrowserContext,
@@ -64,21 +33,7 @@ class BrowserDriver implements Driver {
   ) {}
 
   static async launch(executablePath: string, base: string): Promise<BrowserDriver> {
-    const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inspector-chromium-'));
-    const context = await chromium.launchPersistentContext(profileDir, {
-      executablePath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const { context, profileDir } = await launchPersistentChromium(executablePath);
     const page = context.pages()[0] ?? (await context.newPage());
     return new BrowserDriver(context, page, base, profileDir);
   }
@@ -240,17 +195,8 @@ describe('dev server: inspector', function () {
     let driver: Driver;
     if (exe) {
       driver = await BrowserDriver.launch(exe, server.uiUrl!);
-    } else if (REQUIRE_BROWSER) {
-      assert.fail(
-        `INSPECTOR_REQUIRE_BROWSER=1 but no Chromium was found (CHROMIUM_PATH=${process.env.CHROMIUM_PATH ?? '(unset)'}, ` +
-          "no chromium, chromium-browser or google-chrome on the PATH or in /usr/bin): install Debian's " +
-          'chromium or point CHROMIUM_PATH at a browser, or unset INSPECTOR_REQUIRE_BROWSER to allow the HTTP-only fallback.',
-      );
     } else {
-      console.warn(
-        "\n  !!! No Chromium found (set CHROMIUM_PATH or install Debian's chromium): the BROWSER LEG DID NOT RUN.\n" +
-          '  !!! The inspector is checked through its served HTML and form POSTs only.\n',
-      );
+      noBrowser('the inspector test');
       driver = new HttpDriver(server.uiUrl!);
     }
     try {
