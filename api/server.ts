@@ -2,6 +2,7 @@
 // platform's services, listening. Used by `npm start` (everything in one
 // process) and api/main.ts (the API alone, as docker-compose runs it).
 import { bookingDeps, withdrawalDeps, type Platform } from '../platform/platform';
+import { consoleBundle } from '../console/build';
 import { bootstrapAdmin } from '../users/service';
 import { TokenService } from '../users/tokens';
 import { createApp, type ReadinessCheck } from './app';
@@ -24,6 +25,8 @@ export async function startApiServer(
       ? { email: settings.ADMIN_EMAIL, password: settings.ADMIN_PASSWORD }
       : undefined;
   const adminCreated = await bootstrapAdmin({ db, currency: settings.CURRENCY }, admin);
+  // Built before listening: a console that cannot build stops the start, not a user's first page.
+  await consoleBundle();
 
   const tokens = new TokenService(settings.JWT_SECRET, settings.JWT_TTL_MINUTES);
   const app = createApp({

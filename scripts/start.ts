@@ -116,6 +116,7 @@ void startOrExit(lifecycle, 'start', async () => {
     [
       '',
       `  Class marketplace is running (${settings.NODE_ENV})`,
+      `  Console    ${base}/console   (students, teachers and admins, in a browser)`,
       `  API        ${base}/api/v1${['0.0.0.0', '::'].includes(settings.HOST) ? '   (every interface: HOST)' : '   (this machine only: set HOST to open it)'}`,
       `  API docs   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  Health     ${base}/healthz   ${base}/readyz`,

@@ -60,3 +60,9 @@ export function isoToLocalInput(date: Date): string {
 export function words(code: string): string {
   return code.replace(/_/g, ' ');
 }
+
+/** A code as the start of a sentence: `teacher_no_show` -> "Teacher no show". */
+export function sentence(code: string): string {
+  const text = words(code);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -181,3 +181,20 @@ export interface ConsoleConfig {
   testDeposits: boolean;
   topups: boolean;
 }
+
+/** GET /teachers/:id/courses: a course still to come, with what enrolling would hold now. */
+export interface CourseOffer {
+  id: string;
+  teacherId: string;
+  title: string;
+  description: string | null;
+  capacity: number;
+  pricePerSession: number;
+  priceFullCourse: number | null;
+  sessions: number;
+  upcomingSessions: number;
+  nextStartsAt: string;
+  lastEndsAt: string;
+  seatsLeft: number;
+  enrolmentPrice: number;
+}

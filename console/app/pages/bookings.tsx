@@ -194,12 +194,16 @@ function JoinClass({ bookingId }: { bookingId: string }) {
   );
 }
 
+/** GET /bookings/:id/cancellation: what a cancel asked now would do. */
 interface CancellationPreview {
   allowed: boolean;
-  reason?: string | null;
-  outcome?: string | null;
-  refund?: number;
-  fee?: number;
+  reason: string | null;
+  message: string | null;
+  outcome: string | null;
+  refund: number | null;
+  fee: number | null;
+  feeToTeacher: number | null;
+  feeToPlatform: number | null;
 }
 
 function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => void }) {
@@ -234,18 +238,21 @@ function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => vo
         {(p) =>
           p.allowed ? (
             <p data-testid="cancel-preview">
-              Cancelling now: {p.outcome ? words(p.outcome) : 'cancelled'}; the student gets back{' '}
+              Cancelling now ({p.outcome ? words(p.outcome) : 'cancelled'}) gives the student back{' '}
               <Money amount={p.refund ?? 0} />
               {(p.fee ?? 0) > 0 && (
                 <>
-                  {' '}
-                  and a late-cancellation fee of <Money amount={p.fee ?? 0} /> is kept
+                  ; a late-cancellation fee of <Money amount={p.fee ?? 0} /> is kept (
+                  <Money amount={p.feeToTeacher ?? 0} /> to the teacher,{' '}
+                  <Money amount={p.feeToPlatform ?? 0} /> to the platform)
                 </>
               )}
               .
             </p>
           ) : (
-            <p role="alert">This booking cannot be cancelled now{p.reason ? ` (${words(p.reason)})` : ''}.</p>
+            <p role="alert">
+              This booking cannot be cancelled now: {p.message ?? words(p.reason ?? 'refused')}.
+            </p>
           )
         }
       </Loaded>

@@ -6,7 +6,7 @@ import { request } from '../api';
 import { dateTime } from '../format';
 import { useAction, useIdempotencyKey, useResource } from '../hooks';
 import { useAuth } from '../session';
-import type { Booking, Course, Meeting, Page, Wallet } from '../types';
+import type { Booking, Course, CourseOffer, Meeting, Page, Wallet } from '../types';
 import { ErrorNotice, Field, Loaded, Money } from '../ui';
 
 interface TeacherSummary {
@@ -63,41 +63,66 @@ export function TeacherListPage() {
 
 export function TeacherPage({ id }: { id: string }) {
   const slots = useResource<{ data: Meeting[] }>(`/teachers/${id}/slots`, { live: true });
+  const courses = useResource<{ data: CourseOffer[] }>(`/teachers/${id}/courses`, { live: true });
   return (
     <section>
       <h1>Upcoming classes</h1>
       <p>
         <Link href="/teachers">All teachers</Link>
       </p>
+      <h2>Single classes</h2>
       <Loaded resource={slots} what="classes">
         {({ data }) => {
           const single = data.filter((m) => m.courseId === null);
-          const courses = [
-            ...new Set(data.filter((m) => m.courseId !== null).map((m) => m.courseId as string)),
-          ];
-          return (
-            <>
-              <h2>Single classes</h2>
-              {single.length === 0 ? <p>No upcoming single classes.</p> : <MeetingTable meetings={single} />}
-              <h2>Courses</h2>
-              {courses.length === 0 ? (
-                <p>No upcoming courses.</p>
-              ) : (
-                <ul>
-                  {courses.map((courseId) => {
-                    const first = data.find((m) => m.courseId === courseId);
-                    return (
-                      <li key={courseId}>
-                        <Link href={`/courses/${courseId}`}>{first?.title ?? 'Course'}</Link>
-                        {first && <small> next session {dateTime(first.startsAt)}</small>}
-                      </li>
-                    );
-                  })}
-                </ul>
-              )}
-            </>
+          return single.length === 0 ? (
+            <p>No upcoming single classes.</p>
+          ) : (
+            <MeetingTable meetings={single} />
           );
         }}
+      </Loaded>
+      <h2>Courses</h2>
+      <Loaded resource={courses} what="courses">
+        {({ data }) =>
+          data.length === 0 ? (
+            <p>No upcoming courses.</p>
+          ) : (
+            <div className="table-scroll">
+              <table data-testid="courses">
+                <thead>
+                  <tr>
+                    <th scope="col">Course</th>
+                    <th scope="col">Next session</th>
+                    <th scope="col" className="number">
+                      Sessions to come
+                    </th>
+                    <th scope="col" className="number">
+                      Enrolling holds
+                    </th>
+                    <th scope="col" className="number">
+                      Seats left
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.map((course) => (
+                    <tr key={course.id}>
+                      <td>
+                        <Link href={`/courses/${course.id}`}>{course.title}</Link>
+                      </td>
+                      <td>{dateTime(course.nextStartsAt)}</td>
+                      <td className="number">{course.upcomingSessions}</td>
+                      <td className="number">
+                        <Money amount={course.enrolmentPrice} />
+                      </td>
+                      <td className="number">{course.seatsLeft}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
       </Loaded>
     </section>
   );
@@ -198,13 +223,17 @@ export function CoursePage({ id }: { id: string }) {
   const { token } = useAuth();
   const [, navigate] = useLocation();
   const course = useResource<Course>(`/courses/${id}`, { live: true });
+  const teacherId = course.data?.teacherId;
+  const offers = useResource<{ data: CourseOffer[] }>(teacherId ? `/teachers/${teacherId}/courses` : null, {
+    live: true,
+  });
+  const offer = offers.data?.data.find((o) => o.id === id);
   const [confirming, setConfirming] = useState(false);
   const keys = useIdempotencyKey();
   const enroll = useAction(async () => {
-    const body = {};
     await request('POST', `/courses/${id}/enroll`, {
       token,
-      body,
+      body: {},
       idempotencyKey: keys.keyFor({ course: id }),
     });
     keys.succeeded();
@@ -213,65 +242,62 @@ export function CoursePage({ id }: { id: string }) {
   return (
     <section>
       <Loaded resource={course} what="the course">
-        {(c) => {
-          const upcoming = c.sessions.filter(
-            (s) => new Date(s.startsAt).getTime() > Date.now() && s.status === 'scheduled',
-          );
-          const total = c.priceFullCourse ?? c.pricePerSession * upcoming.length;
-          const seatsLeft = Math.min(...upcoming.map((s) => s.seatsLeft), c.capacity);
-          return (
-            <>
-              <h1>{c.title}</h1>
-              {c.description && <p>{c.description}</p>}
-              <p>
-                {upcoming.length} upcoming sessions · <Money amount={c.pricePerSession} /> per session
-                {c.priceFullCourse !== null && (
-                  <>
-                    {' '}
-                    · <Money amount={c.priceFullCourse} /> for the full course
-                  </>
-                )}{' '}
-                · {upcoming.length === 0 ? 0 : seatsLeft} seats left
-              </p>
-              <ol>
-                {c.sessions.map((s) => (
-                  <li key={s.id}>
-                    {dateTime(s.startsAt)}, {s.durationMinutes} min
-                    {s.status === 'cancelled' ? ' (cancelled)' : ''}
-                  </li>
-                ))}
-              </ol>
-              {confirming ? (
-                <div className="confirm" role="group" aria-label="Confirm enrolment">
-                  <p>
-                    Enrolling books every upcoming session; <Money amount={total} /> is held from your wallet
-                    and released session by session.
-                  </p>
-                  <ErrorNotice error={enroll.error} />
-                  <button
-                    type="button"
-                    aria-busy={enroll.pending}
-                    disabled={enroll.pending}
-                    onClick={() => void enroll.run()}
-                  >
-                    Confirm enrolment
-                  </button>{' '}
-                  <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-                    Not now
-                  </button>
-                </div>
-              ) : (
+        {(c) => (
+          <>
+            <h1>{c.title}</h1>
+            {c.description && <p>{c.description}</p>}
+            <p>
+              <Money amount={c.pricePerSession} /> per session
+              {c.priceFullCourse !== null && (
+                <>
+                  {' '}
+                  · <Money amount={c.priceFullCourse} /> for the full course
+                </>
+              )}
+              {offer && (
+                <>
+                  {' '}
+                  · {offer.upcomingSessions} sessions to come · {offer.seatsLeft} seats left
+                </>
+              )}
+            </p>
+            <ol>
+              {c.sessions.map((s) => (
+                <li key={s.id}>
+                  {dateTime(s.startsAt)}, {s.durationMinutes} min
+                  {s.status === 'cancelled' ? ' (cancelled)' : ''}
+                </li>
+              ))}
+            </ol>
+            {offer === undefined ? (
+              <p>This course has no session left to book.</p>
+            ) : confirming ? (
+              <div className="confirm" role="group" aria-label="Confirm enrolment">
+                <p>
+                  Enrolling books the {offer.upcomingSessions} sessions to come:{' '}
+                  <Money amount={offer.enrolmentPrice} /> is held from your wallet and released session by
+                  session.
+                </p>
+                <ErrorNotice error={enroll.error} />
                 <button
                   type="button"
-                  disabled={upcoming.length === 0 || seatsLeft === 0}
-                  onClick={() => setConfirming(true)}
+                  aria-busy={enroll.pending}
+                  disabled={enroll.pending}
+                  onClick={() => void enroll.run()}
                 >
-                  Enrol in the course
+                  Confirm enrolment
+                </button>{' '}
+                <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+                  Not now
                 </button>
-              )}
-            </>
-          );
-        }}
+              </div>
+            ) : (
+              <button type="button" disabled={offer.seatsLeft === 0} onClick={() => setConfirming(true)}>
+                Enrol in the course
+              </button>
+            )}
+          </>
+        )}
       </Loaded>
     </section>
   );

@@ -4,7 +4,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
-import { dateTime, duration, time, words } from '../format';
+import { dateTime, duration, sentence, time, words } from '../format';
 import { useAction, useResource } from '../hooks';
 import { useAuth } from '../session';
 import type { Booking, Interval, ReviewItem } from '../types';
@@ -73,7 +73,7 @@ function Review({ item, onResolved }: { item: ReviewItem; onResolved: (booking: 
     <article aria-labelledby={headingId} data-testid="review">
       <header>
         <h2 id={headingId}>
-          {item.reason ? words(item.reason) : 'Review'}: class of {dateTime(booking.startsAt)}
+          {item.reason ? sentence(item.reason) : 'Review'}: class of {dateTime(booking.startsAt)}
         </h2>
         <p>
           <Link href={`/bookings/${booking.id}`}>Booking {booking.id.slice(0, 8)}</Link> ·{' '}
