@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
 import { identityOf, roomNameOf } from '../domain/attendance';
-import type { BookingStatus, ReviewDecision } from '../domain/booking';
+import type { BookingStatus, Outcome, ReviewDecision } from '../domain/booking';
+import { cancellationTerms, type Canceller } from '../domain/cancellation';
 import type { Clock } from '../domain/clock';
 import {
   ConflictError,
@@ -19,6 +20,7 @@ import {
   NotFoundError,
 } from '../domain/errors';
 import { splitEvenly } from '../domain/money';
+import { planSettlement } from '../domain/settlement';
 import { nameUuid } from '../ledger/ids';
 import { createTransfers } from '../ledger/transfers';
 import type { LiveKit } from '../livekit/livekit';
@@ -45,6 +47,7 @@ import {
   type StoredAttendance,
 } from './repository';
 import { bookingView, type BookingView } from './views';
+import type { CancelRequest } from '../workflows/shared';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 
 export interface BookingDeps {
@@ -345,27 +348,97 @@ export async function cancelBooking(
   if (booking.status !== 'confirmed' && booking.status !== 'open') {
     throw new ConflictError('not_cancellable', `the booking is ${booking.status}`);
   }
-  const meeting = await findMeeting(deps.db, booking.meeting_id);
-  const request =
-    meeting?.status === 'cancelled' && meeting.cancelled_by !== null
-      ? // The meeting itself is cancelled: whoever asks, its canceller's terms apply (no late fee).
-        {
-          by: meeting.cancelled_by === meeting.teacher_id ? ('teacher' as const) : ('admin' as const),
-          actorId: meeting.cancelled_by,
-          reason: meeting.cancel_reason ?? 'meeting cancelled',
-        }
-      : {
-          by:
-            actor.role === 'admin'
-              ? ('admin' as const)
-              : booking.student_id === actor.id
-                ? ('student' as const)
-                : ('teacher' as const),
-          actorId: actor.id,
-          ...(reason === undefined ? {} : { reason }),
-        };
+  const request = cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, reason);
   await withRunningWorkflow(deps, booking, () => deps.workflows.cancel(bookingId, request));
   return getBooking(deps, actor, bookingId);
+}
+
+/** Who a cancellation asked by `actor` is made as: the same for the real cancel and its preview. */
+function cancelRequestOf(
+  booking: BookingRow,
+  meeting: MeetingRow | undefined,
+  actor: Actor,
+  reason: string | undefined,
+): CancelRequest {
+  if (meeting?.status === 'cancelled' && meeting.cancelled_by !== null) {
+    // The meeting itself is cancelled: whoever asks, its canceller's terms apply (no late fee).
+    return {
+      by: meeting.cancelled_by === meeting.teacher_id ? 'teacher' : 'admin',
+      actorId: meeting.cancelled_by,
+      reason: meeting.cancel_reason ?? 'meeting cancelled',
+    };
+  }
+  return {
+    by: actor.role === 'admin' ? 'admin' : booking.student_id === actor.id ? 'student' : 'teacher',
+    actorId: actor.id,
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+/** Why a booking cannot be cancelled now. */
+export type NotCancellableReason = 'already_cancelled' | 'already_settled' | 'in_review' | 'class_started';
+
+export type CancellationPreview =
+  | {
+      allowed: true;
+      /** The terms the caller would cancel under (a cancelled meeting's canceller's, whoever asks). */
+      by: Canceller;
+      outcome: Outcome;
+      refundPercent: number;
+      refund: number;
+      fee: number;
+      feeToTeacher: number;
+      feeToPlatform: number;
+    }
+  | { allowed: false; reason: NotCancellableReason; message: string };
+
+/**
+ * What cancelling now would do for `actor`: the workflow's own rule
+ * (domain/cancellation.ts) over the policy copied into the booking, and the
+ * settlement plan it would carry out. A preview only: the workflow decides
+ * when the cancel is asked.
+ */
+export async function previewCancellation(
+  deps: BookingDeps,
+  actor: Actor,
+  bookingId: string,
+): Promise<CancellationPreview> {
+  const booking = await visibleBooking(deps, actor, bookingId);
+  switch (booking.status) {
+    case 'cancelled':
+      return { allowed: false, reason: 'already_cancelled', message: 'the booking is cancelled' };
+    case 'completed':
+      return { allowed: false, reason: 'already_settled', message: 'the class is over and settled' };
+    case 'requires_manual_review':
+      return { allowed: false, reason: 'in_review', message: 'the booking is waiting for an admin’s review' };
+    case 'confirmed':
+    case 'open':
+      break;
+  }
+  const { by } = cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, undefined);
+  const terms = cancellationTerms(
+    by,
+    deps.clock.now().getTime(),
+    booking.starts_at.getTime(),
+    booking.policy,
+  );
+  if (!terms.allowed) return { allowed: false, reason: 'class_started', message: terms.reason };
+  const plan = planSettlement(
+    booking.price,
+    booking.policy.teacherSharePercent,
+    terms.refundPercent,
+    terms.outcome,
+  );
+  return {
+    allowed: true,
+    by,
+    outcome: plan.outcome,
+    refundPercent: plan.refundPercent,
+    refund: plan.amounts.refund,
+    fee: plan.amounts.kept,
+    feeToTeacher: plan.amounts.teacher,
+    feeToPlatform: plan.amounts.platform,
+  };
 }
 
 export async function disputeBooking(

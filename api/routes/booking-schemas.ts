@@ -99,3 +99,32 @@ export const ReviewItem = z
 export const JoinInfo = z
   .object({ url: z.string(), roomName: z.string(), token: z.string() })
   .openapi('JoinInfo');
+
+export const CancellationPreview = z
+  .object({
+    allowed: z.boolean().openapi({ description: 'Whether a cancel asked now would be accepted' }),
+    reason: z
+      .enum(['already_cancelled', 'already_settled', 'in_review', 'class_started'])
+      .nullable()
+      .openapi({ description: 'Why not, when `allowed` is false; null otherwise' }),
+    message: z.string().nullable().openapi({ description: 'The reason in words; null when allowed' }),
+    by: z.enum(['student', 'teacher', 'admin']).nullable().openapi({
+      description:
+        'Whose terms apply (the caller’s, or the canceller’s of a meeting already cancelled); null when not allowed',
+    }),
+    outcome: z
+      .enum(['cancelled_by_teacher', 'cancelled_by_admin', 'cancelled_early', 'cancelled_late'])
+      .nullable()
+      .openapi({ description: 'The booking’s outcome if cancelled now; null when not allowed' }),
+    refundPercent: z.number().int().nullable(),
+    refund: z.number().int().nullable().openapi({ description: 'Back to the student (minor units)' }),
+    fee: z.number().int().nullable().openapi({
+      description: 'Kept as a late-cancellation fee: feeToTeacher + feeToPlatform (minor units)',
+    }),
+    feeToTeacher: z.number().int().nullable(),
+    feeToPlatform: z.number().int().nullable(),
+  })
+  .openapi('CancellationPreview', {
+    description:
+      'What cancelling now would do, by the same rule the booking’s workflow applies, over the policy copied into the booking. A preview: the workflow decides when the cancel is asked (the clock moves on; 409 if the class started meanwhile).',
+  });

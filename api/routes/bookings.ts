@@ -8,6 +8,7 @@ import {
   disputeBooking,
   getBooking,
   joinBooking,
+  previewCancellation,
   resolveReview,
   reviewQueue,
   type BookingDeps,
@@ -17,7 +18,7 @@ import { idempotencyKeyOf } from '../idempotency';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, pageLimit, text, Uuid } from '../schemas';
 import { z } from '../zod';
-import { Booking, BookingPage, JoinInfo, ReviewItem } from './booking-schemas';
+import { Booking, BookingPage, CancellationPreview, JoinInfo, ReviewItem } from './booking-schemas';
 
 const Reason = z
   .object({ reason: text({ max: 1000 }).optional() })
@@ -121,6 +122,39 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
       status: 200,
       body: await cancelBooking(deps, user, params.id, body.reason),
     }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/bookings/:id/cancellation',
+    summary: 'What cancelling now would do for the caller (refund, fee and its split), before asking',
+    tags: ['bookings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    success: {
+      status: 200,
+      description: 'The terms a cancel asked now would get, or why it would be refused',
+      schema: CancellationPreview,
+    },
+    errors: [404],
+    handler: async ({ user, params }) => {
+      const preview = await previewCancellation(deps, user, params.id);
+      return {
+        status: 200,
+        body: preview.allowed
+          ? { ...preview, reason: null, message: null }
+          : {
+              ...preview,
+              by: null,
+              outcome: null,
+              refundPercent: null,
+              refund: null,
+              fee: null,
+              feeToTeacher: null,
+              feeToPlatform: null,
+            },
+      };
+    },
   });
 
   routes.add({
