@@ -99,7 +99,11 @@ export function createApp(deps: AppDeps): Express {
   const routes = new ApiRoutes();
   authRoutes(routes, { db, tokens: deps.tokens, currency: settings.CURRENCY });
   walletRoutes(routes, { db, ledger: deps.ledger, currency: settings.CURRENCY }, settings);
-  const meetings: MeetingDeps = { db, clock: deps.bookings.clock };
+  const meetings: MeetingDeps = {
+    db,
+    clock: deps.bookings.clock,
+    workflowLinks: deps.bookings.workflowLinks,
+  };
   meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   bookingRoutes(routes, deps.bookings);
   notificationRoutes(routes, { db });

@@ -46,7 +46,8 @@ import {
   type MeetingRow,
   type StoredAttendance,
 } from './repository';
-import { bookingView, type BookingView } from './views';
+import type { WorkflowLinks } from '../temporal-client/workflow-links';
+import { bookingView, bookingViewFor, type BookingView } from './views';
 import type { CancelRequest } from '../workflows/shared';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 
@@ -60,6 +61,8 @@ export interface BookingDeps {
   /** Where clients connect to LiveKit (handed out with join tokens). */
   livekitUrl: string;
   logger: Logger;
+  /** Links to booking workflows, shown to admins. */
+  workflowLinks: WorkflowLinks;
 }
 
 type Student = Pick<UserModel, 'id' | 'role' | 'referredByTeacherId'>;
@@ -304,7 +307,7 @@ async function visibleBooking(deps: BookingDeps, actor: Actor, bookingId: string
 }
 
 export async function getBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<BookingView> {
-  return bookingView(await visibleBooking(deps, actor, bookingId));
+  return bookingViewFor(deps.workflowLinks, actor, await visibleBooking(deps, actor, bookingId));
 }
 
 export interface BookingPage {
@@ -330,7 +333,7 @@ export async function bookingsOf(
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    data: page.map(bookingView),
+    data: page.map((row) => bookingViewFor(deps.workflowLinks, actor, row)),
     next: rows.length > limit && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
@@ -480,7 +483,7 @@ export async function resolveReview(
     }
     throw new ConflictError('not_in_review', `the booking is ${now?.status ?? booking.status}`);
   }
-  return bookingView((await findBooking(deps.db, bookingId))!);
+  return bookingViewFor(deps.workflowLinks, admin, (await findBooking(deps.db, bookingId))!);
 }
 
 /**
@@ -568,7 +571,7 @@ export interface ReviewItem {
 }
 
 /** Bookings waiting for an admin, oldest first, with what the decision rests on. */
-export async function reviewQueue(deps: BookingDeps, limit: number): Promise<ReviewItem[]> {
+export async function reviewQueue(deps: BookingDeps, admin: Actor, limit: number): Promise<ReviewItem[]> {
   const rows = await bookingsInReview(deps.db, { limit: Math.min(limit, MAX_PAGE) });
   return Promise.all(
     rows.map(async (row) => {
@@ -577,7 +580,7 @@ export async function reviewQueue(deps: BookingDeps, limit: number): Promise<Rev
         limit: MAX_EVIDENCE_EVENTS,
       });
       return {
-        booking: bookingView(row),
+        booking: bookingViewFor(deps.workflowLinks, admin, row),
         reason: row.outcome,
         disputeReason: row.dispute_reason,
         evidence: {
@@ -643,5 +646,10 @@ export async function cancelMeeting(
       }
     }),
   );
-  return { meetingId, bookings: (await meetingBookings(deps.db, meetingId)).map(bookingView) };
+  return {
+    meetingId,
+    bookings: (await meetingBookings(deps.db, meetingId)).map((row) =>
+      bookingViewFor(deps.workflowLinks, actor, row),
+    ),
+  };
 }

@@ -196,7 +196,10 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     access: ['admin'],
     query: z.object({ limit: pageLimit(100, 50) }).strict(),
     success: { status: 200, description: 'Oldest first', schema: z.object({ data: z.array(ReviewItem) }) },
-    handler: async ({ query }) => ({ status: 200, body: { data: await reviewQueue(deps, query.limit) } }),
+    handler: async ({ user, query }) => ({
+      status: 200,
+      body: { data: await reviewQueue(deps, user, query.limit) },
+    }),
   });
 
   routes.add({
