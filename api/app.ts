@@ -29,6 +29,7 @@ import { API_PREFIX, ApiRoutes } from './route';
 import { authRoutes } from './routes/auth';
 import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
+import { teacherRoutes } from './routes/teachers';
 import { notificationRoutes } from './routes/notifications';
 import { revenueRoutes } from './routes/revenue';
 import { topupRoutes } from './routes/topups';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   };
   meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   bookingRoutes(routes, deps.bookings);
+  teacherRoutes(routes, meetings);
   notificationRoutes(routes, { db });
   withdrawalRoutes(routes, deps.withdrawals, { maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   const topups: TopupDeps = { db, stripe: deps.stripe, logger, currency: settings.CURRENCY };

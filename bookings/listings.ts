@@ -1,0 +1,120 @@
+// What the console browses: the teachers a student can book (with how many
+// classes they have on offer), a teacher's courses still to come, and a
+// teacher's own classes past and upcoming. Reads only.
+import type { Db } from '../db/knex';
+import type { Clock } from '../domain/clock';
+import type { MeetingRow } from './repository';
+import { meetingView, type MeetingView } from './views';
+
+export interface ListingDeps {
+  db: Db;
+  clock: Clock;
+}
+
+/** A keyset position, as api/cursors.ts carries it: a timestamp to the microsecond and an id. */
+export interface Position {
+  at: string;
+  id: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** Where the next page starts, if there is one. */
+  next: Position | null;
+}
+
+const US_TIME = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** `text` matched literally inside ILIKE: its wildcards and the escape character escaped. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+// ---- teachers -------------------------------------------------------------------
+
+export interface TeacherSummary {
+  id: string;
+  name: string;
+  /** Meetings still to start, not cancelled, with a seat left. */
+  upcomingMeetings: number;
+}
+
+/** Teachers, newest first, optionally those whose name contains `q` (any case). */
+export async function listTeachers(
+  deps: ListingDeps,
+  query: { q?: string; limit: number; before?: Position },
+): Promise<Page<TeacherSummary>> {
+  const now = deps.clock.now();
+  type Row = { id: string; name: string; upcoming: number; keyset_at: string };
+  const rows = await deps
+    .db('users as u')
+    .where('u.role', 'teacher')
+    .modify((q) => {
+      if (query.q !== undefined) void q.whereRaw(`u.name ilike ? escape '\\'`, [`%${likeLiteral(query.q)}%`]);
+      if (query.before !== undefined) {
+        void q.whereRaw('(u.created_at, u.id) < (?::timestamptz, ?::uuid)', [
+          query.before.at,
+          query.before.id,
+        ]);
+      }
+    })
+    .select<Row[]>(
+      'u.id',
+      'u.name',
+      deps.db.raw(`${US_TIME('u.created_at')} as keyset_at`),
+      deps.db.raw(
+        `(select count(*) from meetings m
+           where m.teacher_id = u.id and m.status = 'scheduled' and m.starts_at > ?
+             and m.seats_taken < m.capacity) as upcoming`,
+        [now],
+      ),
+    )
+    .orderBy([
+      { column: 'u.created_at', order: 'desc' },
+      { column: 'u.id', order: 'desc' },
+    ])
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => ({ id: r.id, name: r.name, upcomingMeetings: r.upcoming })),
+    next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
+  };
+}
+
+// ---- a teacher's own classes --------------------------------------------------------
+
+export interface OwnMeeting extends MeetingView {
+  /** Bookings holding a seat (every booking not cancelled). */
+  bookedCount: number;
+}
+
+/** A teacher's meetings, past and upcoming, cancelled ones too; latest start first. */
+export async function ownMeetings(
+  deps: ListingDeps,
+  teacherId: string,
+  query: { from?: Date; to?: Date; limit: number; before?: Position },
+): Promise<Page<OwnMeeting>> {
+  const rows = await deps
+    .db<MeetingRow>('meetings')
+    .where({ teacher_id: teacherId })
+    .modify((q) => {
+      if (query.from !== undefined) void q.where('starts_at', '>=', query.from);
+      if (query.to !== undefined) void q.where('starts_at', '<', query.to);
+      if (query.before !== undefined) {
+        void q.whereRaw('(starts_at, id) < (?::timestamptz, ?::uuid)', [query.before.at, query.before.id]);
+      }
+    })
+    .select<(MeetingRow & { keyset_at: string })[]>('*', deps.db.raw(`${US_TIME('starts_at')} as keyset_at`))
+    .orderBy([
+      { column: 'starts_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((row) => ({ ...meetingView(row), bookedCount: row.seats_taken })),
+    next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
+  };
+}
