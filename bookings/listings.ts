@@ -3,7 +3,8 @@
 // teacher's own classes past and upcoming. Reads only.
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
-import type { MeetingRow } from './repository';
+import type { CourseRow, MeetingRow } from './repository';
+import { enrolmentParts } from './service';
 import { meetingView, type MeetingView } from './views';
 
 export interface ListingDeps {
@@ -117,4 +118,79 @@ export async function ownMeetings(
     data: page.map((row) => ({ ...meetingView(row), bookedCount: row.seats_taken })),
     next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
   };
+}
+
+// ---- a teacher's courses ------------------------------------------------------------
+
+/** Bound of one listing of a teacher's courses. */
+export const MAX_COURSES_LISTED = 100;
+
+export interface CourseOffer {
+  id: string;
+  teacherId: string;
+  title: string;
+  description: string | null;
+  capacity: number;
+  pricePerSession: number;
+  priceFullCourse: number | null;
+  /** Sessions in all, and those still to come (not cancelled): enrolling books these. */
+  sessions: number;
+  upcomingSessions: number;
+  nextStartsAt: string;
+  lastEndsAt: string;
+  /** The fewest seats left among the sessions to come (enrolling takes one of each, all or nothing). */
+  seatsLeft: number;
+  /** What POST /courses/:id/enroll would hold now. */
+  enrolmentPrice: number;
+}
+
+/** A teacher's courses with a session still to come, the soonest first. */
+export async function teacherCourses(deps: ListingDeps, teacherId: string): Promise<CourseOffer[]> {
+  const now = deps.clock.now();
+  const courses = await deps
+    .db<CourseRow>('courses')
+    .where({ teacher_id: teacherId })
+    .whereExists((q) =>
+      q
+        .select(deps.db.raw('1'))
+        .from('meetings as m')
+        .whereRaw('m.course_id = courses.id')
+        .where('m.status', 'scheduled')
+        .where('m.starts_at', '>', now),
+    );
+  if (courses.length === 0) return [];
+  const sessions = await deps
+    .db<MeetingRow>('meetings')
+    .whereIn(
+      'course_id',
+      courses.map((c) => c.id),
+    )
+    .orderBy([{ column: 'course_id' }, { column: 'starts_at' }, { column: 'id' }]);
+  const offers = courses.flatMap((course): CourseOffer[] => {
+    const all = sessions.filter((m) => m.course_id === course.id);
+    const parts = enrolmentParts(course, all, now);
+    const first = parts[0];
+    const last = parts[parts.length - 1];
+    if (first === undefined || last === undefined) return [];
+    return [
+      {
+        id: course.id,
+        teacherId: course.teacher_id,
+        title: course.title,
+        description: course.description,
+        capacity: course.capacity,
+        pricePerSession: course.price_per_session,
+        priceFullCourse: course.price_full_course,
+        sessions: all.length,
+        upcomingSessions: parts.length,
+        nextStartsAt: first.meeting.starts_at.toISOString(),
+        lastEndsAt: last.meeting.ends_at.toISOString(),
+        seatsLeft: Math.min(...parts.map(({ meeting }) => meeting.capacity - meeting.seats_taken)),
+        enrolmentPrice: parts.reduce((sum, { price }) => sum + price, 0),
+      },
+    ];
+  });
+  return offers
+    .sort((a, b) => a.nextStartsAt.localeCompare(b.nextStartsAt) || a.id.localeCompare(b.id))
+    .slice(0, MAX_COURSES_LISTED);
 }

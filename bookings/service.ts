@@ -43,6 +43,7 @@ import {
   roomEvents,
   takeSeats,
   type BookingRow,
+  type CourseRow,
   type MeetingRow,
   type StoredAttendance,
 } from './repository';
@@ -109,15 +110,7 @@ export async function enrollInCourse(
 ): Promise<Enrolment> {
   const course = await findCourse(deps.db, input.courseId);
   if (course === undefined) throw new NotFoundError('course');
-  const sessions = await courseSessions(deps.db, course.id);
-  const shares =
-    course.price_full_course === null
-      ? sessions.map(() => course.price_per_session)
-      : splitEvenly(course.price_full_course, sessions.length);
-  const now = deps.clock.now();
-  const future = sessions
-    .map((meeting, i) => ({ meeting, price: shares[i]! }))
-    .filter(({ meeting }) => meeting.starts_at > now && meeting.status === 'scheduled');
+  const future = enrolmentParts(course, await courseSessions(deps.db, course.id), deps.clock.now());
   if (future.length === 0)
     throw new ConflictError('course_over', 'no session of this course is still to come');
   const enrolmentId = input.idempotencyKey ?? randomUUID();
@@ -133,6 +126,25 @@ export async function enrollInCourse(
   );
   const views = bookings.map(bookingView).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   return { courseId: course.id, total: views.reduce((sum, b) => sum + b.price, 0), bookings: views };
+}
+
+/**
+ * What enrolling at `now` books: every session still to start and not
+ * cancelled, each at its part of the full-course price (split over all the
+ * course's sessions, the remainder on the first) or, without one, its own.
+ */
+export function enrolmentParts(
+  course: CourseRow,
+  sessions: MeetingRow[],
+  now: Date,
+): { meeting: MeetingRow; price: number }[] {
+  const shares =
+    course.price_full_course === null
+      ? sessions.map(() => course.price_per_session)
+      : splitEvenly(course.price_full_course, sessions.length);
+  return sessions
+    .map((meeting, i) => ({ meeting, price: shares[i]! }))
+    .filter(({ meeting }) => meeting.starts_at > now && meeting.status === 'scheduled');
 }
 
 interface Wanted {

@@ -1,8 +1,14 @@
 // Browsing teachers (students pick whom to book) and a teacher's own classes.
-import { listTeachers, ownMeetings, type ListingDeps, type Page } from '../../bookings/listings';
+import {
+  listTeachers,
+  ownMeetings,
+  teacherCourses,
+  type ListingDeps,
+  type Page,
+} from '../../bookings/listings';
 import { decodeKeyset, encodeKeyset } from '../cursors';
 import type { ApiRoutes } from '../route';
-import { Cursor, IsoTimestamp, pageLimit, text, Uuid } from '../schemas';
+import { Cursor, IdParams, IsoTimestamp, pageLimit, text, Uuid } from '../schemas';
 import { z } from '../zod';
 import { Meeting } from './booking-schemas';
 
@@ -20,6 +26,34 @@ const TeacherSummary = z
 const OwnMeeting = Meeting.extend({
   bookedCount: z.number().int().openapi({ description: 'Bookings holding a seat (every one not cancelled)' }),
 }).openapi('OwnMeeting');
+
+const CourseOffer = z
+  .object({
+    id: Uuid,
+    teacherId: Uuid,
+    title: z.string(),
+    description: z.string().nullable(),
+    capacity: z.number().int(),
+    pricePerSession: z.number().int().openapi({ description: 'Minor units' }),
+    priceFullCourse: z.number().int().nullable().openapi({
+      description: 'The whole course’s price (minor units), split over all its sessions; null: per session',
+    }),
+    sessions: z.number().int().openapi({ description: 'Sessions in all' }),
+    upcomingSessions: z
+      .number()
+      .int()
+      .openapi({ description: 'Sessions still to come, not cancelled: what enrolling books' }),
+    nextStartsAt: IsoTimestamp,
+    lastEndsAt: IsoTimestamp,
+    seatsLeft: z.number().int().openapi({
+      description: 'Fewest seats left among the sessions to come (0: enrolling answers 409 slot_full)',
+    }),
+    enrolmentPrice: z
+      .number()
+      .int()
+      .openapi({ description: 'What POST /courses/{id}/enroll would hold now (minor units)' }),
+  })
+  .openapi('CourseOffer');
 
 /** A page as the API sends it: the position of the next one as an opaque cursor. */
 function pageBody<T>(page: Page<T>): { data: T[]; nextCursor: string | null } {
@@ -103,5 +137,20 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
         }),
       ),
     }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/teachers/:id/courses',
+    summary: 'A teacher’s courses with a session still to come, with seats left and what enrolling costs',
+    tags: ['meetings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    success: {
+      status: 200,
+      description: 'Soonest next session first, at most 100; sessions themselves from GET /courses/{id}',
+      schema: z.object({ data: z.array(CourseOffer) }),
+    },
+    handler: async ({ params }) => ({ status: 200, body: { data: await teacherCourses(deps, params.id) } }),
   });
 }

@@ -185,4 +185,112 @@ describe('browsing teachers and own classes', () => {
       );
     });
   });
+
+  describe('GET /teachers/:id/courses', () => {
+    const newCourse = async (
+      teacher: Session,
+      course: {
+        startsInHours: number[];
+        pricePerSession: number;
+        priceFullCourse?: number;
+        capacity?: number;
+      },
+    ) => {
+      const response = await harness.api.request('POST', '/api/v1/courses', {
+        token: teacher.token,
+        body: {
+          title: `Course ${randomUUID()}`,
+          capacity: course.capacity ?? 2,
+          pricePerSession: course.pricePerSession,
+          ...(course.priceFullCourse === undefined ? {} : { priceFullCourse: course.priceFullCourse }),
+          sessions: course.startsInHours.map((h) => ({
+            startsAt: new Date(
+              Math.ceil((harness.clock.now().getTime() + h * HOUR_MS) / MINUTE_MS) * MINUTE_MS,
+            ).toISOString(),
+            durationMinutes: 30,
+          })),
+        },
+      });
+      assert.equal(response.status, 201, response.text);
+      return response.body;
+    };
+
+    it('when a student enrols in one of a teacher’s courses, then the list shows its seats left, and the price it showed is what enrolling held', async () => {
+      const { teacher, student } = await cast(harness.api);
+      const full = await newCourse(teacher, {
+        startsInHours: [3, 27, 51],
+        pricePerSession: 500,
+        priceFullCourse: 1_001,
+      });
+      const perSession = await newCourse(teacher, { startsInHours: [10, 20], pricePerSession: 400 });
+      const gone = await newCourse(teacher, { startsInHours: [5], pricePerSession: 300 });
+      const cancelGone = await harness.api.request('POST', `/api/v1/meetings/${gone.sessions[0].id}/cancel`, {
+        token: teacher.token,
+        body: {},
+      });
+      assert.equal(cancelGone.status, 200, cancelGone.text);
+      await newCourse((await cast(harness.api, { funds: 0 })).teacher, {
+        startsInHours: [4],
+        pricePerSession: 100,
+      });
+
+      const before = await get(student, `/teachers/${teacher.user.id}/courses`);
+      assert.equal(before.status, 200, before.text);
+      assert.deepEqual(
+        before.body.data.map((c: any) => [
+          c.id,
+          c.sessions,
+          c.upcomingSessions,
+          c.seatsLeft,
+          c.enrolmentPrice,
+        ]),
+        [
+          [full.id, 3, 3, 2, 1_001],
+          [perSession.id, 2, 2, 2, 800],
+        ],
+      );
+      const offer = before.body.data[0];
+      assert.equal(offer.pricePerSession, 500);
+      assert.equal(offer.priceFullCourse, 1_001);
+      assert.equal(offer.nextStartsAt, full.sessions[0].startsAt);
+      assert.equal(offer.lastEndsAt, full.sessions[2].endsAt);
+
+      const enrol = await harness.api.request('POST', `/api/v1/courses/${full.id}/enroll`, {
+        token: student.token,
+      });
+      assert.equal(enrol.status, 201, enrol.text);
+      assert.equal(enrol.body.total, offer.enrolmentPrice);
+      const after = await get(teacher, `/teachers/${teacher.user.id}/courses`);
+      assert.equal(after.body.data[0].seatsLeft, 1);
+    });
+
+    it('when a course’s first session is over, then it offers the rest, at their part of the full price', async function () {
+      requireTimeSkipping(this);
+      const teacher = await register(harness.api, 'teacher');
+      const course = await newCourse(teacher, {
+        startsInHours: [1, 30, 60],
+        pricePerSession: 500,
+        priceFullCourse: 1_001,
+      });
+      await harness.skipTo(new Date(Date.parse(course.sessions[0].endsAt) + MINUTE_MS));
+      const response = await get(admin, `/teachers/${teacher.user.id}/courses`);
+      // 1001 over 3 sessions: 335, 333, 333; the first is over.
+      assert.deepEqual(
+        response.body.data.map((c: any) => [
+          c.sessions,
+          c.upcomingSessions,
+          c.enrolmentPrice,
+          c.nextStartsAt,
+        ]),
+        [[3, 2, 666, course.sessions[1].startsAt]],
+      );
+    });
+
+    it('when the teacher does not exist or has no course to come, then the list is empty', async () => {
+      const student = await register(harness.api, 'student');
+      const none = await get(student, `/teachers/${randomUUID()}/courses`);
+      assert.equal(none.status, 200, none.text);
+      assert.deepEqual(none.body, { data: [] });
+    });
+  });
 });
