@@ -30,6 +30,7 @@ import { API_PREFIX, ApiRoutes } from './route';
 import { authRoutes } from './routes/auth';
 import { bookingRoutes } from './routes/bookings';
 import { meetingRoutes } from './routes/meetings';
+import { teacherRoutes } from './routes/teachers';
 import { notificationRoutes } from './routes/notifications';
 import { revenueRoutes } from './routes/revenue';
 import { topupRoutes } from './routes/topups';
@@ -100,9 +101,14 @@ export function createApp(deps: AppDeps): Express {
   const routes = new ApiRoutes();
   authRoutes(routes, { db, tokens: deps.tokens, currency: settings.CURRENCY });
   walletRoutes(routes, { db, ledger: deps.ledger, currency: settings.CURRENCY }, settings);
-  const meetings: MeetingDeps = { db, clock: deps.bookings.clock };
+  const meetings: MeetingDeps = {
+    db,
+    clock: deps.bookings.clock,
+    workflowLinks: deps.bookings.workflowLinks,
+  };
   meetingRoutes(routes, { meetings, bookings: deps.bookings, maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   bookingRoutes(routes, deps.bookings);
+  teacherRoutes(routes, meetings);
   notificationRoutes(routes, { db });
   withdrawalRoutes(routes, deps.withdrawals, { maxAmountMinor: settings.MAX_AMOUNT_MINOR });
   const topups: TopupDeps = { db, stripe: deps.stripe, logger, currency: settings.CURRENCY };

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
 import { NotFoundError, ValidationError } from '../domain/errors';
+import type { WorkflowLinks } from '../temporal-client/workflow-links';
 import type { Role } from '../users/user-model';
 import {
   courseSessions,
@@ -16,7 +17,7 @@ import {
   teacherMeetings,
 } from './repository';
 import {
-  bookingView,
+  bookingViewFor,
   courseView,
   meetingView,
   type BookingView,
@@ -27,6 +28,8 @@ import {
 export interface MeetingDeps {
   db: Db;
   clock: Clock;
+  /** Links to booking workflows, shown to admins with a meeting's bookings. */
+  workflowLinks?: WorkflowLinks;
 }
 
 export interface Actor {
@@ -157,5 +160,8 @@ export async function getMeeting(deps: MeetingDeps, actor: Actor, meetingId: str
   const seesAll = actor.role === 'admin' || meeting.teacher_id === actor.id;
   const own = bookings.filter((b) => b.student_id === actor.id);
   if (!seesAll && own.length === 0) throw new NotFoundError('meeting');
-  return { ...meetingView(meeting), bookings: (seesAll ? bookings : own).map(bookingView) };
+  return {
+    ...meetingView(meeting),
+    bookings: (seesAll ? bookings : own).map((row) => bookingViewFor(deps.workflowLinks, actor, row)),
+  };
 }

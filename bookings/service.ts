@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
 import { identityOf, roomNameOf } from '../domain/attendance';
-import type { BookingStatus, ReviewDecision } from '../domain/booking';
+import type { BookingStatus, Outcome, ReviewDecision } from '../domain/booking';
+import { cancellationTerms, type Canceller } from '../domain/cancellation';
 import type { Clock } from '../domain/clock';
 import {
   ConflictError,
@@ -19,6 +20,7 @@ import {
   NotFoundError,
 } from '../domain/errors';
 import { splitEvenly } from '../domain/money';
+import { planSettlement } from '../domain/settlement';
 import { nameUuid } from '../ledger/ids';
 import { createTransfers } from '../ledger/transfers';
 import type { LiveKit } from '../livekit/livekit';
@@ -41,10 +43,13 @@ import {
   roomEvents,
   takeSeats,
   type BookingRow,
+  type CourseRow,
   type MeetingRow,
   type StoredAttendance,
 } from './repository';
-import { bookingView, type BookingView } from './views';
+import type { WorkflowLinks } from '../temporal-client/workflow-links';
+import { bookingView, bookingViewFor, type BookingView } from './views';
+import type { CancelRequest } from '../workflows/shared';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 
 export interface BookingDeps {
@@ -57,6 +62,8 @@ export interface BookingDeps {
   /** Where clients connect to LiveKit (handed out with join tokens). */
   livekitUrl: string;
   logger: Logger;
+  /** Links to booking workflows, shown to admins. */
+  workflowLinks: WorkflowLinks;
 }
 
 type Student = Pick<UserModel, 'id' | 'role' | 'referredByTeacherId'>;
@@ -103,15 +110,7 @@ export async function enrollInCourse(
 ): Promise<Enrolment> {
   const course = await findCourse(deps.db, input.courseId);
   if (course === undefined) throw new NotFoundError('course');
-  const sessions = await courseSessions(deps.db, course.id);
-  const shares =
-    course.price_full_course === null
-      ? sessions.map(() => course.price_per_session)
-      : splitEvenly(course.price_full_course, sessions.length);
-  const now = deps.clock.now();
-  const future = sessions
-    .map((meeting, i) => ({ meeting, price: shares[i]! }))
-    .filter(({ meeting }) => meeting.starts_at > now && meeting.status === 'scheduled');
+  const future = enrolmentParts(course, await courseSessions(deps.db, course.id), deps.clock.now());
   if (future.length === 0)
     throw new ConflictError('course_over', 'no session of this course is still to come');
   const enrolmentId = input.idempotencyKey ?? randomUUID();
@@ -127,6 +126,25 @@ export async function enrollInCourse(
   );
   const views = bookings.map(bookingView).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   return { courseId: course.id, total: views.reduce((sum, b) => sum + b.price, 0), bookings: views };
+}
+
+/**
+ * What enrolling at `now` books: every session still to start and not
+ * cancelled, each at its part of the full-course price (split over all the
+ * course's sessions, the remainder on the first) or, without one, its own.
+ */
+export function enrolmentParts(
+  course: CourseRow,
+  sessions: MeetingRow[],
+  now: Date,
+): { meeting: MeetingRow; price: number }[] {
+  const shares =
+    course.price_full_course === null
+      ? sessions.map(() => course.price_per_session)
+      : splitEvenly(course.price_full_course, sessions.length);
+  return sessions
+    .map((meeting, i) => ({ meeting, price: shares[i]! }))
+    .filter(({ meeting }) => meeting.starts_at > now && meeting.status === 'scheduled');
 }
 
 interface Wanted {
@@ -301,7 +319,7 @@ async function visibleBooking(deps: BookingDeps, actor: Actor, bookingId: string
 }
 
 export async function getBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<BookingView> {
-  return bookingView(await visibleBooking(deps, actor, bookingId));
+  return bookingViewFor(deps.workflowLinks, actor, await visibleBooking(deps, actor, bookingId));
 }
 
 export interface BookingPage {
@@ -327,7 +345,7 @@ export async function bookingsOf(
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    data: page.map(bookingView),
+    data: page.map((row) => bookingViewFor(deps.workflowLinks, actor, row)),
     next: rows.length > limit && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
@@ -345,27 +363,97 @@ export async function cancelBooking(
   if (booking.status !== 'confirmed' && booking.status !== 'open') {
     throw new ConflictError('not_cancellable', `the booking is ${booking.status}`);
   }
-  const meeting = await findMeeting(deps.db, booking.meeting_id);
-  const request =
-    meeting?.status === 'cancelled' && meeting.cancelled_by !== null
-      ? // The meeting itself is cancelled: whoever asks, its canceller's terms apply (no late fee).
-        {
-          by: meeting.cancelled_by === meeting.teacher_id ? ('teacher' as const) : ('admin' as const),
-          actorId: meeting.cancelled_by,
-          reason: meeting.cancel_reason ?? 'meeting cancelled',
-        }
-      : {
-          by:
-            actor.role === 'admin'
-              ? ('admin' as const)
-              : booking.student_id === actor.id
-                ? ('student' as const)
-                : ('teacher' as const),
-          actorId: actor.id,
-          ...(reason === undefined ? {} : { reason }),
-        };
+  const request = cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, reason);
   await withRunningWorkflow(deps, booking, () => deps.workflows.cancel(bookingId, request));
   return getBooking(deps, actor, bookingId);
+}
+
+/** Who a cancellation asked by `actor` is made as: the same for the real cancel and its preview. */
+function cancelRequestOf(
+  booking: BookingRow,
+  meeting: MeetingRow | undefined,
+  actor: Actor,
+  reason: string | undefined,
+): CancelRequest {
+  if (meeting?.status === 'cancelled' && meeting.cancelled_by !== null) {
+    // The meeting itself is cancelled: whoever asks, its canceller's terms apply (no late fee).
+    return {
+      by: meeting.cancelled_by === meeting.teacher_id ? 'teacher' : 'admin',
+      actorId: meeting.cancelled_by,
+      reason: meeting.cancel_reason ?? 'meeting cancelled',
+    };
+  }
+  return {
+    by: actor.role === 'admin' ? 'admin' : booking.student_id === actor.id ? 'student' : 'teacher',
+    actorId: actor.id,
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+/** Why a booking cannot be cancelled now. */
+export type NotCancellableReason = 'already_cancelled' | 'already_settled' | 'in_review' | 'class_started';
+
+export type CancellationPreview =
+  | {
+      allowed: true;
+      /** The terms the caller would cancel under (a cancelled meeting's canceller's, whoever asks). */
+      by: Canceller;
+      outcome: Outcome;
+      refundPercent: number;
+      refund: number;
+      fee: number;
+      feeToTeacher: number;
+      feeToPlatform: number;
+    }
+  | { allowed: false; reason: NotCancellableReason; message: string };
+
+/**
+ * What cancelling now would do for `actor`: the workflow's own rule
+ * (domain/cancellation.ts) over the policy copied into the booking, and the
+ * settlement plan it would carry out. A preview only: the workflow decides
+ * when the cancel is asked.
+ */
+export async function previewCancellation(
+  deps: BookingDeps,
+  actor: Actor,
+  bookingId: string,
+): Promise<CancellationPreview> {
+  const booking = await visibleBooking(deps, actor, bookingId);
+  switch (booking.status) {
+    case 'cancelled':
+      return { allowed: false, reason: 'already_cancelled', message: 'the booking is cancelled' };
+    case 'completed':
+      return { allowed: false, reason: 'already_settled', message: 'the class is over and settled' };
+    case 'requires_manual_review':
+      return { allowed: false, reason: 'in_review', message: 'the booking is waiting for an admin’s review' };
+    case 'confirmed':
+    case 'open':
+      break;
+  }
+  const { by } = cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, undefined);
+  const terms = cancellationTerms(
+    by,
+    deps.clock.now().getTime(),
+    booking.starts_at.getTime(),
+    booking.policy,
+  );
+  if (!terms.allowed) return { allowed: false, reason: 'class_started', message: terms.reason };
+  const plan = planSettlement(
+    booking.price,
+    booking.policy.teacherSharePercent,
+    terms.refundPercent,
+    terms.outcome,
+  );
+  return {
+    allowed: true,
+    by,
+    outcome: plan.outcome,
+    refundPercent: plan.refundPercent,
+    refund: plan.amounts.refund,
+    fee: plan.amounts.kept,
+    feeToTeacher: plan.amounts.teacher,
+    feeToPlatform: plan.amounts.platform,
+  };
 }
 
 export async function disputeBooking(
@@ -407,7 +495,7 @@ export async function resolveReview(
     }
     throw new ConflictError('not_in_review', `the booking is ${now?.status ?? booking.status}`);
   }
-  return bookingView((await findBooking(deps.db, bookingId))!);
+  return bookingViewFor(deps.workflowLinks, admin, (await findBooking(deps.db, bookingId))!);
 }
 
 /**
@@ -495,7 +583,7 @@ export interface ReviewItem {
 }
 
 /** Bookings waiting for an admin, oldest first, with what the decision rests on. */
-export async function reviewQueue(deps: BookingDeps, limit: number): Promise<ReviewItem[]> {
+export async function reviewQueue(deps: BookingDeps, admin: Actor, limit: number): Promise<ReviewItem[]> {
   const rows = await bookingsInReview(deps.db, { limit: Math.min(limit, MAX_PAGE) });
   return Promise.all(
     rows.map(async (row) => {
@@ -504,7 +592,7 @@ export async function reviewQueue(deps: BookingDeps, limit: number): Promise<Rev
         limit: MAX_EVIDENCE_EVENTS,
       });
       return {
-        booking: bookingView(row),
+        booking: bookingViewFor(deps.workflowLinks, admin, row),
         reason: row.outcome,
         disputeReason: row.dispute_reason,
         evidence: {
@@ -570,5 +658,10 @@ export async function cancelMeeting(
       }
     }),
   );
-  return { meetingId, bookings: (await meetingBookings(deps.db, meetingId)).map(bookingView) };
+  return {
+    meetingId,
+    bookings: (await meetingBookings(deps.db, meetingId)).map((row) =>
+      bookingViewFor(deps.workflowLinks, actor, row),
+    ),
+  };
 }

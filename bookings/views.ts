@@ -1,5 +1,6 @@
 // Rows as the API shows them (SPEC section 4).
 import type { AttendanceSummary, BookingStatus, Outcome, Settlement } from '../domain/booking';
+import type { WorkflowLinks } from '../temporal-client/workflow-links';
 import { bookingWorkflowId } from '../workflows/shared';
 import type { BookingRow, CourseRow, MeetingRow, StoredAttendance } from './repository';
 
@@ -18,6 +19,8 @@ export interface BookingView {
   startsAt: string;
   endsAt: string;
   workflowId: string;
+  /** The workflow in the Temporal UI or the dev server's inspector: for admins only, null for others. */
+  workflowUrl: string | null;
   createdAt: string;
 }
 
@@ -67,6 +70,7 @@ export function attendanceSummary(attendance: StoredAttendance | null): Attendan
   };
 }
 
+/** A booking as anyone sees it (no workflow link: see bookingViewFor). */
 export function bookingView(row: BookingRow): BookingView {
   return {
     id: row.id,
@@ -82,8 +86,20 @@ export function bookingView(row: BookingRow): BookingView {
     startsAt: row.starts_at.toISOString(),
     endsAt: row.ends_at.toISOString(),
     workflowId: bookingWorkflowId(row.id),
+    workflowUrl: null,
     createdAt: row.created_at.toISOString(),
   };
+}
+
+/** A booking as `viewer` sees it: admins also get the link to its workflow. */
+export function bookingViewFor(
+  links: WorkflowLinks | undefined,
+  viewer: { role: string },
+  row: BookingRow,
+): BookingView {
+  const view = bookingView(row);
+  if (viewer.role !== 'admin' || links === undefined) return view;
+  return { ...view, workflowUrl: links.of(view.workflowId) };
 }
 
 export function meetingView(row: MeetingRow): MeetingView {

@@ -76,6 +76,9 @@ export const settingsSchema = z.object({
     .min(1)
     .default('class-marketplace')
     .describe('Task queue of the workflows and activities.'),
+  TEMPORAL_UI_URL: optionalUrl().describe(
+    'Base URL of the Temporal Web UI (e.g. `https://temporal.example.com`). Set: admins get each booking’s and withdrawal’s `workflowUrl` there (`<url>/namespaces/<namespace>/workflows/<id>`). Unset: the dev server inspector’s page when `npm start` runs the dev server, else none.',
+  ),
   DEVSERVER_PORT: integer(1, 65535)
     .default(7233)
     .describe('gRPC port of the bundled dev server (only when `TEMPORAL_ADDRESS` is unset).'),

@@ -18,6 +18,7 @@ import { parseKeyring, type DataKeyring } from '../withdrawals/bank-details';
 import type { WithdrawalDeps } from '../withdrawals/service';
 import { WithdrawalWorkflows } from '../withdrawals/workflow-gateway';
 import { StripeGateway } from '../payments/stripe';
+import { workflowLinks, type WorkflowLinks } from '../temporal-client/workflow-links';
 import { openDatabase, type ReadyDatabase } from './database';
 import type { Lifecycle } from './lifecycle';
 import { ensureSearchAttributes } from './search-attributes';
@@ -44,6 +45,8 @@ export interface Platform {
   keyring: DataKeyring;
   /** Stripe's SDK (STRIPE_SECRET_KEY; refuses every call when unset): top-ups, webhooks, payouts. */
   stripe: StripeGateway;
+  /** Links to workflows for admins: TEMPORAL_UI_URL, else the dev server's inspector, else none. */
+  workflowLinks: WorkflowLinks;
 }
 
 /** The parts that need no running infrastructure, for a database and Temporal client made elsewhere (tests). */
@@ -56,6 +59,8 @@ export function assemble(parts: {
   client: Client;
   connection: Connection;
   clock?: Clock;
+  /** The dev server's inspector, when this process runs the dev server. */
+  inspectorUrl?: string | undefined;
 }): Platform {
   const { settings } = parts;
   const livekit = new LiveKit({
@@ -82,6 +87,11 @@ export function assemble(parts: {
       webhookSecret: settings.STRIPE_WEBHOOK_SECRET,
       apiUrl: settings.STRIPE_API_URL,
     }),
+    workflowLinks: workflowLinks({
+      temporalUiUrl: settings.TEMPORAL_UI_URL,
+      inspectorUrl: parts.inspectorUrl,
+      namespace: settings.TEMPORAL_NAMESPACE,
+    }),
   };
 }
 
@@ -97,6 +107,8 @@ export async function buildPlatform(options: {
   temporalAddress: string;
   /** Already opened by the caller (npm start opens it before the dev server). */
   database?: ReadyDatabase;
+  /** The dev server's inspector (npm start), the workflow links' fallback when TEMPORAL_UI_URL is unset. */
+  inspectorUrl?: string | undefined;
 }): Promise<Platform> {
   const { settings, lifecycle } = options;
   const database = options.database ?? (await openDatabase(settings));
@@ -113,6 +125,7 @@ export async function buildPlatform(options: {
     databaseOrigin: database.origin,
     client,
     connection,
+    inspectorUrl: options.inspectorUrl,
   });
   // Registered after the connection: on shutdown, in-flight ledger work drains before it closes.
   lifecycle.add('ledger batcher', () => platform.ledger.drain());
@@ -132,6 +145,7 @@ export function bookingDeps(platform: Platform): BookingDeps {
     livekit: platform.livekit,
     livekitUrl: settings.LIVEKIT_URL ?? DEFAULT_LIVEKIT_CLIENT_URL,
     logger: platform.logger,
+    workflowLinks: platform.workflowLinks,
   };
 }
 
@@ -166,5 +180,6 @@ export function withdrawalDeps(platform: Platform): WithdrawalDeps {
     keyring: platform.keyring,
     workflows: platform.withdrawalWorkflows,
     logger: platform.logger,
+    workflowLinks: platform.workflowLinks,
   };
 }

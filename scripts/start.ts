@@ -98,6 +98,7 @@ void startOrExit(lifecycle, 'start', async () => {
     lifecycle,
     temporalAddress: temporal.address,
     database,
+    inspectorUrl: temporal.inspectorUrl,
   });
   stage('worker', `starting on task queue ${settings.TEMPORAL_TASK_QUEUE}`);
   await startWorkerSide(platform, lifecycle, temporal.address);

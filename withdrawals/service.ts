@@ -17,6 +17,7 @@ import { createTransfers } from '../ledger/transfers';
 import { startUnstartedWorkflows } from '../db/workflow-started';
 import { forAdmins, recordNotifications } from '../notifications/service';
 import { WorkflowGoneError } from '../temporal-client/updates';
+import type { WorkflowLinks } from '../temporal-client/workflow-links';
 import type { UserModel } from '../users/user-model';
 import { withdrawalWorkflowId, type WithdrawalState } from '../workflows/shared';
 import {
@@ -50,6 +51,8 @@ export interface WithdrawalDeps {
   keyring: DataKeyring;
   workflows: WithdrawalWorkflows;
   logger: Logger;
+  /** Links to withdrawal workflows, shown to admins. */
+  workflowLinks: WorkflowLinks;
 }
 
 type Actor = Pick<UserModel, 'id' | 'role'>;
@@ -69,6 +72,8 @@ export interface WithdrawalView {
   decidedAt: string | null;
   completedAt: string | null;
   workflowId: string;
+  /** The workflow in the Temporal UI or the dev server's inspector: for admins only, null for others. */
+  workflowUrl: string | null;
   createdAt: string;
 }
 
@@ -86,8 +91,19 @@ export function withdrawalView(row: WithdrawalRow): WithdrawalView {
     decidedAt: row.decided_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
     workflowId: withdrawalWorkflowId(row.id),
+    workflowUrl: null,
     createdAt: row.created_at.toISOString(),
   };
+}
+
+/** A withdrawal as `viewer` sees it: admins also get the link to its workflow. */
+function viewFor(
+  deps: Pick<WithdrawalDeps, 'workflowLinks'>,
+  viewer: Actor,
+  row: WithdrawalRow,
+): WithdrawalView {
+  const view = withdrawalView(row);
+  return viewer.role === 'admin' ? { ...view, workflowUrl: deps.workflowLinks.of(view.workflowId) } : view;
 }
 
 /**
@@ -192,14 +208,14 @@ export async function withdrawalsOf(
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    data: page.map(withdrawalView),
+    data: page.map((row) => viewFor(deps, actor, row)),
     next: rows.length > query.limit && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
 
 /** A teacher sees their own withdrawals, admins all; anything else is not found. */
 export async function getWithdrawal(deps: WithdrawalDeps, actor: Actor, id: string): Promise<WithdrawalView> {
-  return withdrawalView(await visibleWithdrawal(deps, actor, id));
+  return viewFor(deps, actor, await visibleWithdrawal(deps, actor, id));
 }
 
 async function visibleWithdrawal(deps: WithdrawalDeps, actor: Actor, id: string): Promise<WithdrawalRow> {
@@ -279,7 +295,7 @@ export async function actOnWithdrawal(
       );
     }
   }
-  return withdrawalView((await findWithdrawal(deps.db, id))!);
+  return viewFor(deps, admin, (await findWithdrawal(deps.db, id))!);
 }
 
 /** The teacher's Stripe connected account, where `stripe` payouts go. */

@@ -46,6 +46,12 @@ export const Booking = z
     startsAt: IsoTimestamp,
     endsAt: IsoTimestamp,
     workflowId: z.string().openapi({ example: 'booking-3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' }),
+    workflowUrl: z.string().nullable().openapi({
+      description:
+        'Admins only: the workflow in the Temporal UI (`TEMPORAL_UI_URL`) or the dev server’s inspector; null for everyone else, and when neither is known',
+      example:
+        'https://temporal.example.com/namespaces/default/workflows/booking-3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10',
+    }),
     createdAt: IsoTimestamp,
   })
   .openapi('Booking');
@@ -99,3 +105,32 @@ export const ReviewItem = z
 export const JoinInfo = z
   .object({ url: z.string(), roomName: z.string(), token: z.string() })
   .openapi('JoinInfo');
+
+export const CancellationPreview = z
+  .object({
+    allowed: z.boolean().openapi({ description: 'Whether a cancel asked now would be accepted' }),
+    reason: z
+      .enum(['already_cancelled', 'already_settled', 'in_review', 'class_started'])
+      .nullable()
+      .openapi({ description: 'Why not, when `allowed` is false; null otherwise' }),
+    message: z.string().nullable().openapi({ description: 'The reason in words; null when allowed' }),
+    by: z.enum(['student', 'teacher', 'admin']).nullable().openapi({
+      description:
+        'Whose terms apply (the caller’s, or the canceller’s of a meeting already cancelled); null when not allowed',
+    }),
+    outcome: z
+      .enum(['cancelled_by_teacher', 'cancelled_by_admin', 'cancelled_early', 'cancelled_late'])
+      .nullable()
+      .openapi({ description: 'The booking’s outcome if cancelled now; null when not allowed' }),
+    refundPercent: z.number().int().nullable(),
+    refund: z.number().int().nullable().openapi({ description: 'Back to the student (minor units)' }),
+    fee: z.number().int().nullable().openapi({
+      description: 'Kept as a late-cancellation fee: feeToTeacher + feeToPlatform (minor units)',
+    }),
+    feeToTeacher: z.number().int().nullable(),
+    feeToPlatform: z.number().int().nullable(),
+  })
+  .openapi('CancellationPreview', {
+    description:
+      'What cancelling now would do, by the same rule the booking’s workflow applies, over the policy copied into the booking. A preview: the workflow decides when the cancel is asked (the clock moves on; 409 if the class started meanwhile).',
+  });

@@ -8,6 +8,7 @@ import {
   disputeBooking,
   getBooking,
   joinBooking,
+  previewCancellation,
   resolveReview,
   reviewQueue,
   type BookingDeps,
@@ -17,7 +18,7 @@ import { idempotencyKeyOf } from '../idempotency';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, pageLimit, text, Uuid } from '../schemas';
 import { z } from '../zod';
-import { Booking, BookingPage, JoinInfo, ReviewItem } from './booking-schemas';
+import { Booking, BookingPage, CancellationPreview, JoinInfo, ReviewItem } from './booking-schemas';
 
 const Reason = z
   .object({ reason: text({ max: 1000 }).optional() })
@@ -125,6 +126,39 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
 
   routes.add({
     method: 'get',
+    path: '/bookings/:id/cancellation',
+    summary: 'What cancelling now would do for the caller (refund, fee and its split), before asking',
+    tags: ['bookings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    success: {
+      status: 200,
+      description: 'The terms a cancel asked now would get, or why it would be refused',
+      schema: CancellationPreview,
+    },
+    errors: [404],
+    handler: async ({ user, params }) => {
+      const preview = await previewCancellation(deps, user, params.id);
+      return {
+        status: 200,
+        body: preview.allowed
+          ? { ...preview, reason: null, message: null }
+          : {
+              ...preview,
+              by: null,
+              outcome: null,
+              refundPercent: null,
+              refund: null,
+              fee: null,
+              feeToTeacher: null,
+              feeToPlatform: null,
+            },
+      };
+    },
+  });
+
+  routes.add({
+    method: 'get',
     path: '/bookings/:id/join',
     summary: 'A LiveKit token for the class, from its opening to its end',
     tags: ['bookings'],
@@ -162,7 +196,10 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     access: ['admin'],
     query: z.object({ limit: pageLimit(100, 50) }).strict(),
     success: { status: 200, description: 'Oldest first', schema: z.object({ data: z.array(ReviewItem) }) },
-    handler: async ({ query }) => ({ status: 200, body: { data: await reviewQueue(deps, query.limit) } }),
+    handler: async ({ user, query }) => ({
+      status: 200,
+      body: { data: await reviewQueue(deps, user, query.limit) },
+    }),
   });
 
   routes.add({

@@ -75,6 +75,12 @@ const Withdrawal = z
     decidedAt: IsoTimestamp.nullable(),
     completedAt: IsoTimestamp.nullable(),
     workflowId: z.string().openapi({ example: 'withdrawal-3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' }),
+    workflowUrl: z.string().nullable().openapi({
+      description:
+        'Admins only: the workflow in the Temporal UI (`TEMPORAL_UI_URL`) or the dev server’s inspector; null for everyone else, and when neither is known',
+      example:
+        'https://temporal.example.com/namespaces/default/workflows/withdrawal-3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10',
+    }),
     createdAt: IsoTimestamp,
   })
   .openapi('Withdrawal');

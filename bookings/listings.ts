@@ -1,0 +1,196 @@
+// What the console browses: the teachers a student can book (with how many
+// classes they have on offer), a teacher's courses still to come, and a
+// teacher's own classes past and upcoming. Reads only.
+import type { Db } from '../db/knex';
+import type { Clock } from '../domain/clock';
+import type { CourseRow, MeetingRow } from './repository';
+import { enrolmentParts } from './service';
+import { meetingView, type MeetingView } from './views';
+
+export interface ListingDeps {
+  db: Db;
+  clock: Clock;
+}
+
+/** A keyset position, as api/cursors.ts carries it: a timestamp to the microsecond and an id. */
+export interface Position {
+  at: string;
+  id: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** Where the next page starts, if there is one. */
+  next: Position | null;
+}
+
+const US_TIME = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** `text` matched literally inside ILIKE: its wildcards and the escape character escaped. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+// ---- teachers -------------------------------------------------------------------
+
+export interface TeacherSummary {
+  id: string;
+  name: string;
+  /** Meetings still to start, not cancelled, with a seat left. */
+  upcomingMeetings: number;
+}
+
+/** Teachers, newest first, optionally those whose name contains `q` (any case). */
+export async function listTeachers(
+  deps: ListingDeps,
+  query: { q?: string; limit: number; before?: Position },
+): Promise<Page<TeacherSummary>> {
+  const now = deps.clock.now();
+  type Row = { id: string; name: string; upcoming: number; keyset_at: string };
+  const rows = await deps
+    .db('users as u')
+    .where('u.role', 'teacher')
+    .modify((q) => {
+      if (query.q !== undefined) void q.whereRaw(`u.name ilike ? escape '\\'`, [`%${likeLiteral(query.q)}%`]);
+      if (query.before !== undefined) {
+        void q.whereRaw('(u.created_at, u.id) < (?::timestamptz, ?::uuid)', [
+          query.before.at,
+          query.before.id,
+        ]);
+      }
+    })
+    .select<Row[]>(
+      'u.id',
+      'u.name',
+      deps.db.raw(`${US_TIME('u.created_at')} as keyset_at`),
+      deps.db.raw(
+        `(select count(*) from meetings m
+           where m.teacher_id = u.id and m.status = 'scheduled' and m.starts_at > ?
+             and m.seats_taken < m.capacity) as upcoming`,
+        [now],
+      ),
+    )
+    .orderBy([
+      { column: 'u.created_at', order: 'desc' },
+      { column: 'u.id', order: 'desc' },
+    ])
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => ({ id: r.id, name: r.name, upcomingMeetings: r.upcoming })),
+    next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
+  };
+}
+
+// ---- a teacher's own classes --------------------------------------------------------
+
+export interface OwnMeeting extends MeetingView {
+  /** Bookings holding a seat (every booking not cancelled). */
+  bookedCount: number;
+}
+
+/** A teacher's meetings, past and upcoming, cancelled ones too; latest start first. */
+export async function ownMeetings(
+  deps: ListingDeps,
+  teacherId: string,
+  query: { from?: Date; to?: Date; limit: number; before?: Position },
+): Promise<Page<OwnMeeting>> {
+  const rows = await deps
+    .db<MeetingRow>('meetings')
+    .where({ teacher_id: teacherId })
+    .modify((q) => {
+      if (query.from !== undefined) void q.where('starts_at', '>=', query.from);
+      if (query.to !== undefined) void q.where('starts_at', '<', query.to);
+      if (query.before !== undefined) {
+        void q.whereRaw('(starts_at, id) < (?::timestamptz, ?::uuid)', [query.before.at, query.before.id]);
+      }
+    })
+    .select<(MeetingRow & { keyset_at: string })[]>('*', deps.db.raw(`${US_TIME('starts_at')} as keyset_at`))
+    .orderBy([
+      { column: 'starts_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((row) => ({ ...meetingView(row), bookedCount: row.seats_taken })),
+    next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
+  };
+}
+
+// ---- a teacher's courses ------------------------------------------------------------
+
+/** Bound of one listing of a teacher's courses. */
+export const MAX_COURSES_LISTED = 100;
+
+export interface CourseOffer {
+  id: string;
+  teacherId: string;
+  title: string;
+  description: string | null;
+  capacity: number;
+  pricePerSession: number;
+  priceFullCourse: number | null;
+  /** Sessions in all, and those still to come (not cancelled): enrolling books these. */
+  sessions: number;
+  upcomingSessions: number;
+  nextStartsAt: string;
+  lastEndsAt: string;
+  /** The fewest seats left among the sessions to come (enrolling takes one of each, all or nothing). */
+  seatsLeft: number;
+  /** What POST /courses/:id/enroll would hold now. */
+  enrolmentPrice: number;
+}
+
+/** A teacher's courses with a session still to come, the soonest first. */
+export async function teacherCourses(deps: ListingDeps, teacherId: string): Promise<CourseOffer[]> {
+  const now = deps.clock.now();
+  const courses = await deps
+    .db<CourseRow>('courses')
+    .where({ teacher_id: teacherId })
+    .whereExists((q) =>
+      q
+        .select(deps.db.raw('1'))
+        .from('meetings as m')
+        .whereRaw('m.course_id = courses.id')
+        .where('m.status', 'scheduled')
+        .where('m.starts_at', '>', now),
+    );
+  if (courses.length === 0) return [];
+  const sessions = await deps
+    .db<MeetingRow>('meetings')
+    .whereIn(
+      'course_id',
+      courses.map((c) => c.id),
+    )
+    .orderBy([{ column: 'course_id' }, { column: 'starts_at' }, { column: 'id' }]);
+  const offers = courses.flatMap((course): CourseOffer[] => {
+    const all = sessions.filter((m) => m.course_id === course.id);
+    const parts = enrolmentParts(course, all, now);
+    const first = parts[0];
+    const last = parts[parts.length - 1];
+    if (first === undefined || last === undefined) return [];
+    return [
+      {
+        id: course.id,
+        teacherId: course.teacher_id,
+        title: course.title,
+        description: course.description,
+        capacity: course.capacity,
+        pricePerSession: course.price_per_session,
+        priceFullCourse: course.price_full_course,
+        sessions: all.length,
+        upcomingSessions: parts.length,
+        nextStartsAt: first.meeting.starts_at.toISOString(),
+        lastEndsAt: last.meeting.ends_at.toISOString(),
+        seatsLeft: Math.min(...parts.map(({ meeting }) => meeting.capacity - meeting.seats_taken)),
+        enrolmentPrice: parts.reduce((sum, { price }) => sum + price, 0),
+      },
+    ];
+  });
+  return offers
+    .sort((a, b) => a.nextStartsAt.localeCompare(b.nextStartsAt) || a.id.localeCompare(b.id))
+    .slice(0, MAX_COURSES_LISTED);
+}
