@@ -156,7 +156,20 @@ export function BookingPage({ id }: { id: string }) {
 function JoinClass({ bookingId }: { bookingId: string }) {
   const { token } = useAuth();
   const [info, setInfo] = useState<JoinInfo | null>(null);
-  const [copied, setCopied] = useState(false);
+  // The browser may refuse the clipboard (no permission, a page not served over HTTPS):
+  // then say so and show the token to copy by hand, rather than do nothing.
+  const [copied, setCopied] = useState<'yes' | 'refused' | null>(null);
+  const copy = (text: string) => {
+    setCopied(null);
+    if (navigator.clipboard === undefined) {
+      setCopied('refused');
+      return;
+    }
+    navigator.clipboard.writeText(text).then(
+      () => setCopied('yes'),
+      () => setCopied('refused'),
+    );
+  };
   const join = useAction(async () => {
     setInfo(await request<JoinInfo>('GET', `/bookings/${bookingId}/join`, { token }));
   });
@@ -179,15 +192,21 @@ function JoinClass({ bookingId }: { bookingId: string }) {
             Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class
             only and expires after it.
           </p>
-          <button
-            type="button"
-            onClick={() => {
-              void navigator.clipboard?.writeText(info.token).then(() => setCopied(true));
-            }}
-          >
+          <button type="button" onClick={() => copy(info.token)}>
             Copy access token
           </button>
-          {copied && <Notice>Copied.</Notice>}
+          {copied === 'yes' && <Notice>Copied.</Notice>}
+          {copied === 'refused' && (
+            <>
+              <p role="alert" className="notice notice-error">
+                The browser did not let the page copy the token: select it below and copy it yourself.
+              </p>
+              <label>
+                Access token
+                <textarea readOnly rows={3} value={info.token} data-testid="join-token" />
+              </label>
+            </>
+          )}
         </div>
       )}
     </section>
