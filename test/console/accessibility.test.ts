@@ -31,6 +31,7 @@ import { earn, withdrawOk } from '../support/withdrawals';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 const chromiumPath = findChromium();
 
 describe('web console: accessibility', function () {
@@ -168,6 +169,23 @@ describe('web console: accessibility', function () {
       await page.getByRole('button', { name: 'Join the class' }).click();
       await page.getByTestId('join-info').waitFor();
       await assertAccessible(page, 'an open booking with the join link');
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+      await tabTo(page, page.getByRole('button', { name: 'Copy access token' }));
+      await page.keyboard.press('Enter');
+      await page.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
+      const copied = await page.evaluate(
+        () => (globalThis as any).navigator.clipboard.readText() as Promise<string>,
+      );
+      assert.match(copied, JWT);
+      // A browser with no clipboard for the page (served over plain HTTP to another host):
+      // the page says so and shows the token to copy by hand.
+      await page.evaluate(() =>
+        Object.defineProperty((globalThis as any).navigator, 'clipboard', { value: undefined }),
+      );
+      await page.keyboard.press('Enter');
+      await page.getByRole('alert').filter({ hasText: 'did not let the page copy the token' }).waitFor();
+      assert.equal(await page.getByLabel('Access token').inputValue(), copied);
+      await assertAccessible(page, 'an open booking with the token to copy by hand');
 
       await harness.skipTo(new Date(Date.parse(walked.endsAt)));
       await attend(harness, walked, teacher.user.id, 0, 60);
