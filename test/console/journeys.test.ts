@@ -55,7 +55,7 @@ describe('web console: journeys in a browser', function () {
     await stripe?.close();
   });
 
-  async function open(): Promise<{ page: Page; problems: PageProblems; close(): Promise<void> }> {
+  async function open(): Promise<{ page: Page; problems: PageProblems; close: () => Promise<void> }> {
     const { context, page, problems } = await watchedPage(browser!);
     return { page, problems, close: () => context.close() };
   }
