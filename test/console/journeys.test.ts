@@ -3,6 +3,7 @@
 // where the class would take an hour). What the browser shows is checked
 // against the ledger, and the audit runs after each journey.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { createAdmin, depositTo, register, type Session } from '../support/api';
 import {
@@ -143,8 +144,65 @@ describe('web console: journeys in a browser', function () {
       await expectText(page, '[data-testid=wallet-held]', '$0.00');
       const wallet = await walletOf(harness.api, student);
       assert.equal(wallet.available, 3_766);
+
+      // The statement's filters and its CSV, as the API gives them.
+      const filters = page.getByRole('form', { name: 'Statement filters' });
+      await filters.getByLabel('Type').selectOption('deposit');
+      await filters.getByRole('button', { name: 'Apply filters' }).click();
+      await page
+        .locator('[data-testid=statement] tbody tr', { hasText: 'purchase' })
+        .waitFor({ state: 'detached' });
+      assert.equal(await page.locator('[data-testid=statement] tbody tr').count(), 1, 'the deposit only');
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        filters.getByRole('button', { name: 'Download CSV' }).click(),
+      ]);
+      assert.equal(download.suggestedFilename(), 'statement.csv');
+      const csv = fs
+        .readFileSync(await download.path(), 'utf8')
+        .trim()
+        .split('\n');
+      assert.equal(csv.length, 2, `a header and the deposit: ${csv.join(' | ')}`);
+      assert.match(csv[1]!, /deposit/);
+      await filters.getByLabel('Type').selectOption('');
+      await filters.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('[data-testid=statement] tbody tr', { hasText: 'purchase' }).waitFor();
       await assertAccessible(page, 'the student wallet');
       await screenshot(page, 'student-wallet');
+      assertClean(problems);
+      await assertAuditClean(harness.api);
+    } finally {
+      await close();
+    }
+  });
+
+  it('when a student cancels a booking a day ahead, then the page shows the full refund before confirming and the statement shows it after', async function () {
+    if (browser === undefined) return httpOnly();
+    const teacher = await register(harness.api, 'teacher');
+    const student = await register(harness.api, 'student');
+    await depositTo(harness.api, student, 2_000);
+    const meeting = await publishSlot(harness, teacher, { price: 999 });
+    const booking = await bookOk(harness, student, meeting.id);
+    const { page, problems, close } = await open();
+    try {
+      await logIn(page, student.user.email);
+      await page.getByRole('link', { name: 'My bookings' }).click();
+      await page.getByTestId('bookings').getByRole('link').first().click();
+      await page.getByRole('button', { name: 'Cancel this booking…' }).click();
+      await page
+        .getByTestId('cancel-preview')
+        .getByText('Cancelling now (cancelled early) gives the student back $9.99.')
+        .waitFor();
+      await assertAccessible(page, 'a booking being cancelled');
+      await page.getByRole('button', { name: 'Confirm cancellation' }).click();
+      await page.locator('[data-testid=timeline] li.done', { hasText: 'Cancelled' }).waitFor();
+      assert.equal((await settled(harness, booking.id)).settlement, 'refunded');
+      await page.getByText('refunded', { exact: true }).first().waitFor();
+      await page.getByRole('link', { name: 'Wallet' }).click();
+      const purchase = page.locator('[data-testid=statement] tr', { hasText: 'purchase' });
+      await purchase.getByText('cancelled').waitFor();
+      await expectText(page, '[data-testid=wallet-available]', '$20.00');
+      assert.equal((await walletOf(harness.api, student.user.id)).available, 2_000);
       assertClean(problems);
       await assertAuditClean(harness.api);
     } finally {
