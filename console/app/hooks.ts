@@ -105,3 +105,19 @@ export function asApiError(failure: unknown): ApiError {
   if (failure instanceof ApiError) return failure;
   return new ApiError(0, 'client_error', failure instanceof Error ? failure.message : String(failure));
 }
+
+/**
+ * A form's fields as typed (strings, as inputs hold them): `set('title')` is the
+ * onChange of the field `title`. They stay as they are when a submit fails.
+ */
+export function useFields<T extends Record<string, string>>(
+  initial: T,
+): [T, (name: keyof T) => (event: { target: { value: string } }) => void, (fields: T) => void] {
+  const [fields, setFields] = useState<T>(initial);
+  const set = useCallback(
+    (name: keyof T) => (event: { target: { value: string } }) =>
+      setFields((current) => ({ ...current, [name]: event.target.value })),
+    [],
+  );
+  return [fields, set, setFields];
+}

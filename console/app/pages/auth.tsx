@@ -2,9 +2,9 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useLocation } from 'wouter';
 import { request } from '../api';
-import { useAction } from '../hooks';
+import { useAction, useFields } from '../hooks';
 import { useSession } from '../session';
-import type { Role, Session } from '../types';
+import type { Session } from '../types';
 import { ErrorNotice, Field } from '../ui';
 
 export function LoginPage() {
@@ -59,15 +59,13 @@ export function LoginPage() {
 export function RegisterPage() {
   const { logIn } = useSession();
   const [, navigate] = useLocation();
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     name: '',
     email: '',
     password: '',
-    role: 'student' as Role,
+    role: 'student',
     referralCode: '',
   });
-  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm((current) => ({ ...current, [field]: e.target.value }));
   const register = useAction(async () => {
     const body = {
       name: form.name,

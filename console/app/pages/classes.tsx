@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
 import { dateTime, duration, isoToLocalInput, localInputToIso, parseAmount } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction, useFields, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
 import type { Meeting, MeetingDetail, Page } from '../types';
 import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
@@ -85,7 +85,7 @@ function inAnHour(): string {
 function PublishSlot({ onDone }: { onDone: () => void }) {
   const { token } = useAuth();
   const { config } = useSession();
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     title: '',
     startsAt: inAnHour(),
     durationMinutes: '60',
@@ -93,8 +93,6 @@ function PublishSlot({ onDone }: { onDone: () => void }) {
     capacity: '1',
   });
   const [published, setPublished] = useState<Meeting | null>(null);
-  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm((current) => ({ ...current, [field]: e.target.value }));
   const publish = useAction(async () => {
     const body = {
       ...(form.title.trim() === '' ? {} : { title: form.title.trim() }),
@@ -170,7 +168,7 @@ function PublishSlot({ onDone }: { onDone: () => void }) {
 function PublishCourse({ onDone }: { onDone: () => void }) {
   const { token } = useAuth();
   const { config } = useSession();
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     title: '',
     description: '',
     capacity: '10',
@@ -182,8 +180,6 @@ function PublishCourse({ onDone }: { onDone: () => void }) {
     durationMinutes: '60',
   });
   const [published, setPublished] = useState<string | null>(null);
-  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm((current) => ({ ...current, [field]: e.target.value }));
   const publish = useAction(async () => {
     const currency = config?.currency ?? 'usd';
     const first = new Date(localInputToIso(form.firstSession) ?? form.firstSession).getTime();

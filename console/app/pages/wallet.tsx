@@ -4,7 +4,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
 import { dateTime, localInputToIso, parseAmount, words } from '../format';
-import { useAction, useIdempotencyKey, useResource } from '../hooks';
+import { useAction, useFields, useIdempotencyKey, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
 import type { Page, StatementLine, Topup, Wallet } from '../types';
 import { ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
@@ -145,12 +145,12 @@ function TestDepositForm({ onDone }: { onDone: () => void }) {
   );
 }
 
-interface Filters {
+type Filters = {
   type: string;
   status: string;
   from: string;
   to: string;
-}
+};
 
 const NO_FILTERS: Filters = { type: '', status: '', from: '', to: '' };
 
@@ -168,7 +168,7 @@ function query(filters: Filters, extra: Record<string, string> = {}): string {
 /** The statement, newest first; filters apply when submitted; "More" follows the cursor. */
 export function Statement({ generation }: { generation: number }) {
   const { token } = useAuth();
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [draft, set] = useFields<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [cursor, setCursor] = useState<string | null>(null);
   const [earlier, setEarlier] = useState<StatementLine[]>([]);
@@ -192,8 +192,6 @@ export function Statement({ generation }: { generation: number }) {
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   });
-  const set = (field: keyof Filters) => (e: { target: { value: string } }) =>
-    setDraft((current) => ({ ...current, [field]: e.target.value }));
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setFilters(draft);

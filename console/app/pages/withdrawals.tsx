@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { request } from '../api';
 import { dateTime, parseAmount } from '../format';
-import { useAction, useIdempotencyKey, useResource } from '../hooks';
+import { useAction, useFields, useIdempotencyKey, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
 import type { Page, Wallet, Withdrawal } from '../types';
 import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
@@ -95,11 +95,9 @@ function WithdrawalForm({
 }) {
   const { token } = useAuth();
   const { config } = useSession();
-  const [form, setForm] = useState({ amount: '', holderName: '', iban: '', bankName: '' });
+  const [form, set, setForm] = useFields({ amount: '', holderName: '', iban: '', bankName: '' });
   const [sent, setSent] = useState<Withdrawal | null>(null);
   const keys = useIdempotencyKey();
-  const set = (field: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm((current) => ({ ...current, [field]: e.target.value }));
   const withdraw = useAction(async () => {
     const body = {
       amount: parseAmount(form.amount, config?.currency ?? 'usd') ?? -1,
