@@ -5,7 +5,7 @@ import type { ReactNode } from 'react';
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { useSession } from './session';
 import type { Role } from './types';
-import { LoginPage, RegisterPage } from './pages/auth';
+import { LoginPage, RegisterPage, ReLoginDialog } from './pages/auth';
 import { NotificationsPage } from './pages/notifications';
 import { TopupCancelledPage, TopupReturnPage, WalletPage } from './pages/wallet';
 import { TeacherListPage, TeacherPage, CoursePage } from './pages/catalogue';
@@ -36,7 +36,7 @@ const NAV: Record<Role, { href: string; label: string }[]> = {
 const HOME: Record<Role, string> = { student: '/wallet', teacher: '/classes', admin: '/reviews' };
 
 export function App() {
-  const { session } = useSession();
+  const { session, expired } = useSession();
   if (session === null) {
     return (
       <Switch>
@@ -51,6 +51,7 @@ export function App() {
   const role = session.user.role;
   return (
     <>
+      {expired !== null && <ReLoginDialog />}
       <Header />
       <main className="container">
         <Switch>

@@ -14,6 +14,13 @@ export interface SessionContext {
   config: ConsoleConfig | null;
   /** Why the last session ended, when it was not the user's choice. */
   endedBecause: string | null;
+  /**
+   * The API refused the token (it expired): the pages stay as they are, with
+   * what was typed, under a dialog that logs the same person in again.
+   */
+  expired: string | null;
+  /** /console/config.json could not be read: what depends on it is hidden, and says so. */
+  configFailed: boolean;
   logIn: (session: Session) => void;
   logOut: (reason?: string) => void;
   unread: number;
@@ -52,6 +59,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(storedSession);
   const [config, setConfig] = useState<ConsoleConfig | null>(null);
   const [endedBecause, setEndedBecause] = useState<string | null>(null);
+  const [expired, setExpired] = useState<string | null>(null);
+  const [configFailed, setConfigFailed] = useState(false);
   const [unread, setUnread] = useState(0);
   const [notificationTick, setTick] = useState(0);
   const [lastNotification, setLast] = useState<Notification | null>(null);
@@ -60,23 +69,33 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const logIn = useCallback((next: Session) => {
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
     setEndedBecause(null);
+    setExpired(null);
     setSession(next);
   }, []);
   const logOut = useCallback((reason?: string) => {
     sessionStorage.removeItem(STORAGE_KEY);
     setEndedBecause(reason ?? null);
+    setExpired(null);
     setSession(null);
     setUnread(0);
   }, []);
 
   useEffect(() => {
-    setUnauthorizedHandler(() => logOut('Your session has ended. Log in again to go on.'));
-  }, [logOut]);
+    setUnauthorizedHandler(() =>
+      setExpired('Your session has ended. Log in again to go on: what you typed is kept.'),
+    );
+  }, []);
 
   useEffect(() => {
     fetch('/console/config.json')
-      .then(async (response) => setConfig((await response.json()) as ConsoleConfig))
-      .catch(() => setConfig({ currency: 'usd', testDeposits: false, topups: false }));
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+        setConfig((await response.json()) as ConsoleConfig);
+      })
+      .catch(() => {
+        setConfigFailed(true);
+        setConfig({ currency: 'usd', testDeposits: false, topups: false });
+      });
   }, []);
 
   const token = session?.token ?? null;
@@ -112,6 +131,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       session,
       config,
       endedBecause,
+      expired,
+      configFailed,
       logIn,
       logOut,
       unread,
@@ -124,6 +145,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       session,
       config,
       endedBecause,
+      expired,
+      configFailed,
       logIn,
       logOut,
       unread,

@@ -10,7 +10,14 @@ import assert from 'node:assert/strict';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import type { Session } from '../support/api';
 import { publishSlot, startBookingHarness, type BookingHarness } from '../support/bookings';
-import { findChromium, launchChromium, noBrowser, watchedPage, type PageProblems } from '../support/browser';
+import {
+  assertAccessible,
+  findChromium,
+  launchChromium,
+  noBrowser,
+  watchedPage,
+  type PageProblems,
+} from '../support/browser';
 import { logIn, PASSWORD, registerNamed } from '../support/console';
 import { earn } from '../support/withdrawals';
 
@@ -75,6 +82,41 @@ describe('web console: resilience', function () {
       assert.equal(await page.getByRole('alert').count(), 0, 'the error is gone');
     });
     assert.deepEqual(await depositAmounts(student), [3_000]);
+  });
+
+  it('when the session expires while a form is filled, then a dialog logs the same person in again over the page, the form keeps what was typed, and the retry deposits once', async function () {
+    const student = await registerNamed(harness.api, 'student', 'Ed Expired');
+    if (browser === undefined) return overHttp('the expired-session dialog');
+    // The API's own answer to a token it no longer accepts, replayed for one request.
+    const refused = await harness.api.request('POST', '/api/v1/wallet/deposit', {
+      token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.expired',
+      body: { amount: 1 },
+    });
+    assert.equal(refused.status, 401, refused.text);
+    await inPage(async (page) => {
+      await logIn(page, harness.api.url, student.user.email);
+      await page.getByTestId('wallet-available').waitFor();
+      await page.route(
+        '**/api/v1/wallet/deposit',
+        (route) => route.fulfill({ status: 401, json: refused.body }),
+        {
+          times: 1,
+        },
+      );
+      await page.getByLabel('Amount to deposit').fill('42');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Log in again' });
+      await dialog.getByText('Your session has ended').waitFor();
+      assert.equal(await dialog.getByLabel('Email').inputValue(), student.user.email);
+      await assertAccessible(page, 'the log-in-again dialog');
+      await dialog.getByLabel('Password').fill(PASSWORD);
+      await dialog.getByRole('button', { name: 'Log in' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert.equal(await page.getByLabel('Amount to deposit').inputValue(), '42', 'the amount is kept');
+      await page.getByRole('button', { name: 'Deposit' }).click();
+      await page.getByRole('status').filter({ hasText: 'Deposited $42.00.' }).waitFor();
+    });
+    assert.deepEqual(await depositAmounts(student), [4_200]);
   });
 
   it('when the API answers a withdrawal later than the 15 s deadline, then the form says so, keeps every field, and the retry reuses the key so one withdrawal is made', async function () {

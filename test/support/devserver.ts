@@ -94,10 +94,12 @@ export function assertNoStaleActivityCompletions(where: string): void {
 export async function createTimeSkippingEnv(
   opts: TimeSkippingTestWorkflowEnvironmentOptions = {},
 ): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    ...opts,
-    server: { ...opts.server, executable },
-  });
+  const env = await startingAgain(() =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      ...opts,
+      server: { ...opts.server, executable },
+    }),
+  );
   openTimeSkippingEnvs++;
   const teardown = env.teardown.bind(env);
   let tornDown = false;
@@ -120,10 +122,31 @@ export async function createTimeSkippingEnv(
 export async function createLocalEnv(
   opts: LocalTestWorkflowEnvironmentOptions = {},
 ): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createLocal({
-    ...opts,
-    server: { ...opts.server, executable },
-  });
+  return startingAgain(() =>
+    TestWorkflowEnvironment.createLocal({
+      ...opts,
+      server: { ...opts.server, executable },
+    }),
+  );
+}
+
+/**
+ * The SDK gives a freshly spawned server 5 s to answer (a fixed limit in its
+ * core). On a machine whose two cores are saturated a start can take longer:
+ * a server that did not come up in time is started again, twice at most.
+ */
+async function startingAgain(
+  start: () => Promise<TestWorkflowEnvironment>,
+): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const slowStart = error instanceof Error && /did not start within/.test(error.message);
+      if (!slowStart || attempt >= 3) throw error;
+      console.warn(`  the dev server did not start in time (attempt ${attempt}); starting it again`);
+    }
+  }
 }
 
 let shared: Promise<TestWorkflowEnvironment> | undefined;

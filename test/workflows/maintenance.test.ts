@@ -322,14 +322,16 @@ describe('maintenance workflow', () => {
       successUrl: 'https://x.test/ok',
       cancelUrl: 'https://x.test/no',
     });
-    // As POST /wallet/topups records it, ten minutes ago: past the reconciler's delay.
+    // As POST /wallet/topups records it, long ago: past the reconciler's delay, and
+    // first in its order (never checked, oldest), ahead of the open top-ups other test
+    // files leave in this shared database, whose sessions this fake Stripe never saw.
     await db('topups').insert({
       id: topupIdOf(session.id),
       session_id: session.id,
       user_id: userId,
       amount: 1_900,
       currency: TEST_CURRENCY,
-      created_at: db.raw(`now() - interval '10 minutes'`),
+      created_at: db.raw(`now() - interval '10 years'`),
     });
     stripe.markPaid(session.id);
 

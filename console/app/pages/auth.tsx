@@ -1,5 +1,5 @@
 // Register and log in. A failed attempt leaves the form as it was typed.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useLocation } from 'wouter';
 import { request } from '../api';
 import { useAction, useFields } from '../hooks';
@@ -155,5 +155,67 @@ export function RegisterPage() {
         Already registered? <Link href="/login">Log in</Link>
       </p>
     </main>
+  );
+}
+
+/**
+ * Logs the same person in again when the API refused their token, over the
+ * page they were on: a modal dialog, so the page (and every field typed into
+ * it) stays mounted beneath it and the request can be sent again after.
+ */
+export function ReLoginDialog() {
+  const { session, expired, logIn, logOut } = useSession();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [password, setPassword] = useState('');
+  const email = session?.user.email ?? '';
+  useEffect(() => {
+    const element = dialog.current;
+    if (element !== null && !element.open) element.showModal();
+  }, []);
+  const login = useAction(async () => {
+    logIn(await request<Session>('POST', '/auth/login', { body: { email, password } }));
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void login.run();
+  };
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby="relogin-title"
+      onCancel={(event) => event.preventDefault() /* Escape would leave the page unusable */}
+    >
+      <article>
+        <h2 id="relogin-title">Log in again</h2>
+        <p role="status">{expired}</p>
+        <form onSubmit={submit} aria-label="Log in again">
+          <Field
+            label="Email"
+            id="relogin-email"
+            type="email"
+            autoComplete="username"
+            readOnly
+            value={email}
+          />
+          <Field
+            label="Password"
+            id="relogin-password"
+            type="password"
+            autoComplete="current-password"
+            required
+            autoFocus
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <ErrorNotice error={login.error} />
+          <button type="submit" aria-busy={login.pending} disabled={login.pending}>
+            Log in
+          </button>{' '}
+          <button type="button" className="secondary" onClick={() => logOut()}>
+            Log out instead
+          </button>
+        </form>
+      </article>
+    </dialog>
   );
 }

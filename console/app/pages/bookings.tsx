@@ -165,7 +165,11 @@ function JoinClass({ bookingId }: { bookingId: string }) {
       setCopied('refused');
       return;
     }
-    navigator.clipboard.writeText(text).then(
+    // A browser that asks the user for permission may never answer: after a few seconds, say so.
+    const unanswered = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no answer')), 3_000),
+    );
+    Promise.race([navigator.clipboard.writeText(text), unanswered]).then(
       () => setCopied('yes'),
       () => setCopied('refused'),
     );

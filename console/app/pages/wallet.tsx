@@ -12,7 +12,7 @@ import { ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
 const PENDING_TOPUP_KEY = 'console.pendingTopup';
 
 export function WalletPage() {
-  const { config } = useSession();
+  const { config, configFailed } = useSession();
   const wallet = useResource<Wallet>('/wallet', { live: true });
   const [statementGeneration, setStatementGeneration] = useState(0);
   const changed = () => {
@@ -46,6 +46,12 @@ export function WalletPage() {
           </div>
         )}
       </Loaded>
+      {configFailed && (
+        <p role="alert" className="notice notice-error">
+          The console could not load this server's settings, so adding money is not offered. Reload the page
+          to try again.
+        </p>
+      )}
       <div className="grid">
         {config?.topups && <TopupForm />}
         {config?.testDeposits && <TestDepositForm onDone={changed} />}
