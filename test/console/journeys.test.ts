@@ -28,11 +28,11 @@ import {
   watchedPage,
   type PageProblems,
 } from '../support/browser';
+import { logIn as logInThroughPage, PASSWORD } from '../support/console';
 import { requireTimeSkipping } from '../support/devserver';
 import { startFakeStripe, type FakeStripe } from '../support/stripe';
 import { withdrawalWorkflow } from '../support/withdrawals';
 
-const PASSWORD = 'correct horse battery';
 const TEMPORAL_UI_URL = 'https://temporal.example.com';
 const MINUTE_MS = 60_000;
 const chromiumPath = findChromium();
@@ -61,13 +61,7 @@ describe('web console: journeys in a browser', function () {
     return { page, problems, close: () => context.close() };
   }
 
-  async function logIn(page: Page, email: string): Promise<void> {
-    await page.goto(`${harness.api.url}/console/login`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: /^Log out/ }).waitFor();
-  }
+  const logIn = (page: Page, email: string) => logInThroughPage(page, harness.api.url, email);
 
   /** Nothing went wrong in the page: no script error, nothing the policy blocked. */
   function assertClean(problems: PageProblems): void {
