@@ -262,6 +262,9 @@ async function main(): Promise<void> {
   // Booked and opened for both, the teacher paid; then the withdrawal approved and paid out.
   await showEmails([student.user.email, teacher.user.email], paidOut ? 7 : 5);
   for (const socket of sockets) socket.close();
+  say(
+    `see it in the console: ${API}/console (log in as ${student.user.email} or ${teacher.user.email}, password "correct horse battery")`,
+  );
 }
 
 /**
