@@ -57,6 +57,7 @@ import { goSignal, parked, shaped } from './devserver/workflows';
 import {
   databaseServer,
   launchDevServer,
+  type DevServerProcess,
   machineBusyCpuSeconds,
   median,
   percentile,
@@ -268,12 +269,15 @@ interface Lifecycle {
   settlePhasePerSecond: number;
   /** CPU of the whole machine (this process, the dev server, PostgreSQL) per booking, busy phases only. */
   machineCpuMsPerBooking: number;
+  /** Its split: this process (API, worker, bench driver), the dev server, the rest (PostgreSQL, and anything else running). */
+  cpuMsPerBooking: { benchProcess: number; devServer: number; rest: number };
   coresBusy: number;
 }
 
 async function lifecycle(
   db: Db,
   tokens: TokenService,
+  server: DevServerProcess,
   port: number,
   label: string,
   estimatedBookingsPerSecond: number,
@@ -291,7 +295,22 @@ async function lifecycle(
 
   const bookingIds: string[] = [];
   let busyCpu = 0;
+  let processCpu = 0;
+  let serverCpu = 0;
   let cpuMark = machineBusyCpuSeconds();
+  let processMark = process.cpuUsage();
+  let serverMark = server.cpuSeconds();
+  const phaseEnded = () => {
+    busyCpu += machineBusyCpuSeconds() - cpuMark;
+    const used = process.cpuUsage(processMark);
+    processCpu += (used.user + used.system) / 1e6;
+    serverCpu += server.cpuSeconds() - serverMark;
+  };
+  const phaseStarts = () => {
+    cpuMark = machineBusyCpuSeconds();
+    processMark = process.cpuUsage();
+    serverMark = server.cpuSeconds();
+  };
   const t0 = performance.now();
   await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
     const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
@@ -304,12 +323,12 @@ async function lifecycle(
   const booked = performance.now();
   await untilCount(db, 'every class to open', bookingIds, { status: 'open' });
   const opened = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
   if (Date.now() >= startsAt.getTime())
     throw new Error('booking and opening took past the classes’ start: raise the lead time');
 
   await until(startsAt.getTime() + 1_000);
-  cpuMark = machineBusyCpuSeconds();
+  phaseStarts();
   const t1 = performance.now();
   await pool(classes, CONNECTIONS, (m) =>
     webhook(port, presence('participant_joined', m.id, teacher!.id, m.startsAt.getTime())),
@@ -318,10 +337,10 @@ async function lifecycle(
     webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
   );
   const joined = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
 
   await until(classes[0]!.endsAt.getTime() + 1_000);
-  cpuMark = machineBusyCpuSeconds();
+  phaseStarts();
   const t2 = performance.now();
   await pool(seats, CONNECTIONS, ({ student, meeting }) =>
     webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
@@ -337,7 +356,8 @@ async function lifecycle(
   });
   await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
   const settled = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
+  const perBooking = (cpuSeconds: number) => Math.round((cpuSeconds * 1000 * 10) / BOOKINGS) / 10;
 
   const result: Lifecycle = {
     bookings: BOOKINGS,
@@ -348,7 +368,12 @@ async function lifecycle(
     busySeconds: 0,
     settledPerSecond: 0,
     settlePhasePerSecond: Math.round((BOOKINGS / ((settled - t2) / 1000)) * 10) / 10,
-    machineCpuMsPerBooking: Math.round((busyCpu * 1000 * 10) / BOOKINGS) / 10,
+    machineCpuMsPerBooking: perBooking(busyCpu),
+    cpuMsPerBooking: {
+      benchProcess: perBooking(processCpu),
+      devServer: perBooking(serverCpu),
+      rest: perBooking(busyCpu - processCpu - serverCpu),
+    },
     coresBusy: 0,
   };
   result.busySeconds = round3(
@@ -631,16 +656,14 @@ async function main(): Promise<void> {
       `(p) CPU: this process ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, dev server ${(server.cpuSeconds() - serverCpu0).toFixed(1)} s`,
     );
     if (process.env.BENCH_ONLY_POST === '1') return;
-    const sEmpty = await lifecycle(db, tokens, api.port, 'empty tables', p.bookingsPerSecond);
-    const filled = await fill(db, tokens, settings);
-    log(`fill: ${JSON.stringify(filled)}`);
-    const sFull = await lifecycle(
-      db,
-      tokens,
-      api.port,
-      `with ${FILL} finished bookings`,
-      p.bookingsPerSecond,
-    );
+    const sEmpty = await lifecycle(db, tokens, server, api.port, 'empty tables', p.bookingsPerSecond);
+    // BENCH_FILL=0 (a quick or profiled run): no fill, and (s) is not run a second time.
+    const filled = FILL > 0 ? await fill(db, tokens, settings) : { bookings: 0, seconds: 0 };
+    if (FILL > 0) log(`fill: ${JSON.stringify(filled)}`);
+    const sFull =
+      FILL > 0
+        ? await lifecycle(db, tokens, server, api.port, `with ${FILL} finished bookings`, p.bookingsPerSecond)
+        : sEmpty;
 
     const auditStarted = performance.now();
     const audit = await auditLedger(db);
