@@ -1,9 +1,9 @@
 // One function per database operation on meetings, courses and bookings; each
 // takes the connection or transaction to run in. State changes are
 // compare-and-set (`where status = ?`), and the caller checks what changed.
-import type { Conn } from '../db/knex';
+import type { Conn, Db } from '../db/knex';
 import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
-import { markWorkflowsStarted } from '../db/workflow-started';
+import { markWorkflowsStarted, markWorkflowsStartedSoon } from '../db/workflow-started';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
 
@@ -123,7 +123,11 @@ export async function takeSeats(conn: Conn, meetingIds: string[], now: Date): Pr
   // Lock the rows in one order first, so two enrolments in one course never
   // deadlock; NO KEY UPDATE, as the update itself takes: it does not conflict
   // with the KEY SHARE lock a booking row's foreign key takes on its meeting.
-  await conn('meetings').whereIn('id', meetingIds).orderBy('id').forNoKeyUpdate().select('id');
+  // One meeting (a booking) has no order to keep: the update takes that same
+  // lock itself, and the round trip is saved.
+  if (new Set(meetingIds).size > 1) {
+    await conn('meetings').whereIn('id', meetingIds).orderBy('id').forNoKeyUpdate().select('id');
+  }
   const rows = await conn('meetings')
     .whereIn('id', meetingIds)
     .andWhere({ status: 'scheduled' })
@@ -316,6 +320,11 @@ export async function uncancelledBookingsOfCancelledMeetings(
 
 export function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
   return markWorkflowsStarted(conn, 'bookings', ids);
+}
+
+/** markWorkflowStarted on the pool, in one statement with the marks of concurrent requests. */
+export function markWorkflowStartedSoon(db: Db, ids: string[]): Promise<void> {
+  return markWorkflowsStartedSoon(db, 'bookings', ids);
 }
 
 /** confirmed -> open; answers whether it changed. */
