@@ -199,6 +199,25 @@ export async function findBookings(conn: Conn, ids: string[]): Promise<BookingRo
   return conn<BookingRow>('bookings').whereIn('id', ids);
 }
 
+/**
+ * The booking, locked as `lockBooking` locks it, with its meeting's status and
+ * title read in the same statement (the meeting row is not locked).
+ */
+export async function lockBookingWithMeeting(
+  conn: Conn,
+  id: string,
+): Promise<{ booking: BookingRow; meeting: Pick<MeetingRow, 'status' | 'title'> } | undefined> {
+  type Row = BookingRow & { meeting_status: MeetingRow['status']; meeting_title: MeetingRow['title'] };
+  const row = await conn<Row>('bookings as b')
+    .join('meetings as m', 'm.id', 'b.meeting_id')
+    .where('b.id', id)
+    .forUpdate('b')
+    .first<Row | undefined>('b.*', 'm.status as meeting_status', 'm.title as meeting_title');
+  if (row === undefined) return undefined;
+  const { meeting_status: status, meeting_title: title, ...booking } = row;
+  return { booking, meeting: { status, title } };
+}
+
 /** The booking, locked until the transaction ends (settlements of one booking take turns). */
 export async function lockBooking(conn: Conn, id: string): Promise<BookingRow | undefined> {
   return conn<BookingRow>('bookings').where({ id }).forUpdate().first();
