@@ -233,11 +233,48 @@ async function untilCount(db: Db, what: string, ids: string[], where: Record<str
 
 // ---- the workloads -------------------------------------------------------------------
 
+/**
+ * CPU seconds so far of what the system under test runs on: this process (API,
+ * worker, bench driver), the dev server, PostgreSQL. Unlike the machine's CPU
+ * it leaves out whatever else runs on the machine (other people's tests), so
+ * it is the figure to compare across runs on a shared machine.
+ */
+interface CpuMeter {
+  process(): number;
+  devServer(): number;
+  postgres(): number;
+}
+
+function cpuMark(meter: CpuMeter): { process: number; devServer: number; postgres: number } {
+  return { process: meter.process(), devServer: meter.devServer(), postgres: meter.postgres() };
+}
+
+function cpuSince(meter: CpuMeter, mark: ReturnType<typeof cpuMark>) {
+  const now = cpuMark(meter);
+  return {
+    process: now.process - mark.process,
+    devServer: now.devServer - mark.devServer,
+    postgres: now.postgres - mark.postgres,
+  };
+}
+
+const ownTotal = (cpu: { process: number; devServer: number; postgres: number }) =>
+  cpu.process + cpu.devServer + cpu.postgres;
+const msEach = (cpuSeconds: number, count: number) => Math.round((cpuSeconds * 1000 * 10) / count) / 10;
+
 async function reference(
   client: Client,
   taskQueue: string,
-): Promise<{ workflows: number; perSecond: number; machineCpuMsPerWorkflow: number; coresBusy: number }> {
+  meter: CpuMeter,
+): Promise<{
+  workflows: number;
+  perSecond: number;
+  machineCpuMsPerWorkflow: number;
+  ownCpuMsPerWorkflow: number;
+  coresBusy: number;
+}> {
   const ids = Array.from({ length: REFERENCE_WORKFLOWS }, () => `reference-${randomUUID()}`);
+  const own0 = cpuMark(meter);
   const cpu0 = machineBusyCpuSeconds();
   const t0 = performance.now();
   const results: Promise<unknown>[] = [];
@@ -253,6 +290,7 @@ async function reference(
     workflows: ids.length,
     perSecond: Math.round((ids.length / elapsed) * 1000 * 10) / 10,
     machineCpuMsPerWorkflow: Math.round((cpu * 1000 * 10) / ids.length) / 10,
+    ownCpuMsPerWorkflow: msEach(ownTotal(cpuSince(meter, own0)), ids.length),
     coresBusy: Math.round((cpu / (elapsed / 1000)) * 100) / 100,
   };
 }
@@ -268,12 +306,21 @@ interface Lifecycle {
   settlePhasePerSecond: number;
   /** CPU of the whole machine (this process, the dev server, PostgreSQL) per booking, busy phases only. */
   machineCpuMsPerBooking: number;
+  /** Of it, what the system under test used (this process, the dev server, PostgreSQL), and the rest of the machine (others' work). */
+  cpuMsPerBooking: {
+    own: number;
+    benchProcess: number;
+    devServer: number;
+    postgres: number;
+    otherProcesses: number;
+  };
   coresBusy: number;
 }
 
 async function lifecycle(
   db: Db,
   tokens: TokenService,
+  meter: CpuMeter,
   port: number,
   label: string,
   estimatedBookingsPerSecond: number,
@@ -291,7 +338,20 @@ async function lifecycle(
 
   const bookingIds: string[] = [];
   let busyCpu = 0;
-  let cpuMark = machineBusyCpuSeconds();
+  const own = { process: 0, devServer: 0, postgres: 0 };
+  let machineMark = machineBusyCpuSeconds();
+  let ownMark = cpuMark(meter);
+  const phaseEnded = () => {
+    busyCpu += machineBusyCpuSeconds() - machineMark;
+    const used = cpuSince(meter, ownMark);
+    own.process += used.process;
+    own.devServer += used.devServer;
+    own.postgres += used.postgres;
+  };
+  const phaseStarts = () => {
+    machineMark = machineBusyCpuSeconds();
+    ownMark = cpuMark(meter);
+  };
   const t0 = performance.now();
   await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
     const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
@@ -304,12 +364,12 @@ async function lifecycle(
   const booked = performance.now();
   await untilCount(db, 'every class to open', bookingIds, { status: 'open' });
   const opened = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
   if (Date.now() >= startsAt.getTime())
     throw new Error('booking and opening took past the classes’ start: raise the lead time');
 
   await until(startsAt.getTime() + 1_000);
-  cpuMark = machineBusyCpuSeconds();
+  phaseStarts();
   const t1 = performance.now();
   await pool(classes, CONNECTIONS, (m) =>
     webhook(port, presence('participant_joined', m.id, teacher!.id, m.startsAt.getTime())),
@@ -318,10 +378,10 @@ async function lifecycle(
     webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
   );
   const joined = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
 
   await until(classes[0]!.endsAt.getTime() + 1_000);
-  cpuMark = machineBusyCpuSeconds();
+  phaseStarts();
   const t2 = performance.now();
   await pool(seats, CONNECTIONS, ({ student, meeting }) =>
     webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
@@ -337,7 +397,8 @@ async function lifecycle(
   });
   await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
   const settled = performance.now();
-  busyCpu += machineBusyCpuSeconds() - cpuMark;
+  phaseEnded();
+  const perBooking = (cpuSeconds: number) => msEach(cpuSeconds, BOOKINGS);
 
   const result: Lifecycle = {
     bookings: BOOKINGS,
@@ -348,7 +409,14 @@ async function lifecycle(
     busySeconds: 0,
     settledPerSecond: 0,
     settlePhasePerSecond: Math.round((BOOKINGS / ((settled - t2) / 1000)) * 10) / 10,
-    machineCpuMsPerBooking: Math.round((busyCpu * 1000 * 10) / BOOKINGS) / 10,
+    machineCpuMsPerBooking: perBooking(busyCpu),
+    cpuMsPerBooking: {
+      own: perBooking(ownTotal(own)),
+      benchProcess: perBooking(own.process),
+      devServer: perBooking(own.devServer),
+      postgres: perBooking(own.postgres),
+      otherProcesses: perBooking(busyCpu - ownTotal(own)),
+    },
     coresBusy: 0,
   };
   result.busySeconds = round3(
@@ -366,6 +434,7 @@ async function startsBesideBookings(
   port: number,
   client: Client,
   parkedQueue: string,
+  meter: CpuMeter,
 ): Promise<{
   startsPerSecond: number;
   bookingsPerSecond: number;
@@ -397,6 +466,7 @@ async function startsBesideBookings(
   for (let round = 0; round < ROUNDS; round++) {
     const ids = Array.from({ length: STARTS_PER_ROUND }, () => `parked-${randomUUID()}`);
     const cpu0 = process.cpuUsage();
+    const own0 = cpuMark(meter);
     const t0 = performance.now();
     await pool(ids, CONNECTIONS, async (workflowId) => {
       await client.workflow.start(parked, { taskQueue: parkedQueue, workflowId });
@@ -404,9 +474,11 @@ async function startsBesideBookings(
     await untilParked('parked', parkedBefore + (round + 1) * STARTS_PER_ROUND);
     const startRate = STARTS_PER_ROUND / ((performance.now() - t0) / 1000);
     const startCpu = process.cpuUsage(cpu0);
+    const startOwn = ownTotal(cpuSince(meter, own0));
 
     const mine = students.slice(round * STARTS_PER_ROUND, (round + 1) * STARTS_PER_ROUND);
     const cpu1 = process.cpuUsage();
+    const own1 = cpuMark(meter);
     const t1 = performance.now();
     await pool(
       mine.map((student, i) => ({ student, meeting: classes[round * STARTS_PER_ROUND + i]! })),
@@ -425,6 +497,7 @@ async function startsBesideBookings(
     await untilParked('bookingWorkflow', bookedBefore + (round + 1) * STARTS_PER_ROUND);
     const bookingRate = STARTS_PER_ROUND / ((performance.now() - t1) / 1000);
     const bookingCpu = process.cpuUsage(cpu1);
+    const bookingOwn = ownTotal(cpuSince(meter, own1));
     const msPerItem = (cpu: NodeJS.CpuUsage) =>
       Math.round((cpu.user + cpu.system) / 100 / STARTS_PER_ROUND) / 10;
     starts.push(startRate);
@@ -435,6 +508,8 @@ async function startsBesideBookings(
       bookingsAnsweredPerSecond: Math.round(answeredRate),
       cpuMsPerStart: msPerItem(startCpu),
       cpuMsPerBooking: msPerItem(bookingCpu),
+      ownCpuMsPerStart: msEach(startOwn, STARTS_PER_ROUND),
+      ownCpuMsPerBooking: msEach(bookingOwn, STARTS_PER_ROUND),
     };
     rounds.push(figures);
     log(`(p) round ${round + 1}: ${JSON.stringify(figures)}`);
@@ -620,27 +695,33 @@ async function main(): Promise<void> {
     for (const worker of [bookingWorker, emailWorker, referenceWorker])
       workers.push({ worker, running: worker.run() });
 
-    const r = await reference(client, referenceQueue);
+    const meter: CpuMeter = {
+      process: () => {
+        const used = process.cpuUsage();
+        return (used.user + used.system) / 1e6;
+      },
+      devServer: () => server.cpuSeconds(),
+      postgres: () => pg.cpuSeconds(),
+    };
+    const r = await reference(client, referenceQueue, meter);
     log(`(r) ${JSON.stringify(r)}`);
     const cpu0 = process.cpuUsage();
     const serverCpu0 = server.cpuSeconds();
-    const p = await startsBesideBookings(db, tokens, api.port, client, referenceQueue);
+    const p = await startsBesideBookings(db, tokens, api.port, client, referenceQueue, meter);
     const cpu = process.cpuUsage(cpu0);
     log(`(p) ${JSON.stringify(p)}`);
     log(
       `(p) CPU: this process ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, dev server ${(server.cpuSeconds() - serverCpu0).toFixed(1)} s`,
     );
     if (process.env.BENCH_ONLY_POST === '1') return;
-    const sEmpty = await lifecycle(db, tokens, api.port, 'empty tables', p.bookingsPerSecond);
-    const filled = await fill(db, tokens, settings);
-    log(`fill: ${JSON.stringify(filled)}`);
-    const sFull = await lifecycle(
-      db,
-      tokens,
-      api.port,
-      `with ${FILL} finished bookings`,
-      p.bookingsPerSecond,
-    );
+    const sEmpty = await lifecycle(db, tokens, meter, api.port, 'empty tables', p.bookingsPerSecond);
+    // BENCH_FILL=0 (a quick or profiled run): no fill, and (s) is not run a second time.
+    const filled = FILL > 0 ? await fill(db, tokens, settings) : { bookings: 0, seconds: 0 };
+    if (FILL > 0) log(`fill: ${JSON.stringify(filled)}`);
+    const sFull =
+      FILL > 0
+        ? await lifecycle(db, tokens, meter, api.port, `with ${FILL} finished bookings`, p.bookingsPerSecond)
+        : sEmpty;
 
     const auditStarted = performance.now();
     const audit = await auditLedger(db);
@@ -660,6 +741,8 @@ async function main(): Promise<void> {
         filledOverEmptyLifecycle: round3(sFull.settledPerSecond / sEmpty.settledPerSecond),
         /** A booking's whole-machine CPU over a reference workflow's: with the cores full, the best settled/reference can be is its inverse. */
         bookingCpuOverReferenceCpu: round3(sEmpty.machineCpuMsPerBooking / r.machineCpuMsPerWorkflow),
+        /** The same with the system's own CPU (this process, dev server, PostgreSQL): others' load on the machine left out. */
+        bookingOwnCpuOverReferenceOwnCpu: round3(sEmpty.cpuMsPerBooking.own / r.ownCpuMsPerWorkflow),
       },
       targets: {
         settledOverReferenceAtLeast: 0.4,

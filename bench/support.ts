@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
+import { readPostmasterPid } from '../db/postmaster-pid';
 
 const DEVSERVER_EXECUTABLE = path.resolve(__dirname, '../devserver/bin/temporal-devserver');
 
@@ -25,9 +26,21 @@ export async function freePort(): Promise<number> {
 export async function databaseServer(
   label: string,
   port: number,
-): Promise<{ serverUrl: string; origin: string; stop: () => Promise<void> }> {
+): Promise<{
+  serverUrl: string;
+  origin: string;
+  /** CPU seconds the embedded server (postmaster and backends) has used; NaN for DATABASE_URL's. */
+  cpuSeconds: () => number;
+  stop: () => Promise<void>;
+}> {
   const configured = process.env.DATABASE_URL;
-  if (configured) return { serverUrl: configured, origin: 'DATABASE_URL', stop: async () => undefined };
+  if (configured)
+    return {
+      serverUrl: configured,
+      origin: 'DATABASE_URL',
+      cpuSeconds: () => NaN,
+      stop: async () => undefined,
+    };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${label}-pg-`));
   fs.chmodSync(dir, 0o755);
   const pgServer = await startEmbeddedPostgres({
@@ -35,9 +48,11 @@ export async function databaseServer(
     port,
     settings: { max_connections: '200' },
   });
+  const postmaster = readPostmasterPid(path.join(dir, 'pg'));
   return {
     serverUrl: pgServer.url,
     origin: 'embedded PostgreSQL 15 (fsync on)',
+    cpuSeconds: () => (postmaster === undefined ? NaN : processTreeCpuSeconds(postmaster.pid)),
     stop: async () => {
       await pgServer.stop();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -141,4 +156,34 @@ export function machineBusyCpuSeconds(): number {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
   return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
+
+/** utime, stime, cutime, cstime of a process (clock ticks), from /proc; zeros once it is gone. */
+function procTimes(pid: number): { ppid: number; own: number; children: number } {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return {
+      ppid: Number(fields[1]),
+      own: Number(fields[11]) + Number(fields[12]),
+      children: Number(fields[13]) + Number(fields[14]),
+    };
+  } catch {
+    return { ppid: -1, own: 0, children: 0 };
+  }
+}
+
+/**
+ * CPU seconds of a process and its children: its own time, the time of its
+ * children that ended (reaped: PostgreSQL backends of closed connections) and
+ * of those still running (the backends, the checkpointer, the WAL writer).
+ */
+export function processTreeCpuSeconds(rootPid: number): number {
+  const root = procTimes(rootPid);
+  let ticks = root.own + root.children;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = procTimes(Number(entry));
+    if (child.ppid === rootPid) ticks += child.own;
+  }
+  return ticks / 100;
 }

@@ -1,9 +1,9 @@
 // One function per database operation on meetings, courses and bookings; each
 // takes the connection or transaction to run in. State changes are
 // compare-and-set (`where status = ?`), and the caller checks what changed.
-import type { Conn } from '../db/knex';
+import type { Conn, Db } from '../db/knex';
 import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
-import { markWorkflowsStarted } from '../db/workflow-started';
+import { markWorkflowsStarted, markWorkflowsStartedSoon } from '../db/workflow-started';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
 
@@ -123,7 +123,11 @@ export async function takeSeats(conn: Conn, meetingIds: string[], now: Date): Pr
   // Lock the rows in one order first, so two enrolments in one course never
   // deadlock; NO KEY UPDATE, as the update itself takes: it does not conflict
   // with the KEY SHARE lock a booking row's foreign key takes on its meeting.
-  await conn('meetings').whereIn('id', meetingIds).orderBy('id').forNoKeyUpdate().select('id');
+  // One meeting (a booking) has no order to keep: the update takes that same
+  // lock itself, and the round trip is saved.
+  if (new Set(meetingIds).size > 1) {
+    await conn('meetings').whereIn('id', meetingIds).orderBy('id').forNoKeyUpdate().select('id');
+  }
   const rows = await conn('meetings')
     .whereIn('id', meetingIds)
     .andWhere({ status: 'scheduled' })
@@ -193,6 +197,25 @@ export async function findBooking(conn: Conn, id: string): Promise<BookingRow | 
 
 export async function findBookings(conn: Conn, ids: string[]): Promise<BookingRow[]> {
   return conn<BookingRow>('bookings').whereIn('id', ids);
+}
+
+/**
+ * The booking, locked as `lockBooking` locks it, with its meeting's status and
+ * title read in the same statement (the meeting row is not locked).
+ */
+export async function lockBookingWithMeeting(
+  conn: Conn,
+  id: string,
+): Promise<{ booking: BookingRow; meeting: Pick<MeetingRow, 'status' | 'title'> } | undefined> {
+  type Row = BookingRow & { meeting_status: MeetingRow['status']; meeting_title: MeetingRow['title'] };
+  const row = await conn<Row>('bookings as b')
+    .join('meetings as m', 'm.id', 'b.meeting_id')
+    .where('b.id', id)
+    .forUpdate('b')
+    .first<Row | undefined>('b.*', 'm.status as meeting_status', 'm.title as meeting_title');
+  if (row === undefined) return undefined;
+  const { meeting_status: status, meeting_title: title, ...booking } = row;
+  return { booking, meeting: { status, title } };
 }
 
 /** The booking, locked until the transaction ends (settlements of one booking take turns). */
@@ -316,6 +339,11 @@ export async function uncancelledBookingsOfCancelledMeetings(
 
 export function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
   return markWorkflowsStarted(conn, 'bookings', ids);
+}
+
+/** markWorkflowStarted on the pool, in one statement with the marks of concurrent requests. */
+export function markWorkflowStartedSoon(db: Db, ids: string[]): Promise<void> {
+  return markWorkflowsStartedSoon(db, 'bookings', ids);
 }
 
 /** confirmed -> open; answers whether it changed. */

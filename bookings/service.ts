@@ -38,7 +38,7 @@ import {
   findMeeting,
   insertBookings,
   listBookings,
-  markWorkflowStarted,
+  markWorkflowStartedSoon,
   meetingBookings,
   roomEvents,
   takeSeats,
@@ -299,7 +299,7 @@ async function startWorkflows(deps: BookingDeps, rows: BookingRow[]): Promise<vo
       }
     }),
   );
-  await markWorkflowStarted(deps.db, started).catch((error: unknown) => {
+  await markWorkflowStartedSoon(deps.db, started).catch((error: unknown) => {
     deps.logger.warn({ err: error }, 'could not mark workflows started; the reconciler will');
   });
 }

@@ -13,8 +13,8 @@ import type { BookingOutcome } from '../workflows/shared';
 import { settlementChain } from './ledger';
 import { amountsOf, attendanceSummary } from './views';
 import {
-  findMeeting,
   lockBooking,
+  lockBookingWithMeeting,
   markOpen,
   recordFinalisationRow,
   recordSettlement,
@@ -53,9 +53,10 @@ export async function openBookingStep(
   bookingId: string,
 ): Promise<{ meetingCancelled: boolean }> {
   return deps.db.transaction(async (trx) => {
-    const booking = await lockedBooking(trx, bookingId);
-    const meeting = await findMeeting(trx, booking.meeting_id);
-    assert(meeting !== undefined);
+    const locked = await lockBookingWithMeeting(trx, bookingId);
+    // The workflow exists only for a booking committed before it started.
+    assert(locked !== undefined, `booking ${bookingId} does not exist`);
+    const { booking, meeting } = locked;
     if (meeting.status === 'cancelled') return { meetingCancelled: true };
     if (booking.status !== 'confirmed') return { meetingCancelled: false }; // opened before
     await markOpen(trx, bookingId);
@@ -72,7 +73,7 @@ export async function openBookingStep(
       // The teacher hears once per meeting, however many students booked it.
       {
         userId: booking.teacher_id,
-        eventKey: `class_opening:${meeting.id}`,
+        eventKey: `class_opening:${booking.meeting_id}`,
         type: 'class_opening',
         payload: { ...facts, bookingId: undefined },
         // Mailed by the workflow of the booking that recorded it first.

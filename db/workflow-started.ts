@@ -15,6 +15,67 @@ export async function markWorkflowsStarted(conn: Conn, table: WorkflowTable, ids
     .update({ workflow_started: true });
 }
 
+/** Ids marked in one statement at most (bind parameters stay far below PostgreSQL's limit). */
+const MARKS_PER_STATEMENT = 1_000;
+
+/**
+ * Marks of one table coalesced: while one update runs, the ids marked
+ * meanwhile wait and then go in one statement together, so requests that
+ * start workflows at once share a round trip instead of taking one each.
+ * Nothing is delayed when marks are few (the first one goes at once), and a
+ * mark that fails is reported to its callers: the reconciler starts those.
+ */
+class CoalescedMarks {
+  private waiting: { ids: string[]; done: { resolve(): void; reject(error: unknown): void }[] } | undefined;
+  private running = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly table: WorkflowTable,
+  ) {}
+
+  mark(ids: string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting ??= { ids: [], done: [] };
+      this.waiting.ids.push(...ids);
+      this.waiting.done.push({ resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.waiting !== undefined) {
+      const batch = this.waiting;
+      this.waiting = undefined;
+      try {
+        for (let i = 0; i < batch.ids.length; i += MARKS_PER_STATEMENT) {
+          await markWorkflowsStarted(this.db, this.table, batch.ids.slice(i, i + MARKS_PER_STATEMENT));
+        }
+        for (const d of batch.done) d.resolve();
+      } catch (error) {
+        for (const d of batch.done) d.reject(error);
+      }
+    }
+    this.running = false;
+  }
+}
+
+const coalesced = new WeakMap<Db, Map<WorkflowTable, CoalescedMarks>>();
+
+/**
+ * `markWorkflowsStarted` on the pool, sharing one statement with the marks of
+ * other requests made meanwhile; answers when these ids are marked.
+ */
+export function markWorkflowsStartedSoon(db: Db, table: WorkflowTable, ids: string[]): Promise<void> {
+  let tables = coalesced.get(db);
+  if (tables === undefined) coalesced.set(db, (tables = new Map<WorkflowTable, CoalescedMarks>()));
+  let marks = tables.get(table);
+  if (marks === undefined) tables.set(table, (marks = new CoalescedMarks(db, table)));
+  return marks.mark(ids);
+}
+
 /**
  * Starts the workflows of up to `limit` rows of `table` made before
  * `olderThan` whose workflow is not known to run; a start that fails is

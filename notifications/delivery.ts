@@ -15,9 +15,7 @@ import {
   claimDueEmails,
   emailsClaimedElsewhere,
   finishEmail,
-  meetingTitles,
   preferencesOf,
-  recipientsOf,
   releaseEmails,
   type ClaimedEmail,
 } from './email-queue';
@@ -85,16 +83,6 @@ async function sendClaimed(
   sendUntilMs: number,
 ): Promise<boolean> {
   if (claimed.length === 0) return false;
-  const recipients = await recipientsOf(
-    deps.db,
-    claimed.map((row) => row.user_id),
-  );
-  const titles = await meetingTitles(
-    deps.db,
-    claimed.flatMap((row) =>
-      typeof row.payload['meetingId'] === 'string' ? [row.payload['meetingId']] : [],
-    ),
-  );
   for (const [index, row] of claimed.entries()) {
     if (performance.now() >= sendUntilMs) {
       await releaseEmails(
@@ -105,7 +93,7 @@ async function sendClaimed(
       report.more = true;
       return true;
     }
-    const recipient = recipients.get(row.user_id);
+    const { recipient } = row;
     if (recipient === undefined) throw new Error(`notification ${row.id} names no user`);
     if (!preferencesOf(recipient)[CATEGORY_OF[row.type]]) {
       await finishEmail(deps.db, row.id, claimToken, {
@@ -127,7 +115,7 @@ async function sendClaimed(
           name: recipient.name,
           role: recipient.role,
         },
-        title: typeof meetingId === 'string' ? (titles.get(meetingId) ?? null) : null,
+        title: typeof meetingId === 'string' ? row.meeting_title : null,
       },
       deps.email,
     );

@@ -12,6 +12,10 @@ export interface ClaimedEmail {
   type: NotificationType;
   payload: Record<string, unknown>;
   email_attempts: number;
+  /** The recipient with their email preferences (undefined: no such user). */
+  recipient: EmailFactsRow | undefined;
+  /** The title of the meeting the payload names (`meetingId`), if any. */
+  meeting_title: string | null;
 }
 
 /**
@@ -20,6 +24,8 @@ export interface ClaimedEmail {
  * whose lease ran out (it died). Rows another attempt is claiming right now
  * are skipped, not waited for; the least tried go first, so one recipient's
  * server saying "later" again and again does not stand in front of the others.
+ * The same statement reads what composing them needs (recipient, preferences,
+ * meeting title): one round trip, not three.
  */
 export async function claimDueEmails(
   conn: Conn,
@@ -27,20 +33,54 @@ export async function claimDueEmails(
   claim: { token: string; leaseMs: number },
   limit: number,
 ): Promise<ClaimedEmail[]> {
-  const result = await conn.raw<{ rows: ClaimedEmail[] }>(
-    `update notifications
-        set email_status = 'sending', email_claim = ?,
-            email_claimed_until = now() + ? * interval '1 millisecond'
-      where id in (
-        select id from notifications
-         where source_id = ? and (email_status = 'pending' or (email_status = 'sending' and email_claimed_until < now()))
-         order by email_attempts, created_at, id
-         limit ?
-         for update skip locked)
-      returning id, user_id, event_key, type, payload, email_attempts`,
+  const result = await conn.raw<{
+    rows: (Omit<ClaimedEmail, 'recipient'> & Omit<EmailFactsRow, 'user_id'> & { has_user: boolean })[];
+  }>(
+    `with claimed as (
+       update notifications
+          set email_status = 'sending', email_claim = ?,
+              email_claimed_until = now() + ? * interval '1 millisecond'
+        where id in (
+          select id from notifications
+           where source_id = ? and (email_status = 'pending' or (email_status = 'sending' and email_claimed_until < now()))
+           order by email_attempts, created_at, id
+           limit ?
+           for update skip locked)
+       returning id, user_id, event_key, type, payload, email_attempts, created_at
+     )
+     select c.id, c.user_id, c.event_key, c.type, c.payload, c.email_attempts,
+            u.id is not null as has_user, u.email, u.name, u.role,
+            p.bookings_email, p.money_email, p.reviews_email, m.title as meeting_title
+       from claimed c
+       left join users u on u.id = c.user_id
+       left join notification_preferences p on p.user_id = c.user_id
+       left join meetings m
+         on jsonb_typeof(c.payload -> 'meetingId') = 'string'
+        and c.payload ->> 'meetingId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        and m.id = (c.payload ->> 'meetingId')::uuid
+      order by c.email_attempts, c.created_at, c.id`,
     [claim.token, claim.leaseMs, sourceId, limit],
   );
-  return result.rows;
+  return result.rows.map((row) => ({
+    id: row.id,
+    user_id: row.user_id,
+    event_key: row.event_key,
+    type: row.type,
+    payload: row.payload,
+    email_attempts: row.email_attempts,
+    recipient: row.has_user
+      ? {
+          user_id: row.user_id,
+          email: row.email,
+          name: row.name,
+          role: row.role,
+          bookings_email: row.bookings_email,
+          money_email: row.money_email,
+          reviews_email: row.reviews_email,
+        }
+      : undefined,
+    meeting_title: row.meeting_title,
+  }));
 }
 
 /** Whether emails of the source are claimed by another attempt still within its lease. */
@@ -62,38 +102,12 @@ export interface EmailFactsRow {
   reviews_email: boolean | null;
 }
 
-/** The recipients of claimed emails with their email preferences (absent: all on). */
-export async function recipientsOf(conn: Conn, userIds: string[]): Promise<Map<string, EmailFactsRow>> {
-  const rows: EmailFactsRow[] = await conn('users as u')
-    .leftJoin('notification_preferences as p', 'p.user_id', 'u.id')
-    .whereIn('u.id', [...new Set(userIds)])
-    .select(
-      'u.id as user_id',
-      'u.email',
-      'u.name',
-      'u.role',
-      'p.bookings_email',
-      'p.money_email',
-      'p.reviews_email',
-    );
-  return new Map(rows.map((row) => [row.user_id, row]));
-}
-
 export function preferencesOf(row: EmailFactsRow): EmailPreferences {
   return {
     bookings: row.bookings_email ?? true,
     money: row.money_email ?? true,
     reviews: row.reviews_email ?? true,
   };
-}
-
-/** The titles of the meetings the claimed emails are about. */
-export async function meetingTitles(conn: Conn, meetingIds: string[]): Promise<Map<string, string>> {
-  if (meetingIds.length === 0) return new Map();
-  const rows: { id: string; title: string }[] = await conn('meetings')
-    .whereIn('id', [...new Set(meetingIds)])
-    .select('id', 'title');
-  return new Map(rows.map((row) => [row.id, row.title]));
 }
 
 const MAX_ERROR_LENGTH = 1000;

@@ -9,7 +9,6 @@
 // exist, whichever process or worker recorded them.
 import { MessageType, type ClusterMessage } from 'socket.io-adapter';
 import { PacketType } from 'socket.io-parser';
-import type { Conn } from '../db/knex';
 import type { NotificationView } from './types';
 
 export const NOTIFICATIONS_NAMESPACE = '/notifications';
@@ -19,7 +18,7 @@ export const NOTIFICATIONS_CHANNEL = `socket.io#${NOTIFICATIONS_NAMESPACE}`;
 /** The adapter's name for a sender that is not a server of the cluster. */
 const EMITTER_UID = 'emitter';
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
-const MAX_NOTIFY_BYTES = 7_999;
+export const MAX_NOTIFY_BYTES = 7_999;
 
 export function userRoom(userId: string): string {
   return `user:${userId}`;
@@ -42,22 +41,33 @@ export function broadcastOf(userId: string, notification: NotificationView): Clu
 }
 
 /**
- * Publishes each notification to its user's sockets when `conn`'s transaction
- * commits. One too large for a NOTIFY (payloads are a few hundred bytes by
- * construction) is not pushed: the client finds it in GET /notifications.
- * Answers how many were published.
+ * `broadcastOf(user_id, view)` of a just-inserted notification row `n`, as a
+ * SQL expression yielding its JSON text: the statement that records
+ * notifications publishes them too, in the same round trip. The same message
+ * as `broadcastOf` (the adapter parses it; only the whitespace differs);
+ * `createdAt` is written as `Date#toISOString` writes it (milliseconds, Z).
+ * Its parameters, in order, are `broadcastSqlParams()`.
  */
-export async function publishNotifications(
-  conn: Conn,
-  notifications: { userId: string; view: NotificationView }[],
-): Promise<number> {
-  const payloads = notifications
-    .map((n) => JSON.stringify(broadcastOf(n.userId, n.view)))
-    .filter((payload) => Buffer.byteLength(payload) <= MAX_NOTIFY_BYTES);
-  if (payloads.length === 0) return 0;
-  await conn.raw('select pg_notify(?, payload) from unnest(?::text[]) as payload', [
-    NOTIFICATIONS_CHANNEL,
-    payloads,
-  ]);
-  return payloads.length;
+export const BROADCAST_SQL = `json_build_object(
+    'uid', ?::text, 'nsp', ?::text, 'type', ?::int,
+    'data', json_build_object(
+      'packet', json_build_object(
+        'type', ?::int,
+        'data', json_build_array(?::text, json_build_object(
+          'id', n.id, 'type', n.type, 'payload', n.payload, 'read', n.read_at is not null,
+          'readAt', to_char(n.read_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'createdAt', to_char(n.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
+        'nsp', ?::text),
+      'opts', json_build_object('rooms', json_build_array(? || n.user_id::text), 'except', '[]'::json, 'flags', '{}'::json)))::text`;
+
+export function broadcastSqlParams(): (string | number)[] {
+  return [
+    EMITTER_UID,
+    NOTIFICATIONS_NAMESPACE,
+    MessageType.BROADCAST,
+    PacketType.EVENT,
+    NEW_NOTIFICATION_EVENT,
+    NOTIFICATIONS_NAMESPACE,
+    userRoom(''),
+  ];
 }

@@ -1,6 +1,7 @@
 // One function per database operation on notifications.
 import type { Conn } from '../db/knex';
 import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
+import { BROADCAST_SQL, broadcastSqlParams, MAX_NOTIFY_BYTES, NOTIFICATIONS_CHANNEL } from './realtime';
 import type { NewNotification, NotificationType } from './types';
 
 export interface NotificationRow {
@@ -13,25 +14,49 @@ export interface NotificationRow {
   created_at: Date;
 }
 
-/** Records each (user, event) once: a repeat is ignored. Answers the rows that are new. */
-export async function insertNotifications(
+/**
+ * Inserts the notifications, except those already recorded for their (user,
+ * event), and in the same statement publishes each one inserted on the
+ * Socket.IO adapter's channel (delivered when the transaction commits; one
+ * too large for a NOTIFY is not pushed). Answers the rows inserted.
+ */
+export async function insertAndPublishNotifications(
   conn: Conn,
   notifications: NewNotification[],
 ): Promise<NotificationRow[]> {
   if (notifications.length === 0) return [];
-  return conn('notifications')
-    .insert(
-      notifications.map((n) => ({
-        user_id: n.userId,
-        event_key: n.eventKey,
-        type: n.type,
-        payload: JSON.stringify(n.payload),
-        source_id: n.sourceId,
-      })),
-    )
-    .onConflict(['user_id', 'event_key'])
-    .ignore()
-    .returning(['id', 'user_id', 'event_key', 'type', 'payload', 'read_at', 'created_at']);
+  const result = await conn.raw<{ rows: NotificationRow[] }>(
+    `with n as (
+       insert into notifications (user_id, event_key, type, payload, source_id)
+       select * from unnest(?::uuid[], ?::text[], ?::text[], ?::jsonb[], ?::uuid[])
+       on conflict (user_id, event_key) do nothing
+       returning id, user_id, event_key, type, payload, read_at, created_at
+     ), m as (
+       select n.*, ${BROADCAST_SQL} as message from n
+     )
+     select id, user_id, event_key, type, payload, read_at, created_at,
+            case when octet_length(message) <= ? then pg_notify(?, message) end as published
+       from m`,
+    [
+      notifications.map((n) => n.userId),
+      notifications.map((n) => n.eventKey),
+      notifications.map((n) => n.type),
+      notifications.map((n) => JSON.stringify(n.payload)),
+      notifications.map((n) => n.sourceId),
+      ...broadcastSqlParams(),
+      MAX_NOTIFY_BYTES,
+      NOTIFICATIONS_CHANNEL,
+    ],
+  );
+  return result.rows.map((row) => ({
+    id: row.id,
+    user_id: row.user_id,
+    event_key: row.event_key,
+    type: row.type,
+    payload: row.payload,
+    read_at: row.read_at,
+    created_at: row.created_at,
+  }));
 }
 
 export async function adminIds(conn: Conn): Promise<string[]> {

@@ -4,12 +4,11 @@
 import type { Conn } from '../db/knex';
 import {
   adminIds,
-  insertNotifications,
+  insertAndPublishNotifications,
   listNotifications,
   markRead,
   type NotificationRow,
 } from './repository';
-import { publishNotifications } from './realtime';
 import type { NewNotification, NotificationView } from './types';
 
 /**
@@ -18,11 +17,7 @@ import type { NewNotification, NotificationView } from './types';
  * out later, from the activity of the source's workflow. Answers how many were new.
  */
 export async function recordNotifications(conn: Conn, notifications: NewNotification[]): Promise<number> {
-  const rows = await insertNotifications(conn, notifications);
-  await publishNotifications(
-    conn,
-    rows.map((row) => ({ userId: row.user_id, view: toView(row) })),
-  );
+  const rows = await insertAndPublishNotifications(conn, notifications);
   return rows.length;
 }
 

@@ -1,6 +1,6 @@
 // Named activity timeout and retry presets, so each call says what it is
 // rather than restating numbers.
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /** A database job that may scan large tables (the ledger audit). */
 export const LONG_DATABASE_JOB: ActivityOptions = {
@@ -59,6 +59,17 @@ export const THIRD_PARTY_SWEEP: ActivityOptions = {
 
 /** A read the workflow needs to go on: retried until the database answers. */
 export const DATABASE_READ: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/**
+ * DATABASE_READ as a local activity: run by the worker within the workflow
+ * task that asks for it (no activity task through the server, no workflow
+ * task for its result), for a short read whose answer the history keeps in a
+ * marker. Retried the same way.
+ */
+export const LOCAL_DATABASE_READ: LocalActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };

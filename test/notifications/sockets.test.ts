@@ -91,6 +91,13 @@ describe('real-time notifications over Socket.IO', () => {
         listed.body.data.map((n: { id: string }) => n.id).sort(),
         [confirmed.id, opening.id].sort(),
       );
+      // Field for field (the push is built by the statement that records it, the list by the API).
+      for (const pushed of [confirmed, opening]) {
+        assert.deepEqual(
+          listed.body.data.find((n: { id: string }) => n.id === pushed.id),
+          pushed,
+        );
+      }
       assert.deepEqual(await receivedBy(second, outsider, outsiderOnFirst), []);
       assert.deepEqual(await receivedBy(second, outsider, outsiderOnSecond), []);
       assert.deepEqual(await receivedBy(second, student, studentOnSecond), [

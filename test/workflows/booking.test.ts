@@ -85,7 +85,7 @@ describe('booking workflow', () => {
     assert.equal(calls.openBooking, 1);
     assert.equal(calls.settleBooking, 1);
     assert.equal(calls.closeRoom, 1);
-    await replayAndKeep(handle, 'booking-release-v3');
+    await replayAndKeep(handle, 'booking-release-v4');
   });
 
   it('when the teacher’s presence was stored before the booking existed, then the stored events count at finalisation', async function () {
@@ -116,7 +116,7 @@ describe('booking workflow', () => {
     });
     assert.equal(outcome.outcome, 'attended');
     assert.equal(calls.storedPresenceEvents, 1);
-    await replayAndKeep(handle, 'booking-stored-events-v3');
+    await replayAndKeep(handle, 'booking-stored-events-v4');
   });
 
   it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async function () {
@@ -290,6 +290,6 @@ describe('booking workflow', () => {
     assert.deepEqual(outcome.amounts, { refunded: 400, teacher: 180, platform: 421 });
     assert.equal(calls.recordFinalisation, 1);
     assert.equal(calls.notifyReviewReminder, 2);
-    await replayAndKeep(handle, 'booking-review-v3');
+    await replayAndKeep(handle, 'booking-review-v4');
   });
 });
