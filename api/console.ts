@@ -31,7 +31,7 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const ASSET_NAME = /^[\w-]+(\.(js|css|map|txt))+$/;
+const ASSET_NAME = /^[\w-]+(\.(js|css|map|LEGAL|txt))+$/;
 
 export function consoleRouter(config: ConsoleConfig): express.Router {
   const router = express.Router({ strict: false });
@@ -81,6 +81,7 @@ function page(bundle: ConsoleBundle): string {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Class marketplace</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="${CONSOLE_PATH}/assets/${bundle.stylesheet}">
     <script type="module" src="${CONSOLE_PATH}/assets/${bundle.script}"></script>
   </head>

@@ -36,7 +36,20 @@ const NAV: Record<Role, { href: string; label: string }[]> = {
 const HOME: Record<Role, string> = { student: '/wallet', teacher: '/classes', admin: '/reviews' };
 
 export function App() {
-  const { session, expired } = useSession();
+  const { session, expired, configFailed } = useSession();
+  // Amounts are read and written in the deployment's currency: without it, no page.
+  if (configFailed) {
+    return (
+      <main className="container">
+        <h1>The console cannot start</h1>
+        <p role="alert" className="notice notice-error">
+          It could not load this server's settings (its currency among them), so it shows no amounts rather
+          than wrong ones. Reload the page to try again; if it keeps failing, the server is down or
+          misconfigured.
+        </p>
+      </main>
+    );
+  }
   if (session === null) {
     return (
       <Switch>
@@ -128,9 +141,10 @@ function Header() {
           <li>
             <Link href="/notifications" aria-current={location === '/notifications' ? 'page' : undefined}>
               Notifications{' '}
-              <span className="count" data-testid="unread-count" aria-label={`${unread} unread`}>
+              <span className="count" data-testid="unread-count">
                 {unread >= 100 ? '99+' : unread}
               </span>
+              <span className="visually-hidden"> unread</span>
             </Link>
           </li>
           <li>

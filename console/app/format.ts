@@ -28,6 +28,21 @@ export function parseAmount(text: string, currency: string): number | undefined 
   return Number(match[1]) * 10 ** digits + (digits === 0 ? 0 : Number(fraction));
 }
 
+/**
+ * The amount typed into the field `label`, in minor units; a person's mistake
+ * (letters, a third decimal, too many digits) is said in their terms, before
+ * anything is sent.
+ */
+export function amountOf(text: string, currency: string, label: string): number {
+  const amount = parseAmount(text, currency);
+  if (amount === undefined || amount <= 0) {
+    throw new Error(
+      `${label}: enter an amount such as ${money(1250, currency)} (digits, at most two decimals).`,
+    );
+  }
+  return amount;
+}
+
 export function dateTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, newKey, request } from './api';
 import { useSession } from './session';
+import type { Page } from './types';
 
 export interface Resource<T> {
   data: T | undefined;
@@ -13,12 +14,16 @@ export interface Resource<T> {
   reload: () => void;
 }
 
-/** GET `path` (null: nothing to load yet); `live` reloads it when a notification arrives. */
+/**
+ * GET `path` (null: nothing to load yet); `live` reloads it when a notification
+ * arrives. What another path answered is never shown as this one's: a new
+ * filter or id starts from "loading", not from the previous rows and their buttons.
+ */
 export function useResource<T>(path: string | null, options: { live?: boolean } = {}): Resource<T> {
   const { session, notificationTick } = useSession();
   const token = session?.token ?? null;
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [answer, setAnswer] = useState<{ path: string; data: T } | undefined>(undefined);
+  const [failure, setFailure] = useState<{ path: string; error: ApiError } | null>(null);
   const [loading, setLoading] = useState(path !== null);
   const [generation, setGeneration] = useState(0);
   const tick = options.live === true ? notificationTick : 0;
@@ -30,11 +35,11 @@ export function useResource<T>(path: string | null, options: { live?: boolean } 
     request<T>('GET', path, { token })
       .then((value) => {
         if (!current) return;
-        setData(value);
-        setError(null);
+        setAnswer({ path, data: value });
+        setFailure(null);
       })
-      .catch((failure: unknown) => {
-        if (current) setError(asApiError(failure));
+      .catch((error: unknown) => {
+        if (current) setFailure({ path, error: asApiError(error) });
       })
       .finally(() => {
         if (current) setLoading(false);
@@ -45,7 +50,52 @@ export function useResource<T>(path: string | null, options: { live?: boolean } 
   }, [path, token, generation, tick]);
 
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  return { data, error, loading, reload };
+  return {
+    data: answer !== undefined && answer.path === path ? answer.data : undefined,
+    error: failure !== null && failure.path === path ? failure.error : null,
+    loading,
+    reload,
+  };
+}
+
+/**
+ * A list the API pages with `nextCursor`: the first page from `path` (reloaded
+ * as useResource does), and `more` fetches the next page and appends it. A row
+ * is shown once even when a reload of the first page shifts the pages.
+ */
+export function usePagedList<T extends { id: string }>(
+  path: string,
+  options: { live?: boolean } = {},
+): { resource: Resource<Page<T>>; items: T[]; more: Action<[], void> | null; reload: () => void } {
+  const { session } = useSession();
+  const token = session?.token ?? null;
+  const first = useResource<Page<T>>(path, options);
+  const [later, setLater] = useState<{ path: string; items: T[]; next: string | null }>({
+    path,
+    items: [],
+    next: null,
+  });
+  const appended = later.path === path ? later : { path, items: [], next: null };
+  const cursor = appended.items.length === 0 ? (first.data?.nextCursor ?? null) : appended.next;
+  const more = useAction(async () => {
+    if (cursor === null) return;
+    const page = await request<Page<T>>(
+      'GET',
+      `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}`,
+      { token },
+    );
+    setLater({ path, items: [...appended.items, ...page.data], next: page.nextCursor });
+  });
+  const seen = new Set<string>();
+  const items = [...(first.data?.data ?? []), ...appended.items].filter((item) =>
+    seen.has(item.id) ? false : (seen.add(item.id), true),
+  );
+  const { reload: reloadFirst } = first;
+  const reload = useCallback(() => {
+    setLater({ path, items: [], next: null });
+    reloadFirst();
+  }, [path, reloadFirst]);
+  return { resource: first, items, more: cursor === null ? null : more, reload };
 }
 
 export interface Action<A extends unknown[], R> {

@@ -19,7 +19,7 @@ export interface SessionContext {
    * what was typed, under a dialog that logs the same person in again.
    */
   expired: string | null;
-  /** /console/config.json could not be read: what depends on it is hidden, and says so. */
+  /** /console/config.json could not be read: the console shows no page (no amounts in a guessed currency). */
   configFailed: boolean;
   logIn: (session: Session) => void;
   logOut: (reason?: string) => void;

@@ -2,6 +2,7 @@
 // here builds HTML from strings.
 import type { InputHTMLAttributes, ReactNode } from 'react';
 import type { ApiError } from './api';
+import type { Action } from './hooks';
 import { money, words } from './format';
 import { useSession } from './session';
 
@@ -102,4 +103,23 @@ export function Loaded<T>({
       </>
     );
   return <Loading what={what} />;
+}
+
+/** The next page of a list, when there is one. */
+export function MoreButton({ more, what }: { more: Action<[], void> | null; what: string }) {
+  if (more === null) return null;
+  return (
+    <>
+      <ErrorNotice error={more.error} />
+      <button
+        type="button"
+        className="secondary"
+        aria-busy={more.pending}
+        disabled={more.pending}
+        onClick={() => void more.run()}
+      >
+        More {what}
+      </button>
+    </>
+  );
 }

@@ -143,9 +143,8 @@ describe('web console: journeys in a browser', function () {
       const filters = page.getByRole('form', { name: 'Statement filters' });
       await filters.getByLabel('Type').selectOption('deposit');
       await filters.getByRole('button', { name: 'Apply filters' }).click();
-      await page
-        .locator('[data-testid=statement] tbody tr', { hasText: 'purchase' })
-        .waitFor({ state: 'detached' });
+      // The filtered list replaces the other (never shown under the new filter meanwhile).
+      await page.locator('[data-testid=statement] tbody tr', { hasText: 'deposit' }).waitFor();
       assert.equal(await page.locator('[data-testid=statement] tbody tr').count(), 1, 'the deposit only');
       const [download] = await Promise.all([
         page.waitForEvent('download'),
@@ -185,7 +184,7 @@ describe('web console: journeys in a browser', function () {
       await page.getByRole('button', { name: 'Cancel this booking…' }).click();
       await page
         .getByTestId('cancel-preview')
-        .getByText('Cancelling now (cancelled early) gives the student back $9.99.')
+        .getByText('Cancelling now (cancelled early) gives you back $9.99.')
         .waitFor();
       await assertAccessible(page, 'a booking being cancelled');
       await page.getByRole('button', { name: 'Confirm cancellation' }).click();
@@ -199,6 +198,32 @@ describe('web console: journeys in a browser', function () {
       assert.equal((await walletOf(harness.api, student.user.id)).available, 2_000);
       assertClean(problems);
       await assertAuditClean(harness.api);
+    } finally {
+      await close();
+    }
+  });
+
+  it('when a statement has more lines than a page, then "More lines" appends the next page once, each line shown once', async function () {
+    if (browser === undefined) return httpOnly();
+    const student = await register(harness.api, 'student');
+    for (let i = 1; i <= 25; i++) await depositTo(harness.api, student, 100 + i);
+    const { page, problems, close } = await open();
+    try {
+      await logIn(page, student.user.email);
+      const rows = page.locator('[data-testid=statement] tbody tr');
+      await rows.nth(19).waitFor();
+      assert.equal(await rows.count(), 20);
+      await page.getByRole('button', { name: 'More lines' }).click();
+      await rows.nth(24).waitFor();
+      const amounts = await rows.locator('td:nth-child(5)').allInnerTexts();
+      assert.equal(amounts.length, 25);
+      assert.equal(new Set(amounts).size, 25, `each line once: ${amounts.join(' ')}`);
+      assert.equal(
+        await page.getByRole('button', { name: 'More lines' }).count(),
+        0,
+        'no page after the last',
+      );
+      assertClean(problems);
     } finally {
       await close();
     }

@@ -37,7 +37,8 @@ export async function focused(target: Locator): Promise<boolean> {
 
 /**
  * Presses Tab (or Shift+Tab) until `target` has the focus, as a keyboard user
- * moves through the page; fails after `max` presses. Nothing is clicked.
+ * moves through the page; fails after `max` presses (queues in the shared test database
+ * can hold other files' items ahead of this test's). Nothing is clicked.
  */
 export async function tabTo(
   page: Page,
@@ -45,7 +46,7 @@ export async function tabTo(
   options: { backwards?: boolean; max?: number } = {},
 ): Promise<void> {
   const key = options.backwards === true ? 'Shift+Tab' : 'Tab';
-  const max = options.max ?? 80;
+  const max = options.max ?? 400;
   for (let presses = 0; presses < max; presses++) {
     if (await focused(target)) return;
     await page.keyboard.press(key);

@@ -3,16 +3,16 @@
 import { useState, type FormEvent } from 'react';
 import { request } from '../api';
 import { dateTime, words } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction, usePagedList } from '../hooks';
 import { useAuth } from '../session';
-import type { Page, Withdrawal, WithdrawalStatus } from '../types';
-import { Badge, ErrorNotice, Loaded, Money, Notice } from '../ui';
+import type { Withdrawal, WithdrawalStatus } from '../types';
+import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 
 const FILTERS: WithdrawalStatus[] = ['pending', 'processing', 'completed', 'rejected', 'failed'];
 
 export function AdminWithdrawalsPage() {
   const [status, setStatus] = useState<WithdrawalStatus>('pending');
-  const list = useResource<Page<Withdrawal>>(`/withdrawals?status=${status}&limit=50`, { live: true });
+  const list = usePagedList<Withdrawal>(`/withdrawals?status=${status}&limit=50`, { live: true });
   const [last, setLast] = useState<Withdrawal | null>(null);
   return (
     <section>
@@ -38,12 +38,12 @@ export function AdminWithdrawalsPage() {
           {last.reference ? ` (reference ${last.reference})` : ''}.
         </Notice>
       )}
-      <Loaded resource={list} what="withdrawals">
-        {(page) =>
-          page.data.length === 0 ? (
+      <Loaded resource={list.resource} what="withdrawals">
+        {() =>
+          list.items.length === 0 ? (
             <p>No {words(status)} withdrawals.</p>
           ) : (
-            page.data.map((w) => (
+            list.items.map((w) => (
               <AdminWithdrawal
                 key={w.id}
                 withdrawal={w}
@@ -56,6 +56,7 @@ export function AdminWithdrawalsPage() {
           )
         }
       </Loaded>
+      <MoreButton more={list.more} what="withdrawals" />
     </section>
   );
 }
@@ -100,6 +101,11 @@ function AdminWithdrawal({
             </a>
           </>
         )}
+      </p>
+      <p>
+        <small>
+          Withdrawal id <code>{w.id}</code> (for <code>npm run withdrawal:bank-details -- {w.id}</code>)
+        </small>
       </p>
       {w.reason && <p>Reason: {w.reason}</p>}
       <ErrorNotice error={act.error} />

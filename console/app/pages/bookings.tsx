@@ -5,19 +5,19 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
 import { dateTime, duration, words } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction, usePagedList, useResource } from '../hooks';
 import { useAuth } from '../session';
-import type { Booking, JoinInfo, Page } from '../types';
-import { Badge, ErrorNotice, Loaded, Money, Notice } from '../ui';
+import type { Booking, JoinInfo } from '../types';
+import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 
 export function BookingsPage() {
-  const list = useResource<Page<Booking>>('/bookings?limit=50', { live: true });
+  const list = usePagedList<Booking>('/bookings?limit=50', { live: true });
   return (
     <section>
       <h1>Bookings</h1>
-      <Loaded resource={list} what="bookings">
-        {(page) =>
-          page.data.length === 0 ? (
+      <Loaded resource={list.resource} what="bookings">
+        {() =>
+          list.items.length === 0 ? (
             <p>No bookings yet.</p>
           ) : (
             <div className="table-scroll">
@@ -33,7 +33,7 @@ export function BookingsPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {page.data.map((b) => (
+                  {list.items.map((b) => (
                     <tr key={b.id}>
                       <td>
                         <Link href={`/bookings/${b.id}`}>{dateTime(b.startsAt)}</Link>
@@ -55,6 +55,7 @@ export function BookingsPage() {
           )
         }
       </Loaded>
+      <MoreButton more={list.more} what="bookings" />
     </section>
   );
 }
@@ -83,7 +84,8 @@ export function timeline(b: Booking): Step[] {
       detail: opened ? 'the class can be joined' : `opens before ${dateTime(b.startsAt)}`,
     },
     {
-      label: 'Attended',
+      // Whether the student was there is in the detail: a no-show is counted too.
+      label: 'Attendance counted',
       done: finished,
       detail: b.attendance
         ? `${duration(b.attendance.seconds)} (${b.attendance.percent}%); teacher ${duration(b.attendance.teacherSeconds)}`
@@ -230,11 +232,27 @@ interface CancellationPreview {
 }
 
 function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => void }) {
-  const { token } = useAuth();
+  const { token, user } = useAuth();
   const [asked, setAsked] = useState(false);
   const [reason, setReason] = useState('');
   const preview = useResource<CancellationPreview>(asked ? `/bookings/${booking.id}/cancellation` : null);
+  const [termsChanged, setTermsChanged] = useState(false);
   const cancel = useAction(async () => {
+    // The terms move with the clock (a late cancellation keeps a fee): ask again right
+    // before cancelling, and cancel only on the terms the person has in front of them.
+    const now = await request<CancellationPreview>('GET', `/bookings/${booking.id}/cancellation`, { token });
+    const shown = preview.data;
+    if (
+      shown === undefined ||
+      now.allowed !== shown.allowed ||
+      now.outcome !== shown.outcome ||
+      now.refund !== shown.refund
+    ) {
+      setTermsChanged(true);
+      preview.reload();
+      return;
+    }
+    setTermsChanged(false);
     await request('POST', `/bookings/${booking.id}/cancel`, {
       token,
       body: reason.trim() === '' ? {} : { reason: reason.trim() },
@@ -261,8 +279,8 @@ function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => vo
         {(p) =>
           p.allowed ? (
             <p data-testid="cancel-preview">
-              Cancelling now ({p.outcome ? words(p.outcome) : 'cancelled'}) gives the student back{' '}
-              <Money amount={p.refund ?? 0} />
+              Cancelling now ({p.outcome ? words(p.outcome) : 'cancelled'}) gives{' '}
+              {user.role === 'student' ? 'you' : 'the student'} back <Money amount={p.refund ?? 0} />
               {(p.fee ?? 0) > 0 && (
                 <>
                   ; a late-cancellation fee of <Money amount={p.fee ?? 0} /> is kept (
@@ -284,10 +302,15 @@ function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => vo
         <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
       <ErrorNotice error={cancel.error} />
+      {termsChanged && (
+        <p role="alert" className="notice notice-error">
+          The terms changed while this form was open (see above): check them, then confirm again.
+        </p>
+      )}
       <button
         type="submit"
         aria-busy={cancel.pending}
-        disabled={cancel.pending || preview.data?.allowed === false}
+        disabled={cancel.pending || preview.data?.allowed !== true}
       >
         Confirm cancellation
       </button>{' '}

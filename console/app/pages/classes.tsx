@@ -3,18 +3,18 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
-import { dateTime, duration, isoToLocalInput, localInputToIso, parseAmount } from '../format';
-import { useAction, useFields, useResource } from '../hooks';
+import { amountOf, dateTime, duration, isoToLocalInput, localInputToIso } from '../format';
+import { useAction, useFields, usePagedList, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Meeting, MeetingDetail, Page } from '../types';
-import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
+import type { Meeting, MeetingDetail } from '../types';
+import { Badge, ErrorNotice, Field, Loaded, Money, MoreButton, Notice } from '../ui';
 
 interface OwnMeeting extends Meeting {
   bookedCount?: number;
 }
 
 export function ClassesPage() {
-  const meetings = useResource<Page<OwnMeeting>>('/teachers/me/meetings?limit=50', { live: true });
+  const meetings = usePagedList<OwnMeeting>('/teachers/me/meetings?limit=50', { live: true });
   const { session } = useSession();
   return (
     <section>
@@ -30,9 +30,9 @@ export function ClassesPage() {
         <PublishCourse onDone={meetings.reload} />
       </div>
       <h2>Classes</h2>
-      <Loaded resource={meetings} what="your classes">
-        {(page) =>
-          page.data.length === 0 ? (
+      <Loaded resource={meetings.resource} what="your classes">
+        {() =>
+          meetings.items.length === 0 ? (
             <p>Nothing published yet.</p>
           ) : (
             <div className="table-scroll">
@@ -51,7 +51,7 @@ export function ClassesPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {page.data.map((m) => (
+                  {meetings.items.map((m) => (
                     <tr key={m.id}>
                       <td>
                         <Link href={`/meetings/${m.id}`}>{m.title ?? 'Class'}</Link>
@@ -74,6 +74,7 @@ export function ClassesPage() {
           )
         }
       </Loaded>
+      <MoreButton more={meetings.more} what="classes" />
     </section>
   );
 }
@@ -98,7 +99,7 @@ function PublishSlot({ onDone }: { onDone: () => void }) {
       ...(form.title.trim() === '' ? {} : { title: form.title.trim() }),
       startsAt: localInputToIso(form.startsAt) ?? form.startsAt,
       durationMinutes: Number(form.durationMinutes),
-      price: parseAmount(form.price, config?.currency ?? 'usd') ?? -1,
+      price: amountOf(form.price, config?.currency ?? 'usd', 'Price'),
       capacity: Number(form.capacity),
     };
     setPublished(await request<Meeting>('POST', '/teachers/me/slots', { token, body }));
@@ -165,20 +166,22 @@ function PublishSlot({ onDone }: { onDone: () => void }) {
   );
 }
 
+const NEW_COURSE = {
+  title: '',
+  description: '',
+  capacity: '10',
+  pricePerSession: '',
+  priceFullCourse: '',
+  firstSession: '',
+  sessions: '4',
+  everyDays: '7',
+  durationMinutes: '60',
+};
+
 function PublishCourse({ onDone }: { onDone: () => void }) {
   const { token } = useAuth();
   const { config } = useSession();
-  const [form, set] = useFields({
-    title: '',
-    description: '',
-    capacity: '10',
-    pricePerSession: '',
-    priceFullCourse: '',
-    firstSession: inAnHour(),
-    sessions: '4',
-    everyDays: '7',
-    durationMinutes: '60',
-  });
+  const [form, set, setForm] = useFields({ ...NEW_COURSE, firstSession: inAnHour() });
   const [published, setPublished] = useState<string | null>(null);
   const publish = useAction(async () => {
     const currency = config?.currency ?? 'usd';
@@ -188,10 +191,10 @@ function PublishCourse({ onDone }: { onDone: () => void }) {
       title: form.title,
       ...(form.description.trim() === '' ? {} : { description: form.description }),
       capacity: Number(form.capacity),
-      pricePerSession: parseAmount(form.pricePerSession, currency) ?? -1,
+      pricePerSession: amountOf(form.pricePerSession, currency, 'Price per session'),
       ...(form.priceFullCourse.trim() === ''
         ? {}
-        : { priceFullCourse: parseAmount(form.priceFullCourse, currency) ?? -1 }),
+        : { priceFullCourse: amountOf(form.priceFullCourse, currency, 'Full-course price') }),
       sessions: Array.from({ length: count }, (_, i) => ({
         startsAt: new Date(first + i * Number(form.everyDays) * 86_400_000).toISOString(),
         durationMinutes: Number(form.durationMinutes),
@@ -199,6 +202,8 @@ function PublishCourse({ onDone }: { onDone: () => void }) {
     };
     const course = await request<{ id: string; title: string }>('POST', '/courses', { token, body });
     setPublished(course.title);
+    // A second click must not publish the same course again: the form starts over.
+    setForm({ ...NEW_COURSE, firstSession: inAnHour() });
     onDone();
   });
   const submit = (event: FormEvent) => {

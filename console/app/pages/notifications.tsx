@@ -1,15 +1,15 @@
 // In-app notifications: newest first, unread marked, each one readable once.
 import { request } from '../api';
 import { dateTime, words } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction, usePagedList } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Notification, Page } from '../types';
-import { ErrorNotice, Loaded } from '../ui';
+import type { Notification } from '../types';
+import { ErrorNotice, Loaded, MoreButton } from '../ui';
 
 export function NotificationsPage() {
   const { token } = useAuth();
   const { refreshUnread, socketConnected } = useSession();
-  const list = useResource<Page<Notification>>('/notifications?limit=50', { live: true });
+  const list = usePagedList<Notification>('/notifications?limit=50', { live: true });
   const markRead = useAction(async (id: string) => {
     await request('POST', `/notifications/${id}/read`, { token, body: {} });
     list.reload();
@@ -26,13 +26,13 @@ export function NotificationsPage() {
         </small>
       </p>
       <ErrorNotice error={markRead.error} />
-      <Loaded resource={list} what="notifications">
-        {(page) =>
-          page.data.length === 0 ? (
+      <Loaded resource={list.resource} what="notifications">
+        {() =>
+          list.items.length === 0 ? (
             <p>Nothing yet.</p>
           ) : (
             <ul className="notifications">
-              {page.data.map((n) => (
+              {list.items.map((n) => (
                 <li key={n.id} className={n.read ? 'read' : 'unread'}>
                   <strong>{words(n.type)}</strong> <small>{dateTime(n.createdAt)}</small>
                   <div>{summary(n)}</div>
@@ -52,6 +52,7 @@ export function NotificationsPage() {
           )
         }
       </Loaded>
+      <MoreButton more={list.more} what="notifications" />
     </section>
   );
 }

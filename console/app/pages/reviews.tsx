@@ -11,7 +11,7 @@ import type { Booking, Interval, ReviewItem } from '../types';
 import { Badge, ErrorNotice, Loaded, Money, Notice } from '../ui';
 
 export function ReviewsPage() {
-  const queue = useResource<{ data: ReviewItem[] }>('/admin/reviews?limit=50', { live: true });
+  const queue = useResource<{ data: ReviewItem[] }>('/admin/reviews?limit=100', { live: true });
   const [resolved, setResolved] = useState<Booking[]>([]);
   return (
     <section>

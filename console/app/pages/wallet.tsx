@@ -3,16 +3,16 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
-import { dateTime, localInputToIso, parseAmount, words } from '../format';
-import { useAction, useFields, useIdempotencyKey, useResource } from '../hooks';
+import { amountOf, dateTime, localInputToIso, words } from '../format';
+import { useAction, useFields, useIdempotencyKey, usePagedList, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Page, StatementLine, Topup, Wallet } from '../types';
-import { ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
+import type { StatementLine, Topup, Wallet } from '../types';
+import { ErrorNotice, Field, Loaded, Money, MoreButton, Notice } from '../ui';
 
 const PENDING_TOPUP_KEY = 'console.pendingTopup';
 
 export function WalletPage() {
-  const { config, configFailed } = useSession();
+  const { config } = useSession();
   const wallet = useResource<Wallet>('/wallet', { live: true });
   const [statementGeneration, setStatementGeneration] = useState(0);
   const changed = () => {
@@ -46,12 +46,6 @@ export function WalletPage() {
           </div>
         )}
       </Loaded>
-      {configFailed && (
-        <p role="alert" className="notice notice-error">
-          The console could not load this server's settings, so adding money is not offered. Reload the page
-          to try again.
-        </p>
-      )}
       <div className="grid">
         {config?.topups && <TopupForm />}
         {config?.testDeposits && <TestDepositForm onDone={changed} />}
@@ -66,7 +60,8 @@ function TopupForm() {
   const { config } = useSession();
   const [amount, setAmount] = useState('');
   const keys = useIdempotencyKey();
-  const topup = useAction(async (amountMinor: number) => {
+  const topup = useAction(async () => {
+    const amountMinor = amountOf(amount, config?.currency ?? 'usd', 'Amount');
     const body = { amount: amountMinor };
     const created = await request<Topup>('POST', '/wallet/topups', {
       token,
@@ -79,10 +74,8 @@ function TopupForm() {
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const minor = parseAmount(amount, config?.currency ?? 'usd');
-    if (minor !== undefined) void topup.run(minor);
+    void topup.run();
   };
-  const invalid = amount !== '' && parseAmount(amount, config?.currency ?? 'usd') === undefined;
   return (
     <form onSubmit={submit} aria-label="Top up with a card">
       <h2>Top up with a card</h2>
@@ -92,12 +85,11 @@ function TopupForm() {
         inputMode="decimal"
         required
         value={amount}
-        aria-invalid={invalid || undefined}
         onChange={(e) => setAmount(e.target.value)}
         hint="You pay on Stripe's page and come back here."
       />
       <ErrorNotice error={topup.error} />
-      <button type="submit" aria-busy={topup.pending} disabled={topup.pending || invalid}>
+      <button type="submit" aria-busy={topup.pending} disabled={topup.pending}>
         Pay with Stripe
       </button>
     </form>
@@ -110,7 +102,8 @@ function TestDepositForm({ onDone }: { onDone: () => void }) {
   const [amount, setAmount] = useState('');
   const [done, setDone] = useState<number | null>(null);
   const keys = useIdempotencyKey();
-  const deposit = useAction(async (amountMinor: number) => {
+  const deposit = useAction(async () => {
+    const amountMinor = amountOf(amount, config?.currency ?? 'usd', 'Amount to deposit');
     const body = { amount: amountMinor };
     await request('POST', '/wallet/deposit', { token, body, idempotencyKey: keys.keyFor(body) });
     keys.succeeded();
@@ -121,10 +114,8 @@ function TestDepositForm({ onDone }: { onDone: () => void }) {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setDone(null);
-    const minor = parseAmount(amount, config?.currency ?? 'usd');
-    if (minor !== undefined) void deposit.run(minor);
+    void deposit.run();
   };
-  const invalid = amount !== '' && parseAmount(amount, config?.currency ?? 'usd') === undefined;
   return (
     <form onSubmit={submit} aria-label="Test deposit">
       <h2>Test deposit</h2>
@@ -134,7 +125,6 @@ function TestDepositForm({ onDone }: { onDone: () => void }) {
         inputMode="decimal"
         required
         value={amount}
-        aria-invalid={invalid || undefined}
         onChange={(e) => setAmount(e.target.value)}
         hint="Credits for trying the platform; switched off in production."
       />
@@ -144,7 +134,7 @@ function TestDepositForm({ onDone }: { onDone: () => void }) {
           Deposited <Money amount={done} />.
         </Notice>
       )}
-      <button type="submit" aria-busy={deposit.pending} disabled={deposit.pending || invalid}>
+      <button type="submit" aria-busy={deposit.pending} disabled={deposit.pending}>
         Deposit
       </button>
     </form>
@@ -176,16 +166,13 @@ export function Statement({ generation }: { generation: number }) {
   const { token } = useAuth();
   const [draft, set] = useFields<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [earlier, setEarlier] = useState<StatementLine[]>([]);
-  const path = `/wallet/transactions?${query(filters, { limit: '20', ...(cursor ? { cursor } : {}) })}`;
-  const page = useResource<Page<StatementLine>>(path, { live: true });
-  const { reload } = page;
+  const statement = usePagedList<StatementLine>(`/wallet/transactions?${query(filters, { limit: '20' })}`, {
+    live: true,
+  });
+  const { reload } = statement;
   useEffect(() => {
-    setCursor(null);
-    setEarlier([]);
     if (generation > 0) reload();
-  }, [filters, generation, reload]);
+  }, [generation, reload]);
   const download = useAction(async () => {
     const blob = await request<Blob>('GET', `/wallet/transactions?${query(filters, { format: 'csv' })}`, {
       token,
@@ -252,9 +239,9 @@ export function Statement({ generation }: { generation: number }) {
         </div>
       </form>
       <ErrorNotice error={download.error} />
-      <Loaded resource={page} what="the statement">
-        {(current) => {
-          const lines = [...earlier, ...current.data];
+      <Loaded resource={statement.resource} what="the statement">
+        {() => {
+          const lines = statement.items;
           return lines.length === 0 ? (
             <p>No lines match.</p>
           ) : (
@@ -293,18 +280,7 @@ export function Statement({ generation }: { generation: number }) {
                   </tbody>
                 </table>
               </div>
-              {current.nextCursor && (
-                <button
-                  type="button"
-                  className="secondary"
-                  onClick={() => {
-                    setEarlier(lines);
-                    setCursor(current.nextCursor);
-                  }}
-                >
-                  More
-                </button>
-              )}
+              <MoreButton more={statement.more} what="lines" />
             </>
           );
         }}

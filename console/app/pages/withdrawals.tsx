@@ -2,16 +2,16 @@
 // masked) and the history.
 import { useState, type FormEvent } from 'react';
 import { request } from '../api';
-import { dateTime, parseAmount } from '../format';
-import { useAction, useFields, useIdempotencyKey, useResource } from '../hooks';
+import { amountOf, dateTime } from '../format';
+import { useAction, useFields, useIdempotencyKey, usePagedList, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Page, Wallet, Withdrawal } from '../types';
-import { Badge, ErrorNotice, Field, Loaded, Money, Notice } from '../ui';
+import type { Wallet, Withdrawal } from '../types';
+import { Badge, ErrorNotice, Field, Loaded, Money, MoreButton, Notice } from '../ui';
 
 export function WithdrawalsPage() {
-  const history = useResource<Page<Withdrawal>>('/withdrawals?limit=50', { live: true });
+  const history = usePagedList<Withdrawal>('/withdrawals?limit=50', { live: true });
   const wallet = useResource<Wallet>('/wallet', { live: true });
-  const last = history.data?.data[0];
+  const last = history.items[0];
   return (
     <section>
       <h1>Withdrawals</h1>
@@ -39,11 +39,16 @@ export function WithdrawalsPage() {
         }}
       />
       <h2>History</h2>
-      <Loaded resource={history} what="your withdrawals">
-        {(page) =>
-          page.data.length === 0 ? <p>No withdrawals yet.</p> : <WithdrawalTable withdrawals={page.data} />
+      <Loaded resource={history.resource} what="your withdrawals">
+        {() =>
+          history.items.length === 0 ? (
+            <p>No withdrawals yet.</p>
+          ) : (
+            <WithdrawalTable withdrawals={history.items} />
+          )
         }
       </Loaded>
+      <MoreButton more={history.more} what="withdrawals" />
     </section>
   );
 }
@@ -95,16 +100,22 @@ function WithdrawalForm({
 }) {
   const { token } = useAuth();
   const { config } = useSession();
-  const [form, set, setForm] = useFields({ amount: '', holderName: '', iban: '', bankName: '' });
+  const EMPTY = { amount: '', holderName: '', iban: '', routingNumber: '', bankName: '' };
+  const [form, set, setForm] = useFields(EMPTY);
   const [sent, setSent] = useState<Withdrawal | null>(null);
   const keys = useIdempotencyKey();
+  // Digits only: an account number (with a routing number, for US banks); else an IBAN.
+  const accountNumber = /^\d+$/.test(form.iban.replace(/\s/g, ''));
   const withdraw = useAction(async () => {
     const body = {
-      amount: parseAmount(form.amount, config?.currency ?? 'usd') ?? -1,
+      amount: amountOf(form.amount, config?.currency ?? 'usd', 'Amount'),
       bankAccount: {
         holderName: form.holderName,
-        ...(/^\d+$/.test(form.iban.replace(/\s/g, ''))
-          ? { accountNumber: form.iban.replace(/\s/g, '') }
+        ...(accountNumber
+          ? {
+              accountNumber: form.iban.replace(/\s/g, ''),
+              ...(form.routingNumber.trim() === '' ? {} : { routingNumber: form.routingNumber.trim() }),
+            }
           : { iban: form.iban }),
         ...(form.bankName.trim() === '' ? {} : { bankName: form.bankName }),
       },
@@ -117,7 +128,7 @@ function WithdrawalForm({
     keys.succeeded();
     setSent(withdrawal);
     // The account number is not kept in the page once the server has it.
-    setForm({ amount: '', holderName: '', iban: '', bankName: '' });
+    setForm(EMPTY);
     onDone();
   });
   const submit = (event: FormEvent) => {
@@ -162,6 +173,16 @@ function WithdrawalForm({
           value={form.iban}
           onChange={set('iban')}
         />
+        {accountNumber && (
+          <Field
+            label="Routing number (US banks)"
+            id="withdraw-routing"
+            inputMode="numeric"
+            autoComplete="off"
+            value={form.routingNumber}
+            onChange={set('routingNumber')}
+          />
+        )}
         <Field
           label="Bank name (optional)"
           id="withdraw-bank"
