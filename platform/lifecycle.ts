@@ -3,6 +3,7 @@
 // when a part fails while running. A second signal (a person insisting, not a
 // relayed copy of the first) exits at once.
 import type { Logger } from 'pino';
+import { DataDirInUseError } from './data-dir-lock';
 
 /** Signals this soon after the first are copies of it, not a second request. */
 const DUPLICATE_SIGNAL_WINDOW_MS = 1000;
@@ -69,7 +70,9 @@ export async function startOrExit(
   try {
     await start();
   } catch (error) {
-    console.error(`${what} failed:`, error);
+    // A refusal the person can act on is said in one line; anything else with its stack.
+    if (error instanceof DataDirInUseError) console.error(`${what} failed: ${error.message}`);
+    else console.error(`${what} failed:`, error);
     await lifecycle.stopAll();
     process.exit(1);
   }

@@ -296,7 +296,7 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
   const credentials = adminCredentials();
   if (credentials === undefined) {
     say(
-      'no admin to approve it: set ADMIN_EMAIL and ADMIN_PASSWORD (npm start creates that admin) and run again',
+      `no admin to approve it: neither ADMIN_EMAIL and ADMIN_PASSWORD nor ${path.join(settings.DATA_DIR, DEV_ADMIN_PASSWORD_FILE)} (run the demo with npm start's DATA_DIR, or set both) and run again`,
     );
     return false;
   }

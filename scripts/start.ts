@@ -3,6 +3,8 @@
 // TEMPORAL_ADDRESS the project's Temporal dev server (state in DATA_DIR).
 // Its ports are checked first, and each stage says what it is doing, so a
 // slow first start (initdb) does not look hung.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import pino from 'pino';
 import { startApiServer } from '../api/server';
 import { lockDataDir } from '../platform/data-dir-lock';
@@ -55,7 +57,9 @@ void startOrExit(lifecycle, 'start', async () => {
   stage(
     'database',
     settings.DATABASE_URL === undefined
-      ? `starting the embedded PostgreSQL 15 on 127.0.0.1:${settings.EMBEDDED_PG_PORT} (a first start creates it in ${settings.DATA_DIR}/pg: up to a minute)`
+      ? fs.existsSync(path.join(settings.DATA_DIR, 'pg', 'PG_VERSION'))
+        ? `starting the embedded PostgreSQL 15 on 127.0.0.1:${settings.EMBEDDED_PG_PORT} (data in ${settings.DATA_DIR}/pg)`
+        : `starting the embedded PostgreSQL 15 on 127.0.0.1:${settings.EMBEDDED_PG_PORT} (a first start creates it in ${settings.DATA_DIR}/pg: up to a minute)`
       : 'connecting to DATABASE_URL',
   );
   const database = await openDatabase(settings);
