@@ -1,7 +1,16 @@
 // Who is logged in, this deployment's facts, and the live notifications
 // socket. The token lives in sessionStorage (this tab only) and travels in
 // the Authorization header and the Socket.IO handshake, never in a URL.
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react';
 import { io } from 'socket.io-client';
 import { request, setUnauthorizedHandler } from './api';
 import type { ConsoleConfig, Notification, Page, Session } from './types';
@@ -99,10 +108,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const token = session?.token ?? null;
+  // Only the latest count asked for is shown: an older answer arriving late (asked
+  // before a notification the socket has since delivered) would undo it.
+  const unreadAsked = useRef(0);
   const refreshUnread = useCallback(() => {
     if (token === null) return;
+    const asked = ++unreadAsked.current;
     request<Page<Notification>>('GET', '/notifications?unread=true&limit=100', { token })
-      .then((page) => setUnread(page.data.length))
+      .then((page) => {
+        if (asked === unreadAsked.current) setUnread(page.data.length);
+      })
       .catch(() => {}); // the badge is a convenience; the notifications page shows errors
   }, [token]);
 
@@ -117,6 +132,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     socket.on('disconnect', () => setConnected(false));
     socket.on(NEW_NOTIFICATION_EVENT, (notification: Notification) => {
       setLast(notification);
+      unreadAsked.current++; // a count asked for before this one is out of date
       setUnread((count) => count + 1);
       setTick((tick) => tick + 1);
     });
