@@ -132,11 +132,14 @@ export function createApp(deps: AppDeps): Express {
   // The web console: same origin as the API, its own stricter Content-Security-Policy.
   app.use(
     CONSOLE_PATH,
-    consoleRouter({
-      currency: settings.CURRENCY,
-      testDeposits: settings.ENABLE_TEST_DEPOSITS,
-      topups: deps.stripe.configured,
-    }),
+    consoleRouter(
+      {
+        currency: settings.CURRENCY,
+        testDeposits: settings.ENABLE_TEST_DEPOSITS,
+        topups: deps.stripe.configured,
+      },
+      { livekitUrl: deps.bookings.livekitUrl },
+    ),
   );
 
   app.get('/healthz', (_req, res) => {

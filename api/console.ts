@@ -18,29 +18,45 @@ export interface ConsoleConfig {
   topups: boolean;
 }
 
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The page's policy. Besides this origin, the page connects to the LiveKit
+ * server only (the class room's signalling WebSocket, and its HTTP twin that
+ * livekit-client asks why a connection was refused); camera and microphone
+ * tracks play through `srcObject`, which no directive governs.
+ */
+export function consoleCsp(livekitUrl: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${liveKitOrigins(livekitUrl).join(' ')}`,
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** A LiveKit URL's origin under both schemes livekit-client uses (ws/wss and http/https). */
+function liveKitOrigins(livekitUrl: string): string[] {
+  const url = new URL(livekitUrl);
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  return [`${secure ? 'wss' : 'ws'}://${url.host}`, `${secure ? 'https' : 'http'}://${url.host}`];
+}
 
 const ASSET_NAME = /^[\w-]+(\.(js|css|map|LEGAL|txt))+$/;
 
-export function consoleRouter(config: ConsoleConfig): express.Router {
+export function consoleRouter(config: ConsoleConfig, options: { livekitUrl: string }): express.Router {
   const router = express.Router({ strict: false });
+  const csp = consoleCsp(options.livekitUrl);
   router.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       next(new MethodNotAllowedError(req.method, 'GET, HEAD'));
       return;
     }
-    res.setHeader('Content-Security-Policy', CONSOLE_CSP);
+    res.setHeader('Content-Security-Policy', csp);
     next();
   });
   router.get('/config.json', (_req, res) => {

@@ -25,6 +25,7 @@ import { nameUuid } from '../ledger/ids';
 import { createTransfers } from '../ledger/transfers';
 import type { LiveKit } from '../livekit/livekit';
 import { recordNotifications } from '../notifications/service';
+import { findUserById } from '../users/repository';
 import type { UserModel } from '../users/user-model';
 import { holdTransfer } from './ledger';
 import { bookingPolicy, type PolicySettings } from './policy';
@@ -554,10 +555,12 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
   if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
   if (now >= booking.ends_at) throw new ConflictError('not_joinable', 'the class is over');
   const roomName = roomNameOf(booking.meeting_id);
+  // The name the room shows to the others; the identity is what attendance counts.
+  const person = await findUserById(deps.db, actor.id);
   const token = await deps.livekit.joinToken({
     roomName,
     identity: identityOf(actor.id),
-    name: actor.id === booking.teacher_id ? 'Teacher' : 'Student',
+    name: person?.name ?? (actor.id === booking.teacher_id ? 'Teacher' : 'Student'),
     now,
     validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
   });

@@ -60,7 +60,9 @@ export async function openBookingStep(
     if (meeting.status === 'cancelled') return { meetingCancelled: true };
     if (booking.status !== 'confirmed') return { meetingCancelled: false }; // opened before
     await markOpen(trx, bookingId);
-    const joinUrl = `${deps.publicUrl}/api/v1/bookings/${bookingId}/join`;
+    // The console's class room, which joins the class in the browser (the API's
+    // GET /bookings/:id/join hands the same token to other clients).
+    const joinUrl = `${deps.publicUrl}/console/bookings/${bookingId}/class`;
     const facts = { ...bookingFacts(booking), title: meeting.title, joinUrl };
     await recordNotifications(trx, [
       {

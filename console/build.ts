@@ -13,7 +13,7 @@ export interface ConsoleBundle {
   /** The entry points' hashed file names, as the page links them. */
   script: string;
   stylesheet: string;
-  /** Every output file by its name under /console/assets/. */
+  /** Every output file by its name under /console/assets/ (the entry's chunks too). */
   assets: ReadonlyMap<string, ConsoleAsset>;
 }
 
@@ -40,11 +40,17 @@ export function consoleBundle(): Promise<ConsoleBundle> {
 async function buildConsole(): Promise<ConsoleBundle> {
   const result = await build({
     entryPoints: [path.join(APP_DIR, 'main.tsx')],
+    absWorkingDir: APP_DIR, // the metafile's paths are relative to it
     bundle: true,
     write: false,
     outdir: OUT_DIR,
     entryNames: 'console-[hash]',
+    chunkNames: 'chunk-[hash]',
     format: 'esm',
+    // What only some pages need (livekit-client, for the class room) is a chunk
+    // of its own, loaded when such a page opens.
+    splitting: true,
+    metafile: true,
     platform: 'browser',
     target: ['chrome111', 'firefox115', 'safari16'],
     jsx: 'automatic',
@@ -61,10 +67,10 @@ async function buildConsole(): Promise<ConsoleBundle> {
     const type = CONTENT_TYPES[path.extname(name)] ?? 'text/plain; charset=utf-8';
     assets.set(name, { body: Buffer.from(file.contents), contentType: type });
   }
-  const named = (ext: string): string => {
-    const found = [...assets.keys()].find((name) => name.endsWith(ext));
-    if (found === undefined) throw new Error(`the console build produced no ${ext} file`);
-    return found;
-  };
-  return { script: named('.js'), stylesheet: named('.css'), assets };
+  const entry = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint !== undefined);
+  if (entry === undefined) throw new Error('the console build produced no entry script');
+  const [script, { cssBundle }] = entry;
+  if (cssBundle === undefined) throw new Error('the console build produced no stylesheet');
+  const nameOf = (output: string) => path.relative(OUT_DIR, path.resolve(APP_DIR, output));
+  return { script: nameOf(script), stylesheet: nameOf(cssBundle), assets };
 }

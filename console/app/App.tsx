@@ -10,6 +10,7 @@ import { NotificationsPage } from './pages/notifications';
 import { TopupCancelledPage, TopupReturnPage, WalletPage } from './pages/wallet';
 import { TeacherListPage, TeacherPage, CoursePage } from './pages/catalogue';
 import { BookingPage, BookingsPage } from './pages/bookings';
+import { ClassRoomPage } from './pages/classroom';
 import { ClassesPage, MeetingPage } from './pages/classes';
 import { RevenuePage } from './pages/revenue';
 import { WithdrawalsPage } from './pages/withdrawals';
@@ -70,6 +71,11 @@ export function App() {
         <Switch>
           <Route path="/notifications" component={NotificationsPage} />
           <Route path="/bookings/:id">{(params) => <BookingPage id={params.id} />}</Route>
+          {only(
+            role,
+            ['student', 'teacher'],
+            <Route path="/bookings/:id/class">{(params) => <ClassRoomPage id={params.id} />}</Route>,
+          )}
           {only(role, ['student'], <Route path="/wallet" component={WalletPage} />)}
           {only(role, ['student'], <Route path="/wallet/topups/success" component={TopupReturnPage} />)}
           {only(role, ['student'], <Route path="/wallet/topups/cancelled" component={TopupCancelledPage} />)}

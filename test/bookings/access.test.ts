@@ -142,7 +142,7 @@ describe('access to bookings', () => {
       ['class_opening', 'booking_confirmed'],
     );
     const opening = studentNotes[0];
-    assert.equal(opening.payload.joinUrl, `http://localhost:3000/api/v1/bookings/${booking.id}/join`);
+    assert.equal(opening.payload.joinUrl, `http://localhost:3000/console/bookings/${booking.id}/class`);
     assert.deepEqual(
       (await list(teacher)).map((n: any) => n.type),
       ['class_opening', 'booking_confirmed'],

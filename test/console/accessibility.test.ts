@@ -13,7 +13,6 @@ import {
   finishRoom,
   publishSlot,
   settled,
-  startBookingHarness,
   untilPhase,
   type BookingHarness,
 } from '../support/bookings';
@@ -27,6 +26,7 @@ import {
 } from '../support/browser';
 import { consolePageOverHttp, logIn, registerNamed, tabTo, typeInto, PASSWORD } from '../support/console';
 import { requireTimeSkipping } from '../support/devserver';
+import { startBookingHarnessWithLiveKit, type LocalLiveKit } from '../support/livekit-server';
 import { earn, withdrawOk } from '../support/withdrawals';
 
 const MINUTE_MS = 60_000;
@@ -38,16 +38,21 @@ describe('web console: accessibility', function () {
   this.timeout(120_000);
   let harness: BookingHarness;
   let browser: Browser | undefined;
+  let livekit: LocalLiveKit;
 
   before(async function () {
     // A dispute window: a student can dispute (a form) before the money is released.
-    harness = await startBookingHarness({ DISPUTE_WINDOW_HOURS: '24' }, { sockets: true });
+    ({ harness, livekit } = await startBookingHarnessWithLiveKit(
+      { DISPUTE_WINDOW_HOURS: '24' },
+      { sockets: true },
+    ));
     if (chromiumPath !== undefined) browser = await launchChromium(chromiumPath);
   });
 
   after(async function () {
     await browser?.close();
     await harness?.close();
+    await livekit?.close();
   });
 
   it('when someone registers, logs out and logs in with the keyboard alone, then each step works, errors are announced, and the pages have no serious violation', async function () {
@@ -166,9 +171,20 @@ describe('web console: accessibility', function () {
       await untilPhase(harness, booking.id, 'open');
       await atBooking(page, booking.id, 'The class is open');
       await assertAccessible(page, 'an open booking');
-      await page.getByRole('button', { name: 'Join the class' }).click();
-      await page.getByTestId('join-info').waitFor();
-      await assertAccessible(page, 'an open booking with the join link');
+      // The class room, with the keyboard alone: in, microphone on, the token for another app, out.
+      await tabTo(page, page.getByRole('button', { name: 'Join the class' }));
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Class room' }).waitFor();
+      await assertAccessible(page, 'the class room');
+      await tabTo(page, page.getByRole('button', { name: 'Join the class' }));
+      await page.keyboard.press('Enter');
+      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
+      await assertAccessible(page, 'the class room, joined');
+      await tabTo(page, page.getByRole('button', { name: 'Turn microphone on' }));
+      await page.keyboard.press('Enter');
+      await page.getByRole('button', { name: 'Turn microphone off' }).waitFor();
+      await tabTo(page, page.getByText('Join with another LiveKit app'));
+      await page.keyboard.press('Enter');
       await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
       await tabTo(page, page.getByRole('button', { name: 'Copy access token' }));
       await page.keyboard.press('Enter');
@@ -185,7 +201,10 @@ describe('web console: accessibility', function () {
       await page.keyboard.press('Enter');
       await page.getByRole('alert').filter({ hasText: 'did not let the page copy the token' }).waitFor();
       assert.equal(await page.getByLabel('Access token').inputValue(), copied);
-      await assertAccessible(page, 'an open booking with the token to copy by hand');
+      await assertAccessible(page, 'the class room with the token to copy by hand');
+      await tabTo(page, page.getByRole('button', { name: 'Leave the class' }), { backwards: true });
+      await page.keyboard.press('Enter');
+      await page.getByTestId('room-status').getByText('You left the class.').waitFor();
 
       await harness.skipTo(new Date(Date.parse(walked.endsAt)));
       await attend(harness, walked, teacher.user.id, 0, 60);

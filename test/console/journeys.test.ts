@@ -14,7 +14,6 @@ import {
   finishRoom,
   publishSlot,
   settled,
-  startBookingHarness,
   untilPhase,
   walletOf,
   type BookingHarness,
@@ -30,6 +29,7 @@ import {
 } from '../support/browser';
 import { logIn as logInThroughPage, PASSWORD } from '../support/console';
 import { requireTimeSkipping } from '../support/devserver';
+import { startBookingHarnessWithLiveKit, type LocalLiveKit } from '../support/livekit-server';
 import { startFakeStripe, type FakeStripe } from '../support/stripe';
 import { withdrawalWorkflow } from '../support/withdrawals';
 
@@ -42,10 +42,14 @@ describe('web console: journeys in a browser', function () {
   let harness: BookingHarness;
   let browser: Browser | undefined;
   let stripe: FakeStripe;
+  let livekit: LocalLiveKit;
 
   before(async function () {
     stripe = await startFakeStripe();
-    harness = await startBookingHarness({ ...stripe.env, TEMPORAL_UI_URL }, { sockets: true });
+    ({ harness, livekit } = await startBookingHarnessWithLiveKit(
+      { ...stripe.env, TEMPORAL_UI_URL },
+      { sockets: true },
+    ));
     requireTimeSkipping(this, harness.env);
     if (chromiumPath !== undefined) browser = await launchChromium(chromiumPath);
   });
@@ -53,6 +57,7 @@ describe('web console: journeys in a browser', function () {
   after(async function () {
     await browser?.close();
     await harness?.close();
+    await livekit?.close();
     await stripe?.close();
   });
 
@@ -116,17 +121,22 @@ describe('web console: journeys in a browser', function () {
       await page.getByRole('heading', { name: 'The class is open' }).waitFor();
       // "class opening" arrived over the socket: the count moved without a reload.
       await unread.filter({ hasText: /^2$/ }).waitFor();
+      // Joining: the class room page connects to LiveKit in the browser, and the
+      // student's presence there (LiveKit's webhooks) is what attendance counts.
       await page.getByRole('button', { name: 'Join the class' }).click();
-      await page.getByTestId('join-info').getByText(`meeting-${meeting.id}`).waitFor();
-
+      await page.getByRole('heading', { name: 'Class room' }).waitFor();
+      await page.getByRole('button', { name: 'Join the class' }).click();
+      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
       const student = await studentOf(email);
-      await attend(harness, meeting, student, 0, 60);
+      await livekit.waitForConnected(`meeting-${meeting.id}`, `user-${student}`);
+
       await attend(harness, meeting, teacher.user.id, 0, 60);
       await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
       await finishRoom(harness, meeting);
       assert.equal((await settled(harness, bookingId)).settlement, 'released');
+      await page.getByTestId('room-status').getByText('The class has ended: its room was closed.').waitFor();
 
-      await page.reload();
+      await page.goto(`${harness.api.url}/console/bookings/${bookingId}`);
       await page.getByText('released (attended)').waitFor();
       assert.equal(await page.locator('[data-testid=timeline] li.done').count(), 4, 'every step is done');
 

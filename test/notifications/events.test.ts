@@ -82,7 +82,7 @@ describe('notifications of the booking events, by email and over the socket', ()
 
     await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 14 * MINUTE_MS));
     await untilPhase(harness, booking.id, 'open');
-    const joinUrl = `${PUBLIC_URL}/api/v1/bookings/${booking.id}/join`;
+    const joinUrl = `${PUBLIC_URL}/console/bookings/${booking.id}/class`;
     const opening = await mailTo(student.user.email, '“Test class” is open');
     assert.ok(opening.text?.includes(`Join the class: ${joinUrl}`), opening.text);
     assert.ok(htmlOf(opening).includes(`href="${joinUrl}"`));

@@ -82,7 +82,7 @@ describe('real-time notifications over Socket.IO', () => {
       await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 14 * MINUTE_MS));
       await untilPhase(harness, booking.id, 'open');
       const opening = await studentOnSecond.until((n) => n.type === 'class_opening');
-      assert.equal(opening.payload.joinUrl, `http://localhost:3000/api/v1/bookings/${booking.id}/join`);
+      assert.equal(opening.payload.joinUrl, `http://localhost:3000/console/bookings/${booking.id}/class`);
       await teacherOnFirst.until((n) => n.type === 'class_opening');
 
       // What was pushed is what GET /notifications lists.

@@ -7,8 +7,8 @@ import { request } from '../api';
 import { dateTime, duration, words } from '../format';
 import { useAction, usePagedList, useResource } from '../hooks';
 import { useAuth } from '../session';
-import type { Booking, JoinInfo } from '../types';
-import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
+import type { Booking } from '../types';
+import { Badge, ErrorNotice, Loaded, Money, MoreButton } from '../ui';
 
 export function BookingsPage() {
   const list = usePagedList<Booking>('/bookings?limit=50', { live: true });
@@ -154,67 +154,14 @@ export function BookingPage({ id }: { id: string }) {
   );
 }
 
-/** The LiveKit room's address and an access token for this participant only. */
+/** While the class is open: the way into its room (the class room page joins it in the browser). */
 function JoinClass({ bookingId }: { bookingId: string }) {
-  const { token } = useAuth();
-  const [info, setInfo] = useState<JoinInfo | null>(null);
-  // The browser may refuse the clipboard (no permission, a page not served over HTTPS):
-  // then say so and show the token to copy by hand, rather than do nothing.
-  const [copied, setCopied] = useState<'yes' | 'refused' | null>(null);
-  const copy = (text: string) => {
-    setCopied(null);
-    if (navigator.clipboard === undefined) {
-      setCopied('refused');
-      return;
-    }
-    // A browser that asks the user for permission may never answer: after a few seconds, say so.
-    const unanswered = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('no answer')), 3_000),
-    );
-    Promise.race([navigator.clipboard.writeText(text), unanswered]).then(
-      () => setCopied('yes'),
-      () => setCopied('refused'),
-    );
-  };
-  const join = useAction(async () => {
-    setInfo(await request<JoinInfo>('GET', `/bookings/${bookingId}/join`, { token }));
-  });
   return (
     <section aria-labelledby="join-title" className="join">
       <h2 id="join-title">The class is open</h2>
-      <ErrorNotice error={join.error} />
-      {info === null ? (
-        <button
-          type="button"
-          aria-busy={join.pending}
-          disabled={join.pending}
-          onClick={() => void join.run()}
-        >
-          Join the class
-        </button>
-      ) : (
-        <div data-testid="join-info">
-          <p>
-            Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class
-            only and expires after it.
-          </p>
-          <button type="button" onClick={() => copy(info.token)}>
-            Copy access token
-          </button>
-          {copied === 'yes' && <Notice>Copied.</Notice>}
-          {copied === 'refused' && (
-            <>
-              <p role="alert" className="notice notice-error">
-                The browser did not let the page copy the token: select it below and copy it yourself.
-              </p>
-              <label>
-                Access token
-                <textarea readOnly rows={3} value={info.token} data-testid="join-token" />
-              </label>
-            </>
-          )}
-        </div>
-      )}
+      <Link href={`/bookings/${bookingId}/class`} role="button" data-testid="join-link">
+        Join the class
+      </Link>
     </section>
   );
 }

@@ -1,0 +1,231 @@
+// The class room (/bookings/:id/class): the booking's student or teacher
+// joins the class's LiveKit room in the browser, sees and hears who is there,
+// and turns their own microphone and camera on and off. The access token comes
+// from GET /bookings/:id/join when the person chooses to join, and goes
+// nowhere but to the LiveKit server.
+import { useEffect, useRef, useState } from 'react';
+import { Link } from 'wouter';
+import type { Track } from 'livekit-client';
+import { request } from '../api';
+import { useClassRoom, type Person } from '../classroom';
+import { dateTime } from '../format';
+import { useAction, useResource } from '../hooks';
+import { useAuth } from '../session';
+import type { Booking, JoinInfo } from '../types';
+import { ErrorNotice, Loaded } from '../ui';
+
+export function ClassRoomPage({ id }: { id: string }) {
+  const booking = useResource<Booking>(`/bookings/${id}`);
+  return (
+    <section aria-labelledby="room-title">
+      <p>
+        <Link href={`/bookings/${id}`}>← The booking</Link>
+      </p>
+      <Loaded resource={booking} what="the booking">
+        {(b) => <ClassRoom booking={b} />}
+      </Loaded>
+    </section>
+  );
+}
+
+function ClassRoom({ booking }: { booking: Booking }) {
+  const { token } = useAuth();
+  const room = useClassRoom();
+  const [info, setInfo] = useState<JoinInfo | null>(null);
+  const enter = useAction(async () => {
+    // A new token each time: the previous one may be close to its end.
+    const joined = await request<JoinInfo>('GET', `/bookings/${booking.id}/join`, { token });
+    setInfo(joined);
+    await room.join(joined.url, joined.token);
+  });
+  const inside = room.phase === 'connected' || room.phase === 'reconnecting';
+  const me = room.people.find((p) => p.isLocal);
+  const busy = enter.pending || room.phase === 'connecting';
+
+  return (
+    <>
+      <h1 id="room-title">Class room</h1>
+      <p>
+        The class runs from {dateTime(booking.startsAt)} to {dateTime(booking.endsAt)}. Being in the room is
+        what counts as attending.
+      </p>
+      <ErrorNotice error={enter.error} />
+      <p
+        role="status"
+        data-testid="room-status"
+        className={room.phase === 'failed' ? 'notice notice-error' : undefined}
+      >
+        {statusText(room.phase, room.message)}
+      </p>
+      {!inside && (
+        <button type="button" aria-busy={busy} disabled={busy} onClick={() => void enter.run()}>
+          {room.phase === 'left' || room.phase === 'failed' ? 'Join again' : 'Join the class'}
+        </button>
+      )}
+      {inside && me !== undefined && (
+        <>
+          {room.message !== null && (
+            <p role="alert" className="notice notice-error">
+              {room.message}
+            </p>
+          )}
+          <div className="room-controls" role="group" aria-label="Your microphone and camera">
+            <button
+              type="button"
+              aria-pressed={me.microphone}
+              onClick={() => void room.setMicrophone(!me.microphone)}
+            >
+              {me.microphone ? 'Turn microphone off' : 'Turn microphone on'}
+            </button>
+            <button type="button" aria-pressed={me.camera} onClick={() => void room.setCamera(!me.camera)}>
+              {me.camera ? 'Turn camera off' : 'Turn camera on'}
+            </button>
+            {room.audioBlocked && (
+              <button type="button" onClick={() => void room.startAudio()}>
+                Play the class's sound
+              </button>
+            )}
+            <button type="button" className="secondary" onClick={() => void room.leave()}>
+              Leave the class
+            </button>
+          </div>
+          <ul className="room-people" aria-label="In the room" data-testid="room-people">
+            {room.people.map((person) => (
+              <PersonTile key={person.identity} person={person} />
+            ))}
+          </ul>
+        </>
+      )}
+      {info !== null && <OtherApp info={info} />}
+    </>
+  );
+}
+
+function statusText(phase: ReturnType<typeof useClassRoom>['phase'], message: string | null): string {
+  switch (phase) {
+    case 'idle':
+      return 'You are not in the room yet.';
+    case 'connecting':
+      return 'Joining the class…';
+    case 'connected':
+      return 'You are in the class.';
+    case 'reconnecting':
+      return 'The connection dropped: joining again…';
+    case 'left':
+    case 'failed':
+      return message ?? 'You are not in the room.';
+  }
+}
+
+function PersonTile({ person }: { person: Person }) {
+  const label = `${person.name}${person.isLocal ? ' (you)' : ''}`;
+  const state = [
+    person.microphone ? 'microphone on' : 'microphone off',
+    person.camera ? 'camera on' : 'camera off',
+    ...(person.speaking ? ['speaking'] : []),
+  ].join(', ');
+  return (
+    <li className={person.speaking ? 'speaking' : undefined}>
+      {person.video !== undefined ? (
+        <Media track={person.video} kind="video" label={`${label}'s camera`} muted={person.isLocal} />
+      ) : (
+        <div className="no-video" aria-hidden="true">
+          {initials(person.name)}
+        </div>
+      )}
+      {person.audio !== undefined && <Media track={person.audio} kind="audio" label={`${label}'s voice`} />}
+      <p>
+        <strong>{label}</strong>
+        <br />
+        <small>{state}</small>
+      </p>
+    </li>
+  );
+}
+
+/** A track played in an element of React's, attached by livekit-client and detached when it goes. */
+function Media({
+  track,
+  kind,
+  label,
+  muted,
+}: {
+  track: Track;
+  kind: 'video' | 'audio';
+  label: string;
+  muted?: boolean;
+}) {
+  const element = useRef<HTMLVideoElement & HTMLAudioElement>(null);
+  useEffect(() => {
+    const current = element.current;
+    if (current === null) return;
+    track.attach(current);
+    return () => {
+      track.detach(current);
+    };
+  }, [track]);
+  return kind === 'video' ? (
+    <video ref={element} aria-label={label} autoPlay playsInline muted={muted} />
+  ) : (
+    <audio ref={element} aria-label={label} autoPlay />
+  );
+}
+
+function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter((part) => part !== '')
+    .slice(0, 2)
+    .map((part) => [...part][0]?.toUpperCase() ?? '')
+    .join('');
+}
+
+/** For a person who would rather use another LiveKit app: the room, the server and the token to copy. */
+function OtherApp({ info }: { info: JoinInfo }) {
+  // The browser may refuse the clipboard (no permission, a page not served over HTTPS):
+  // then say so and show the token to copy by hand, rather than do nothing.
+  const [copied, setCopied] = useState<'yes' | 'refused' | null>(null);
+  const copy = (text: string) => {
+    setCopied(null);
+    if (navigator.clipboard === undefined) {
+      setCopied('refused');
+      return;
+    }
+    // A browser that asks the user for permission may never answer: after a few seconds, say so.
+    const unanswered = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no answer')), 3_000),
+    );
+    Promise.race([navigator.clipboard.writeText(text), unanswered]).then(
+      () => setCopied('yes'),
+      () => setCopied('refused'),
+    );
+  };
+  return (
+    <details data-testid="join-info">
+      <summary>Join with another LiveKit app</summary>
+      <p>
+        Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class only
+        and expires after it.
+      </p>
+      <button type="button" className="secondary" onClick={() => copy(info.token)}>
+        Copy access token
+      </button>
+      {copied === 'yes' && (
+        <p role="status" className="notice notice-ok">
+          Copied.
+        </p>
+      )}
+      {copied === 'refused' && (
+        <>
+          <p role="alert" className="notice notice-error">
+            The browser did not let the page copy the token: select it below and copy it yourself.
+          </p>
+          <label>
+            Access token
+            <textarea readOnly rows={3} value={info.token} data-testid="join-token" />
+          </label>
+        </>
+      )}
+    </details>
+  );
+}
