@@ -110,8 +110,9 @@ export function messageContext(facts: EmailFacts, settings: EmailSettings): Mess
     hasEarnings: (number('teacherEarned') ?? 0) > 0,
     outcome: outcome === null ? null : (OUTCOME_WORDS[outcome] ?? outcome),
     joinUrl: text('joinUrl'),
-    reviewsUrl: `${settings.publicUrl}/api/v1/admin/reviews`,
-    bookingUrl: bookingId === null ? null : `${settings.publicUrl}/api/v1/bookings/${bookingId}`,
+    // Links open the web console's pages (which ask the person to log in first).
+    reviewsUrl: `${settings.publicUrl}/console/reviews`,
+    bookingUrl: bookingId === null ? null : `${settings.publicUrl}/console/bookings/${bookingId}`,
     reminder: number('reminder'),
     attendedPercent,
     amount: amount('amount'),
@@ -119,8 +120,8 @@ export function messageContext(facts: EmailFacts, settings: EmailSettings): Mess
     reason: text('reason'),
     reference: text('reference'),
     waitingFor: WAITING_WORDS[text('waitingFor') ?? ''] ?? null,
-    withdrawalsUrl: `${settings.publicUrl}/api/v1/withdrawals`,
-    adminWithdrawalsUrl: `${settings.publicUrl}/api/v1/withdrawals?status=${text('waitingFor') === 'payout_confirmation' ? 'processing' : 'pending'}`,
+    withdrawalsUrl: `${settings.publicUrl}/console/withdrawals`,
+    adminWithdrawalsUrl: `${settings.publicUrl}/console/admin/withdrawals?status=${text('waitingFor') === 'payout_confirmation' ? 'processing' : 'pending'}`,
   };
 }
 

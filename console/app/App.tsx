@@ -2,7 +2,7 @@
 // unread count, and the routes. Each role sees its own pages only; the API
 // decides what anyone may do, the console only does not offer the rest.
 import type { ReactNode } from 'react';
-import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
+import { Link, Redirect, Route, Switch, useLocation, useSearch } from 'wouter';
 import { useSession } from './session';
 import type { Role } from './types';
 import { LoginPage, RegisterPage, ReLoginDialog } from './pages/auth';
@@ -57,7 +57,7 @@ export function App() {
         <Route path="/register" component={RegisterPage} />
         <Route path="/login" component={LoginPage} />
         <Route>
-          <Redirect to="/login" replace />
+          <ToLogin />
         </Route>
       </Switch>
     );
@@ -117,6 +117,14 @@ export function App() {
       </main>
     </>
   );
+}
+
+/** To the login page, which comes back here (?next=) once the person is in: a link from an email lands where it pointed. */
+function ToLogin() {
+  const [location] = useLocation();
+  const search = useSearch();
+  const here = `${location}${search === '' ? '' : `?${search}`}`;
+  return <Redirect to={location === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`} replace />;
 }
 
 function only(role: Role, roles: Role[], route: ReactNode): ReactNode {

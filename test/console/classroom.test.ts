@@ -16,7 +16,7 @@ import {
   type BookingHarness,
 } from '../support/bookings';
 import { assertAccessible, findChromium, launchChromium, noBrowser, watchedPage } from '../support/browser';
-import { consolePageOverHttp, cspDirectives, logIn, registerNamed } from '../support/console';
+import { consolePageOverHttp, cspDirectives, logIn, PASSWORD, registerNamed } from '../support/console';
 import { depositTo } from '../support/api';
 import { requireTimeSkipping } from '../support/devserver';
 import { startBookingHarnessWithLiveKit, type LocalLiveKit } from '../support/livekit-server';
@@ -142,6 +142,40 @@ describe('web console: the class room', function () {
         [room],
       );
       assert.deepEqual(problems.errors, [], 'script errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('when the student follows the class-opening email’s link logged out, then logging in lands in the class room, and a next page outside the console is ignored', async function () {
+    if (browser === undefined) return noBrowser('the class room');
+    const { student, booking } = await openClass();
+    const opening = await eventually(
+      () =>
+        harness.api.db('notifications').where({ user_id: student.user.id, type: 'class_opening' }).first(),
+      'the class-opening notification',
+    );
+    const link = new URL(opening.payload.joinUrl);
+    assert.equal(link.pathname, `/console/bookings/${booking.id}/class`);
+    const { context, page } = await watchedPage(browser);
+    try {
+      await page.goto(`${harness.api.url}${link.pathname}`);
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await page.getByLabel('Email').fill(student.user.email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Class room' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, link.pathname);
+
+      for (const hostile of ['//evil.example/x', 'https://evil.example/', '/../../api/v1/wallet']) {
+        await page.getByRole('button', { name: /^Log out/ }).click();
+        await page.goto(`${harness.api.url}/console/login?next=${encodeURIComponent(hostile)}`);
+        await page.getByLabel('Email').fill(student.user.email);
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('heading', { name: 'Wallet' }).waitFor();
+        assert.equal(page.url(), `${harness.api.url}/console/wallet`, hostile);
+      }
     } finally {
       await context.close();
     }

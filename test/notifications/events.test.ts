@@ -71,7 +71,7 @@ describe('notifications of the booking events, by email and over the socket', ()
     const confirmed = await mailTo(student.user.email, 'Booking confirmed: Test class');
     assert.match(confirmed.text ?? '', /\$10\.00 is held from your credits/);
     assert.match(confirmed.text ?? '', new RegExp(meeting.startsAt.replace(/\./g, '\\.')));
-    assert.match(htmlOf(confirmed), /<a href="http:\/\/localhost:3000\/api\/v1\/bookings\//);
+    assert.match(htmlOf(confirmed), /<a href="http:\/\/localhost:3000\/console\/bookings\//);
     const teacherConfirmed = await mailTo(teacher.user.email, 'New booking: Test class');
     assert.match(teacherConfirmed.text ?? '', /A student booked “Test class” \(\$10\.00\)/);
     // The same notification, pushed to each of them.
@@ -164,7 +164,7 @@ describe('notifications of the booking events, by email and over the socket', ()
     const required = await mailTo(admin.user.email, 'Review required: Test class');
     assert.match(required.text ?? '', /the student did not attend/);
     assert.match(required.text ?? '', /\$20\.00 stays held/);
-    assert.ok(required.text?.includes(`${PUBLIC_URL}/api/v1/admin/reviews`));
+    assert.ok(required.text?.includes(`${PUBLIC_URL}/console/reviews`));
     await adminSocket!.until((n) => n.type === 'review_required' && n.payload.bookingId === booking.id);
 
     await harness.skip(6 * HOUR_MS + MINUTE_MS);

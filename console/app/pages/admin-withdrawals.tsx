@@ -1,6 +1,7 @@
 // The admin's withdrawal queue: approve, reject with a reason, complete a
 // manual payout with its reference. Each answer is the workflow's.
 import { useState, type FormEvent } from 'react';
+import { useSearch } from 'wouter';
 import { request } from '../api';
 import { dateTime, words } from '../format';
 import { useAction, usePagedList } from '../hooks';
@@ -11,7 +12,11 @@ import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 const FILTERS: WithdrawalStatus[] = ['pending', 'processing', 'completed', 'rejected', 'failed'];
 
 export function AdminWithdrawalsPage() {
-  const [status, setStatus] = useState<WithdrawalStatus>('pending');
+  // A link may name the list to open on (the reminder email's ?status=processing).
+  const asked = new URLSearchParams(useSearch()).get('status');
+  const [status, setStatus] = useState<WithdrawalStatus>(
+    FILTERS.find((value) => value === asked) ?? 'pending',
+  );
   const list = usePagedList<Withdrawal>(`/withdrawals?status=${status}&limit=50`, { live: true });
   const [last, setLast] = useState<Withdrawal | null>(null);
   return (

@@ -1,21 +1,32 @@
 // Register and log in. A failed attempt leaves the form as it was typed.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link, useLocation } from 'wouter';
+import { Link, useLocation, useSearch } from 'wouter';
 import { request } from '../api';
 import { useAction, useFields } from '../hooks';
 import { useSession } from '../session';
 import type { Session } from '../types';
 import { ErrorNotice, Field } from '../ui';
 
+/**
+ * Where to go once logged in: the page a link asked for (an email's "Join the
+ * class"), kept in ?next= while the person logs in, if it is a path of this
+ * console; else the start page.
+ */
+export function nextPath(search: string): string {
+  const next = new URLSearchParams(search).get('next');
+  return next !== null && /^\/[\w-]+(\/[\w-]+)*(\?[\w=&-]*)?$/.test(next) ? next : '/';
+}
+
 export function LoginPage() {
   const { logIn, endedBecause } = useSession();
   const [, navigate] = useLocation();
+  const search = useSearch();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const login = useAction(async () => {
     const session = await request<Session>('POST', '/auth/login', { body: { email, password } });
     logIn(session);
-    navigate('/');
+    navigate(nextPath(search));
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -50,7 +61,7 @@ export function LoginPage() {
         </button>
       </form>
       <p>
-        New here? <Link href="/register">Create an account</Link>
+        New here? <Link href={`/register${search === '' ? '' : `?${search}`}`}>Create an account</Link>
       </p>
     </main>
   );
@@ -59,6 +70,7 @@ export function LoginPage() {
 export function RegisterPage() {
   const { logIn } = useSession();
   const [, navigate] = useLocation();
+  const search = useSearch();
   const [form, set] = useFields({
     name: '',
     email: '',
@@ -78,7 +90,7 @@ export function RegisterPage() {
     };
     const session = await request<Session>('POST', '/auth/register', { body });
     logIn(session);
-    navigate('/');
+    navigate(nextPath(search));
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
