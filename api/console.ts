@@ -2,7 +2,8 @@
 // /console: one HTML page for every /console path (the browser routes), the
 // hashed assets it links, and the few facts of this deployment the page needs.
 // The page's Content-Security-Policy allows scripts and styles from this
-// origin only: no inline script, no eval, no other site.
+// origin only (no inline script, no eval) and connections to it and to the
+// LiveKit server.
 import express from 'express';
 import { consoleBundle, type ConsoleBundle } from '../console/build';
 import { MethodNotAllowedError, NotFoundError } from './errors';
@@ -39,11 +40,22 @@ export function consoleCsp(livekitUrl: string): string {
   ].join('; ');
 }
 
-/** A LiveKit URL's origin under both schemes livekit-client uses (ws/wss and http/https). */
-function liveKitOrigins(livekitUrl: string): string[] {
+/** LiveKit Cloud's domains: its client fails a project's connection over to region hosts under them. */
+const LIVEKIT_CLOUD = /\.(livekit\.cloud|livekit\.run)$/;
+
+/**
+ * A LiveKit URL's origin under both schemes livekit-client uses (ws/wss and
+ * http/https); for LiveKit Cloud, every host of its domain.
+ */
+export function liveKitOrigins(livekitUrl: string): string[] {
   const url = new URL(livekitUrl);
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
-  return [`${secure ? 'wss' : 'ws'}://${url.host}`, `${secure ? 'https' : 'http'}://${url.host}`];
+  const cloud = LIVEKIT_CLOUD.exec(url.hostname);
+  const hosts = cloud === null ? [url.host] : [url.host, `*.${cloud[1]}`];
+  return hosts.flatMap((host) => [
+    `${secure ? 'wss' : 'ws'}://${host}`,
+    `${secure ? 'https' : 'http'}://${host}`,
+  ]);
 }
 
 const ASSET_NAME = /^[\w-]+(\.(js|css|map|LEGAL|txt))+$/;

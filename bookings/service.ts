@@ -561,6 +561,7 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
     roomName,
     identity: identityOf(actor.id),
     name: person?.name ?? (actor.id === booking.teacher_id ? 'Teacher' : 'Student'),
+    metadata: JSON.stringify({ role: actor.id === booking.teacher_id ? 'teacher' : 'student' }),
     now,
     validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
   });

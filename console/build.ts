@@ -67,7 +67,10 @@ async function buildConsole(): Promise<ConsoleBundle> {
     const type = CONTENT_TYPES[path.extname(name)] ?? 'text/plain; charset=utf-8';
     assets.set(name, { body: Buffer.from(file.contents), contentType: type });
   }
-  const entry = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint !== undefined);
+  // By its entry point: with splitting, a dynamically imported module's chunk has one too.
+  const entry = Object.entries(result.metafile.outputs).find(
+    ([, output]) => output.entryPoint === 'main.tsx',
+  );
   if (entry === undefined) throw new Error('the console build produced no entry script');
   const [script, { cssBundle }] = entry;
   if (cssBundle === undefined) throw new Error('the console build produced no stylesheet');

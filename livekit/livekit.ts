@@ -70,6 +70,8 @@ export class LiveKit {
     roomName: string;
     identity: string;
     name: string;
+    /** What the room's other participants are told of this one (JSON). */
+    metadata?: string;
     now: Date;
     validUntil: Date;
   }): Promise<string> {
@@ -78,6 +80,7 @@ export class LiveKit {
       identity: input.identity,
       name: input.name,
       ttl: ttlSeconds,
+      ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
     });
     token.addGrant({ room: input.roomName, roomJoin: true, canPublish: true, canSubscribe: true });
     return token.toJwt();

@@ -12,6 +12,8 @@ export type RoomPhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | '
 export interface Person {
   identity: string;
   name: string;
+  /** 'teacher' or 'student', from the token's metadata. */
+  role: string | null;
   isLocal: boolean;
   speaking: boolean;
   microphone: boolean;
@@ -25,6 +27,8 @@ export interface Person {
 export interface ClassRoom {
   phase: RoomPhase;
   people: Person[];
+  /** The microphone or camera being turned on or off (asking the browser for it can take a while). */
+  devicePending: 'microphone' | 'camera' | null;
   /** Why the room was left or could not be joined, or why a device could not be used. */
   message: string | null;
   /** The browser blocked sound until the person acts (autoplay rules). */
@@ -43,6 +47,9 @@ export function useClassRoom(): ClassRoom {
   const [people, setPeople] = useState<Person[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const [audioBlocked, setAudioBlocked] = useState(false);
+  const [devicePending, setDevicePending] = useState<'microphone' | 'camera' | null>(null);
+  /** False once the page is gone: a join still on its way must then not connect. */
+  const mounted = useRef(true);
 
   const refresh = useCallback(() => {
     const current = room.current;
@@ -54,16 +61,20 @@ export function useClassRoom(): ClassRoom {
   }, []);
 
   // Leaving the page leaves the room.
-  useEffect(
-    () => () => {
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
       void room.current?.disconnect();
-    },
-    [],
-  );
+    };
+  }, []);
 
   const join = useCallback(
     async (url: string, token: string) => {
-      if (room.current !== null) await room.current.disconnect();
+      if (!mounted.current) return;
+      const previous = room.current;
+      room.current = null;
+      if (previous !== null) await previous.disconnect();
       setMessage(null);
       setPhase('connecting');
       let livekit: LiveKit;
@@ -71,10 +82,13 @@ export function useClassRoom(): ClassRoom {
         livekit = lk.current ?? (await import('livekit-client'));
       } catch {
         setPhase('failed');
-        setMessage('The class room could not be loaded: check the connection and try again.');
+        // Most often a new version of the console was deployed since this page was loaded.
+        setMessage('The class room could not be loaded. Reload the page and join again.');
         return;
       }
       lk.current = livekit;
+      // The person may have left the page while the class room was loading.
+      if (!mounted.current) return;
       const { RoomEvent } = livekit;
       const next = new livekit.Room({ adaptiveStream: true, dynacast: true });
       room.current = next;
@@ -91,6 +105,10 @@ export function useClassRoom(): ClassRoom {
         RoomEvent.TrackUnmuted,
         RoomEvent.LocalTrackPublished,
         RoomEvent.LocalTrackUnpublished,
+        RoomEvent.TrackPublished,
+        RoomEvent.TrackUnpublished,
+        RoomEvent.ParticipantNameChanged,
+        RoomEvent.ParticipantMetadataChanged,
         RoomEvent.ActiveSpeakersChanged,
         RoomEvent.AudioPlaybackStatusChanged,
       ]) {
@@ -102,7 +120,10 @@ export function useClassRoom(): ClassRoom {
       );
       next.on(
         RoomEvent.Reconnected,
-        mine(() => setPhase('connected')),
+        mine(() => {
+          setPhase('connected');
+          refresh();
+        }),
       );
       next.on(
         RoomEvent.Disconnected,
@@ -120,7 +141,8 @@ export function useClassRoom(): ClassRoom {
         setMessage(notJoinedBecause(livekit, error, url));
         return;
       }
-      if (room.current !== next) return;
+      // Disconnected may already have been told (a room closed just as it was joined).
+      if (room.current !== next || next.state !== livekit.ConnectionState.Connected) return;
       setPhase('connected');
       refresh();
     },
@@ -136,11 +158,14 @@ export function useClassRoom(): ClassRoom {
       const current = room.current;
       if (current === null) return;
       setMessage(null);
+      setDevicePending(which);
       try {
         if (which === 'microphone') await current.localParticipant.setMicrophoneEnabled(on);
         else await current.localParticipant.setCameraEnabled(on);
       } catch (error) {
-        setMessage(deviceRefused(which, error));
+        setMessage(deviceRefused(which, on, error));
+      } finally {
+        setDevicePending(null);
       }
       refresh();
     },
@@ -154,7 +179,18 @@ export function useClassRoom(): ClassRoom {
     refresh();
   }, [refresh]);
 
-  return { phase, people, message, audioBlocked, join, leave, setMicrophone, setCamera, startAudio };
+  return {
+    phase,
+    people,
+    devicePending,
+    message,
+    audioBlocked,
+    join,
+    leave,
+    setMicrophone,
+    setCamera,
+    startAudio,
+  };
 }
 
 function personOf(livekit: LiveKit, p: Participant, isLocal: boolean): Person {
@@ -165,6 +201,7 @@ function personOf(livekit: LiveKit, p: Participant, isLocal: boolean): Person {
   return {
     identity: p.identity,
     name: p.name || p.identity,
+    role: roleOf(p.metadata),
     isLocal,
     speaking: p.isSpeaking,
     microphone: on(microphone),
@@ -172,6 +209,16 @@ function personOf(livekit: LiveKit, p: Participant, isLocal: boolean): Person {
     video: on(camera) ? camera?.track : undefined,
     audio: !isLocal && on(microphone) ? microphone?.track : undefined,
   };
+}
+
+function roleOf(metadata: string | undefined): string | null {
+  try {
+    const role: unknown =
+      metadata === undefined ? undefined : (JSON.parse(metadata) as { role?: unknown }).role;
+    return role === 'teacher' || role === 'student' ? role : null;
+  } catch {
+    return null;
+  }
 }
 
 function leftBecause(livekit: LiveKit, reason: number | undefined): string {
@@ -208,12 +255,12 @@ function notJoinedBecause(livekit: LiveKit, error: unknown, url: string): string
   return `The class room could not be joined: ${detail}`;
 }
 
-function deviceRefused(which: 'microphone' | 'camera', error: unknown): string {
+function deviceRefused(which: 'microphone' | 'camera', on: boolean, error: unknown): string {
   const name = error instanceof Error ? error.name : '';
   if (name === 'NotAllowedError') {
     return `The browser did not allow the page to use your ${which}: allow it in the address bar's site settings.`;
   }
   if (name === 'NotFoundError') return `No ${which} was found on this device.`;
   if (name === 'NotReadableError') return `Your ${which} is in use by another application.`;
-  return `Your ${which} could not be turned on: ${error instanceof Error ? error.message : String(error)}`;
+  return `Your ${which} could not be turned ${on ? 'on' : 'off'}: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -171,19 +171,14 @@ describe('web console: accessibility', function () {
       await untilPhase(harness, booking.id, 'open');
       await atBooking(page, booking.id, 'The class is open');
       await assertAccessible(page, 'an open booking');
-      // The class room, with the keyboard alone: in, microphone on, the token for another app, out.
-      await tabTo(page, page.getByRole('button', { name: 'Join the class' }));
+      // The class room, with the keyboard alone: the token for another app, then in, microphone on, out.
+      await tabTo(page, page.getByRole('link', { name: 'Join the class' }));
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Class room' }).waitFor();
       await assertAccessible(page, 'the class room');
-      await tabTo(page, page.getByRole('button', { name: 'Join the class' }));
-      await page.keyboard.press('Enter');
-      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
-      await assertAccessible(page, 'the class room, joined');
-      await tabTo(page, page.getByRole('button', { name: 'Turn microphone on' }));
-      await page.keyboard.press('Enter');
-      await page.getByRole('button', { name: 'Turn microphone off' }).waitFor();
       await tabTo(page, page.getByText('Join with another LiveKit app'));
+      await page.keyboard.press('Enter');
+      await tabTo(page, page.getByRole('button', { name: 'Get an access token' }));
       await page.keyboard.press('Enter');
       await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
       await tabTo(page, page.getByRole('button', { name: 'Copy access token' }));
@@ -202,9 +197,19 @@ describe('web console: accessibility', function () {
       await page.getByRole('alert').filter({ hasText: 'did not let the page copy the token' }).waitFor();
       assert.equal(await page.getByLabel('Access token').inputValue(), copied);
       await assertAccessible(page, 'the class room with the token to copy by hand');
-      await tabTo(page, page.getByRole('button', { name: 'Leave the class' }), { backwards: true });
+
+      await tabTo(page, page.getByRole('button', { name: 'Join the class' }), { backwards: true });
+      await page.keyboard.press('Enter');
+      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
+      await assertAccessible(page, 'the class room, joined');
+      // The focus moved to the first control, not back to the page's start.
+      await page.getByRole('button', { name: 'Turn microphone on' }).and(page.locator(':focus')).waitFor();
+      await page.keyboard.press('Enter');
+      await page.getByRole('button', { name: 'Turn microphone off' }).waitFor();
+      await tabTo(page, page.getByRole('button', { name: 'Leave the class' }));
       await page.keyboard.press('Enter');
       await page.getByTestId('room-status').getByText('You left the class.').waitFor();
+      await page.getByRole('button', { name: 'Join again' }).and(page.locator(':focus')).waitFor();
 
       await harness.skipTo(new Date(Date.parse(walked.endsAt)));
       await attend(harness, walked, teacher.user.id, 0, 60);
@@ -435,6 +440,45 @@ describe('web console: accessibility', function () {
       assert.equal(row?.status, 'rejected');
       await assertAccessible(page, 'the withdrawal queue after a rejection');
     });
+  });
+
+  it('when a student, a teacher and an admin use the console on a 390 px wide phone screen, then no page runs off its side', async function () {
+    if (browser === undefined) return overHttp('a phone-sized screen');
+    const student = await registerNamed(harness.api, 'student', 'Priya Phone-Screen Student');
+    const teacher = await registerNamed(harness.api, 'teacher', 'Pat Phone-Screen Teacher');
+    const admin = await createAdmin(harness.api);
+    const pages: [string, string[]][] = [
+      [
+        student.user.email,
+        ['/console/wallet', '/console/teachers', '/console/bookings', '/console/notifications'],
+      ],
+      [teacher.user.email, ['/console/classes', '/console/revenue', '/console/withdrawals']],
+      [admin.user.email, ['/console/reviews', '/console/admin/withdrawals']],
+    ];
+    for (const [email, paths] of pages) {
+      const { context, page, problems } = await watchedPage(browser, {
+        viewport: { width: 390, height: 844 },
+      });
+      try {
+        await page.goto(`${harness.api.url}/console/login`);
+        await page.getByLabel('Email').fill(email);
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('button', { name: /^Log out/ }).waitFor();
+        for (const path of paths) {
+          await page.goto(`${harness.api.url}${path}`);
+          await page.getByRole('heading', { level: 1 }).waitFor();
+          await page.locator('[aria-busy=true]').first().waitFor({ state: 'detached' });
+          const width = await page.evaluate(
+            () => (globalThis as any).document.documentElement.scrollWidth as number,
+          );
+          assert.ok(width <= 390, `${path} is ${width} px wide on a 390 px screen`);
+        }
+        assertClean(problems);
+      } finally {
+        await context.close();
+      }
+    }
   });
 
   // ---- helpers ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
 import { assertAccessible, findChromium, launchChromium, noBrowser, watchedPage } from '../support/browser';
 import { consolePageOverHttp, cspDirectives, logIn, PASSWORD, registerNamed } from '../support/console';
 import { depositTo } from '../support/api';
+import { liveKitOrigins } from '../../api/console';
 import { requireTimeSkipping } from '../support/devserver';
 import { startBookingHarnessWithLiveKit, type LocalLiveKit } from '../support/livekit-server';
 
@@ -57,7 +58,7 @@ describe('web console: the class room', function () {
   async function inRoom(page: Page, email: string, bookingId: string): Promise<void> {
     await logIn(page, harness.api.url, email);
     await page.goto(`${harness.api.url}/console/bookings/${bookingId}`);
-    await page.getByRole('button', { name: 'Join the class' }).click(); // the link, styled as a button
+    await page.getByRole('link', { name: 'Join the class' }).click();
     await page.getByRole('heading', { name: 'Class room' }).waitFor();
     await page.getByRole('button', { name: 'Join the class' }).click();
     await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
@@ -141,6 +142,12 @@ describe('web console: the class room', function () {
         livekit.deletedRooms.filter((r) => r === room),
         [room],
       );
+      // LiveKit then reports the student gone and the room finished; the app takes both.
+      await eventually(async () => {
+        const kinds = await harness.api.db('livekit_events').where({ room_name: room }).pluck('event');
+        return kinds.filter((k: string) => k === 'room_finished').length === 2 ? kinds : undefined;
+      }, 'the room finished twice: the test’s webhook and LiveKit’s after DeleteRoom');
+      assert.deepEqual(livekit.webhookFailures, []);
       assert.deepEqual(problems.errors, [], 'script errors');
     } finally {
       await context.close();
@@ -200,6 +207,92 @@ describe('web console: the class room', function () {
     }
   });
 
+  it('when the person leaves the class room page while joining, then they are not left in the room: neither while the token is fetched nor while LiveKit answers', async function () {
+    if (browser === undefined) return noBrowser('the class room');
+    const { student, booking, room } = await openClass();
+    const identity = `user-${student.user.id}`;
+    const { context, page } = await watchedPage(browser);
+    // Moving between the pages inside the console (no reload, which would close every socket).
+    const toClassRoom = async () => {
+      await page.getByRole('link', { name: 'Join the class' }).click();
+      await page.getByRole('heading', { name: 'Class room' }).waitFor();
+    };
+    const toBooking = async () => {
+      await page.getByRole('link', { name: '← The booking' }).click();
+      await page.getByRole('heading', { name: /^Booking of/ }).waitFor();
+    };
+    try {
+      await logIn(page, harness.api.url, student.user.email);
+      await page.goto(`${harness.api.url}/console/bookings/${booking.id}`);
+
+      // 1. The token's request is on its way when the person leaves.
+      let answer!: () => void;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      await page.route('**/api/v1/bookings/*/join', async (route) => {
+        await answered;
+        await route.continue();
+      });
+      await toClassRoom();
+      const asked = page.waitForRequest('**/api/v1/bookings/*/join');
+      await page.getByRole('button', { name: 'Join the class' }).click();
+      await asked;
+      await toBooking();
+      const delivered = page.waitForEvent('requestfinished', (r) => r.url().endsWith('/join'));
+      answer();
+      await delivered;
+      await page.unroute('**/api/v1/bookings/*/join');
+
+      // 2. LiveKit has not answered the join yet when the person leaves.
+      const release = livekit.holdJoins();
+      await toClassRoom();
+      await page.getByRole('button', { name: 'Join the class' }).click();
+      await page.getByTestId('room-status').getByText('Joining the class…').waitFor();
+      await toBooking();
+      release();
+
+      // Joining now is the one connection: an earlier attempt that had gone on to
+      // connect would still be in the room, and this join would push it out.
+      await toClassRoom();
+      await page.getByRole('button', { name: 'Join the class' }).click();
+      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
+      const sessions = livekit.participants.filter((p) => p.room === room && p.identity === identity);
+      assert.deepEqual(
+        sessions.map((p) => [p.left, p.pushedOut]),
+        [...sessions.slice(1).map(() => [true, null]), [false, null]],
+        `only the last join is in the room, and no earlier one was there to be pushed out: ${JSON.stringify(sessions)}`,
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('when the student joins again from a second tab, then the first tab says why it left', async function () {
+    if (browser === undefined) return noBrowser('the class room');
+    const { student, booking, room } = await openClass();
+    const { context, page } = await watchedPage(browser);
+    try {
+      await logIn(page, harness.api.url, student.user.email);
+      const classRoom = `${harness.api.url}/console/bookings/${booking.id}/class`;
+      await page.goto(classRoom);
+      await page.getByRole('button', { name: 'Join the class' }).click();
+      await page.getByTestId('room-status').getByText('You are in the class.').waitFor();
+      // A second tab of the same browser: its own session (tab storage), the same person.
+      const second = await context.newPage();
+      await logIn(second, harness.api.url, student.user.email);
+      await second.goto(classRoom);
+      await second.getByRole('button', { name: 'Join the class' }).click();
+      await second.getByTestId('room-status').getByText('You are in the class.').waitFor();
+      await page
+        .getByTestId('room-status')
+        .getByText('You joined this class from another window or device, so this one left.')
+        .waitFor();
+      const live = livekit.participants.filter((p) => p.room === room && !p.left);
+      assert.equal(live.length, 1, JSON.stringify(live));
+    } finally {
+      await context.close();
+    }
+  });
+
   it('when the class has not opened yet, then the class room says when it opens and joins nothing', async function () {
     if (browser === undefined) return noBrowser('the class room');
     const teacher = await registerNamed(harness.api, 'teacher', 'Tess Teacher');
@@ -233,6 +326,28 @@ describe('web console: the class room', function () {
       "'self'",
       `ws://127.0.0.1:${port}`,
       `http://127.0.0.1:${port}`,
+    ]);
+  });
+});
+
+describe('web console: the policy’s LiveKit sources', () => {
+  it('when LIVEKIT_URL has a port and a path, then connect-src names its host and port under both schemes, secure or not', () => {
+    assert.deepEqual(liveKitOrigins('wss://lk.example.com:8443/base/'), [
+      'wss://lk.example.com:8443',
+      'https://lk.example.com:8443',
+    ]);
+    assert.deepEqual(liveKitOrigins('http://127.0.0.1:7880'), [
+      'ws://127.0.0.1:7880',
+      'http://127.0.0.1:7880',
+    ]);
+  });
+
+  it('when LIVEKIT_URL is on LiveKit Cloud, then every host of its domain is allowed (the client fails over to region hosts)', () => {
+    assert.deepEqual(liveKitOrigins('wss://project-x1.livekit.cloud'), [
+      'wss://project-x1.livekit.cloud',
+      'https://project-x1.livekit.cloud',
+      'wss://*.livekit.cloud',
+      'https://*.livekit.cloud',
     ]);
   });
 });

@@ -123,7 +123,7 @@ describe('web console: journeys in a browser', function () {
       await unread.filter({ hasText: /^2$/ }).waitFor();
       // Joining: the class room page connects to LiveKit in the browser, and the
       // student's presence there (LiveKit's webhooks) is what attendance counts.
-      await page.getByRole('button', { name: 'Join the class' }).click();
+      await page.getByRole('link', { name: 'Join the class' }).click();
       await page.getByRole('heading', { name: 'Class room' }).waitFor();
       await page.getByRole('button', { name: 'Join the class' }).click();
       await page.getByTestId('room-status').getByText('You are in the class.').waitFor();

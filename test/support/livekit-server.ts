@@ -4,19 +4,22 @@
 // room, with a real WebRTC peer (werift) on the far end of its peer
 // connection, so "connected" in the page means ICE and DTLS completed. The
 // access token is checked as LiveKit checks it (TokenVerifier with the API key
-// and secret); a token that does not verify, or grants another room, is refused
-// at the upgrade with 401, as LiveKit does.
+// and secret); a token that does not verify or grants no room join is refused
+// at the upgrade with 401, as LiveKit does. A second connection of the same
+// identity to a room pushes the first out (DUPLICATE_IDENTITY), as LiveKit's does.
 //
 // Like LiveKit, it reports presence to the app: participant_joined when a
 // client's connection is up and participant_left when it leaves or its socket
 // closes, as signed webhooks (WebhookReceiver's format) POSTed to `webhookUrl`
 // when one is given, stamped with `clock` (the tests' skipped time). And like
 // LiveKit's RoomService, `DeleteRoom` (twirp, with a roomCreate token) closes a
-// room: its participants are told (LeaveRequest, reason ROOM_DELETED).
+// room: its participants are told (LeaveRequest, reason ROOM_DELETED), and the
+// app hears participant_left for each and room_finished.
 //
 // Not an SFU: it forwards no media, and tracks a client publishes are
 // acknowledged (AddTrackRequest -> TrackPublishedResponse) and received, not
-// relayed to the room's other participants.
+// relayed to the room's other participants (nor are their TrackInfos: others
+// never learn of a participant's tracks).
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,7 +60,7 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LiveKit } from '../../livekit/livekit';
 import { startBookingHarness, type BookingHarness } from './bookings';
-import { participantEvent, signWebhook } from './livekit';
+import { participantEvent, roomFinishedEvent, signWebhook } from './livekit';
 
 const API_KEY = 'devkey';
 const API_SECRET = 'secret';
@@ -66,13 +69,16 @@ export interface JoinedParticipant {
   room: string;
   identity: string;
   name: string;
+  metadata: string;
   sid: string;
   /** The peer connection reached `connected` (ICE and DTLS done). */
   connected: boolean;
   /** Kinds of the tracks it published ('audio', 'video'). */
   published: string[];
-  /** It left: its LeaveRequest, its socket closing, or the room deleted. */
+  /** It left: its LeaveRequest, its socket closing, or pushed out. */
   left: boolean;
+  /** Why the server closed it (DUPLICATE_IDENTITY, ROOM_DELETED), if it did. */
+  pushedOut: string | null;
 }
 
 export interface LocalLiveKit {
@@ -86,6 +92,8 @@ export interface LocalLiveKit {
   deletedRooms: string[];
   /** Webhooks the app did not take (not 2xx, or not delivered). */
   webhookFailures: string[];
+  /** Holds every join's WebSocket upgrade until the returned function is called. */
+  holdJoins(): () => void;
   /** Refuse every join from now on, as LiveKit refuses a bad token (401 with `why`); null: accept again. */
   refuseJoins(why: string | null): void;
   /** Resolves when `identity` has a connected peer connection in `room`. */
@@ -109,6 +117,7 @@ export async function startLocalLiveKit(
   const refused: string[] = [];
   const deletedRooms: string[] = [];
   let refusing: string | null = null;
+  let held: Promise<void> | undefined;
   const sockets = new Set<WebSocket>();
   /** Each joined participant's signalling: to be told of others, or to leave (a deleted room). */
   const sessions = new Map<
@@ -130,26 +139,33 @@ export async function startLocalLiveKit(
   };
 
   const webhookFailures: string[] = [];
-  const webhook = async (kind: 'participant_joined' | 'participant_left', p: JoinedParticipant) => {
+  const webhook = async (
+    kind: 'participant_joined' | 'participant_left' | 'room_finished',
+    p: Pick<JoinedParticipant, 'room'> & Partial<JoinedParticipant>,
+  ) => {
     const url = options.webhookUrl?.();
     if (url === undefined) return;
+    const meetingId = p.room.replace(/^meeting-/, '');
+    const atMs = clock().getTime();
     try {
       const { body, authorization } = await signWebhook(
-        participantEvent(kind, {
-          meetingId: p.room.replace(/^meeting-/, ''),
-          userId: p.identity.replace(/^user-/, ''),
-          atMs: clock().getTime(),
-          sid: p.sid,
-        }),
+        kind === 'room_finished'
+          ? roomFinishedEvent({ meetingId, atMs })
+          : participantEvent(kind, {
+              meetingId,
+              userId: p.identity!.replace(/^user-/, ''),
+              atMs,
+              sid: p.sid!,
+            }),
       );
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/webhook+json', authorization },
         body,
       });
-      if (!response.ok) webhookFailures.push(`${kind} ${p.identity}: HTTP ${response.status}`);
+      if (!response.ok) webhookFailures.push(`${kind} ${p.identity ?? p.room}: HTTP ${response.status}`);
     } catch (error) {
-      webhookFailures.push(`${kind} ${p.identity}: ${String(error)}`);
+      webhookFailures.push(`${kind} ${p.identity ?? p.room}: ${String(error)}`);
     }
   };
 
@@ -164,16 +180,26 @@ export async function startLocalLiveKit(
     }
     const { room } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { room: string };
     deletedRooms.push(room);
-    for (const [p, signal] of sessions)
-      if (p.room === room && !p.left) signal.close(DisconnectReason.ROOM_DELETED);
+    const present = [...sessions].filter(([p]) => p.room === room && !p.left);
+    for (const [, signal] of present) signal.close(DisconnectReason.ROOM_DELETED);
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    for (const [p] of present) if (p.connected) await webhook('participant_left', p);
+    await webhook('room_finished', { room });
   };
 
   const server = http.createServer((req, res) => {
     // livekit-client asks /rtc/v1/validate when the upgrade fails, to tell the person why.
     if (req.url?.startsWith('/rtc/v1/validate') === true) {
+      const token = new URL(req.url, 'http://localhost').searchParams.get('access_token') ?? '';
       // Cross-origin, as LiveKit serves it: the page is on the app's origin.
-      res.writeHead(401, { 'access-control-allow-origin': '*' }).end(refused.at(-1) ?? 'invalid token');
+      const cors = { 'access-control-allow-origin': '*' };
+      verifier.verify(token).then(
+        () =>
+          refusing === null
+            ? res.writeHead(200, cors).end('success')
+            : res.writeHead(401, cors).end(refusing),
+        (error: unknown) => res.writeHead(401, cors).end(`invalid token: ${String(error)}`),
+      );
       return;
     }
     if (req.method === 'POST' && req.url === '/twirp/livekit.RoomService/DeleteRoom') {
@@ -210,6 +236,7 @@ export async function startLocalLiveKit(
         return refuse('token grants no room join');
       }
       const request = joinRequestOf(wrapped);
+      if (held !== undefined) await held;
       wss.handleUpgrade(req, socket, head, (ws) => {
         sockets.add(ws);
         ws.on('close', () => sockets.delete(ws));
@@ -217,11 +244,19 @@ export async function startLocalLiveKit(
           room,
           identity: grants.sub!,
           name: grants.name ?? '',
+          metadata: grants.metadata ?? '',
           sid: `PA_${randomUUID().slice(0, 12)}`,
           connected: false,
           published: [],
           left: false,
+          pushedOut: null,
         };
+        // One connection per identity and room: the newest stays.
+        for (const [p, signal] of sessions) {
+          if (p.room === room && p.identity === participant.identity && !p.left) {
+            signal.close(DisconnectReason.DUPLICATE_IDENTITY);
+          }
+        }
         participants.push(participant);
         notify();
         void session(ws, participant, request);
@@ -245,8 +280,13 @@ export async function startLocalLiveKit(
       send,
       close: (reason) => {
         send({ case: 'leave', value: new LeaveRequest({ reason, action: LeaveRequest_Action.DISCONNECT }) });
-        me.left = true; // no webhook: LiveKit reports the room finished instead
+        me.left = true;
+        me.pushedOut = DisconnectReason[reason];
         notify();
+        announce(me);
+        // A deleted room's participants are reported by DeleteRoom, in order, before the room finishes.
+        if (reason === DisconnectReason.DUPLICATE_IDENTITY && me.connected)
+          void webhook('participant_left', me);
         ws.close();
       },
     });
@@ -385,6 +425,16 @@ export async function startLocalLiveKit(
     refuseJoins: (why) => {
       refusing = why;
     },
+    holdJoins: () => {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
     waitForConnected: (room, identity, timeoutMs = 20_000) =>
       waitFor(
         (p) => p.room === room && p.identity === identity && p.connected,
@@ -411,6 +461,7 @@ function participantInfo(p: JoinedParticipant): ParticipantInfo {
     sid: p.sid,
     identity: p.identity,
     name: p.name,
+    metadata: p.metadata,
     state: p.left ? ParticipantInfo_State.DISCONNECTED : ParticipantInfo_State.ACTIVE,
     joinedAt: BigInt(Math.floor(Date.now() / 1000)),
     permission: new ParticipantPermission({ canSubscribe: true, canPublish: true, canPublishData: true }),

@@ -159,7 +159,7 @@ function JoinClass({ bookingId }: { bookingId: string }) {
   return (
     <section aria-labelledby="join-title" className="join">
       <h2 id="join-title">The class is open</h2>
-      <Link href={`/bookings/${bookingId}/class`} role="button" data-testid="join-link">
+      <Link href={`/bookings/${bookingId}/class`} className="join-link" data-testid="join-link">
         Join the class
       </Link>
     </section>

@@ -31,16 +31,23 @@ export function ClassRoomPage({ id }: { id: string }) {
 function ClassRoom({ booking }: { booking: Booking }) {
   const { token } = useAuth();
   const room = useClassRoom();
-  const [info, setInfo] = useState<JoinInfo | null>(null);
   const enter = useAction(async () => {
     // A new token each time: the previous one may be close to its end.
     const joined = await request<JoinInfo>('GET', `/bookings/${booking.id}/join`, { token });
-    setInfo(joined);
     await room.join(joined.url, joined.token);
   });
   const inside = room.phase === 'connected' || room.phase === 'reconnecting';
   const me = room.people.find((p) => p.isLocal);
   const busy = enter.pending || room.phase === 'connecting';
+
+  // The button that had the focus goes away when the phase changes: the focus
+  // moves to what comes next instead of falling back to the page's start.
+  const joinButton = useRef<HTMLButtonElement>(null);
+  const firstControl = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (room.phase === 'connected') firstControl.current?.focus();
+    if (room.phase === 'left' || room.phase === 'failed') joinButton.current?.focus();
+  }, [room.phase]);
 
   return (
     <>
@@ -58,9 +65,22 @@ function ClassRoom({ booking }: { booking: Booking }) {
         {statusText(room.phase, room.message)}
       </p>
       {!inside && (
-        <button type="button" aria-busy={busy} disabled={busy} onClick={() => void enter.run()}>
-          {room.phase === 'left' || room.phase === 'failed' ? 'Join again' : 'Join the class'}
-        </button>
+        <div className="room-controls">
+          <button
+            ref={joinButton}
+            type="button"
+            aria-busy={busy}
+            disabled={busy}
+            onClick={() => void enter.run()}
+          >
+            {room.phase === 'left' || room.phase === 'failed' ? 'Join again' : 'Join the class'}
+          </button>
+          {room.phase === 'connecting' && (
+            <button type="button" className="secondary" onClick={() => void room.leave()}>
+              Cancel
+            </button>
+          )}
+        </div>
       )}
       {inside && me !== undefined && (
         <>
@@ -71,13 +91,20 @@ function ClassRoom({ booking }: { booking: Booking }) {
           )}
           <div className="room-controls" role="group" aria-label="Your microphone and camera">
             <button
+              ref={firstControl}
               type="button"
-              aria-pressed={me.microphone}
+              aria-busy={room.devicePending === 'microphone'}
+              disabled={room.devicePending !== null}
               onClick={() => void room.setMicrophone(!me.microphone)}
             >
               {me.microphone ? 'Turn microphone off' : 'Turn microphone on'}
             </button>
-            <button type="button" aria-pressed={me.camera} onClick={() => void room.setCamera(!me.camera)}>
+            <button
+              type="button"
+              aria-busy={room.devicePending === 'camera'}
+              disabled={room.devicePending !== null}
+              onClick={() => void room.setCamera(!me.camera)}
+            >
               {me.camera ? 'Turn camera off' : 'Turn camera on'}
             </button>
             {room.audioBlocked && (
@@ -96,7 +123,7 @@ function ClassRoom({ booking }: { booking: Booking }) {
           </ul>
         </>
       )}
-      {info !== null && <OtherApp info={info} />}
+      {!inside && <OtherApp bookingId={booking.id} />}
     </>
   );
 }
@@ -118,7 +145,7 @@ function statusText(phase: ReturnType<typeof useClassRoom>['phase'], message: st
 }
 
 function PersonTile({ person }: { person: Person }) {
-  const label = `${person.name}${person.isLocal ? ' (you)' : ''}`;
+  const label = `${person.name}${person.isLocal ? ' (you)' : person.role === 'teacher' ? ' (teacher)' : ''}`;
   const state = [
     person.microphone ? 'microphone on' : 'microphone off',
     person.camera ? 'camera on' : 'camera off',
@@ -180,8 +207,17 @@ function initials(name: string): string {
     .join('');
 }
 
-/** For a person who would rather use another LiveKit app: the room, the server and the token to copy. */
-function OtherApp({ info }: { info: JoinInfo }) {
+/**
+ * For a person who would rather use another LiveKit app: the room, the server
+ * and a token to copy, without joining here (the same person in two places
+ * would push one of them out).
+ */
+function OtherApp({ bookingId }: { bookingId: string }) {
+  const { token } = useAuth();
+  const [info, setInfo] = useState<JoinInfo | null>(null);
+  const fetchToken = useAction(async () => {
+    setInfo(await request<JoinInfo>('GET', `/bookings/${bookingId}/join`, { token }));
+  });
   // The browser may refuse the clipboard (no permission, a page not served over HTTPS):
   // then say so and show the token to copy by hand, rather than do nothing.
   const [copied, setCopied] = useState<'yes' | 'refused' | null>(null);
@@ -203,19 +239,34 @@ function OtherApp({ info }: { info: JoinInfo }) {
   return (
     <details data-testid="join-info">
       <summary>Join with another LiveKit app</summary>
-      <p>
-        Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class only
-        and expires after it.
-      </p>
-      <button type="button" className="secondary" onClick={() => copy(info.token)}>
-        Copy access token
-      </button>
+      <ErrorNotice error={fetchToken.error} />
+      {info === null ? (
+        <button
+          type="button"
+          className="secondary"
+          aria-busy={fetchToken.pending}
+          disabled={fetchToken.pending}
+          onClick={() => void fetchToken.run()}
+        >
+          Get an access token
+        </button>
+      ) : (
+        <>
+          <p>
+            Room <code>{info.roomName}</code> on <code>{info.url}</code>. Your access token is for this class
+            only and expires after it.
+          </p>
+          <button type="button" className="secondary" onClick={() => copy(info.token)}>
+            Copy access token
+          </button>
+        </>
+      )}
       {copied === 'yes' && (
         <p role="status" className="notice notice-ok">
           Copied.
         </p>
       )}
-      {copied === 'refused' && (
+      {copied === 'refused' && info !== null && (
         <>
           <p role="alert" className="notice notice-error">
             The browser did not let the page copy the token: select it below and copy it yourself.
