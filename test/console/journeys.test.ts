@@ -136,8 +136,19 @@ describe('web console: journeys in a browser', function () {
       assert.equal((await settled(harness, bookingId)).settlement, 'released');
       await page.getByTestId('room-status').getByText('The class has ended: its room was closed.').waitFor();
 
-      await page.goto(`${harness.api.url}/console/bookings/${bookingId}`);
+      // The notifications, in the student's terms, each with where to act on it.
+      await page.getByRole('link', { name: /^Notifications/ }).click();
+      const confirmedNote = page.locator('.notifications li', { hasText: 'Booking confirmed' });
+      await confirmedNote.getByText('price $12.34').waitFor();
+      const openNote = page.locator('.notifications li', { hasText: 'The class is open' });
+      await openNote.getByText('“Test class”').waitFor();
+      assert.equal(
+        await openNote.getByRole('link', { name: 'Join the class' }).getAttribute('href'),
+        `/console/bookings/${bookingId}/class`,
+      );
+      await confirmedNote.getByRole('link', { name: 'See the booking' }).click();
       await page.getByText('released (attended)').waitFor();
+      assert.equal(new URL(page.url()).pathname, `/console/bookings/${bookingId}`);
       assert.equal(await page.locator('[data-testid=timeline] li.done').count(), 4, 'every step is done');
 
       await page.getByRole('link', { name: 'Wallet' }).click();

@@ -1,13 +1,16 @@
-// In-app notifications: newest first, unread marked, each one readable once.
+// In-app notifications: newest first, unread marked, each one readable once,
+// told in the person's terms with a link to where it can be acted on.
+import { Fragment, type ReactNode } from 'react';
+import { Link } from 'wouter';
 import { request } from '../api';
-import { dateTime, words } from '../format';
+import { dateTime, sentence, words } from '../format';
 import { useAction, usePagedList } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Notification } from '../types';
-import { ErrorNotice, Loaded, MoreButton } from '../ui';
+import type { Notification, Role } from '../types';
+import { ErrorNotice, Loaded, Money, MoreButton } from '../ui';
 
 export function NotificationsPage() {
-  const { token } = useAuth();
+  const { token, user } = useAuth();
   const { refreshUnread, socketConnected } = useSession();
   const list = usePagedList<Notification>('/notifications?limit=50', { live: true });
   const markRead = useAction(async (id: string) => {
@@ -34,8 +37,9 @@ export function NotificationsPage() {
             <ul className="notifications">
               {list.items.map((n) => (
                 <li key={n.id} className={n.read ? 'read' : 'unread'}>
-                  <strong>{words(n.type)}</strong> <small>{dateTime(n.createdAt)}</small>
-                  <div>{summary(n)}</div>
+                  <strong>{HEADLINES[n.type] ?? sentence(n.type)}</strong>{' '}
+                  <small>{dateTime(n.createdAt)}</small>
+                  <Details notification={n} role={user.role} />
                   {!n.read && (
                     <button
                       type="button"
@@ -57,11 +61,91 @@ export function NotificationsPage() {
   );
 }
 
-/** The payload's plain facts, as text (never as markup). */
-function summary(notification: Notification): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(notification.payload)) {
-    if (typeof value === 'string' || typeof value === 'number') parts.push(`${words(key)}: ${value}`);
+const HEADLINES: Record<string, string> = {
+  booking_confirmed: 'Booking confirmed',
+  class_opening: 'The class is open',
+  booking_cancelled: 'Booking cancelled',
+  booking_refunded: 'Refund',
+  payment_released: 'Payment released',
+  review_required: 'Review required',
+  review_reminder: 'Review still waiting',
+  review_resolved: 'Review resolved',
+  withdrawal_requested: 'Withdrawal to approve',
+  withdrawal_reminder: 'Withdrawal still waiting',
+  withdrawal_processing: 'Withdrawal approved',
+  withdrawal_completed: 'Withdrawal paid',
+  withdrawal_rejected: 'Withdrawal rejected',
+  withdrawal_failed: 'Withdrawal failed',
+};
+
+/** A notification's facts in the person's terms (amounts in money, times as dates), and where to act on it. */
+function Details({ notification, role }: { notification: Notification; role: Role }) {
+  const p = notification.payload;
+  const text = (key: string) => (typeof p[key] === 'string' ? p[key] : null);
+  const amount = (key: string) => (typeof p[key] === 'number' ? p[key] : null);
+  const facts: ReactNode[] = [];
+  const title = text('title');
+  if (title !== null) facts.push(<span key="title">“{title}”</span>);
+  const startsAt = text('startsAt');
+  if (startsAt !== null) facts.push(<span key="when">starts {dateTime(startsAt)}</span>);
+  for (const [key, label] of [
+    ['price', 'price'],
+    ['amount', 'amount'],
+    ['refunded', 'refunded'],
+    ['teacherEarned', 'earned'],
+  ] as const) {
+    const value = amount(key);
+    if (value !== null) {
+      facts.push(
+        <span key={key}>
+          {label} <Money amount={value} />
+        </span>,
+      );
+    }
   }
-  return parts.join(' · ');
+  const outcome = text('outcome');
+  if (outcome !== null) facts.push(<span key="outcome">{words(outcome)}</span>);
+  for (const key of ['reason', 'reference']) {
+    const value = text(key);
+    if (value !== null) facts.push(<span key={key}>{`${key}: ${value}`}</span>);
+  }
+  const link = actionOf(notification, role);
+  return (
+    <div>
+      {facts.map((fact, i) => (
+        <Fragment key={i}>
+          {i > 0 && ' · '}
+          {fact}
+        </Fragment>
+      ))}
+      {link !== null && (
+        <>
+          {' '}
+          <Link href={link.href}>{link.label}</Link>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The console page to act on a notification, if there is one for this person. */
+function actionOf(notification: Notification, role: Role): { href: string; label: string } | null {
+  const { type, payload } = notification;
+  const bookingId = typeof payload.bookingId === 'string' ? payload.bookingId : null;
+  if (type === 'class_opening') {
+    // The teacher's is one per class, without a booking: its join link names one of the class's bookings.
+    const joinPath =
+      typeof payload.joinUrl === 'string'
+        ? /^\/console(\/bookings\/[\w-]+\/class)$/.exec(new URL(payload.joinUrl, location.origin).pathname)
+        : null;
+    if (joinPath !== null) return { href: joinPath[1]!, label: 'Join the class' };
+  }
+  if (type.startsWith('review_') && role === 'admin')
+    return { href: '/reviews', label: 'Open the review queue' };
+  if (type.startsWith('withdrawal_')) {
+    return role === 'admin'
+      ? { href: '/admin/withdrawals', label: 'Open the withdrawals' }
+      : { href: '/withdrawals', label: 'See your withdrawals' };
+  }
+  return bookingId === null ? null : { href: `/bookings/${bookingId}`, label: 'See the booking' };
 }
