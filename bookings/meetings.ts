@@ -17,7 +17,7 @@ import {
   teacherMeetings,
 } from './repository';
 import {
-  bookingViewFor,
+  bookingViews,
   courseView,
   meetingView,
   type BookingView,
@@ -162,6 +162,6 @@ export async function getMeeting(deps: MeetingDeps, actor: Actor, meetingId: str
   if (!seesAll && own.length === 0) throw new NotFoundError('meeting');
   return {
     ...meetingView(meeting),
-    bookings: (seesAll ? bookings : own).map((row) => bookingViewFor(deps.workflowLinks, actor, row)),
+    bookings: await bookingViews(deps.db, deps.workflowLinks, actor, seesAll ? bookings : own),
   };
 }

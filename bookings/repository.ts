@@ -195,6 +195,32 @@ export async function findBooking(conn: Conn, id: string): Promise<BookingRow | 
   return conn<BookingRow>('bookings').where({ id }).first();
 }
 
+/** What people call a booking's class and its two sides (the booking row holds only ids). */
+export interface BookingNames {
+  /** The meeting's title, or its course's for a course session; null for an untitled slot. */
+  title: string | null;
+  teacherName: string;
+  studentName: string;
+}
+
+/** The names of these bookings (at most a page of them), by booking id. */
+export async function bookingNames(conn: Conn, ids: string[]): Promise<Map<string, BookingNames>> {
+  if (ids.length === 0) return new Map();
+  const rows: (BookingNames & { id: string })[] = await conn('bookings as b')
+    .join('meetings as m', 'm.id', 'b.meeting_id')
+    .leftJoin('courses as c', 'c.id', 'm.course_id')
+    .join('users as t', 't.id', 'b.teacher_id')
+    .join('users as s', 's.id', 'b.student_id')
+    .whereIn('b.id', ids)
+    .select(
+      'b.id',
+      conn.raw('coalesce(m.title, c.title) as title'),
+      't.name as teacherName',
+      's.name as studentName',
+    );
+  return new Map(rows.map(({ id, ...names }) => [id, names]));
+}
+
 export async function findBookings(conn: Conn, ids: string[]): Promise<BookingRow[]> {
   return conn<BookingRow>('bookings').whereIn('id', ids);
 }

@@ -49,7 +49,7 @@ import {
   type StoredAttendance,
 } from './repository';
 import type { WorkflowLinks } from '../temporal-client/workflow-links';
-import { bookingView, bookingViewFor, type BookingView } from './views';
+import { bookingViews, type BookingView } from './views';
 import type { CancelRequest } from '../workflows/shared';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
 
@@ -90,7 +90,8 @@ export async function bookMeeting(
   const [booking] = await createBookings(deps, student, [
     { bookingId, meeting, price: meeting.price, courseId: null },
   ]);
-  return bookingView(booking!);
+  const [view] = await bookingViews(deps.db, undefined, student, [booking!]);
+  return view!;
 }
 
 export interface Enrolment {
@@ -125,7 +126,9 @@ export async function enrollInCourse(
       courseId: course.id,
     })),
   );
-  const views = bookings.map(bookingView).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  const views = (await bookingViews(deps.db, undefined, student, bookings)).sort((a, b) =>
+    a.startsAt.localeCompare(b.startsAt),
+  );
   return { courseId: course.id, total: views.reduce((sum, b) => sum + b.price, 0), bookings: views };
 }
 
@@ -320,7 +323,10 @@ async function visibleBooking(deps: BookingDeps, actor: Actor, bookingId: string
 }
 
 export async function getBooking(deps: BookingDeps, actor: Actor, bookingId: string): Promise<BookingView> {
-  return bookingViewFor(deps.workflowLinks, actor, await visibleBooking(deps, actor, bookingId));
+  const [view] = await bookingViews(deps.db, deps.workflowLinks, actor, [
+    await visibleBooking(deps, actor, bookingId),
+  ]);
+  return view!;
 }
 
 export interface BookingPage {
@@ -346,7 +352,7 @@ export async function bookingsOf(
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    data: page.map((row) => bookingViewFor(deps.workflowLinks, actor, row)),
+    data: await bookingViews(deps.db, deps.workflowLinks, actor, page),
     next: rows.length > limit && last !== undefined ? { createdAt: last.keyset_at, id: last.id } : null,
   };
 }
@@ -496,7 +502,10 @@ export async function resolveReview(
     }
     throw new ConflictError('not_in_review', `the booking is ${now?.status ?? booking.status}`);
   }
-  return bookingViewFor(deps.workflowLinks, admin, (await findBooking(deps.db, bookingId))!);
+  const [view] = await bookingViews(deps.db, deps.workflowLinks, admin, [
+    (await findBooking(deps.db, bookingId))!,
+  ]);
+  return view!;
 }
 
 /**
@@ -589,14 +598,15 @@ export interface ReviewItem {
 /** Bookings waiting for an admin, oldest first, with what the decision rests on. */
 export async function reviewQueue(deps: BookingDeps, admin: Actor, limit: number): Promise<ReviewItem[]> {
   const rows = await bookingsInReview(deps.db, { limit: Math.min(limit, MAX_PAGE) });
+  const views = await bookingViews(deps.db, deps.workflowLinks, admin, rows);
   return Promise.all(
-    rows.map(async (row) => {
+    rows.map(async (row, i) => {
       const events = await roomEvents(deps.db, roomNameOf(row.meeting_id), {
         identities: [identityOf(row.student_id), identityOf(row.teacher_id)],
         limit: MAX_EVIDENCE_EVENTS,
       });
       return {
-        booking: bookingViewFor(deps.workflowLinks, admin, row),
+        booking: views[i]!,
         reason: row.outcome,
         disputeReason: row.dispute_reason,
         evidence: {
@@ -664,8 +674,11 @@ export async function cancelMeeting(
   );
   return {
     meetingId,
-    bookings: (await meetingBookings(deps.db, meetingId)).map((row) =>
-      bookingViewFor(deps.workflowLinks, actor, row),
+    bookings: await bookingViews(
+      deps.db,
+      deps.workflowLinks,
+      actor,
+      await meetingBookings(deps.db, meetingId),
     ),
   };
 }

@@ -2,13 +2,25 @@
 import type { AttendanceSummary, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { WorkflowLinks } from '../temporal-client/workflow-links';
 import { bookingWorkflowId } from '../workflows/shared';
-import type { BookingRow, CourseRow, MeetingRow, StoredAttendance } from './repository';
+import type { Conn } from '../db/knex';
+import {
+  bookingNames,
+  type BookingNames,
+  type BookingRow,
+  type CourseRow,
+  type MeetingRow,
+  type StoredAttendance,
+} from './repository';
 
 export interface BookingView {
   id: string;
   meetingId: string;
   studentId: string;
   teacherId: string;
+  /** The class's title (its course's for a course session); null for an untitled slot. */
+  title: string | null;
+  teacherName: string;
+  studentName: string;
   price: number;
   status: BookingStatus;
   settlement: Settlement;
@@ -71,12 +83,15 @@ export function attendanceSummary(attendance: StoredAttendance | null): Attendan
 }
 
 /** A booking as anyone sees it (no workflow link: see bookingViewFor). */
-export function bookingView(row: BookingRow): BookingView {
+export function bookingView(row: BookingRow, names: BookingNames): BookingView {
   return {
     id: row.id,
     meetingId: row.meeting_id,
     studentId: row.student_id,
     teacherId: row.teacher_id,
+    title: names.title,
+    teacherName: names.teacherName,
+    studentName: names.studentName,
     price: row.price,
     status: row.status,
     settlement: row.settlement,
@@ -96,10 +111,30 @@ export function bookingViewFor(
   links: WorkflowLinks | undefined,
   viewer: { role: string },
   row: BookingRow,
+  names: BookingNames,
 ): BookingView {
-  const view = bookingView(row);
+  const view = bookingView(row, names);
   if (viewer.role !== 'admin' || links === undefined) return view;
   return { ...view, workflowUrl: links.of(view.workflowId) };
+}
+
+/** Bookings as `viewer` sees them, with their names read in one query (rows: at most a page). */
+export async function bookingViews(
+  conn: Conn,
+  links: WorkflowLinks | undefined,
+  viewer: { role: string },
+  rows: BookingRow[],
+): Promise<BookingView[]> {
+  const names = await bookingNames(
+    conn,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => {
+    const found = names.get(row.id);
+    // Every booking has its meeting and both its users (foreign keys).
+    if (found === undefined) throw new Error(`booking ${row.id} has no meeting or users`);
+    return bookingViewFor(links, viewer, row, found);
+  });
 }
 
 export function meetingView(row: MeetingRow): MeetingView {

@@ -34,6 +34,11 @@ export const Booking = z
     meetingId: Uuid,
     studentId: Uuid,
     teacherId: Uuid,
+    title: z.string().nullable().openapi({
+      description: 'The class’s title (its course’s for a course session); null for an untitled slot',
+    }),
+    teacherName: z.string(),
+    studentName: z.string(),
     price: z.number().int(),
     status: z.enum(BOOKING_STATUSES),
     settlement: z.enum(SETTLEMENTS),

@@ -81,6 +81,9 @@ export interface Booking {
   meetingId: string;
   studentId: string;
   teacherId: string;
+  title: string | null;
+  teacherName: string;
+  studentName: string;
   price: number;
   status: BookingStatus;
   settlement: Settlement;

@@ -405,6 +405,8 @@ describe('web console: accessibility', function () {
       await logIn(page, harness.api.url, admin.user.email);
       const review = page.getByTestId('review').filter({ hasText: booking.id.slice(0, 8) });
       await review.getByTestId('evidence').waitFor();
+      // The people, by name: the review is about them, not about ids.
+      await review.getByText('by Nora No-show, booked by Pat Patient').waitFor();
       await assertAccessible(page, 'the review queue');
 
       // A partial refund of 25%: the percent field starts at 50.
@@ -415,7 +417,7 @@ describe('web console: accessibility', function () {
       await page.keyboard.press('Enter');
       await page
         .getByRole('status')
-        .filter({ hasText: `Booking ${booking.id.slice(0, 8)} resolved` })
+        .filter({ hasText: 'The booking of Pat Patient with Nora No-show is resolved' })
         .waitFor();
       const outcome = await settled(harness, booking.id);
       assert.equal(outcome.settlement, 'partially_refunded');

@@ -201,7 +201,12 @@ describe('web console: journeys in a browser', function () {
     try {
       await logIn(page, student.user.email);
       await page.getByRole('link', { name: 'My bookings' }).click();
-      await page.getByTestId('bookings').getByRole('link').first().click();
+      // Each booking says which class and with whom.
+      const listed = page.getByTestId('bookings').locator('tbody tr').first();
+      await listed.getByText('Test class').waitFor();
+      await listed.getByText('Test teacher').waitFor();
+      await listed.getByRole('link').click();
+      await page.getByTestId('booking-who').getByText('“Test class” with Test teacher').waitFor();
       await page.getByRole('button', { name: 'Cancel this booking…' }).click();
       await page
         .getByTestId('cancel-preview')
@@ -298,7 +303,8 @@ describe('web console: journeys in a browser', function () {
 
       // The meeting's page shows the booking with its attendance.
       await page.goto(`${harness.api.url}/console/meetings/${meeting.id}`);
-      await page.getByTestId('meeting-bookings').getByText('30 min 0 s (100%)').waitFor();
+      const booked = page.getByTestId('meeting-bookings').locator('tr', { hasText: '30 min 0 s (100%)' });
+      await booked.getByRole('link', { name: 'Test student' }).waitFor(); // the student, by name
 
       // 50.01 at the default 30% teacher share, rounded down: 15.00.
       await page.getByRole('link', { name: 'Revenue' }).click();

@@ -11,6 +11,7 @@ import type { Booking } from '../types';
 import { Badge, ErrorNotice, Loaded, Money, MoreButton } from '../ui';
 
 export function BookingsPage() {
+  const { user } = useAuth();
   const list = usePagedList<Booking>('/bookings?limit=50', { live: true });
   return (
     <section>
@@ -25,6 +26,8 @@ export function BookingsPage() {
                 <thead>
                   <tr>
                     <th scope="col">Class starts</th>
+                    <th scope="col">Class</th>
+                    <th scope="col">{user.role === 'teacher' ? 'Student' : 'Teacher'}</th>
                     <th scope="col">Status</th>
                     <th scope="col">Money</th>
                     <th scope="col" className="number">
@@ -38,6 +41,8 @@ export function BookingsPage() {
                       <td>
                         <Link href={`/bookings/${b.id}`}>{dateTime(b.startsAt)}</Link>
                       </td>
+                      <td>{b.title ?? '—'}</td>
+                      <td>{user.role === 'teacher' ? b.studentName : b.teacherName}</td>
                       <td>
                         <Badge value={b.status} />
                       </td>
@@ -114,6 +119,11 @@ export function BookingPage({ id }: { id: string }) {
         {(b) => (
           <>
             <h1>Booking of {dateTime(b.startsAt)}</h1>
+            <p data-testid="booking-who">
+              {b.title === null ? 'A class' : `“${b.title}”`}
+              {user.role !== 'teacher' && ` with ${b.teacherName}`}
+              {user.role !== 'student' && `, booked by ${b.studentName}`}
+            </p>
             <p>
               <Badge value={b.status} /> <Badge value={b.settlement} /> · price <Money amount={b.price} /> ·
               class {dateTime(b.startsAt)} to {dateTime(b.endsAt)}

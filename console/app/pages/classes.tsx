@@ -338,7 +338,7 @@ export function MeetingPage({ id }: { id: string }) {
                 <table data-testid="meeting-bookings">
                   <thead>
                     <tr>
-                      <th scope="col">Booking</th>
+                      <th scope="col">Student</th>
                       <th scope="col">Status</th>
                       <th scope="col">Money</th>
                       <th scope="col">Student present</th>
@@ -349,7 +349,7 @@ export function MeetingPage({ id }: { id: string }) {
                     {m.bookings.map((b) => (
                       <tr key={b.id}>
                         <td>
-                          <Link href={`/bookings/${b.id}`}>{b.id.slice(0, 8)}</Link>
+                          <Link href={`/bookings/${b.id}`}>{b.studentName}</Link>
                         </td>
                         <td>
                           <Badge value={b.status} />

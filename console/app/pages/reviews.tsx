@@ -18,7 +18,7 @@ export function ReviewsPage() {
       <h1>Reviews</h1>
       {resolved.map((b) => (
         <Notice key={b.id}>
-          Booking {b.id.slice(0, 8)} resolved: {words(b.settlement)}
+          The booking of {b.studentName} with {b.teacherName} is resolved: {words(b.settlement)}
           {b.outcome ? ` (${words(b.outcome)})` : ''}
           {b.amounts && (
             <>
@@ -75,6 +75,10 @@ function Review({ item, onResolved }: { item: ReviewItem; onResolved: (booking: 
         <h2 id={headingId}>
           {item.reason ? sentence(item.reason) : 'Review'}: class of {dateTime(booking.startsAt)}
         </h2>
+        <p>
+          {booking.title === null ? 'A class' : `“${booking.title}”`} by {booking.teacherName}, booked by{' '}
+          {booking.studentName}
+        </p>
         <p>
           <Link href={`/bookings/${booking.id}`}>Booking {booking.id.slice(0, 8)}</Link> ·{' '}
           <Money amount={booking.price} /> held · <Badge value={booking.status} />
