@@ -364,13 +364,16 @@ export async function cancelBooking(
   deps: BookingDeps,
   actor: Actor,
   bookingId: string,
-  reason: string | undefined,
+  asked: { reason?: string; expectedOutcome?: CancellationOutcome },
 ): Promise<BookingView> {
   const booking = await visibleBooking(deps, actor, bookingId);
   if (booking.status !== 'confirmed' && booking.status !== 'open') {
     throw new ConflictError('not_cancellable', `the booking is ${booking.status}`);
   }
-  const request = cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, reason);
+  const request: CancelRequest = {
+    ...cancelRequestOf(booking, await findMeeting(deps.db, booking.meeting_id), actor, asked.reason),
+    ...(asked.expectedOutcome === undefined ? {} : { expectedOutcome: asked.expectedOutcome }),
+  };
   await withRunningWorkflow(deps, booking, () => deps.workflows.cancel(bookingId, request));
   return getBooking(deps, actor, bookingId);
 }
@@ -396,6 +399,15 @@ function cancelRequestOf(
     ...(reason === undefined ? {} : { reason }),
   };
 }
+
+/** The outcomes a cancellation can have (what a caller may say it expects). */
+export const CANCELLATION_OUTCOMES = [
+  'cancelled_by_teacher',
+  'cancelled_by_admin',
+  'cancelled_early',
+  'cancelled_late',
+] as const;
+export type CancellationOutcome = (typeof CANCELLATION_OUTCOMES)[number];
 
 /** Why a booking cannot be cancelled now. */
 export type NotCancellableReason = 'already_cancelled' | 'already_settled' | 'in_review' | 'class_started';

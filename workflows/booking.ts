@@ -395,6 +395,12 @@ class Booking {
     }
     const terms = cancellationTerms(request.by, Date.now(), this.startsAtMs, this.input.policy);
     if (!terms.allowed) throw ApplicationFailure.nonRetryable(terms.reason, BookingRefusal.notCancellable);
+    if (request.expectedOutcome !== undefined && request.expectedOutcome !== terms.outcome) {
+      throw ApplicationFailure.nonRetryable(
+        `the terms changed: cancelling now is ${terms.outcome}, not ${request.expectedOutcome}; look at them again`,
+        BookingRefusal.termsChanged,
+      );
+    }
     return terms;
   }
 }

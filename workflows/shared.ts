@@ -137,6 +137,13 @@ export interface CancelRequest {
   by: Canceller;
   actorId: string;
   reason?: string;
+  /**
+   * The outcome the person was shown (GET /bookings/:id/cancellation): a cancel
+   * that would now be decided otherwise (the late-cancellation boundary crossed
+   * meanwhile) is refused with `terms_changed` instead of applied on terms they
+   * did not see.
+   */
+  expectedOutcome?: string;
 }
 
 export interface DisputeRequest {
@@ -153,6 +160,7 @@ export interface ResolveRequest {
 /** Types of the ApplicationFailures a booking's updates are refused with (the API's 409 codes). */
 export const BookingRefusal = {
   notCancellable: 'not_cancellable',
+  termsChanged: 'terms_changed',
   notDisputable: 'not_disputable',
   alreadyResolved: 'already_resolved',
   notInReview: 'not_in_review',

@@ -4,6 +4,7 @@ import { BOOKING_STATUSES } from '../../domain/booking';
 import {
   bookMeeting,
   bookingsOf,
+  CANCELLATION_OUTCOMES,
   cancelBooking,
   disputeBooking,
   getBooking,
@@ -20,8 +21,14 @@ import { Cursor, IdParams, pageLimit, text, Uuid } from '../schemas';
 import { z } from '../zod';
 import { Booking, BookingPage, CancellationPreview, JoinInfo, ReviewItem } from './booking-schemas';
 
-const Reason = z
-  .object({ reason: text({ max: 1000 }).optional() })
+const CancelBody = z
+  .object({
+    reason: text({ max: 1000 }).optional(),
+    expectedOutcome: z.enum(CANCELLATION_OUTCOMES).optional().openapi({
+      description:
+        'The outcome GET /bookings/:id/cancellation showed. If cancelling now would have another (the late-cancellation boundary passed meanwhile), the answer is 409 `terms_changed` and nothing changes.',
+    }),
+  })
   .strict()
   .openapi('CancelRequest');
 
@@ -115,12 +122,12 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     tags: ['bookings'],
     access: ['student', 'teacher', 'admin'],
     params: IdParams,
-    body: Reason,
+    body: CancelBody,
     success: { status: 200, description: 'The booking, cancelled and settled', schema: Booking },
     errors: [404, 409, 503],
     handler: async ({ user, params, body }) => ({
       status: 200,
-      body: await cancelBooking(deps, user, params.id, body.reason),
+      body: await cancelBooking(deps, user, params.id, body),
     }),
   });
 

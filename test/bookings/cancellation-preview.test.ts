@@ -85,6 +85,52 @@ describe('cancellation preview', () => {
     assert.equal(response.body.fee, 0);
   });
 
+  it('when the late-cancellation boundary passes between the preview and the cancel, then the cancel carrying the terms shown is 409 terms_changed and changes nothing; with the new terms it cancels', async function () {
+    requireTimeSkipping(this, harness.env);
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, {
+      startsInMs: 24 * HOUR_MS + 5 * MINUTE_MS,
+      price: 1_000,
+    });
+    const booking = await bookOk(harness, student, meeting.id);
+    const shown = (await preview(student, booking.id)).body;
+    assert.equal(shown.outcome, 'cancelled_early');
+
+    await harness.skip(10 * MINUTE_MS); // now less than 24 hours before: a late cancellation
+    const asked = await harness.api.request('POST', `/api/v1/bookings/${booking.id}/cancel`, {
+      token: student.token,
+      body: { expectedOutcome: shown.outcome },
+    });
+    assert.equal(asked.status, 409, asked.text);
+    assert.equal(asked.body.error.code, 'terms_changed');
+    const unchanged = await harness.api.db('bookings').where({ id: booking.id }).first();
+    assert.deepEqual([unchanged.status, unchanged.settlement], ['confirmed', 'held']);
+
+    const now = (await preview(student, booking.id)).body;
+    assert.equal(now.outcome, 'cancelled_late');
+    const cancelled = await harness.api.request('POST', `/api/v1/bookings/${booking.id}/cancel`, {
+      token: student.token,
+      body: { expectedOutcome: now.outcome },
+    });
+    assert.equal(cancelled.status, 200, cancelled.text);
+    assert.equal(cancelled.body.outcome, 'cancelled_late');
+    assert.equal(cancelled.body.amounts.refunded, now.refund);
+  });
+
+  it('when the expected outcome is not one a cancellation can have, then 400 and nothing changes', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 30 * HOUR_MS, price: 1_000 });
+    const booking = await bookOk(harness, student, meeting.id);
+    const asked = await harness.api.request('POST', `/api/v1/bookings/${booking.id}/cancel`, {
+      token: student.token,
+      body: { expectedOutcome: 'attended' },
+    });
+    assert.equal(asked.status, 400, asked.text);
+    assert.equal(asked.body.error.code, 'validation_error');
+    const unchanged = await harness.api.db('bookings').where({ id: booking.id }).first();
+    assert.equal(unchanged.status, 'confirmed');
+  });
+
   it('when another student or another teacher asks, then the booking does not exist for them', async () => {
     const { teacher, student } = await cast(harness.api);
     const meeting = await publishSlot(harness, teacher);

@@ -229,6 +229,41 @@ describe('web console: journeys in a browser', function () {
     }
   });
 
+  it('when the late-cancellation boundary passes while the cancel form is open, then confirming is refused with the new terms shown, and confirming those cancels late', async function () {
+    if (browser === undefined) return httpOnly();
+    const teacher = await register(harness.api, 'teacher');
+    const student = await register(harness.api, 'student');
+    await depositTo(harness.api, student, 2_000);
+    const meeting = await publishSlot(harness, teacher, {
+      price: 1_000,
+      startsInMs: 24 * 60 * MINUTE_MS + 5 * MINUTE_MS,
+    });
+    const booking = await bookOk(harness, student, meeting.id);
+    const { page, problems, close } = await open();
+    try {
+      await logIn(page, student.user.email);
+      await page.goto(`${harness.api.url}/console/bookings/${booking.id}`);
+      await page.getByRole('button', { name: 'Cancel this booking…' }).click();
+      const terms = page.getByTestId('cancel-preview');
+      await terms.getByText('Cancelling now (cancelled early) gives you back $10.00.').waitFor();
+
+      await harness.skip(10 * MINUTE_MS); // the form stays open past the boundary
+      await page.getByRole('button', { name: 'Confirm cancellation' }).click();
+      await page.getByRole('alert').getByText('The terms changed while this form was open').waitFor();
+      await terms.getByText('Cancelling now (cancelled late) gives you back $5.00').waitFor();
+      const row = await harness.api.db('bookings').where({ id: booking.id }).first();
+      assert.equal(row.status, 'confirmed', 'nothing was cancelled on the terms no longer true');
+
+      await page.getByRole('button', { name: 'Confirm cancellation' }).click();
+      await page.locator('[data-testid=timeline] li.done', { hasText: 'Cancelled' }).waitFor();
+      const outcome = await settled(harness, booking.id);
+      assert.deepEqual([outcome.outcome, outcome.amounts?.refunded], ['cancelled_late', 500]);
+      assertClean(problems);
+    } finally {
+      await close();
+    }
+  });
+
   it('when a statement has more lines than a page, then "More lines" appends the next page once, each line shown once', async function () {
     if (browser === undefined) return httpOnly();
     const student = await register(harness.api, 'student');

@@ -3,7 +3,7 @@
 // open, cancel with the policy's refund shown first, dispute in the window.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
-import { request } from '../api';
+import { ApiError, request } from '../api';
 import { dateTime, duration, words } from '../format';
 import { useAction, usePagedList, useResource } from '../hooks';
 import { useAuth } from '../session';
@@ -195,25 +195,25 @@ function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => vo
   const preview = useResource<CancellationPreview>(asked ? `/bookings/${booking.id}/cancellation` : null);
   const [termsChanged, setTermsChanged] = useState(false);
   const cancel = useAction(async () => {
-    // The terms move with the clock (a late cancellation keeps a fee): ask again right
-    // before cancelling, and cancel only on the terms the person has in front of them.
-    const now = await request<CancellationPreview>('GET', `/bookings/${booking.id}/cancellation`, { token });
+    // The terms move with the clock (a late cancellation keeps a fee): the cancel
+    // carries the outcome shown, and the workflow refuses it (409 terms_changed)
+    // rather than apply other terms than the ones the person confirmed.
     const shown = preview.data;
-    if (
-      shown === undefined ||
-      now.allowed !== shown.allowed ||
-      now.outcome !== shown.outcome ||
-      now.refund !== shown.refund
-    ) {
-      setTermsChanged(true);
-      preview.reload();
-      return;
-    }
+    if (shown?.outcome === null || shown?.outcome === undefined) return;
     setTermsChanged(false);
-    await request('POST', `/bookings/${booking.id}/cancel`, {
-      token,
-      body: reason.trim() === '' ? {} : { reason: reason.trim() },
-    });
+    try {
+      await request('POST', `/bookings/${booking.id}/cancel`, {
+        token,
+        body: { expectedOutcome: shown.outcome, ...(reason.trim() === '' ? {} : { reason: reason.trim() }) },
+      });
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'terms_changed') {
+        setTermsChanged(true);
+        preview.reload();
+        return;
+      }
+      throw error;
+    }
     setAsked(false);
     onDone();
   });
