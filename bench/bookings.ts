@@ -231,6 +231,71 @@ async function untilCount(db: Db, what: string, ids: string[], where: Record<str
   throw new Error(`timed out waiting for ${what}`);
 }
 
+// ---- BENCH_PG_STATEMENTS=1: what each statement cost, from pg_stat_statements ---------
+
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1' || Boolean(process.env.BENCH_PG_EXPLAIN);
+
+interface StatementCost {
+  query: string;
+  /** Run by a client (false: inside another statement, a function or a foreign-key check). */
+  toplevel: boolean;
+  calls: number;
+  rows: number;
+  /** Shared buffers hit + read: the work a statement does, whatever the machine's load. */
+  blocks: number;
+  ms: number;
+}
+
+async function resetStatements(db: Db): Promise<void> {
+  if (PG_STATEMENTS) await db.raw('select pg_stat_statements_reset()');
+  if (process.env.BENCH_PG_EXPLAIN) await explainFor(db, 0);
+}
+
+/**
+ * BENCH_PG_EXPLAIN=<dir>: auto_explain logs every statement's plan with its buffers
+ * (into <dir>/postgresql.log) during the lifecycles only, not the fixtures or the fill.
+ * Set with ALTER SYSTEM: a setting given on the server's command line could not be reloaded.
+ */
+async function explainFor(db: Db, minMs: number): Promise<void> {
+  await db.raw(`alter system set auto_explain.log_min_duration = ${minMs}`);
+  await db.raw('select pg_reload_conf()');
+  await db.raw(`select pg_sleep(0.2)`);
+}
+
+/** Every statement run since the last reset (nested ones too: track = all), by query id. */
+async function statementCosts(db: Db): Promise<Map<string, StatementCost>> {
+  const out = new Map<string, StatementCost>();
+  if (!PG_STATEMENTS) return out;
+  const { rows } = (await db.raw(
+    `select queryid::text as id, toplevel, query, calls::float8 as calls, rows::float8 as rows,
+            (shared_blks_hit + shared_blks_read)::float8 as blocks, total_exec_time as ms
+       from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())`,
+  )) as { rows: (StatementCost & { id: string })[] };
+  for (const r of rows) out.set(`${r.id}/${r.toplevel}`, r);
+  return out;
+}
+
+/** The statements whose buffers per call grew most from the empty run to the filled one. */
+function compareStatements(empty: Map<string, StatementCost>, filled: Map<string, StatementCost>): object[] {
+  const per = (c: StatementCost | undefined, field: 'blocks' | 'rows' | 'ms') =>
+    c && c.calls > 0 ? Math.round((c[field] / c.calls) * 100) / 100 : 0;
+  return [...new Set([...empty.keys(), ...filled.keys()])]
+    .map((key) => {
+      const e = empty.get(key);
+      const f = filled.get(key);
+      return {
+        query: (f ?? e)!.query.replace(/\s+/g, ' ').slice(0, 160),
+        calls: [e?.calls ?? 0, f?.calls ?? 0],
+        blocksPerCall: [per(e, 'blocks'), per(f, 'blocks')],
+        rowsPerCall: [per(e, 'rows'), per(f, 'rows')],
+        msPerCall: [per(e, 'ms'), per(f, 'ms')],
+        extraBlocks: Math.round((f?.blocks ?? 0) - (e?.blocks ?? 0)),
+      };
+    })
+    .sort((a, b) => b.extraBlocks - a.extraBlocks)
+    .slice(0, 25);
+}
+
 // ---- the workloads -------------------------------------------------------------------
 
 /**
@@ -295,6 +360,9 @@ async function reference(
   };
 }
 
+/** pg_stat_statements after each lifecycle (BENCH_PG_STATEMENTS=1), by its label. */
+const statements = new Map<string, Map<string, StatementCost>>();
+
 interface Lifecycle {
   bookings: number;
   bookSeconds: number;
@@ -352,6 +420,7 @@ async function lifecycle(
     machineMark = machineBusyCpuSeconds();
     ownMark = cpuMark(meter);
   };
+  await resetStatements(db);
   const t0 = performance.now();
   await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
     const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
@@ -398,6 +467,8 @@ async function lifecycle(
   await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
   const settled = performance.now();
   phaseEnded();
+  if (process.env.BENCH_PG_EXPLAIN) await explainFor(db, -1);
+  statements.set(label, await statementCosts(db));
   const perBooking = (cpuSeconds: number) => msEach(cpuSeconds, BOOKINGS);
 
   const result: Lifecycle = {
@@ -631,6 +702,7 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     await ensureSystemAccounts(db, CURRENCY);
+    if (PG_STATEMENTS) await db.raw('create extension if not exists pg_stat_statements');
     await ensureSearchAttributes(connection, 'default');
     const settings = loadSettings({
       NODE_ENV: 'test',
@@ -722,6 +794,27 @@ async function main(): Promise<void> {
       FILL > 0
         ? await lifecycle(db, tokens, meter, api.port, `with ${FILL} finished bookings`, p.bookingsPerSecond)
         : sEmpty;
+
+    if (PG_STATEMENTS && FILL > 0) {
+      const growth = compareStatements(
+        statements.get('empty tables')!,
+        statements.get(`with ${FILL} finished bookings`)!,
+      );
+      const totals = (m: Map<string, StatementCost>) => {
+        const top = [...m.values()].filter((c) => c.toplevel);
+        const sum = (f: 'blocks' | 'ms' | 'calls') => top.reduce((a, c) => a + c[f], 0);
+        return {
+          callsPerBooking: Math.round((sum('calls') / BOOKINGS) * 10) / 10,
+          blocksPerBooking: Math.round(sum('blocks') / BOOKINGS),
+          execMsPerBooking: Math.round((sum('ms') / BOOKINGS) * 100) / 100,
+        };
+      };
+      log(
+        `statements (top level), empty: ${JSON.stringify(totals(statements.get('empty tables')!))}, filled: ${JSON.stringify(totals(statements.get(`with ${FILL} finished bookings`)!))}`,
+      );
+      log('statements, [empty, filled], by extra buffers:');
+      for (const g of growth) log(JSON.stringify(g));
+    }
 
     const auditStarted = performance.now();
     const audit = await auditLedger(db);
