@@ -702,9 +702,13 @@ async function fill(
       ]),
     );
     const ids = batch.map((b) => b.id);
+    // As a settled booking leaves them: mailed by its workflow (source_id) and sent. (They
+    // used to be left pending with no source, 300,000 entries in the partial index of
+    // emails due, notifications_email_due_idx, that nothing ever mails.)
     await db.raw(
-      `insert into notifications (user_id, event_key, type, payload)
-       select b.student_id, k.type || ':' || b.id, k.type, jsonb_build_object('bookingId', b.id)
+      `insert into notifications (user_id, event_key, type, payload, source_id, email_status, email_attempts, email_sent_at)
+       select b.student_id, k.type || ':' || b.id, k.type, jsonb_build_object('bookingId', b.id),
+              b.id, 'sent', 1, b.ends_at
          from bookings b cross join (values ('booking_confirmed'), ('class_opening'), ('booking_refunded')) as k (type)
         where b.id = any (?::uuid[])`,
       [ids],
