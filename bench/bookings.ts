@@ -296,11 +296,11 @@ async function explainFor(db: Db, minMs: number): Promise<void> {
 async function statementCosts(db: Db): Promise<Map<string, StatementCost>> {
   const out = new Map<string, StatementCost>();
   if (!PG_STATEMENTS) return out;
-  const { rows } = (await db.raw(
+  const { rows } = await db.raw<{ rows: (StatementCost & { id: string })[] }>(
     `select queryid::text as id, toplevel, query, calls::float8 as calls, rows::float8 as rows,
             (shared_blks_hit + shared_blks_read)::float8 as blocks, total_exec_time as ms
        from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())`,
-  )) as { rows: (StatementCost & { id: string })[] };
+  );
   for (const r of rows) out.set(`${r.id}/${r.toplevel}`, r);
   return out;
 }
