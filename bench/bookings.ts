@@ -222,13 +222,108 @@ async function until(atMs: number): Promise<void> {
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
-async function untilCount(db: Db, what: string, ids: string[], where: Record<string, string>): Promise<void> {
+/**
+ * Waits until none of this lifecycle's bookings (the ones ending at `endsAt`:
+ * every class of a lifecycle ends at one time) is still in `waitingFor`, then
+ * checks once that all of `ids` are where `where` says.
+ *
+ * The poll (every 100 ms) reads the in-flight bookings through the partial
+ * index bookings_held_live_idx (held, confirmed or open), so it costs what is
+ * still in flight, whatever else the table holds. It used to count `ids` by
+ * primary key: a sequential scan of a few pages on empty tables, but 1,000
+ * index probes (about 3 buffers each) a poll after the fill, which made the
+ * benchmark's own driver the statement that grew most with the fill (about
+ * 950 buffers and 10-25 ms a poll at 300 bookings; pg_stat_statements).
+ */
+async function untilNoneLeft(
+  db: Db,
+  what: string,
+  endsAt: Date,
+  waitingFor: 'confirmed' | 'confirmed or open',
+  ids: string[],
+  where: Record<string, string>,
+): Promise<void> {
+  const statuses = waitingFor === 'confirmed' ? ['confirmed'] : ['confirmed', 'open'];
   for (let i = 0; i < 12_000; i++) {
-    const [row] = await db('bookings').whereIn('id', ids).where(where).count({ n: '*' });
-    if (Number(row!.n) >= ids.length) return;
+    const [row] = await db('bookings')
+      .where({ settlement: 'held', ends_at: endsAt })
+      .whereIn('status', ['confirmed', 'open'])
+      .whereIn('status', statuses)
+      .count({ n: '*' });
+    if (Number(row!.n) === 0) {
+      const [done] = await db('bookings').whereIn('id', ids).where(where).count({ n: '*' });
+      if (Number(done!.n) !== ids.length)
+        throw new Error(`waiting for ${what}: ${ids.length - Number(done!.n)} bookings ended elsewhere`);
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+// ---- BENCH_PG_STATEMENTS=1: what each statement cost, from pg_stat_statements ---------
+
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1' || Boolean(process.env.BENCH_PG_EXPLAIN);
+
+interface StatementCost {
+  query: string;
+  /** Run by a client (false: inside another statement, a function or a foreign-key check). */
+  toplevel: boolean;
+  calls: number;
+  rows: number;
+  /** Shared buffers hit + read: the work a statement does, whatever the machine's load. */
+  blocks: number;
+  ms: number;
+}
+
+async function resetStatements(db: Db): Promise<void> {
+  if (PG_STATEMENTS) await db.raw('select pg_stat_statements_reset()');
+  if (process.env.BENCH_PG_EXPLAIN) await explainFor(db, 0);
+}
+
+/**
+ * BENCH_PG_EXPLAIN=<dir>: auto_explain logs every statement's plan with its buffers
+ * (into <dir>/postgresql.log) during the lifecycles only, not the fixtures or the fill.
+ * Set with ALTER SYSTEM: a setting given on the server's command line could not be reloaded.
+ */
+async function explainFor(db: Db, minMs: number): Promise<void> {
+  await db.raw(`alter system set auto_explain.log_min_duration = ${minMs}`);
+  await db.raw('select pg_reload_conf()');
+  await db.raw(`select pg_sleep(0.2)`);
+}
+
+/** Every statement run since the last reset (nested ones too: track = all), by query id. */
+async function statementCosts(db: Db): Promise<Map<string, StatementCost>> {
+  const out = new Map<string, StatementCost>();
+  if (!PG_STATEMENTS) return out;
+  const { rows } = await db.raw<{ rows: (StatementCost & { id: string })[] }>(
+    `select queryid::text as id, toplevel, query, calls::float8 as calls, rows::float8 as rows,
+            (shared_blks_hit + shared_blks_read)::float8 as blocks, total_exec_time as ms
+       from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())`,
+  );
+  for (const r of rows) out.set(`${r.id}/${r.toplevel}`, r);
+  return out;
+}
+
+/** The statements whose buffers per call grew most from the empty run to the filled one. */
+function compareStatements(empty: Map<string, StatementCost>, filled: Map<string, StatementCost>): object[] {
+  const per = (c: StatementCost | undefined, field: 'blocks' | 'rows' | 'ms') =>
+    c && c.calls > 0 ? Math.round((c[field] / c.calls) * 100) / 100 : 0;
+  return [...new Set([...empty.keys(), ...filled.keys()])]
+    .map((key) => {
+      const e = empty.get(key);
+      const f = filled.get(key);
+      return {
+        query: (f ?? e)!.query.replace(/\s+/g, ' ').slice(0, 160),
+        calls: [e?.calls ?? 0, f?.calls ?? 0],
+        blocksPerCall: [per(e, 'blocks'), per(f, 'blocks')],
+        rowsPerCall: [per(e, 'rows'), per(f, 'rows')],
+        msPerCall: [per(e, 'ms'), per(f, 'ms')],
+        extraBlocks: Math.round((f?.blocks ?? 0) - (e?.blocks ?? 0)),
+      };
+    })
+    .sort((a, b) => b.extraBlocks - a.extraBlocks)
+    .slice(0, 25);
 }
 
 // ---- the workloads -------------------------------------------------------------------
@@ -295,6 +390,9 @@ async function reference(
   };
 }
 
+/** pg_stat_statements after each lifecycle (BENCH_PG_STATEMENTS=1), by its label. */
+const statements = new Map<string, Map<string, StatementCost>>();
+
 interface Lifecycle {
   bookings: number;
   bookSeconds: number;
@@ -352,6 +450,7 @@ async function lifecycle(
     machineMark = machineBusyCpuSeconds();
     ownMark = cpuMark(meter);
   };
+  await resetStatements(db);
   const t0 = performance.now();
   await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
     const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
@@ -362,7 +461,9 @@ async function lifecycle(
     bookingIds.push((JSON.parse(response.text) as { id: string }).id);
   });
   const booked = performance.now();
-  await untilCount(db, 'every class to open', bookingIds, { status: 'open' });
+  await untilNoneLeft(db, 'every class to open', classes[0]!.endsAt, 'confirmed', bookingIds, {
+    status: 'open',
+  });
   const opened = performance.now();
   phaseEnded();
   if (Date.now() >= startsAt.getTime())
@@ -395,9 +496,13 @@ async function lifecycle(
       room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
     });
   });
-  await untilCount(db, 'every booking to settle', bookingIds, { settlement: 'released' });
+  await untilNoneLeft(db, 'every booking to settle', classes[0]!.endsAt, 'confirmed or open', bookingIds, {
+    settlement: 'released',
+  });
   const settled = performance.now();
   phaseEnded();
+  if (process.env.BENCH_PG_EXPLAIN) await explainFor(db, -1);
+  statements.set(label, await statementCosts(db));
   const perBooking = (cpuSeconds: number) => msEach(cpuSeconds, BOOKINGS);
 
   const result: Lifecycle = {
@@ -597,9 +702,13 @@ async function fill(
       ]),
     );
     const ids = batch.map((b) => b.id);
+    // As a settled booking leaves them: mailed by its workflow (source_id) and sent. (They
+    // used to be left pending with no source, 300,000 entries in the partial index of
+    // emails due, notifications_email_due_idx, that nothing ever mails.)
     await db.raw(
-      `insert into notifications (user_id, event_key, type, payload)
-       select b.student_id, k.type || ':' || b.id, k.type, jsonb_build_object('bookingId', b.id)
+      `insert into notifications (user_id, event_key, type, payload, source_id, email_status, email_attempts, email_sent_at)
+       select b.student_id, k.type || ':' || b.id, k.type, jsonb_build_object('bookingId', b.id),
+              b.id, 'sent', 1, b.ends_at
          from bookings b cross join (values ('booking_confirmed'), ('class_opening'), ('booking_refunded')) as k (type)
         where b.id = any (?::uuid[])`,
       [ids],
@@ -631,6 +740,7 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     await ensureSystemAccounts(db, CURRENCY);
+    if (PG_STATEMENTS) await db.raw('create extension if not exists pg_stat_statements');
     await ensureSearchAttributes(connection, 'default');
     const settings = loadSettings({
       NODE_ENV: 'test',
@@ -722,6 +832,27 @@ async function main(): Promise<void> {
       FILL > 0
         ? await lifecycle(db, tokens, meter, api.port, `with ${FILL} finished bookings`, p.bookingsPerSecond)
         : sEmpty;
+
+    if (PG_STATEMENTS && FILL > 0) {
+      const growth = compareStatements(
+        statements.get('empty tables')!,
+        statements.get(`with ${FILL} finished bookings`)!,
+      );
+      const totals = (m: Map<string, StatementCost>) => {
+        const top = [...m.values()].filter((c) => c.toplevel);
+        const sum = (f: 'blocks' | 'ms' | 'calls') => top.reduce((a, c) => a + c[f], 0);
+        return {
+          callsPerBooking: Math.round((sum('calls') / BOOKINGS) * 10) / 10,
+          blocksPerBooking: Math.round(sum('blocks') / BOOKINGS),
+          execMsPerBooking: Math.round((sum('ms') / BOOKINGS) * 100) / 100,
+        };
+      };
+      log(
+        `statements (top level), empty: ${JSON.stringify(totals(statements.get('empty tables')!))}, filled: ${JSON.stringify(totals(statements.get(`with ${FILL} finished bookings`)!))}`,
+      );
+      log('statements, [empty, filled], by extra buffers:');
+      for (const g of growth) log(JSON.stringify(g));
+    }
 
     const auditStarted = performance.now();
     const audit = await auditLedger(db);

@@ -46,7 +46,27 @@ export async function databaseServer(
   const pgServer = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg'),
     port,
-    settings: { max_connections: '200' },
+    // BENCH_PG_STATEMENTS=1: pg_stat_statements loaded (it ships with the embedded binaries), for
+    // per-statement buffers and rows that do not depend on the machine's load.
+    settings: {
+      max_connections: '200',
+      ...(process.env.BENCH_PG_STATEMENTS === '1'
+        ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' }
+        : {}),
+      ...(process.env.BENCH_PG_EXPLAIN
+        ? {
+            shared_preload_libraries: 'pg_stat_statements,auto_explain',
+            'pg_stat_statements.track': 'all',
+            'auto_explain.log_analyze': 'on',
+            'auto_explain.log_buffers': 'on',
+            'auto_explain.log_timing': 'off',
+            'auto_explain.log_nested_statements': 'on',
+            logging_collector: 'on',
+            log_directory: process.env.BENCH_PG_EXPLAIN,
+            log_filename: 'postgresql.log',
+          }
+        : {}),
+    },
   });
   const postmaster = readPostmasterPid(path.join(dir, 'pg'));
   return {
