@@ -30,3 +30,23 @@ export function cancellationTerms(
   }
   return { allowed: true, refundPercent: policy.lateCancelRefundPercent, outcome: 'cancelled_late' };
 }
+
+/**
+ * The share of the price a cancellation with this outcome gives back under
+ * `policy`; undefined for an outcome that is not a cancellation's (or none).
+ */
+export function refundPercentOf(
+  outcome: string | undefined,
+  policy: Pick<BookingPolicy, 'lateCancelRefundPercent'>,
+): number | undefined {
+  switch (outcome) {
+    case 'cancelled_by_teacher':
+    case 'cancelled_by_admin':
+    case 'cancelled_early':
+      return 100;
+    case 'cancelled_late':
+      return policy.lateCancelRefundPercent;
+    default:
+      return undefined;
+  }
+}

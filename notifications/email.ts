@@ -121,6 +121,7 @@ export function messageContext(facts: EmailFacts, settings: EmailSettings): Mess
     reference: text('reference'),
     waitingFor: WAITING_WORDS[text('waitingFor') ?? ''] ?? null,
     withdrawalsUrl: `${settings.publicUrl}/console/withdrawals`,
+    preferencesUrl: `${settings.publicUrl}/console/notifications`,
     adminWithdrawalsUrl: `${settings.publicUrl}/console/admin/withdrawals?status=${text('waitingFor') === 'payout_confirmation' ? 'processing' : 'pending'}`,
   };
 }

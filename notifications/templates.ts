@@ -36,6 +36,8 @@ export interface MessageContext {
   waitingFor: string | null;
   withdrawalsUrl: string;
   adminWithdrawalsUrl: string;
+  /** Where email is turned off per category (the console's notifications page). */
+  preferencesUrl: string;
 }
 
 interface Source {
@@ -156,6 +158,7 @@ const HTML_LAYOUT = Handlebars.compile<{
   subject: string;
   paragraphs: string[];
   action?: { label: string; url: string };
+  preferencesUrl: string;
 }>(
   `<!doctype html>
 <html lang="en">
@@ -164,7 +167,7 @@ const HTML_LAYOUT = Handlebars.compile<{
 <p>Hello {{name}},</p>
 {{#each paragraphs}}<p>{{this}}</p>
 {{/each}}{{#if action}}<p><a href="{{action.url}}" style="display: inline-block; padding: 0.5em 1em; background: #1a56db; color: #fff; text-decoration: none; border-radius: 4px">{{action.label}}</a></p>
-{{/if}}<p style="color: #666; font-size: 0.9em">You can turn email for this kind of message off in your notification preferences.</p>
+{{/if}}<p style="color: #666; font-size: 0.9em">You can turn email for this kind of message off in your <a href="{{preferencesUrl}}">notification preferences</a>.</p>
 </body>
 </html>
 `,
@@ -174,6 +177,7 @@ const TEXT_LAYOUT = Handlebars.compile<{
   name: string;
   paragraphs: string[];
   action?: { label: string; url: string };
+  preferencesUrl: string;
 }>(
   `Hello {{name}},
 
@@ -182,7 +186,7 @@ const TEXT_LAYOUT = Handlebars.compile<{
 {{/each}}{{#if action}}{{action.label}}: {{action.url}}
 
 {{/if}}-- 
-You can turn email for this kind of message off in your notification preferences.
+You can turn email for this kind of message off in your notification preferences: {{preferencesUrl}}
 `,
   { noEscape: true },
 );
@@ -224,11 +228,17 @@ export function render(type: NotificationType, context: MessageContext): Rendere
       : undefined;
   return {
     subject,
-    text: TEXT_LAYOUT({ name: context.name, paragraphs, ...(action === undefined ? {} : { action }) }),
+    text: TEXT_LAYOUT({
+      name: context.name,
+      paragraphs,
+      preferencesUrl: context.preferencesUrl,
+      ...(action === undefined ? {} : { action }),
+    }),
     html: HTML_LAYOUT({
       name: context.name,
       subject,
       paragraphs,
+      preferencesUrl: context.preferencesUrl,
       ...(action === undefined ? {} : { action }),
     }),
   };

@@ -13,7 +13,7 @@ import { portsOfStart, takenPorts } from '../platform/free-ports';
 import { keepDataEncryptionKey, keepDevAdmin, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
-import { buildPlatform } from '../platform/platform';
+import { buildPlatform, DEFAULT_LIVEKIT_CLIENT_URL } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { provideTemporal, temporalReadiness } from '../platform/temporal';
 import { installTemporalRuntime } from '../workers/logger';
@@ -131,6 +131,7 @@ void startOrExit(lifecycle, 'start', async () => {
       ...(temporal.inspectorUrl === undefined
         ? []
         : [`  Workflows  ${temporal.inspectorUrl}   (dev server inspector)`]),
+      `  LiveKit    ${settings.LIVEKIT_URL ?? `${DEFAULT_LIVEKIT_CLIENT_URL}   (LIVEKIT_URL unset: class rooms join there; npm start runs no LiveKit, start \`livekit-server --dev\`)`}`,
       `  Email      ${mailCatcher === undefined ? 'through SMTP_URL' : `local inbox ${mailCatcher.inboxUrl}   (SMTP_URL unset: nothing leaves this machine)`}`,
       `  Tokens     signed with the JWT secret ${secret.source === 'JWT_SECRET' ? 'from JWT_SECRET' : secret.source}`,
       `  Payments   ${settings.STRIPE_SECRET_KEY === undefined ? 'Stripe top-ups off (STRIPE_SECRET_KEY unset)' : `Stripe top-ups on${settings.STRIPE_API_URL === undefined ? '' : ` at ${settings.STRIPE_API_URL}`}`}; withdrawals paid ${settings.PAYOUT_PROVIDER === 'manual' ? 'by hand (PAYOUT_PROVIDER=manual)' : 'through Stripe Connect'}`,

@@ -32,7 +32,7 @@ import {
   type PresenceEvent,
 } from '../domain/attendance';
 import type { BookingStatus } from '../domain/booking';
-import { cancellationTerms } from '../domain/cancellation';
+import { cancellationTerms, refundPercentOf } from '../domain/cancellation';
 import {
   decideAtFinalisation,
   planRefund,
@@ -333,7 +333,21 @@ class Booking {
         await condition(() => this.outcome !== undefined);
         return this.outcome!;
       },
-      { validator: (request: CancelRequest) => void this.cancelTerms(request) },
+      {
+        validator: (request: CancelRequest) => {
+          const terms = this.cancelTerms(request);
+          // Only here, never in the handler: a cancel accepted by a worker that did not
+          // check (an older version) must replay as it ran. Refused only when the person
+          // would now get back less than they were shown; better terms go through.
+          const shownPercent = refundPercentOf(request.expectedOutcome, this.input.policy);
+          if (shownPercent !== undefined && terms.refundPercent < shownPercent) {
+            throw ApplicationFailure.nonRetryable(
+              `the terms changed: cancelling now is ${terms.outcome} (${terms.refundPercent}% back), not ${request.expectedOutcome}; look at them again`,
+              BookingRefusal.termsChanged,
+            );
+          }
+        },
+      },
     );
 
     setHandler(
@@ -395,12 +409,6 @@ class Booking {
     }
     const terms = cancellationTerms(request.by, Date.now(), this.startsAtMs, this.input.policy);
     if (!terms.allowed) throw ApplicationFailure.nonRetryable(terms.reason, BookingRefusal.notCancellable);
-    if (request.expectedOutcome !== undefined && request.expectedOutcome !== terms.outcome) {
-      throw ApplicationFailure.nonRetryable(
-        `the terms changed: cancelling now is ${terms.outcome}, not ${request.expectedOutcome}; look at them again`,
-        BookingRefusal.termsChanged,
-      );
-    }
     return terms;
   }
 }

@@ -139,9 +139,9 @@ export interface CancelRequest {
   reason?: string;
   /**
    * The outcome the person was shown (GET /bookings/:id/cancellation): a cancel
-   * that would now be decided otherwise (the late-cancellation boundary crossed
+   * that would now give back less (the late-cancellation boundary crossed
    * meanwhile) is refused with `terms_changed` instead of applied on terms they
-   * did not see.
+   * did not see. Checked by the update's validator only.
    */
   expectedOutcome?: string;
 }

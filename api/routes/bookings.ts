@@ -26,7 +26,7 @@ const CancelBody = z
     reason: text({ max: 1000 }).optional(),
     expectedOutcome: z.enum(CANCELLATION_OUTCOMES).optional().openapi({
       description:
-        'The outcome GET /bookings/:id/cancellation showed. If cancelling now would have another (the late-cancellation boundary passed meanwhile), the answer is 409 `terms_changed` and nothing changes.',
+        'The outcome GET /bookings/:id/cancellation showed. If cancelling now would give back less (the late-cancellation boundary passed meanwhile), the answer is 409 `terms_changed` and nothing changes; better terms go through.',
     }),
   })
   .strict()

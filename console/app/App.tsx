@@ -53,13 +53,24 @@ export function App() {
   }
   if (session === null) {
     return (
-      <Switch>
-        <Route path="/register" component={RegisterPage} />
-        <Route path="/login" component={LoginPage} />
-        <Route>
-          <ToLogin />
-        </Route>
-      </Switch>
+      <>
+        <header className="container">
+          <nav aria-label="Site">
+            <ul>
+              <li>
+                <strong>Class marketplace</strong>
+              </li>
+            </ul>
+          </nav>
+        </header>
+        <Switch>
+          <Route path="/register" component={RegisterPage} />
+          <Route path="/login" component={LoginPage} />
+          <Route>
+            <ToLogin />
+          </Route>
+        </Switch>
+      </>
     );
   }
   const role = session.user.role;
@@ -154,11 +165,16 @@ function Header() {
           ))}
           <li>
             <Link href="/notifications" aria-current={location === '/notifications' ? 'page' : undefined}>
-              Notifications{' '}
-              <span className="count" data-testid="unread-count">
-                {unread >= 100 ? '99+' : unread}
-              </span>
-              <span className="visually-hidden"> unread</span>
+              Notifications
+              {unread > 0 && (
+                <>
+                  {' '}
+                  <span className="count" data-testid="unread-count">
+                    {unread >= 100 ? '99+' : unread}
+                  </span>
+                  <span className="visually-hidden"> unread</span>
+                </>
+              )}
             </Link>
           </li>
           <li>

@@ -244,7 +244,7 @@ function notJoinedBecause(livekit: LiveKit, error: unknown, url: string): string
       case ConnectionErrorReason.NotAllowed:
         return 'The class room refused the access token (it may have expired). Join again for a new one.';
       case ConnectionErrorReason.ServerUnreachable:
-        return `The class room's server (${url}) could not be reached. Check the connection and try again.`;
+        return `The class room's video server (${url}) did not answer. If your internet connection works, the server may be down: try again in a moment.`;
       case ConnectionErrorReason.Cancelled:
         return 'Joining was cancelled.';
       default:

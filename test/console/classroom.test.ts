@@ -66,11 +66,16 @@ describe('web console: the class room', function () {
 
   it('when the student and the teacher join the open class in their browsers, then each sees the other by name, the student turns the camera and microphone on and off, and leaving is reported to the app', async function () {
     if (browser === undefined) return noBrowser('the class room');
-    const { teacher, student, booking, room } = await openClass();
+    const { teacher, student, meeting, booking, room } = await openClass();
     const studentPage = await watchedPage(browser);
     const teacherPage = await watchedPage(browser);
     try {
-      await inRoom(teacherPage.page, teacher.user.email, booking.id);
+      // The teacher goes in from the class's own page.
+      await logIn(teacherPage.page, harness.api.url, teacher.user.email);
+      await teacherPage.page.goto(`${harness.api.url}/console/meetings/${meeting.id}`);
+      await teacherPage.page.getByRole('link', { name: 'Join the class' }).click();
+      await teacherPage.page.getByRole('button', { name: 'Join the class' }).click();
+      await teacherPage.page.getByTestId('room-status').getByText('You are in the class.').waitFor();
       await livekit.waitForConnected(room, `user-${teacher.user.id}`);
       await inRoom(studentPage.page, student.user.email, booking.id);
       const joined = await livekit.waitForConnected(room, `user-${student.user.id}`);
@@ -79,7 +84,7 @@ describe('web console: the class room', function () {
       // The student sees the teacher who was already there; the teacher sees the student arrive.
       const people = studentPage.page.getByTestId('room-people');
       await people.getByText('Sam Student (you)').waitFor();
-      await people.getByText('Tess Teacher').waitFor();
+      await people.getByText('Tess Teacher (teacher)').waitFor();
       await teacherPage.page.getByTestId('room-people').getByText('Sam Student').waitFor();
       await assertAccessible(studentPage.page, 'the class room, joined');
 

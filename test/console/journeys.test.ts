@@ -146,6 +146,18 @@ describe('web console: journeys in a browser', function () {
         await openNote.getByRole('link', { name: 'Join the class' }).getAttribute('href'),
         `/console/bookings/${bookingId}/class`,
       );
+      // Email can be turned off per category; the notifications stay.
+      await page.getByRole('switch', { name: /^Bookings/ }).uncheck();
+      await page.getByText('Saved. These notifications still appear here either way.').waitFor();
+      const preferences = await harness.api
+        .db('notification_preferences')
+        .where({ user_id: student })
+        .first();
+      assert.deepEqual(
+        [preferences?.bookings_email, preferences?.money_email],
+        [false, true],
+        JSON.stringify(preferences),
+      );
       await confirmedNote.getByRole('link', { name: 'See the booking' }).click();
       await page.getByText('released (attended)').waitFor();
       assert.equal(new URL(page.url()).pathname, `/console/bookings/${bookingId}`);

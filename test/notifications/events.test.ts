@@ -85,6 +85,7 @@ describe('notifications of the booking events, by email and over the socket', ()
     const joinUrl = `${PUBLIC_URL}/console/bookings/${booking.id}/class`;
     const opening = await mailTo(student.user.email, '“Test class” is open');
     assert.ok(opening.text?.includes(`Join the class: ${joinUrl}`), opening.text);
+    assert.ok(opening.text?.includes(`notification preferences: ${PUBLIC_URL}/console/notifications`));
     assert.ok(htmlOf(opening).includes(`href="${joinUrl}"`));
     await mailTo(teacher.user.email, '“Test class” is open');
     const pushedOpening = await studentSocket!.until((n) => n.type === 'class_opening');

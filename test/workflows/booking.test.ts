@@ -256,6 +256,41 @@ describe('booking workflow', () => {
     await replayAndKeep(handle, 'booking-cancel-v3');
   });
 
+  it('when a late cancel carries the early terms the student was shown, then it is refused (terms_changed) with nothing changed; carried with the late terms, it settles late', async () => {
+    const { activities, calls } = fakeActivities();
+    const input = bookingInput(await now(), { startsInMs: 3 * 60 * MINUTE_MS });
+    let answered: BookingOutcome | undefined;
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      await assert.rejects(
+        h.executeUpdate(cancelBookingUpdate, {
+          args: [{ by: 'student', actorId: input.studentId, expectedOutcome: 'cancelled_early' }],
+        }),
+        (error: Error) => (error.cause as ApplicationFailure | undefined)?.type === 'terms_changed',
+      );
+      assert.equal((await h.query(bookingStateQuery)).phase, 'scheduled');
+      answered = await h.executeUpdate(cancelBookingUpdate, {
+        args: [{ by: 'student', actorId: input.studentId, expectedOutcome: 'cancelled_late' }],
+      });
+    });
+    assert.deepEqual(answered, outcome);
+    assert.equal(outcome.outcome, 'cancelled_late');
+    assert.deepEqual(outcome.amounts, { refunded: 500, teacher: 150, platform: 351 });
+    assert.equal(calls.openBooking, 0);
+    await replayAndKeep(handle, 'booking-cancel-terms-v1');
+  });
+
+  it('when the terms became better than the ones shown (the teacher cancels the meeting meanwhile), then the cancel goes through on the better terms', async () => {
+    const { activities } = fakeActivities();
+    const input = bookingInput(await now(), { startsInMs: 3 * 60 * MINUTE_MS });
+    const { outcome } = await run(input, activities, async (h) => {
+      await h.executeUpdate(cancelBookingUpdate, {
+        args: [{ by: 'teacher', actorId: input.teacherId, expectedOutcome: 'cancelled_late' }],
+      });
+    });
+    assert.equal(outcome.outcome, 'cancelled_by_teacher');
+    assert.deepEqual(outcome.amounts, { refunded: 1_001, teacher: 0, platform: 0 });
+  });
+
   it('when nobody comes, then it waits in review, reminds admins, and settles as the admin decides; a second decision is refused', async function () {
     requireTimeSkipping(this, env);
     let release!: () => void;

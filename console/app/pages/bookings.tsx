@@ -86,7 +86,11 @@ export function timeline(b: Booking): Step[] {
     {
       label: 'Open',
       done: opened,
-      detail: opened ? 'the class can be joined' : `opens before ${dateTime(b.startsAt)}`,
+      detail: !opened
+        ? `opens before ${dateTime(b.startsAt)}`
+        : b.status === 'open' && Date.now() < Date.parse(b.endsAt)
+          ? 'the class can be joined'
+          : 'opened',
     },
     {
       // Whether the student was there is in the detail: a no-show is counted too.
@@ -144,7 +148,8 @@ export function BookingPage({ id }: { id: string }) {
               </p>
             )}
             {b.status === 'open' && user.role !== 'admin' && <JoinClass bookingId={b.id} />}
-            {(b.status === 'confirmed' || b.status === 'open') && (
+            {/* Only before the start: after it, the policy refuses every cancel. */}
+            {(b.status === 'confirmed' || b.status === 'open') && Date.now() < Date.parse(b.startsAt) && (
               <CancelBooking booking={b} onDone={booking.reload} />
             )}
             {user.role === 'student' && b.status === 'completed' && b.settlement === 'held' && (
@@ -267,7 +272,7 @@ function CancelBooking({ booking, onDone }: { booking: Booking; onDone: () => vo
       <button
         type="submit"
         aria-busy={cancel.pending}
-        disabled={cancel.pending || preview.data?.allowed !== true}
+        disabled={cancel.pending || preview.loading || preview.data?.allowed !== true}
       >
         Confirm cancellation
       </button>{' '}

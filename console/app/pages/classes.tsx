@@ -6,7 +6,7 @@ import { request } from '../api';
 import { amountOf, dateTime, duration, isoToLocalInput, localInputToIso } from '../format';
 import { useAction, useFields, usePagedList, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
-import type { Meeting, MeetingDetail } from '../types';
+import type { Booking, Meeting, MeetingDetail } from '../types';
 import { Badge, ErrorNotice, Field, Loaded, Money, MoreButton, Notice } from '../ui';
 
 interface OwnMeeting extends Meeting {
@@ -64,7 +64,7 @@ export function ClassesPage() {
                         {m.seatsLeft} of {m.capacity}
                       </td>
                       <td>
-                        <Badge value={m.status} />
+                        <Badge value={meetingPhase(m)} />
                       </td>
                     </tr>
                   ))}
@@ -302,6 +302,31 @@ function PublishCourse({ onDone }: { onDone: () => void }) {
   );
 }
 
+/**
+ * Where a class stands, by its times (a meeting row is only scheduled or
+ * cancelled): upcoming, in progress, over.
+ */
+function meetingPhase(m: { status: string; startsAt: string; endsAt: string }): string {
+  if (m.status === 'cancelled') return 'cancelled';
+  const now = Date.now();
+  if (now < Date.parse(m.startsAt)) return 'upcoming';
+  return now < Date.parse(m.endsAt) ? 'in_progress' : 'over';
+}
+
+/** The teacher's way into their open class: the room is the class's, reached through any of its open bookings. */
+function JoinOwnClass({ bookings }: { bookings: Booking[] }) {
+  const open = bookings.find((b) => b.status === 'open');
+  if (open === undefined) return null;
+  return (
+    <section aria-labelledby="join-title" className="join">
+      <h2 id="join-title">The class is open</h2>
+      <Link href={`/bookings/${open.id}/class`} className="join-link" data-testid="join-link">
+        Join the class
+      </Link>
+    </section>
+  );
+}
+
 export function MeetingPage({ id }: { id: string }) {
   const { token, user } = useAuth();
   const meeting = useResource<MeetingDetail>(`/meetings/${id}`, { live: true });
@@ -328,8 +353,9 @@ export function MeetingPage({ id }: { id: string }) {
             <h1>{m.title ?? 'Class'}</h1>
             <p>
               {dateTime(m.startsAt)} to {dateTime(m.endsAt)} · <Money amount={m.price} /> · {m.seatsLeft} of{' '}
-              {m.capacity} seats left · <Badge value={m.status} />
+              {m.capacity} seats left · <Badge value={meetingPhase(m)} />
             </p>
+            {user.role === 'teacher' && <JoinOwnClass bookings={m.bookings} />}
             <h2>Bookings</h2>
             {m.bookings.length === 0 ? (
               <p>No bookings yet.</p>

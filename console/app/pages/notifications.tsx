@@ -1,13 +1,13 @@
 // In-app notifications: newest first, unread marked, each one readable once,
 // told in the person's terms with a link to where it can be acted on.
-import { Fragment, type ReactNode } from 'react';
+import { Fragment, useState, type ReactNode } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
 import { dateTime, sentence, words } from '../format';
-import { useAction, usePagedList } from '../hooks';
+import { useAction, usePagedList, useResource } from '../hooks';
 import { useAuth, useSession } from '../session';
 import type { Notification, Role } from '../types';
-import { ErrorNotice, Loaded, Money, MoreButton } from '../ui';
+import { ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 
 export function NotificationsPage() {
   const { token, user } = useAuth();
@@ -57,6 +57,70 @@ export function NotificationsPage() {
         }
       </Loaded>
       <MoreButton more={list.more} what="notifications" />
+      <EmailPreferences />
+    </section>
+  );
+}
+
+interface Preferences {
+  email: { bookings: boolean; money: boolean; reviews: boolean };
+}
+
+const CATEGORIES: { key: keyof Preferences['email']; label: string }[] = [
+  { key: 'bookings', label: 'Bookings: confirmed, class opening' },
+  { key: 'money', label: 'Money: cancellations, refunds, payments, withdrawals' },
+  { key: 'reviews', label: 'Reviews: required, reminders, resolved' },
+];
+
+/** Email on or off per category (the emails' last line points here); in the app, everything is always shown. */
+function EmailPreferences() {
+  const { token } = useAuth();
+  const stored = useResource<Preferences>('/me/notification-preferences');
+  // What the switches show: the choice as made, until the server's answer replaces it.
+  const [shown, setShown] = useState<Preferences['email'] | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useAction(async (email: Preferences['email']) => {
+    setSaved(false);
+    setShown(email);
+    try {
+      const answer = await request<Preferences>('PUT', '/me/notification-preferences', {
+        token,
+        body: { email },
+      });
+      setShown(answer.email);
+      setSaved(true);
+    } catch (error) {
+      setShown(null); // back to what is stored
+      throw error;
+    }
+  });
+  return (
+    <section aria-labelledby="email-preferences">
+      <h2 id="email-preferences">Email</h2>
+      <Loaded resource={stored} what="your email preferences">
+        {(p) => {
+          const email = shown ?? p.email;
+          return (
+            <fieldset>
+              <legend>Send me an email for</legend>
+              {CATEGORIES.map(({ key, label }) => (
+                <label key={key}>
+                  <input
+                    type="checkbox"
+                    role="switch"
+                    checked={email[key]}
+                    disabled={save.pending}
+                    onChange={(e) => void save.run({ ...email, [key]: e.target.checked })}
+                  />
+                  {label}
+                </label>
+              ))}
+            </fieldset>
+          );
+        }}
+      </Loaded>
+      <ErrorNotice error={save.error} />
+      {saved && <Notice>Saved. These notifications still appear here either way.</Notice>}
     </section>
   );
 }
@@ -136,7 +200,7 @@ function actionOf(notification: Notification, role: Role): { href: string; label
     // The teacher's is one per class, without a booking: its join link names one of the class's bookings.
     const joinPath =
       typeof payload.joinUrl === 'string'
-        ? /^\/console(\/bookings\/[\w-]+\/class)$/.exec(new URL(payload.joinUrl, location.origin).pathname)
+        ? /(\/bookings\/[\w-]+\/class)$/.exec(new URL(payload.joinUrl, location.origin).pathname)
         : null;
     if (joinPath !== null) return { href: joinPath[1]!, label: 'Join the class' };
   }
