@@ -17,7 +17,9 @@ export async function markWorkflowsStarted(conn: Conn, table: WorkflowTable, ids
   // index (every row in flight, and dead entries) for each mark instead: with
   // 100,000 finished bookings in the table, 20 -> 96 buffers per one-row mark
   // (pg_stat_statements, bench:bookings). The reconciler's claim below still
-  // uses the index.
+  // uses the index. This leans on how PostgreSQL 15's planner matches partial
+  // index predicates, not on a promise: after an upgrade, check the plan again
+  // (EXPLAIN, or bench:bookings with BENCH_PG_STATEMENTS=1).
   await conn(table)
     .whereIn('id', ids)
     .whereRaw('workflow_started is false')

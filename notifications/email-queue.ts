@@ -135,6 +135,8 @@ export async function finishEmail(
   // emails are due, scanned that whole index (every email in flight, and dead entries
   // until vacuum) filtering on id: 94 buffers per call on empty tables, 266 with 100,000
   // finished bookings whose emails were sent (pg_stat_statements, bench:bookings).
+  // A planner behaviour of PostgreSQL 15, not a promise: check the plan again after
+  // an upgrade (see markWorkflowsStarted).
   const changed = await conn('notifications')
     .where({ id, email_claim: claimToken })
     .whereRaw('email_status is not distinct from ?', ['sending'])
