@@ -72,12 +72,18 @@ export async function openBookingStep(
         payload: facts,
         sourceId: bookingId,
       },
-      // The teacher hears once per meeting, however many students booked it.
+      // The teacher hears once per meeting, however many students booked it; their
+      // link is the class's page, which joins through any booking still open (this
+      // one may be cancelled before the class starts).
       {
         userId: booking.teacher_id,
         eventKey: `class_opening:${booking.meeting_id}`,
         type: 'class_opening',
-        payload: { ...facts, bookingId: undefined },
+        payload: {
+          ...facts,
+          bookingId: undefined,
+          joinUrl: `${deps.publicUrl}/console/meetings/${booking.meeting_id}`,
+        },
         // Mailed by the workflow of the booking that recorded it first.
         sourceId: bookingId,
       },

@@ -143,10 +143,14 @@ describe('access to bookings', () => {
     );
     const opening = studentNotes[0];
     assert.equal(opening.payload.joinUrl, `http://localhost:3000/console/bookings/${booking.id}/class`);
+    const teacherNotes = await list(teacher);
     assert.deepEqual(
-      (await list(teacher)).map((n: any) => n.type),
+      teacherNotes.map((n: any) => n.type),
       ['class_opening', 'booking_confirmed'],
     );
+    // The teacher's is the class's, not one student's booking: its link is the class's page.
+    assert.equal(teacherNotes[0].payload.joinUrl, `http://localhost:3000/console/meetings/${meeting.id}`);
+    assert.equal(teacherNotes[0].payload.bookingId, undefined);
 
     const read = await harness.api.request('POST', `/api/v1/notifications/${opening.id}/read`, {
       token: student.token,

@@ -70,9 +70,12 @@ describe('web console: the class room', function () {
     const studentPage = await watchedPage(browser);
     const teacherPage = await watchedPage(browser);
     try {
-      // The teacher goes in from the class's own page.
+      // The teacher goes in from the class-opening notification, through the class's own page.
       await logIn(teacherPage.page, harness.api.url, teacher.user.email);
-      await teacherPage.page.goto(`${harness.api.url}/console/meetings/${meeting.id}`);
+      await teacherPage.page.getByRole('link', { name: /^Notifications/ }).click();
+      const opening = teacherPage.page.locator('.notifications li', { hasText: 'The class is open' });
+      await opening.getByRole('link', { name: 'Join the class' }).click();
+      await teacherPage.page.waitForURL(`**/console/meetings/${meeting.id}`);
       await teacherPage.page.getByRole('link', { name: 'Join the class' }).click();
       await teacherPage.page.getByRole('button', { name: 'Join the class' }).click();
       await teacherPage.page.getByTestId('room-status').getByText('You are in the class.').waitFor();

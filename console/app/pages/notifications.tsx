@@ -197,10 +197,12 @@ function actionOf(notification: Notification, role: Role): { href: string; label
   const { type, payload } = notification;
   const bookingId = typeof payload.bookingId === 'string' ? payload.bookingId : null;
   if (type === 'class_opening') {
-    // The teacher's is one per class, without a booking: its join link names one of the class's bookings.
+    // The teacher's is one per class, without a booking: its link is the class's page, which has the way in.
     const joinPath =
       typeof payload.joinUrl === 'string'
-        ? /(\/bookings\/[\w-]+\/class)$/.exec(new URL(payload.joinUrl, location.origin).pathname)
+        ? /(\/bookings\/[\w-]+\/class|\/meetings\/[\w-]+)$/.exec(
+            new URL(payload.joinUrl, location.origin).pathname,
+          )
         : null;
     if (joinPath !== null) return { href: joinPath[1]!, label: 'Join the class' };
   }
