@@ -56,11 +56,7 @@ export function App() {
       <>
         <header className="container">
           <nav aria-label="Site">
-            <ul>
-              <li>
-                <strong>Class marketplace</strong>
-              </li>
-            </ul>
+            <Brand />
           </nav>
         </header>
         <Switch>
@@ -142,6 +138,17 @@ function only(role: Role, roles: Role[], route: ReactNode): ReactNode {
   return roles.includes(role) ? route : null;
 }
 
+/** The product's name, first in every header. */
+function Brand() {
+  return (
+    <ul>
+      <li>
+        <strong>Class marketplace</strong>
+      </li>
+    </ul>
+  );
+}
+
 function Header() {
   const { session, unread, logOut } = useSession();
   const [location] = useLocation();
@@ -150,11 +157,7 @@ function Header() {
   return (
     <header className="container">
       <nav aria-label="Main">
-        <ul>
-          <li>
-            <strong>Class marketplace</strong>
-          </li>
-        </ul>
+        <Brand />
         <ul>
           {NAV[user.role].map((item) => (
             <li key={item.href}>
