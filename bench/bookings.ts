@@ -12,6 +12,13 @@
 //     minute long and all at one time, so the run waits for them; that wait
 //     is the classes' own time, not the system's, and is left out: the rate
 //     is bookings / (booking + opening + webhook + settling time);
+// (f) the same lifecycle with Temporal taken out (the API's workflow gateway
+//     starts and signals nothing; the workflow's database steps and email
+//     deliveries are called directly, in its order): the booking's own work,
+//     which no workflow engine can make cheaper. With the cores full, the best
+//     settled / reference can be is refCpu / (refCpu + that work), since a
+//     booking's workflow has at least the reference's tasks; the best POST /
+//     starts can be is startCpu / (startCpu + a POST without its start);
 // then BENCH_FILL finished bookings are written (bookings, meetings, their
 // ledger transfers through the LedgerBatcher, notifications, LiveKit events)
 // and (s) runs again; the audit runs last.
@@ -64,6 +71,11 @@ import {
   round3,
 } from './support';
 import { settlementChain } from '../bookings/ledger';
+import { storedPresence } from '../bookings/presence';
+import { openBookingStep, settleBookingStep } from '../bookings/steps';
+import { BookingWorkflows } from '../bookings/workflow-gateway';
+import { attendanceOf, identityOf, summarize } from '../domain/attendance';
+import { deliverEmails } from '../notifications/delivery';
 
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 1000);
 const REFERENCE_WORKFLOWS = Number(process.env.BENCH_REFERENCE ?? 1000);
@@ -328,6 +340,14 @@ function compareStatements(empty: Map<string, StatementCost>, filled: Map<string
 
 // ---- the workloads -------------------------------------------------------------------
 
+/** The workflow gateway of (f): nothing is started or signalled. */
+class NoWorkflows extends BookingWorkflows {
+  override async start(): Promise<void> {}
+  override async signalAttendance(): Promise<'delivered'> {
+    return 'delivered';
+  }
+}
+
 /**
  * CPU seconds so far of what the system under test runs on: this process (API,
  * worker, bench driver), the dev server, PostgreSQL. Unlike the machine's CPU
@@ -533,6 +553,113 @@ async function lifecycle(
   return result;
 }
 
+interface WithoutTemporal {
+  bookings: number;
+  /** Own CPU (this process, PostgreSQL; the dev server idles) per booking, and of it the POST. */
+  ownCpuMsPerBooking: number;
+  ownCpuMsPerPost: number;
+  postsPerSecond: number;
+  devServerCpuMsPerBooking: number;
+}
+
+/** (f): one booking's whole lifecycle of API calls, steps and deliveries, without Temporal. */
+async function withoutTemporal(
+  db: Db,
+  tokens: TokenService,
+  meter: CpuMeter,
+  port: number,
+  deps: ReturnType<typeof activityDeps>,
+): Promise<WithoutTemporal> {
+  const [teacher] = await people(db, tokens, 'teacher', 1, 0);
+  const students = await people(db, tokens, 'student', BOOKINGS, PRICE * 2);
+  // Whole seconds, as LiveKit stamps its events.
+  const startsAt = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+  const classes = await meetings(db, teacher!.id, Math.ceil(BOOKINGS / SEATS), startsAt, SEATS);
+  const seats = students.map((student, i) => ({ student, meeting: classes[Math.floor(i / SEATS)]! }));
+  const ids: string[] = [];
+  const own0 = cpuMark(meter);
+  const t0 = performance.now();
+  await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
+    const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${student.token}`,
+    });
+    if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
+    ids.push((JSON.parse(response.text) as { id: string }).id);
+  });
+  const postSeconds = (performance.now() - t0) / 1000;
+  const posted = ownTotal(cpuSince(meter, own0));
+  const deliver = async (id: string) => {
+    await deliverEmails(deps, id);
+  };
+  await pool(ids, CONNECTIONS, deliver); // the confirmation
+  await pool(ids, CONNECTIONS, async (id) => {
+    await openBookingStep(deps, id);
+  });
+  await pool(ids, CONNECTIONS, deliver); // the class opening
+  const at = (m: (typeof classes)[number], end: boolean) => (end ? m.endsAt : m.startsAt).getTime();
+  await pool(classes, CONNECTIONS, (m) =>
+    webhook(port, presence('participant_joined', m.id, teacher!.id, at(m, false))),
+  );
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_joined', meeting.id, student.id, at(meeting, false))),
+  );
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_left', meeting.id, student.id, at(meeting, true))),
+  );
+  await pool(classes, CONNECTIONS, async (m) => {
+    await webhook(port, presence('participant_left', m.id, teacher!.id, at(m, true)));
+    await webhook(port, {
+      event: 'room_finished',
+      id: `EV_${randomUUID()}`,
+      createdAt: String(Math.floor(at(m, true) / 1000)),
+      room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
+    });
+  });
+  const plan = planRelease(PRICE, 30, 'attended');
+  await pool(
+    ids.map((id, i) => ({ id, seat: seats[i]! })),
+    CONNECTIONS,
+    async ({ id, seat }) => {
+      const room = { meetingId: seat.meeting.id, studentId: seat.student.id, teacherId: teacher!.id };
+      const events = await storedPresence(db, room);
+      const found = attendanceOf(
+        events,
+        { student: identityOf(seat.student.id), teacher: identityOf(teacher!.id) },
+        { startMs: at(seat.meeting, false), endMs: at(seat.meeting, true) },
+      );
+      const attendance = {
+        ...summarize(found),
+        studentIntervals: found.studentIntervals,
+        teacherIntervals: found.teacherIntervals,
+        eventsDropped: false,
+      };
+      if (attendance.percent < 100) throw new Error(`booking ${id}: attended ${attendance.percent}%`);
+      const outcome = await settleBookingStep(deps, { bookingId: id, plan, attendance });
+      if (outcome.settlement !== 'released') throw new Error(`booking ${id} settled ${outcome.settlement}`);
+      await deliver(id); // the settlement
+    },
+  );
+  const used = cpuSince(meter, own0);
+  return {
+    bookings: ids.length,
+    ownCpuMsPerBooking: msEach(used.process + used.postgres, ids.length),
+    ownCpuMsPerPost: msEach(posted, ids.length),
+    postsPerSecond: Math.round(ids.length / postSeconds),
+    devServerCpuMsPerBooking: msEach(used.devServer, ids.length),
+  };
+}
+
+interface PostRound {
+  startsPerSecond: number;
+  bookingsPerSecond: number;
+  bookingsAnsweredPerSecond: number;
+  cpuMsPerStart: number;
+  cpuMsPerBooking: number;
+  ownCpuMsPerStart: number;
+  ownCpuMsPerBooking: number;
+}
+
 async function startsBesideBookings(
   db: Db,
   tokens: TokenService,
@@ -545,7 +672,7 @@ async function startsBesideBookings(
   bookingsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  rounds: object[];
+  rounds: PostRound[];
 }> {
   const [teacher] = await people(db, tokens, 'teacher', 1, 0);
   const students = await people(db, tokens, 'student', STARTS_PER_ROUND * ROUNDS, PRICE * 2);
@@ -555,7 +682,7 @@ async function startsBesideBookings(
   const starts: number[] = [];
   const bookingsRates: number[] = [];
   const latencies: number[] = [];
-  const rounds: object[] = [];
+  const rounds: PostRound[] = [];
   // Both sides are timed until their workflows are parked (first workflow task run, timer
   // started): the worker's share of a start is part of what a booking must beat, and a
   // side's tasks must not spill into the other's measurement.
@@ -607,7 +734,7 @@ async function startsBesideBookings(
       Math.round((cpu.user + cpu.system) / 100 / STARTS_PER_ROUND) / 10;
     starts.push(startRate);
     bookingsRates.push(bookingRate);
-    const figures = {
+    const figures: PostRound = {
       startsPerSecond: Math.round(startRate),
       bookingsPerSecond: Math.round(bookingRate),
       bookingsAnsweredPerSecond: Math.round(answeredRate),
@@ -773,6 +900,21 @@ async function main(): Promise<void> {
       stripe: platform.stripe,
     });
     const api = await listen(app, 0, '127.0.0.1');
+    // (f)'s API: the same, but its bookings start and signal no workflow.
+    const bareApp = createApp({
+      settings,
+      db,
+      ledger: platform.ledger,
+      tokens,
+      logger: silent,
+      bookings: {
+        ...bookingDeps(platform),
+        workflows: new NoWorkflows(client, settings.TEMPORAL_TASK_QUEUE, false),
+      },
+      withdrawals: withdrawalDeps(platform),
+      stripe: platform.stripe,
+    });
+    const bareApi = await listen(bareApp, 0, '127.0.0.1');
     const workerOptions = {
       maxConcurrentWorkflowTaskExecutions: 100,
       maxConcurrentActivityTaskExecutions: 200,
@@ -825,6 +967,9 @@ async function main(): Promise<void> {
     );
     if (process.env.BENCH_ONLY_POST === '1') return;
     const sEmpty = await lifecycle(db, tokens, meter, api.port, 'empty tables', p.bookingsPerSecond);
+    const f = await withoutTemporal(db, tokens, meter, bareApi.port, activityDeps(platform));
+    log(`(f) ${JSON.stringify(f)}`);
+    const ownCpuPerStart = median(p.rounds.map((r) => r.ownCpuMsPerStart));
     // BENCH_FILL=0 (a quick or profiled run): no fill, and (s) is not run a second time.
     const filled = FILL > 0 ? await fill(db, tokens, settings) : { bookings: 0, seconds: 0 };
     if (FILL > 0) log(`fill: ${JSON.stringify(filled)}`);
@@ -863,6 +1008,7 @@ async function main(): Promise<void> {
       reference: r,
       postBookings: p,
       lifecycleEmpty: sEmpty,
+      withoutTemporal: f,
       fill: filled,
       lifecycleFilled: sFull,
       ratios: {
@@ -874,6 +1020,12 @@ async function main(): Promise<void> {
         bookingCpuOverReferenceCpu: round3(sEmpty.machineCpuMsPerBooking / r.machineCpuMsPerWorkflow),
         /** The same with the system's own CPU (this process, dev server, PostgreSQL): others' load on the machine left out. */
         bookingOwnCpuOverReferenceOwnCpu: round3(sEmpty.cpuMsPerBooking.own / r.ownCpuMsPerWorkflow),
+        /** (f): the best settled / reference can be, the booking's own work being what it is. */
+        settledOverReferenceBound: round3(
+          r.ownCpuMsPerWorkflow / (r.ownCpuMsPerWorkflow + f.ownCpuMsPerBooking),
+        ),
+        /** (f): the best POST / starts can be, a POST's own work (without its start) being what it is. */
+        postOverStartsBound: round3(ownCpuPerStart / (ownCpuPerStart + f.ownCpuMsPerPost)),
       },
       targets: {
         settledOverReferenceAtLeast: 0.4,
@@ -885,6 +1037,7 @@ async function main(): Promise<void> {
       serverPeakRssMb: server.peakRssMb(),
     };
     await api.close(1_000);
+    await bareApi.close(1_000);
     console.log(JSON.stringify(summary));
   } finally {
     for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
