@@ -12,16 +12,17 @@
 //     minute long and all at one time, so the run waits for them; that wait
 //     is the classes' own time, not the system's, and is left out: the rate
 //     is bookings / (booking + opening + webhook + settling time);
-// (f) the same lifecycle with Temporal taken out (the API's workflow gateway
-//     starts and signals nothing; the workflow's database steps and email
-//     deliveries are called directly, in its order): the booking's own work,
-//     which no workflow engine can make cheaper. With the cores full, the best
-//     settled / reference can be is refCpu / (refCpu + that work), since a
-//     booking's workflow has at least the reference's tasks; the best POST /
-//     starts can be is startCpu / (startCpu + a POST without its start);
 // then BENCH_FILL finished bookings are written (bookings, meetings, their
 // ledger transfers through the LedgerBatcher, notifications, LiveKit events)
-// and (s) runs again; the audit runs last.
+// and (s) runs again;
+// (f) the same lifecycle with Temporal taken out (the API's workflow gateway
+//     starts and signals nothing; the workflow's database steps and email
+//     deliveries are called directly, in its order): the booking's own work
+//     as this code does it, which no workflow engine makes cheaper. From it,
+//     ceilings with both cores: settled / reference if a booking's workflow
+//     cost one reference workflow, POST / starts if its start cost a bare
+//     start (or nothing);
+// the audit runs last.
 //
 // Targets: (s) >= 0.4 x (r); (p) bookings/s >= 0.5 x starts/s; (s) with the
 // filled tables within 20% of (s) on empty ones; audit clean. The last line
@@ -47,11 +48,12 @@ import { createApp } from '../api/app';
 import { listen } from '../api/http-server';
 import { bookingTransferIds } from '../bookings/ledger';
 import { bookingPolicy } from '../bookings/policy';
+import type { BookingPolicy } from '../domain/booking';
 import { loadSettings, type Settings } from '../config/settings';
 import { createDb, type Db } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { onServer, withDatabase } from '../db/provision';
-import { planRelease } from '../domain/settlement';
+import { decideAtFinalisation, planRelease } from '../domain/settlement';
 import { createUserAccount, ensureSystemAccounts, systemAccountId, userAccountId } from '../ledger/accounts';
 import { auditLedger } from '../ledger/audit';
 import type { TransferSpec } from '../ledger/types';
@@ -83,6 +85,8 @@ const STARTS_PER_ROUND = Number(process.env.BENCH_STARTS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILL = Number(process.env.BENCH_FILL ?? 100_000);
 const CONNECTIONS = 32;
+/** The cores the system under test can have at most (the ceilings of (f) give it all of them). */
+const CORES = os.cpus().length;
 const FILL_BATCH = 2_000;
 const SEATS = 10;
 const PRICE = 500;
@@ -227,6 +231,51 @@ function presence(kind: string, meetingId: string, userId: string, atMs: number)
     room: { name: `meeting-${meetingId}`, sid: 'RM_bench' },
     participant: { identity: `user-${userId}`, sid: `PA_${userId.slice(0, 12)}` },
   };
+}
+
+interface Seat {
+  student: Person;
+  meeting: { id: string; startsAt: Date; endsAt: Date };
+}
+
+/** Books every seat over HTTP, CONNECTIONS at a time; answers each booking's id with its seat. */
+async function bookEach(port: number, seats: Seat[]): Promise<{ id: string; seat: Seat }[]> {
+  const booked: { id: string; seat: Seat }[] = [];
+  await pool(seats, CONNECTIONS, async (seat) => {
+    const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: seat.meeting.id }), {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${seat.student.token}`,
+    });
+    if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
+    booked.push({ id: (JSON.parse(response.text) as { id: string }).id, seat });
+  });
+  return booked;
+}
+
+/** The classes start: each teacher joins, then each student (LiveKit's webhooks, at the start). */
+async function joinAll(port: number, teacherId: string, classes: Seat['meeting'][], seats: Seat[]) {
+  await pool(classes, CONNECTIONS, (m) =>
+    webhook(port, presence('participant_joined', m.id, teacherId, m.startsAt.getTime())),
+  );
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
+  );
+}
+
+/** The classes end: each student leaves, then each teacher, then the room finishes (at the end). */
+async function leaveAll(port: number, teacherId: string, classes: Seat['meeting'][], seats: Seat[]) {
+  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
+    webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
+  );
+  await pool(classes, CONNECTIONS, async (m) => {
+    await webhook(port, presence('participant_left', m.id, teacherId, m.endsAt.getTime()));
+    await webhook(port, {
+      event: 'room_finished',
+      id: `EV_${randomUUID()}`,
+      createdAt: String(Math.floor(m.endsAt.getTime() / 1000)),
+      room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
+    });
+  });
 }
 
 async function until(atMs: number): Promise<void> {
@@ -454,7 +503,6 @@ async function lifecycle(
     `(s) ${label}: ${BOOKINGS} bookings of ${classes.length} one-minute classes at ${startsAt.toISOString()}`,
   );
 
-  const bookingIds: string[] = [];
   let busyCpu = 0;
   const own = { process: 0, devServer: 0, postgres: 0 };
   let machineMark = machineBusyCpuSeconds();
@@ -472,14 +520,7 @@ async function lifecycle(
   };
   await resetStatements(db);
   const t0 = performance.now();
-  await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
-    const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
-      'Content-Type': 'application/json',
-      Authorization: `Bearer ${student.token}`,
-    });
-    if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
-    bookingIds.push((JSON.parse(response.text) as { id: string }).id);
-  });
+  const bookingIds = (await bookEach(port, seats)).map((b) => b.id);
   const booked = performance.now();
   await untilNoneLeft(db, 'every class to open', classes[0]!.endsAt, 'confirmed', bookingIds, {
     status: 'open',
@@ -492,30 +533,14 @@ async function lifecycle(
   await until(startsAt.getTime() + 1_000);
   phaseStarts();
   const t1 = performance.now();
-  await pool(classes, CONNECTIONS, (m) =>
-    webhook(port, presence('participant_joined', m.id, teacher!.id, m.startsAt.getTime())),
-  );
-  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
-    webhook(port, presence('participant_joined', meeting.id, student.id, meeting.startsAt.getTime())),
-  );
+  await joinAll(port, teacher!.id, classes, seats);
   const joined = performance.now();
   phaseEnded();
 
   await until(classes[0]!.endsAt.getTime() + 1_000);
   phaseStarts();
   const t2 = performance.now();
-  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
-    webhook(port, presence('participant_left', meeting.id, student.id, meeting.endsAt.getTime())),
-  );
-  await pool(classes, CONNECTIONS, async (m) => {
-    await webhook(port, presence('participant_left', m.id, teacher!.id, m.endsAt.getTime()));
-    await webhook(port, {
-      event: 'room_finished',
-      id: `EV_${randomUUID()}`,
-      createdAt: String(Math.floor(m.endsAt.getTime() / 1000)),
-      room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
-    });
-  });
+  await leaveAll(port, teacher!.id, classes, seats);
   await untilNoneLeft(db, 'every booking to settle', classes[0]!.endsAt, 'confirmed or open', bookingIds, {
     settlement: 'released',
   });
@@ -555,99 +580,104 @@ async function lifecycle(
 
 interface WithoutTemporal {
   bookings: number;
-  /** Own CPU (this process, PostgreSQL; the dev server idles) per booking, and of it the POST. */
-  ownCpuMsPerBooking: number;
-  ownCpuMsPerPost: number;
+  seconds: number;
+  /** Own CPU without the dev server (this process, PostgreSQL) per booking, and of it the POST's. */
+  cpuMsPerBooking: number;
+  cpuMsPerPost: number;
   postsPerSecond: number;
+  /** The dev server's, which has nothing of (f) to do (its own pollers and timers). */
   devServerCpuMsPerBooking: number;
+  /** This process and PostgreSQL at rest just before (f), for scale: (f) does not subtract it. */
+  idleCpuMsPerSecond: number;
 }
 
-/** (f): one booking's whole lifecycle of API calls, steps and deliveries, without Temporal. */
+/**
+ * (f): each booking's whole lifecycle of API calls, steps and deliveries,
+ * without Temporal, in the workflow's order. Starts once the other
+ * lifecycles' workflows have all ended (their last deliveries and tasks must
+ * not count here).
+ */
 async function withoutTemporal(
   db: Db,
   tokens: TokenService,
   meter: CpuMeter,
+  client: Client,
   port: number,
   deps: ReturnType<typeof activityDeps>,
+  policy: BookingPolicy,
 ): Promise<WithoutTemporal> {
   const [teacher] = await people(db, tokens, 'teacher', 1, 0);
   const students = await people(db, tokens, 'student', BOOKINGS, PRICE * 2);
-  // Whole seconds, as LiveKit stamps its events.
+  // Whole seconds, as LiveKit stamps its events; as in (s), ten seats a class.
   const startsAt = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
   const classes = await meetings(db, teacher!.id, Math.ceil(BOOKINGS / SEATS), startsAt, SEATS);
   const seats = students.map((student, i) => ({ student, meeting: classes[Math.floor(i / SEATS)]! }));
-  const ids: string[] = [];
+  await untilBookingWorkflowsRest(client);
+  const idle0 = cpuMark(meter);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const idle = cpuSince(meter, idle0);
+
   const own0 = cpuMark(meter);
   const t0 = performance.now();
-  await pool(seats, CONNECTIONS, async ({ student, meeting }) => {
-    const response = await post(port, '/api/v1/bookings', JSON.stringify({ meetingId: meeting.id }), {
-      'Content-Type': 'application/json',
-      Authorization: `Bearer ${student.token}`,
-    });
-    if (response.status !== 201) throw new Error(`booking answered ${response.status}: ${response.text}`);
-    ids.push((JSON.parse(response.text) as { id: string }).id);
-  });
+  const booked = await bookEach(port, seats);
   const postSeconds = (performance.now() - t0) / 1000;
-  const posted = ownTotal(cpuSince(meter, own0));
-  const deliver = async (id: string) => {
+  const posted = cpuSince(meter, own0);
+  const deliver = async ({ id }: { id: string }) => {
     await deliverEmails(deps, id);
   };
-  await pool(ids, CONNECTIONS, deliver); // the confirmation
-  await pool(ids, CONNECTIONS, async (id) => {
+  await pool(booked, CONNECTIONS, deliver); // the confirmation
+  await pool(booked, CONNECTIONS, async ({ id }) => {
     await openBookingStep(deps, id);
   });
-  await pool(ids, CONNECTIONS, deliver); // the class opening
-  const at = (m: (typeof classes)[number], end: boolean) => (end ? m.endsAt : m.startsAt).getTime();
-  await pool(classes, CONNECTIONS, (m) =>
-    webhook(port, presence('participant_joined', m.id, teacher!.id, at(m, false))),
-  );
-  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
-    webhook(port, presence('participant_joined', meeting.id, student.id, at(meeting, false))),
-  );
-  await pool(seats, CONNECTIONS, ({ student, meeting }) =>
-    webhook(port, presence('participant_left', meeting.id, student.id, at(meeting, true))),
-  );
-  await pool(classes, CONNECTIONS, async (m) => {
-    await webhook(port, presence('participant_left', m.id, teacher!.id, at(m, true)));
-    await webhook(port, {
-      event: 'room_finished',
-      id: `EV_${randomUUID()}`,
-      createdAt: String(Math.floor(at(m, true) / 1000)),
-      room: { name: `meeting-${m.id}`, sid: 'RM_bench' },
-    });
-  });
-  const plan = planRelease(PRICE, 30, 'attended');
-  await pool(
-    ids.map((id, i) => ({ id, seat: seats[i]! })),
-    CONNECTIONS,
-    async ({ id, seat }) => {
-      const room = { meetingId: seat.meeting.id, studentId: seat.student.id, teacherId: teacher!.id };
-      const events = await storedPresence(db, room);
-      const found = attendanceOf(
-        events,
-        { student: identityOf(seat.student.id), teacher: identityOf(teacher!.id) },
-        { startMs: at(seat.meeting, false), endMs: at(seat.meeting, true) },
-      );
-      const attendance = {
+  await pool(booked, CONNECTIONS, deliver); // the class opening
+  await joinAll(port, teacher!.id, classes, seats);
+  await leaveAll(port, teacher!.id, classes, seats);
+  await pool(booked, CONNECTIONS, async (booking) => {
+    const { student, meeting } = booking.seat;
+    const room = { meetingId: meeting.id, studentId: student.id, teacherId: teacher!.id };
+    const found = attendanceOf(
+      await storedPresence(db, room),
+      { student: identityOf(student.id), teacher: identityOf(teacher!.id) },
+      { startMs: meeting.startsAt.getTime(), endMs: meeting.endsAt.getTime() },
+    );
+    const decision = decideAtFinalisation(found, policy.attendanceReleasePercent);
+    if (decision.action !== 'release') throw new Error(`booking ${booking.id}: ${decision.outcome}`);
+    const outcome = await settleBookingStep(deps, {
+      bookingId: booking.id,
+      plan: planRelease(PRICE, policy.teacherSharePercent, decision.outcome),
+      attendance: {
         ...summarize(found),
         studentIntervals: found.studentIntervals,
         teacherIntervals: found.teacherIntervals,
         eventsDropped: false,
-      };
-      if (attendance.percent < 100) throw new Error(`booking ${id}: attended ${attendance.percent}%`);
-      const outcome = await settleBookingStep(deps, { bookingId: id, plan, attendance });
-      if (outcome.settlement !== 'released') throw new Error(`booking ${id} settled ${outcome.settlement}`);
-      await deliver(id); // the settlement
-    },
-  );
+      },
+    });
+    if (outcome.settlement !== 'released')
+      throw new Error(`booking ${booking.id} settled ${outcome.settlement}`);
+    await deliver(booking); // the settlement
+  });
+  const elapsedMs = performance.now() - t0;
   const used = cpuSince(meter, own0);
   return {
-    bookings: ids.length,
-    ownCpuMsPerBooking: msEach(used.process + used.postgres, ids.length),
-    ownCpuMsPerPost: msEach(posted, ids.length),
-    postsPerSecond: Math.round(ids.length / postSeconds),
-    devServerCpuMsPerBooking: msEach(used.devServer, ids.length),
+    bookings: booked.length,
+    seconds: seconds(elapsedMs),
+    cpuMsPerBooking: msEach(used.process + used.postgres, booked.length),
+    cpuMsPerPost: msEach(posted.process + posted.postgres, booked.length),
+    postsPerSecond: Math.round(booked.length / postSeconds),
+    devServerCpuMsPerBooking: msEach(used.devServer, booked.length),
+    idleCpuMsPerSecond: Math.round(((idle.process + idle.postgres) * 1000) / 3),
   };
+}
+
+/** Until no booking workflow runs but (p)'s, parked until their classes a month ahead. */
+async function untilBookingWorkflowsRest(client: Client): Promise<void> {
+  const parkedBookings = STARTS_PER_ROUND * ROUNDS;
+  const query = `WorkflowType = 'bookingWorkflow' AND ExecutionStatus = 'Running'`;
+  for (let i = 0; i < 1_200; i++) {
+    if ((await client.workflow.count(query)).count <= parkedBookings) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the booking workflows of (s) did not end');
 }
 
 interface PostRound {
@@ -967,16 +997,18 @@ async function main(): Promise<void> {
     );
     if (process.env.BENCH_ONLY_POST === '1') return;
     const sEmpty = await lifecycle(db, tokens, meter, api.port, 'empty tables', p.bookingsPerSecond);
-    const f = await withoutTemporal(db, tokens, meter, bareApi.port, activityDeps(platform));
-    log(`(f) ${JSON.stringify(f)}`);
-    const ownCpuPerStart = median(p.rounds.map((r) => r.ownCpuMsPerStart));
     // BENCH_FILL=0 (a quick or profiled run): no fill, and (s) is not run a second time.
     const filled = FILL > 0 ? await fill(db, tokens, settings) : { bookings: 0, seconds: 0 };
     if (FILL > 0) log(`fill: ${JSON.stringify(filled)}`);
     const sFull =
       FILL > 0
         ? await lifecycle(db, tokens, meter, api.port, `with ${FILL} finished bookings`, p.bookingsPerSecond)
-        : sEmpty;
+        : null;
+    // After both (s), so that its rows are not in the filled comparison.
+    const policy = bookingPolicy(settings, false);
+    const f = await withoutTemporal(db, tokens, meter, client, bareApi.port, activityDeps(platform), policy);
+    log(`(f) without Temporal: ${JSON.stringify(f)}`);
+    const startCpuMs = median(p.rounds.map((round) => round.ownCpuMsPerStart));
 
     if (PG_STATEMENTS && FILL > 0) {
       const growth = compareStatements(
@@ -1014,18 +1046,24 @@ async function main(): Promise<void> {
       ratios: {
         settledOverReference: round3(sEmpty.settledPerSecond / r.perSecond),
         postOverStarts: round3(p.bookingsPerSecond / p.startsPerSecond),
-        filledOverEmptySettlePhase: round3(sFull.settlePhasePerSecond / sEmpty.settlePhasePerSecond),
-        filledOverEmptyLifecycle: round3(sFull.settledPerSecond / sEmpty.settledPerSecond),
+        // null: not filled (BENCH_FILL=0), nothing to compare.
+        filledOverEmptySettlePhase: sFull && round3(sFull.settlePhasePerSecond / sEmpty.settlePhasePerSecond),
+        filledOverEmptyLifecycle: sFull && round3(sFull.settledPerSecond / sEmpty.settledPerSecond),
         /** A booking's whole-machine CPU over a reference workflow's: with the cores full, the best settled/reference can be is its inverse. */
         bookingCpuOverReferenceCpu: round3(sEmpty.machineCpuMsPerBooking / r.machineCpuMsPerWorkflow),
         /** The same with the system's own CPU (this process, dev server, PostgreSQL): others' load on the machine left out. */
         bookingOwnCpuOverReferenceOwnCpu: round3(sEmpty.cpuMsPerBooking.own / r.ownCpuMsPerWorkflow),
-        /** (f): the best settled / reference can be, the booking's own work being what it is. */
-        settledOverReferenceBound: round3(
-          r.ownCpuMsPerWorkflow / (r.ownCpuMsPerWorkflow + f.ownCpuMsPerBooking),
+        /**
+         * (f): settled / reference if a booking's workflow cost one reference workflow of own
+         * CPU and the bookings had both cores to themselves (their work (f) being what it is).
+         */
+        settledOverReferenceCeiling: round3(
+          (CORES * 1000) / (r.ownCpuMsPerWorkflow + f.cpuMsPerBooking) / r.perSecond,
         ),
-        /** (f): the best POST / starts can be, a POST's own work (without its start) being what it is. */
-        postOverStartsBound: round3(ownCpuPerStart / (ownCpuPerStart + f.ownCpuMsPerPost)),
+        /** (f): POST / starts if a booking's start cost a bare start and the bookings had both cores. */
+        postOverStartsCeiling: round3((CORES * 1000) / (startCpuMs + f.cpuMsPerPost) / p.startsPerSecond),
+        /** The same with the start free: a POST's own work alone. */
+        postOverStartsCeilingFreeStart: round3((CORES * 1000) / f.cpuMsPerPost / p.startsPerSecond),
       },
       targets: {
         settledOverReferenceAtLeast: 0.4,
