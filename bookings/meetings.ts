@@ -42,6 +42,13 @@ const MINUTE_MS = 60_000;
 export const MAX_SLOTS_LISTED = 200;
 /** Default window of a slot listing. */
 const DEFAULT_LISTING_DAYS = 60;
+/**
+ * How far ahead a class may be scheduled: a year and a day (the same date next
+ * year). Further is a typo (a year 2062 for 2026), not a plan, and would hold
+ * the student's money for as long.
+ */
+export const MAX_SCHEDULE_AHEAD_DAYS = 366;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 export interface NewSlot {
   startsAt: Date;
@@ -51,14 +58,19 @@ export interface NewSlot {
   title: string | null;
 }
 
-function assertInFuture(startsAt: Date, now: Date, path: string): void {
+function assertSchedulable(startsAt: Date, now: Date, path: string): void {
   if (startsAt.getTime() <= now.getTime()) {
     throw new ValidationError('invalid request', [{ path, message: 'must be in the future' }]);
+  }
+  if (startsAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_DAYS * DAY_MS) {
+    throw new ValidationError('invalid request', [
+      { path, message: `must be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead` },
+    ]);
   }
 }
 
 export async function publishSlot(deps: MeetingDeps, teacher: Actor, slot: NewSlot): Promise<MeetingView> {
-  assertInFuture(slot.startsAt, deps.clock.now(), 'startsAt');
+  assertSchedulable(slot.startsAt, deps.clock.now(), 'startsAt');
   const [meeting] = await insertMeetings(deps.db, [
     {
       id: randomUUID(),
@@ -89,7 +101,7 @@ export async function createCourse(
   course: NewCourse,
 ): Promise<CourseView> {
   const now = deps.clock.now();
-  course.sessions.forEach((s, i) => assertInFuture(s.startsAt, now, `sessions.${i}.startsAt`));
+  course.sessions.forEach((s, i) => assertSchedulable(s.startsAt, now, `sessions.${i}.startsAt`));
   if (course.priceFullCourse !== null && course.priceFullCourse < course.sessions.length) {
     // Every session's part of the full price must be at least one minor unit.
     throw new ValidationError('invalid request', [

@@ -3,6 +3,7 @@ import {
   createCourse,
   getCourse,
   getMeeting,
+  MAX_SCHEDULE_AHEAD_DAYS,
   publishSlot,
   upcomingSlots,
   type MeetingDeps,
@@ -32,7 +33,9 @@ export function meetingRoutes(
     access: ['teacher'],
     body: z
       .object({
-        startsAt: IsoTimestamp.openapi({ description: 'In the future' }),
+        startsAt: IsoTimestamp.openapi({
+          description: `In the future, at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`,
+        }),
         durationMinutes: duration,
         price: amount,
         capacity: z
@@ -104,7 +107,16 @@ export function meetingRoutes(
           description: 'Price of enrolling in the whole course, split evenly over its sessions',
         }),
         sessions: z
-          .array(z.object({ startsAt: IsoTimestamp, durationMinutes: duration }).strict())
+          .array(
+            z
+              .object({
+                startsAt: IsoTimestamp.openapi({
+                  description: `In the future, at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`,
+                }),
+                durationMinutes: duration,
+              })
+              .strict(),
+          )
           .min(1)
           .max(100),
       })

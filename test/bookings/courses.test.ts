@@ -289,6 +289,11 @@ describe('courses and a teacher’s slots', () => {
           { ...valid(), sessions: [session(), { startsAt: past, durationMinutes: 60 }] },
           'sessions.1.startsAt',
         ],
+        [
+          'a session more than 366 days ahead',
+          { ...valid(), sessions: [session(), { startsAt: startIn(367 * DAY_MS), durationMinutes: 60 }] },
+          'sessions.1.startsAt',
+        ],
         ['no session', { ...valid(), sessions: [] }, 'sessions'],
         ['a full-course price below one per session', { ...valid(), priceFullCourse: 2 }, 'priceFullCourse'],
         ['capacity 0', { ...valid(), capacity: 0 }, 'capacity'],
@@ -434,6 +439,36 @@ describe('courses and a teacher’s slots', () => {
       const bad = await slots(student, teacher.user.id, '?from=yesterday');
       assert.equal(bad.status, 400, bad.text);
       assert.equal(bad.body.error.code, 'validation_error');
+    });
+
+    it('when a slot starts in the past or more than 366 days ahead, then 400 names startsAt and nothing is created; 366 days ahead is taken', async () => {
+      const teacher = await register(harness.api, 'teacher');
+      const post = (startsInMs: number) =>
+        harness.api.request('POST', '/api/v1/teachers/me/slots', {
+          token: teacher.token,
+          body: {
+            startsAt: new Date(harness.clock.now().getTime() + startsInMs).toISOString(),
+            durationMinutes: 30,
+            price: 100,
+          },
+        });
+      for (const [what, startsInMs] of [
+        ['an hour ago', -60 * MINUTE_MS],
+        ['367 days ahead', 367 * DAY_MS],
+        ['in the year 9999', Date.parse('9999-12-31T23:59:59Z') - harness.clock.now().getTime()],
+      ] as const) {
+        const response = await post(startsInMs);
+        assert.equal(response.status, 400, `${what}: ${response.text}`);
+        assert.equal(response.body.error.code, 'validation_error', what);
+        assert.equal(response.body.error.details?.[0]?.path, 'body.startsAt', what);
+      }
+      const [none] = await harness.api
+        .db('meetings')
+        .where({ teacher_id: teacher.user.id })
+        .count({ n: '*' });
+      assert.equal(Number(none!.n), 0);
+      const farthest = await post(366 * DAY_MS - MINUTE_MS);
+      assert.equal(farthest.status, 201, farthest.text);
     });
 
     it('when a course is published, then its sessions are among the teacher’s slots with their seats left', async () => {
