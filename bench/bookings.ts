@@ -585,6 +585,9 @@ interface WithoutTemporal {
   seconds: number;
   /** Own CPU without the dev server (this process, PostgreSQL) per booking, and of it the POST's. */
   cpuMsPerBooking: number;
+  /** Of cpuMsPerBooking, this process's and PostgreSQL's. */
+  processCpuMsPerBooking: number;
+  postgresCpuMsPerBooking: number;
   cpuMsPerPost: number;
   postsPerSecond: number;
   /** The dev server's, which has nothing of (f) to do (its own pollers and timers). */
@@ -664,6 +667,8 @@ async function withoutTemporal(
     bookings: booked.length,
     seconds: seconds(elapsedMs),
     cpuMsPerBooking: msEach(used.process + used.postgres, booked.length),
+    processCpuMsPerBooking: msEach(used.process, booked.length),
+    postgresCpuMsPerBooking: msEach(used.postgres, booked.length),
     cpuMsPerPost: msEach(posted.process + posted.postgres, booked.length),
     postsPerSecond: Math.round(booked.length / postSeconds),
     devServerCpuMsPerBooking: msEach(used.devServer, booked.length),
@@ -1038,7 +1043,7 @@ async function main(): Promise<void> {
     // between runs where the system under test had the machine to itself.
     const othersShare = Math.max(
       (r.machineCpuMsPerWorkflow - r.ownCpuMsPerWorkflow) / r.ownCpuMsPerWorkflow,
-      sEmpty.cpuMsPerBooking.otherProcesses / sEmpty.cpuMsPerBooking.own,
+      ...[sEmpty, sFull].map((s) => (s ? s.cpuMsPerBooking.otherProcesses / s.cpuMsPerBooking.own : 0)),
     );
     const quiet = othersShare < QUIET_OTHERS_SHARE;
     if (!quiet) {
