@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
 import { identityOf, roomNameOf } from '../domain/attendance';
 import type { BookingStatus, Outcome, ReviewDecision } from '../domain/booking';
-import { cancellationTerms, type Canceller } from '../domain/cancellation';
+import { cancellationTerms, type CancellationOutcome, type Canceller } from '../domain/cancellation';
 import type { Clock } from '../domain/clock';
 import {
   ConflictError,
@@ -399,15 +399,6 @@ function cancelRequestOf(
     ...(reason === undefined ? {} : { reason }),
   };
 }
-
-/** The outcomes a cancellation can have (what a caller may say it expects). */
-export const CANCELLATION_OUTCOMES = [
-  'cancelled_by_teacher',
-  'cancelled_by_admin',
-  'cancelled_early',
-  'cancelled_late',
-] as const;
-export type CancellationOutcome = (typeof CANCELLATION_OUTCOMES)[number];
 
 /** Why a booking cannot be cancelled now. */
 export type NotCancellableReason = 'already_cancelled' | 'already_settled' | 'in_review' | 'class_started';

@@ -11,8 +11,17 @@ import type { BookingPolicy, Outcome } from './booking';
 
 export type Canceller = 'student' | 'teacher' | 'admin';
 
+/** The outcomes a cancellation can have (what a caller may say it expects). */
+export const CANCELLATION_OUTCOMES = [
+  'cancelled_by_teacher',
+  'cancelled_by_admin',
+  'cancelled_early',
+  'cancelled_late',
+] as const satisfies readonly Outcome[];
+export type CancellationOutcome = (typeof CANCELLATION_OUTCOMES)[number];
+
 export type CancellationTerms =
-  { allowed: true; refundPercent: number; outcome: Outcome } | { allowed: false; reason: string };
+  { allowed: true; refundPercent: number; outcome: CancellationOutcome } | { allowed: false; reason: string };
 
 const HOUR_MS = 3_600_000;
 
@@ -23,12 +32,22 @@ export function cancellationTerms(
   policy: Pick<BookingPolicy, 'lateCancelHours' | 'lateCancelRefundPercent'>,
 ): CancellationTerms {
   if (nowMs >= startsAtMs) return { allowed: false, reason: 'the class has already started' };
-  if (by === 'teacher') return { allowed: true, refundPercent: 100, outcome: 'cancelled_by_teacher' };
-  if (by === 'admin') return { allowed: true, refundPercent: 100, outcome: 'cancelled_by_admin' };
-  if (startsAtMs - nowMs >= policy.lateCancelHours * HOUR_MS) {
-    return { allowed: true, refundPercent: 100, outcome: 'cancelled_early' };
-  }
-  return { allowed: true, refundPercent: policy.lateCancelRefundPercent, outcome: 'cancelled_late' };
+  const outcome: CancellationOutcome =
+    by === 'teacher'
+      ? 'cancelled_by_teacher'
+      : by === 'admin'
+        ? 'cancelled_by_admin'
+        : startsAtMs - nowMs >= policy.lateCancelHours * HOUR_MS
+          ? 'cancelled_early'
+          : 'cancelled_late';
+  return { allowed: true, refundPercent: percentBack(outcome, policy), outcome };
+}
+
+function percentBack(
+  outcome: CancellationOutcome,
+  policy: Pick<BookingPolicy, 'lateCancelRefundPercent'>,
+): number {
+  return outcome === 'cancelled_late' ? policy.lateCancelRefundPercent : 100;
 }
 
 /**
@@ -39,14 +58,6 @@ export function refundPercentOf(
   outcome: string | undefined,
   policy: Pick<BookingPolicy, 'lateCancelRefundPercent'>,
 ): number | undefined {
-  switch (outcome) {
-    case 'cancelled_by_teacher':
-    case 'cancelled_by_admin':
-    case 'cancelled_early':
-      return 100;
-    case 'cancelled_late':
-      return policy.lateCancelRefundPercent;
-    default:
-      return undefined;
-  }
+  const known = CANCELLATION_OUTCOMES.find((o) => o === outcome);
+  return known === undefined ? undefined : percentBack(known, policy);
 }

@@ -1,5 +1,6 @@
 // Schemas of meetings, courses and bookings, as the API shows them (SPEC section 4).
 import { BOOKING_STATUSES, OUTCOMES, SETTLEMENTS } from '../../domain/booking';
+import { CANCELLATION_OUTCOMES } from '../../domain/cancellation';
 import { IsoTimestamp, Uuid } from '../schemas';
 import { z } from '../zod';
 
@@ -124,7 +125,7 @@ export const CancellationPreview = z
         'Whose terms apply (the caller’s, or the canceller’s of a meeting already cancelled); null when not allowed',
     }),
     outcome: z
-      .enum(['cancelled_by_teacher', 'cancelled_by_admin', 'cancelled_early', 'cancelled_late'])
+      .enum(CANCELLATION_OUTCOMES)
       .nullable()
       .openapi({ description: 'The booking’s outcome if cancelled now; null when not allowed' }),
     refundPercent: z.number().int().nullable(),

@@ -1,10 +1,10 @@
 // Bookings: made by students, followed by their workflow; cancel, dispute and
 // resolve are answered by the workflow itself.
 import { BOOKING_STATUSES } from '../../domain/booking';
+import { CANCELLATION_OUTCOMES } from '../../domain/cancellation';
 import {
   bookMeeting,
   bookingsOf,
-  CANCELLATION_OUTCOMES,
   cancelBooking,
   disputeBooking,
   getBooking,
