@@ -892,7 +892,7 @@ async function fill(
 }
 
 async function main(): Promise<void> {
-  const pg = await databaseServer('bookings', 54392);
+  const pg = await databaseServer('bookings');
   const name = `bench_bookings_${Date.now()}`;
   await onServer(pg.serverUrl, (client) => client.query(`create database ${name}`));
   const databaseUrl = withDatabase(pg.serverUrl, name);

@@ -54,7 +54,7 @@ const AUDIT_WALLETS = 500;
 type Workload = 'raw' | 'independent' | 'shared' | 'unbatched';
 
 async function main(): Promise<void> {
-  const { serverUrl, origin, stop } = await databaseServer('ledger', 54391);
+  const { serverUrl, origin, stop } = await databaseServer('ledger');
   try {
     const throughput = PARTS.includes('throughput') ? await throughputBench(serverUrl) : undefined;
     const incremental = PARTS.includes('incremental') ? await incrementalAuditBench(serverUrl) : undefined;

@@ -23,10 +23,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** DATABASE_URL's server, or an embedded PostgreSQL with default durability (fsync on): the numbers must be honest. */
-export async function databaseServer(
-  label: string,
-  port: number,
-): Promise<{
+export async function databaseServer(label: string): Promise<{
   serverUrl: string;
   origin: string;
   /** CPU seconds the embedded server (postmaster and backends) has used; NaN for DATABASE_URL's. */
@@ -43,6 +40,8 @@ export async function databaseServer(
     };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${label}-pg-`));
   fs.chmodSync(dir, 0o755);
+  // A port of its own: two benchmarks at once must not meet in one server.
+  const port = await freePort();
   const pgServer = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg'),
     port,
@@ -67,6 +66,9 @@ export async function databaseServer(
           }
         : {}),
     },
+  }).catch((error: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   const postmaster = readPostmasterPid(path.join(dir, 'pg'));
   return {
