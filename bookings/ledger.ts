@@ -5,6 +5,7 @@
 import { systemAccountId, userAccountId } from '../ledger/accounts';
 import { nameUuid } from '../ledger/ids';
 import type { Reference, TransferSpec } from '../ledger/types';
+import type { Outcome } from '../domain/booking';
 import type { SettlementPlan } from '../domain/settlement';
 
 export const bookingTransferIds = (bookingId: string) => ({
@@ -48,7 +49,14 @@ export function settlementChain(
   const { amounts } = plan;
   if (amounts.kept === 0) {
     return [
-      { id: ids.resolve, kind: 'void_pending', pendingId: ids.hold, code: 'booking_refund', reference },
+      {
+        id: ids.resolve,
+        kind: 'void_pending',
+        pendingId: ids.hold,
+        code: 'booking_refund',
+        reference,
+        description: refundDescription('Refund', plan.outcome),
+      },
     ];
   }
   const escrow = systemAccountId('escrow', currency);
@@ -60,7 +68,7 @@ export function settlementChain(
       amount: amounts.kept,
       code: 'booking_charge',
       reference,
-      ...(amounts.refund > 0 ? { description: 'Partial refund' } : {}),
+      ...(amounts.refund > 0 ? { description: refundDescription('Partial refund', plan.outcome) } : {}),
     },
   ];
   if (amounts.teacher > 0) {
@@ -87,4 +95,24 @@ export function settlementChain(
     });
   }
   return chain;
+}
+
+/** Why money came back, as the student reads it on their statement. */
+const REFUND_REASONS: Partial<Record<Outcome, string>> = {
+  low_attendance: 'attendance too low',
+  teacher_no_show: 'the teacher did not come',
+  cancelled_by_teacher: 'cancelled by the teacher',
+  cancelled_by_admin: 'cancelled by an admin',
+  cancelled_early: 'cancelled in time',
+  cancelled_late: 'cancelled late, a fee kept',
+  admin_refund: 'decided on review',
+  admin_partial: 'decided on review',
+};
+
+// The description is part of the transfer (a resubmission must match it), and
+// the settle step submits its chain only while the booking is held, in the
+// transaction that settles it: a retry after the commit never submits again.
+function refundDescription(what: 'Refund' | 'Partial refund', outcome: Outcome): string {
+  const reason = REFUND_REASONS[outcome];
+  return reason === undefined ? what : `${what}: ${reason}`;
 }

@@ -34,6 +34,18 @@ describe('cancellation', () => {
     await harness?.close();
   });
 
+  /** The student's refund lines: amount and description, newest first. */
+  const refundLines = async (session: Session) => {
+    const page = await harness.api.request('GET', '/api/v1/wallet/transactions?type=refund', {
+      token: session.token,
+    });
+    assert.equal(page.status, 200, page.text);
+    return page.body.data.map((line: { amount: number; description: string | null }) => [
+      line.amount,
+      line.description,
+    ]);
+  };
+
   const cancel = (session: Session, bookingId: string, reason?: string) =>
     harness.api.request('POST', `/api/v1/bookings/${bookingId}/cancel`, {
       token: session.token,
@@ -57,6 +69,7 @@ describe('cancellation', () => {
       held: 0,
       total: 10_000,
     });
+    assert.deepEqual(await refundLines(student), [[1_001, 'Refund: cancelled in time']]);
     const slot = await harness.api.request('GET', `/api/v1/meetings/${meeting.id}`, { token: teacher.token });
     assert.equal(slot.body.seatsLeft, 1);
     // The seat is free: the same student may book it again.
@@ -83,6 +96,7 @@ describe('cancellation', () => {
       held: 0,
       total: 9_499,
     });
+    assert.deepEqual(await refundLines(student), [[500, 'Partial refund: cancelled late, a fee kept']]);
     assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 150);
     await assertAuditClean(harness.api);
   });
@@ -131,6 +145,7 @@ describe('cancellation', () => {
       held: 0,
       total: 10_000,
     });
+    assert.deepEqual(await refundLines(student), [[800, 'Refund: cancelled by the teacher']]);
     await assertAuditClean(harness.api);
   });
 
