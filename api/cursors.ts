@@ -1,7 +1,7 @@
-// Keyset cursors of listings ordered by (created_at, id), newest first:
-// opaque to clients, checked when they come back. The timestamp travels as
-// PostgreSQL wrote it, to the microsecond: a JavaScript Date keeps only
-// milliseconds, and rows of one transaction share their created_at, so a
+// Keyset cursors of listings ordered by (a timestamp, id), mostly created_at
+// newest first: opaque to clients, checked when they come back. The timestamp
+// travels as PostgreSQL wrote it, to the microsecond: a JavaScript Date keeps
+// only milliseconds, and rows of one transaction share their created_at, so a
 // rounded cursor would skip rows.
 import { ValidationError } from './errors';
 
@@ -33,4 +33,27 @@ export function decodeKeyset(cursor: string): Keyset {
     ]);
   }
   return { createdAt, id };
+}
+
+/** A listing's position (`at`: its timestamp column, to the microsecond) as a cursor. */
+export interface Position {
+  at: string;
+  id: string;
+}
+
+/** A page as the API sends it: where the next one starts as an opaque cursor. */
+export function pageBody<T>(page: { data: T[]; next: Position | null }): {
+  data: T[];
+  nextCursor: string | null;
+} {
+  return {
+    data: page.data,
+    nextCursor: page.next === null ? null : encodeKeyset({ createdAt: page.next.at, id: page.next.id }),
+  };
+}
+
+/** The position a cursor of pageBody names (400 for anything else). */
+export function positionOf(cursor: string): Position {
+  const keyset = decodeKeyset(cursor);
+  return { at: keyset.createdAt, id: keyset.id };
 }

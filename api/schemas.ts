@@ -1,4 +1,5 @@
 // Schemas shared by several routes.
+import { ValidationError } from './errors';
 import { z } from './zod';
 
 /**
@@ -19,6 +20,23 @@ export function text(options: { min?: number; max: number; trim?: boolean }) {
 export const Uuid = z.uuid().openapi({ example: '3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10' });
 
 export const IsoTimestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-22T10:00:00.000Z' });
+
+/**
+ * The from/to of a listing's query as dates. Both given with from at or after
+ * to is refused: such a period holds nothing, and an empty page would hide
+ * the swapped bounds that usually cause it.
+ */
+export function periodOf(query: { from?: string | undefined; to?: string | undefined }): {
+  from?: Date;
+  to?: Date;
+} {
+  const from = query.from === undefined ? undefined : new Date(query.from);
+  const to = query.to === undefined ? undefined : new Date(query.to);
+  if (from !== undefined && to !== undefined && from.getTime() >= to.getTime()) {
+    throw new ValidationError('invalid query', [{ path: 'query.from', message: 'must be before to' }]);
+  }
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+}
 
 export const Role = z.enum(['student', 'teacher', 'admin']);
 export type Role = z.infer<typeof Role>;

@@ -2,6 +2,7 @@
 // classes they have on offer), a teacher's courses still to come, and a
 // teacher's own classes past and upcoming. Reads only.
 import type { Db } from '../db/knex';
+import { keysetTime } from '../db/keyset';
 import type { Clock } from '../domain/clock';
 import type { CourseRow, MeetingRow } from './repository';
 import { enrolmentParts } from './service';
@@ -23,8 +24,6 @@ export interface Page<T> {
   /** Where the next page starts, if there is one. */
   next: Position | null;
 }
-
-const US_TIME = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** `text` matched literally inside ILIKE: its wildcards and the escape character escaped. */
 export function likeLiteral(text: string): string {
@@ -62,7 +61,7 @@ export async function listTeachers(
     .select<Row[]>(
       'u.id',
       'u.name',
-      deps.db.raw(`${US_TIME('u.created_at')} as keyset_at`),
+      deps.db.raw(`${keysetTime('u.created_at')} as keyset_at`),
       deps.db.raw(
         `(select count(*) from meetings m
            where m.teacher_id = u.id and m.status = 'scheduled' and m.starts_at > ?
@@ -106,7 +105,10 @@ export async function ownMeetings(
         void q.whereRaw('(starts_at, id) < (?::timestamptz, ?::uuid)', [query.before.at, query.before.id]);
       }
     })
-    .select<(MeetingRow & { keyset_at: string })[]>('*', deps.db.raw(`${US_TIME('starts_at')} as keyset_at`))
+    .select<(MeetingRow & { keyset_at: string })[]>(
+      '*',
+      deps.db.raw(`${keysetTime('starts_at')} as keyset_at`),
+    )
     .orderBy([
       { column: 'starts_at', order: 'desc' },
       { column: 'id', order: 'desc' },

@@ -2,7 +2,7 @@
 // takes the connection or transaction to run in. State changes are
 // compare-and-set (`where status = ?`), and the caller checks what changed.
 import type { Conn, Db } from '../db/knex';
-import { KEYSET_TIME, OLDER_THAN_KEYSET } from '../db/keyset';
+import { KEYSET_TIME, keysetTime, OLDER_THAN_KEYSET } from '../db/keyset';
 import { markWorkflowsStarted, markWorkflowsStartedSoon } from '../db/workflow-started';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
@@ -313,15 +313,19 @@ export async function listBookings(
     .limit(filter.limit);
 }
 
+/** Bookings in review, the longest waiting first (updated_at, as finalisation left it, then id). */
 export async function bookingsInReview(
   conn: Conn,
-  page: { limit: number; afterUpdatedAt?: Date; afterId?: string },
-): Promise<BookingRow[]> {
+  page: { limit: number; after?: { at: string; id: string } },
+): Promise<(BookingRow & { keyset_at: string })[]> {
   const query = conn<BookingRow>('bookings').where({ status: 'requires_manual_review' });
-  if (page.afterUpdatedAt !== undefined && page.afterId !== undefined) {
-    void query.whereRaw('(updated_at, id) > (?, ?)', [page.afterUpdatedAt, page.afterId]);
+  if (page.after !== undefined) {
+    void query.whereRaw('(updated_at, id) > (?::timestamptz, ?::uuid)', [page.after.at, page.after.id]);
   }
-  return query.orderBy([{ column: 'updated_at' }, 'id']).limit(page.limit);
+  return query
+    .select('*', conn.raw(`${keysetTime('updated_at')} as keyset_at`))
+    .orderBy([{ column: 'updated_at' }, 'id'])
+    .limit(page.limit);
 }
 
 /**

@@ -598,9 +598,32 @@ export interface ReviewItem {
   };
 }
 
-/** Bookings waiting for an admin, oldest first, with what the decision rests on. */
-export async function reviewQueue(deps: BookingDeps, admin: Actor, limit: number): Promise<ReviewItem[]> {
-  const rows = await bookingsInReview(deps.db, { limit: Math.min(limit, MAX_PAGE) });
+export interface ReviewPage {
+  data: ReviewItem[];
+  /** Where the next page starts (waiting less long), if there is one. */
+  next: { at: string; id: string } | null;
+}
+
+/** Bookings waiting for an admin, the longest waiting first, with what the decision rests on. */
+export async function reviewQueue(
+  deps: BookingDeps,
+  admin: Actor,
+  query: { limit: number; after?: { at: string; id: string } },
+): Promise<ReviewPage> {
+  const limit = Math.min(query.limit, MAX_PAGE);
+  const rows = await bookingsInReview(deps.db, {
+    limit: limit + 1,
+    ...(query.after === undefined ? {} : { after: query.after }),
+  });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: await reviewItems(deps, admin, page),
+    next: rows.length > limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
+  };
+}
+
+async function reviewItems(deps: BookingDeps, admin: Actor, rows: BookingRow[]): Promise<ReviewItem[]> {
   const views = await bookingViews(deps.db, deps.workflowLinks, admin, rows);
   return Promise.all(
     rows.map(async (row, i) => {

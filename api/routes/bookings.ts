@@ -14,7 +14,7 @@ import {
   reviewQueue,
   type BookingDeps,
 } from '../../bookings/service';
-import { decodeKeyset, encodeKeyset } from '../cursors';
+import { decodeKeyset, encodeKeyset, pageBody, positionOf } from '../cursors';
 import { idempotencyKeyOf } from '../idempotency';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, pageLimit, text, Uuid } from '../schemas';
@@ -201,11 +201,22 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     summary: 'Bookings waiting for an admin’s decision, with the attendance evidence',
     tags: ['admin'],
     access: ['admin'],
-    query: z.object({ limit: pageLimit(100, 50) }).strict(),
-    success: { status: 200, description: 'Oldest first', schema: z.object({ data: z.array(ReviewItem) }) },
+    query: z.object({ limit: pageLimit(100, 50), cursor: Cursor.optional() }).strict(),
+    success: {
+      status: 200,
+      description: 'The longest waiting first; `nextCursor` pages on',
+      schema: z
+        .object({ data: z.array(ReviewItem), nextCursor: z.string().nullable() })
+        .openapi('ReviewPage'),
+    },
     handler: async ({ user, query }) => ({
       status: 200,
-      body: { data: await reviewQueue(deps, user, query.limit) },
+      body: pageBody(
+        await reviewQueue(deps, user, {
+          limit: query.limit,
+          ...(query.cursor === undefined ? {} : { after: positionOf(query.cursor) }),
+        }),
+      ),
     }),
   });
 

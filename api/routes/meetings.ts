@@ -11,7 +11,7 @@ import {
 import { cancelMeeting, enrollInCourse, type BookingDeps } from '../../bookings/service';
 import { idempotencyKeyOf } from '../idempotency';
 import type { ApiRoutes } from '../route';
-import { amountSchema, IdParams, IsoTimestamp, text, Uuid } from '../schemas';
+import { amountSchema, IdParams, IsoTimestamp, periodOf, text, Uuid } from '../schemas';
 import { z } from '../zod';
 import { Booking, Course, Meeting, MeetingDetail } from './booking-schemas';
 
@@ -71,7 +71,9 @@ export function meetingRoutes(
     params: IdParams,
     query: z
       .object({
-        from: IsoTimestamp.optional().openapi({ description: 'Starting at or after (default now)' }),
+        from: IsoTimestamp.optional().openapi({
+          description: 'Starting at or after (default now; before to, when both are given)',
+        }),
         to: IsoTimestamp.optional().openapi({ description: 'Starting before (default 60 days on)' }),
       })
       .strict(),
@@ -83,10 +85,7 @@ export function meetingRoutes(
     handler: async ({ params, query }) => ({
       status: 200,
       body: {
-        data: await upcomingSlots(deps.meetings, params.id, {
-          ...(query.from === undefined ? {} : { from: new Date(query.from) }),
-          ...(query.to === undefined ? {} : { to: new Date(query.to) }),
-        }),
+        data: await upcomingSlots(deps.meetings, params.id, periodOf(query)),
       },
     }),
   });

@@ -1,14 +1,8 @@
 // Browsing teachers (students pick whom to book) and a teacher's own classes.
-import {
-  listTeachers,
-  ownMeetings,
-  teacherCourses,
-  type ListingDeps,
-  type Page,
-} from '../../bookings/listings';
-import { decodeKeyset, encodeKeyset } from '../cursors';
+import { listTeachers, ownMeetings, teacherCourses, type ListingDeps } from '../../bookings/listings';
+import { pageBody, positionOf, type Position } from '../cursors';
 import type { ApiRoutes } from '../route';
-import { Cursor, IdParams, IsoTimestamp, pageLimit, text, Uuid } from '../schemas';
+import { Cursor, IdParams, IsoTimestamp, pageLimit, periodOf, text, Uuid } from '../schemas';
 import { z } from '../zod';
 import { Meeting } from './booking-schemas';
 
@@ -55,18 +49,8 @@ const CourseOffer = z
   })
   .openapi('CourseOffer');
 
-/** A page as the API sends it: the position of the next one as an opaque cursor. */
-function pageBody<T>(page: Page<T>): { data: T[]; nextCursor: string | null } {
-  return {
-    data: page.data,
-    nextCursor: page.next === null ? null : encodeKeyset({ createdAt: page.next.at, id: page.next.id }),
-  };
-}
-
-function position(cursor: string | undefined): { before?: { at: string; id: string } } {
-  if (cursor === undefined) return {};
-  const keyset = decodeKeyset(cursor);
-  return { before: { at: keyset.createdAt, id: keyset.id } };
+function position(cursor: string | undefined): { before?: Position } {
+  return cursor === undefined ? {} : { before: positionOf(cursor) };
 }
 
 export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
@@ -112,7 +96,9 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
     access: ['teacher'],
     query: z
       .object({
-        from: IsoTimestamp.optional().openapi({ description: 'Starting at or after' }),
+        from: IsoTimestamp.optional().openapi({
+          description: 'Starting at or after (before to, when both are given)',
+        }),
         to: IsoTimestamp.optional().openapi({ description: 'Starting before' }),
         limit: pageLimit(100, 20),
         cursor: Cursor.optional(),
@@ -131,8 +117,7 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
       body: pageBody(
         await ownMeetings(deps, user.id, {
           limit: query.limit,
-          ...(query.from === undefined ? {} : { from: new Date(query.from) }),
-          ...(query.to === undefined ? {} : { to: new Date(query.to) }),
+          ...periodOf(query),
           ...position(query.cursor),
         }),
       ),

@@ -15,7 +15,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { idempotencyKeyOf } from '../idempotency';
 import { assertMayDepositTo } from '../policy';
 import type { ApiRoutes } from '../route';
-import { amountSchema, IsoTimestamp, Uuid } from '../schemas';
+import { amountSchema, IsoTimestamp, periodOf, Uuid } from '../schemas';
 import { z } from '../zod';
 
 const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
@@ -53,7 +53,9 @@ const StatementQuery = z
   .object({
     type: z.enum(LINE_TYPES).optional(),
     status: z.enum(LINE_STATUSES).optional(),
-    from: IsoTimestamp.optional().openapi({ description: 'Lines created at or after' }),
+    from: IsoTimestamp.optional().openapi({
+      description: 'Lines created at or after (before to, when both are given)',
+    }),
     to: IsoTimestamp.optional().openapi({ description: 'Lines created before' }),
     limit: z
       .string()
@@ -101,8 +103,7 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       const filters: StatementFilters = {
         type: query.type,
         status: query.status,
-        from: query.from === undefined ? undefined : new Date(query.from),
-        to: query.to === undefined ? undefined : new Date(query.to),
+        ...periodOf(query),
       };
       const accountId = walletAccountId(user);
       const wantsCsv =

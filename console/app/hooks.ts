@@ -61,11 +61,12 @@ export function useResource<T>(path: string | null, options: { live?: boolean } 
 /**
  * A list the API pages with `nextCursor`: the first page from `path` (reloaded
  * as useResource does), and `more` fetches the next page and appends it. A row
- * is shown once even when a reload of the first page shifts the pages.
+ * is shown once (by `keyOf`, its id unless told) even when a reload of the
+ * first page shifts the pages.
  */
-export function usePagedList<T extends { id: string }>(
+export function usePagedList<T>(
   path: string,
-  options: { live?: boolean } = {},
+  options: { live?: boolean; keyOf?: (item: T) => string } = {},
 ): { resource: Resource<Page<T>>; items: T[]; more: Action<[], void> | null; reload: () => void } {
   const { session } = useSession();
   const token = session?.token ?? null;
@@ -86,10 +87,12 @@ export function usePagedList<T extends { id: string }>(
     );
     setLater({ path, items: [...appended.items, ...page.data], next: page.nextCursor });
   });
+  const keyOf = options.keyOf ?? ((item: T) => (item as { id: string }).id);
   const seen = new Set<string>();
-  const items = [...(first.data?.data ?? []), ...appended.items].filter((item) =>
-    seen.has(item.id) ? false : (seen.add(item.id), true),
-  );
+  const items = [...(first.data?.data ?? []), ...appended.items].filter((item) => {
+    const key = keyOf(item);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
   const { reload: reloadFirst } = first;
   const reload = useCallback(() => {
     setLater({ path, items: [], next: null });

@@ -84,6 +84,41 @@ describe('wallet API', () => {
     assert.deepEqual(future.body.data, []);
   });
 
+  it('when a listing is asked for a period whose from is not before its to, then 400 names from, and a real period answers 200', async () => {
+    const student = await register(api, 'student');
+    const teacher = await register(api, 'teacher');
+    const earlier = new Date(Date.now() + 60_000).toISOString();
+    const later = new Date(Date.now() + 120_000).toISOString();
+    const listings: Array<[string, typeof student]> = [
+      ['/api/v1/wallet/transactions', student],
+      ['/api/v1/wallet/transactions?format=csv&', student],
+      [`/api/v1/teachers/${teacher.user.id}/slots`, student],
+      ['/api/v1/teachers/me/meetings', teacher],
+    ];
+    for (const [path, who] of listings) {
+      const base = path.includes('?') ? path : `${path}?`;
+      for (const [from, to] of [
+        [later, earlier],
+        [earlier, earlier],
+      ]) {
+        const refused = await api.request(
+          'GET',
+          `${base}from=${encodeURIComponent(from!)}&to=${encodeURIComponent(to!)}`,
+          { token: who.token },
+        );
+        assert.equal(refused.status, 400, `${path}: ${refused.text}`);
+        assert.equal(refused.body.error.code, 'validation_error');
+        assert.deepEqual(refused.body.error.details, [{ path: 'query.from', message: 'must be before to' }]);
+      }
+      const period = await api.request(
+        'GET',
+        `${base}from=${encodeURIComponent(earlier)}&to=${encodeURIComponent(later)}`,
+        { token: who.token },
+      );
+      assert.equal(period.status, 200, `${path}: ${period.text}`);
+    }
+  });
+
   it('when the statement is asked for as CSV, then every line downloads as a CSV attachment', async () => {
     const student = await register(api, 'student');
     await depositTo(api, student, 42);

@@ -126,6 +126,62 @@ describe('settlement at the end of a class', () => {
     await assertAuditClean(harness.api);
   });
 
+  it('when more bookings wait for review than a page holds, then the cursor walks them longest waiting first, ties by id, each once', async () => {
+    const { teacher } = await cast(harness.api, { funds: 0 });
+    const bookings: { id: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { student } = await cast(harness.api);
+      const meeting = await publishSlot(harness, teacher, { price: 100 });
+      bookings.push(await bookOk(harness, student, meeting.id));
+    }
+    // As finalisation leaves them, waiting since long before anything else in the shared
+    // database; two in the same microsecond, which only a cursor exact to it keeps apart.
+    const db = harness.api.db;
+    const since = [
+      '2000-01-01T00:00:00.000002Z',
+      '2000-01-01T00:00:00.000001Z',
+      '2000-01-01T00:00:00.000001Z',
+    ];
+    for (const [i, booking] of bookings.entries()) {
+      await db('bookings')
+        .where({ id: booking.id })
+        .update({ status: 'requires_manual_review', updated_at: since[i] });
+    }
+    const ties = bookings
+      .slice(1)
+      .map((b) => b.id)
+      .sort();
+    const expected = [...ties, bookings[0]!.id];
+    try {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 3; pages++) {
+        const query: string = cursor === null ? '?limit=1' : `?limit=1&cursor=${cursor}`;
+        const page = await harness.api.request('GET', `/api/v1/admin/reviews${query}`, {
+          token: admin.token,
+        });
+        assert.equal(page.status, 200, page.text);
+        assert.equal(page.body.data.length, 1);
+        seen.push(page.body.data[0].booking.id);
+        cursor = page.body.nextCursor;
+        assert.notEqual(cursor, null);
+      }
+      assert.deepEqual(seen, expected);
+      const forged = await harness.api.request('GET', '/api/v1/admin/reviews?cursor=bm90LWEtY3Vyc29y', {
+        token: admin.token,
+      });
+      assert.equal(forged.status, 400, forged.text);
+    } finally {
+      // Back as they were, so no other test meets them in its queue.
+      await db('bookings')
+        .whereIn(
+          'id',
+          bookings.map((b) => b.id),
+        )
+        .update({ status: 'confirmed', updated_at: db.fn.now() });
+    }
+  });
+
   it('when the student never joins, then the booking goes to review with the money held, and an admin partial refund splits the rest', async () => {
     const { teacher, student, booking } = await runClass({ price: 1_001, teacher: [0, 60], student: null });
     const review = await untilPhase(harness, booking.id, 'review');

@@ -5,13 +5,13 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { request } from '../api';
 import { dateTime, duration, sentence, time, words } from '../format';
-import { useAction, useResource } from '../hooks';
+import { useAction, usePagedList } from '../hooks';
 import { useAuth } from '../session';
 import type { Booking, Interval, ReviewItem } from '../types';
-import { Badge, ErrorNotice, Loaded, Money, Notice } from '../ui';
+import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 
 export function ReviewsPage() {
-  const queue = useResource<{ data: ReviewItem[] }>('/admin/reviews?limit=100', { live: true });
+  const queue = usePagedList<ReviewItem>('/admin/reviews?limit=50', { live: true, keyOf: reviewKey });
   const [resolved, setResolved] = useState<Booking[]>([]);
   return (
     <section>
@@ -29,12 +29,12 @@ export function ReviewsPage() {
           .
         </Notice>
       ))}
-      <Loaded resource={queue} what="the review queue">
-        {({ data }) =>
-          data.length === 0 ? (
+      <Loaded resource={queue.resource} what="the review queue">
+        {() =>
+          queue.items.length === 0 ? (
             <p>Nothing waits for a decision.</p>
           ) : (
-            data.map((item) => (
+            queue.items.map((item) => (
               <Review
                 key={item.booking.id}
                 item={item}
@@ -47,9 +47,12 @@ export function ReviewsPage() {
           )
         }
       </Loaded>
+      <MoreButton more={queue.more} what="reviews" />
     </section>
   );
 }
+
+const reviewKey = (item: ReviewItem) => item.booking.id;
 
 function Review({ item, onResolved }: { item: ReviewItem; onResolved: (booking: Booking) => void }) {
   const { token } = useAuth();
