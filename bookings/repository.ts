@@ -316,9 +316,10 @@ export async function listBookings(
 /** Bookings in review, the longest waiting first (updated_at, as finalisation left it, then id). */
 export async function bookingsInReview(
   conn: Conn,
-  page: { limit: number; after?: { at: string; id: string } },
+  page: { limit: number; after?: { at: string; id: string }; bookingId?: string },
 ): Promise<(BookingRow & { keyset_at: string })[]> {
   const query = conn<BookingRow>('bookings').where({ status: 'requires_manual_review' });
+  if (page.bookingId !== undefined) void query.where({ id: page.bookingId });
   if (page.after !== undefined) {
     void query.whereRaw('(updated_at, id) > (?::timestamptz, ?::uuid)', [page.after.at, page.after.id]);
   }

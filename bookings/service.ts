@@ -604,16 +604,17 @@ export interface ReviewPage {
   next: { at: string; id: string } | null;
 }
 
-/** Bookings waiting for an admin, the longest waiting first, with what the decision rests on. */
+/** Bookings waiting for an admin (or the one asked for, if it waits), the longest waiting first, with what the decision rests on. */
 export async function reviewQueue(
   deps: BookingDeps,
   admin: Actor,
-  query: { limit: number; after?: { at: string; id: string } },
+  query: { limit: number; after?: { at: string; id: string }; bookingId?: string },
 ): Promise<ReviewPage> {
   const limit = Math.min(query.limit, MAX_PAGE);
   const rows = await bookingsInReview(deps.db, {
     limit: limit + 1,
     ...(query.after === undefined ? {} : { after: query.after }),
+    ...(query.bookingId === undefined ? {} : { bookingId: query.bookingId }),
   });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

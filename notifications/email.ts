@@ -111,7 +111,8 @@ export function messageContext(facts: EmailFacts, settings: EmailSettings): Mess
     outcome: outcome === null ? null : (OUTCOME_WORDS[outcome] ?? outcome),
     joinUrl: text('joinUrl'),
     // Links open the web console's pages (which ask the person to log in first).
-    reviewsUrl: `${settings.publicUrl}/console/reviews`,
+    // The review itself, where the email names a booking (the queue pages, longest waiting first).
+    reviewsUrl: `${settings.publicUrl}/console/reviews${bookingId === null ? '' : `?booking=${bookingId}`}`,
     bookingUrl: bookingId === null ? null : `${settings.publicUrl}/console/bookings/${bookingId}`,
     reminder: number('reminder'),
     attendedPercent,

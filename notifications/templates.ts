@@ -96,14 +96,14 @@ const SOURCES: Record<NotificationType, Source> = {
       'The booking {{bookingId}} for “{{title}}” needs a decision: {{outcome}}. The student attended {{attendedPercent}} of the class. Its {{price}} stays held until an admin resolves the review.',
       WHEN,
     ],
-    action: { label: 'Open the review queue', url: 'reviewsUrl' },
+    action: { label: 'Open the review', url: 'reviewsUrl' },
   },
   review_reminder: {
     subject: 'Reminder {{reminder}}: review waiting for {{title}}',
     paragraphs: [
       'The booking {{bookingId}} for “{{title}}” still waits for a review ({{outcome}}); its {{price}} stays held until then.',
     ],
-    action: { label: 'Open the review queue', url: 'reviewsUrl' },
+    action: { label: 'Open the review', url: 'reviewsUrl' },
   },
   review_resolved: {
     subject: 'Review resolved: {{title}}',

@@ -201,7 +201,15 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
     summary: 'Bookings waiting for an admin’s decision, with the attendance evidence',
     tags: ['admin'],
     access: ['admin'],
-    query: z.object({ limit: pageLimit(100, 50), cursor: Cursor.optional() }).strict(),
+    query: z
+      .object({
+        limit: pageLimit(100, 50),
+        cursor: Cursor.optional(),
+        bookingId: Uuid.optional().openapi({
+          description: 'Only this booking’s review (an empty page when it does not wait for one)',
+        }),
+      })
+      .strict(),
     success: {
       status: 200,
       description: 'The longest waiting first; `nextCursor` pages on',
@@ -215,6 +223,7 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
         await reviewQueue(deps, user, {
           limit: query.limit,
           ...(query.cursor === undefined ? {} : { after: positionOf(query.cursor) }),
+          ...(query.bookingId === undefined ? {} : { bookingId: query.bookingId }),
         }),
       ),
     }),

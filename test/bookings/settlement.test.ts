@@ -167,6 +167,21 @@ describe('settlement at the end of a class', () => {
         assert.notEqual(cursor, null);
       }
       assert.deepEqual(seen, expected);
+      // One booking's review, as an email links it; none for a booking not in review.
+      const one = await harness.api.request('GET', `/api/v1/admin/reviews?bookingId=${bookings[0]!.id}`, {
+        token: admin.token,
+      });
+      assert.deepEqual(
+        one.body.data.map((item: any) => item.booking.id),
+        [bookings[0]!.id],
+      );
+      assert.equal(one.body.nextCursor, null);
+      const { student } = await cast(harness.api);
+      const notInReview = await bookOk(harness, student, (await publishSlot(harness, teacher)).id);
+      const none = await harness.api.request('GET', `/api/v1/admin/reviews?bookingId=${notInReview.id}`, {
+        token: admin.token,
+      });
+      assert.deepEqual(none.body, { data: [], nextCursor: null });
       const forged = await harness.api.request('GET', '/api/v1/admin/reviews?cursor=bm90LWEtY3Vyc29y', {
         token: admin.token,
       });

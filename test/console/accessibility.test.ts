@@ -403,6 +403,8 @@ describe('web console: accessibility', function () {
 
     await inPage(async (page) => {
       await logIn(page, harness.api.url, admin.user.email);
+      // As the review-required email links it: this review first, whatever waits ahead of it.
+      await page.goto(`${harness.api.url}/console/reviews?booking=${booking.id}`);
       const review = page.getByTestId('review').filter({ hasText: booking.id.slice(0, 8) });
       await review.getByTestId('evidence').waitFor();
       // The people, by name: the review is about them, not about ids.

@@ -177,6 +177,8 @@ describe('web console: security', function () {
     // The admin: the review queue with the dispute, the withdrawal queue, the class.
     await asRole(world.admin, async (page) => {
       await shows(page, `Log out ${JS_URL} (admin)`);
+      // As the review-required email links it (the queue pages, longest waiting first).
+      await page.goto(`${harness.api.url}/console/reviews?booking=${world.bookingId}`);
       await page
         .getByTestId('review')
         .filter({ hasText: world.bookingId.slice(0, 8) })

@@ -165,11 +165,12 @@ describe('notifications of the booking events, by email and over the socket', ()
     const required = await mailTo(admin.user.email, 'Review required: Test class');
     assert.match(required.text ?? '', /the student did not attend/);
     assert.match(required.text ?? '', /\$20\.00 stays held/);
-    assert.ok(required.text?.includes(`${PUBLIC_URL}/console/reviews`));
+    assert.ok(required.text?.includes(`${PUBLIC_URL}/console/reviews?booking=${booking.id}`), required.text);
     await adminSocket!.until((n) => n.type === 'review_required' && n.payload.bookingId === booking.id);
 
     await harness.skip(6 * HOUR_MS + MINUTE_MS);
-    await mailTo(admin.user.email, 'Reminder 1: review waiting for Test class');
+    const reminder = await mailTo(admin.user.email, 'Reminder 1: review waiting for Test class');
+    assert.ok(reminder.text?.includes(`${PUBLIC_URL}/console/reviews?booking=${booking.id}`), reminder.text);
     await adminSocket!.until((n) => n.type === 'review_reminder' && n.payload.bookingId === booking.id);
 
     const resolved = await harness.api.request('POST', `/api/v1/admin/reviews/${booking.id}/resolve`, {

@@ -2,17 +2,24 @@
 // on the class's time line, and the decision buttons. The answer shown is the
 // workflow's own (the booking as it settled, or why it refused).
 import { useState, type FormEvent } from 'react';
-import { Link } from 'wouter';
+import { Link, useSearch } from 'wouter';
 import { request } from '../api';
 import { dateTime, duration, sentence, time, words } from '../format';
-import { useAction, usePagedList } from '../hooks';
+import { useAction, usePagedList, useResource } from '../hooks';
 import { useAuth } from '../session';
-import type { Booking, Interval, ReviewItem } from '../types';
+import type { Booking, Interval, Page, ReviewItem } from '../types';
 import { Badge, ErrorNotice, Loaded, Money, MoreButton, Notice } from '../ui';
 
 export function ReviewsPage() {
+  // An email's link names its booking: that review comes first, wherever it is in the queue.
+  const asked = new URLSearchParams(useSearch()).get('booking');
+  const wanted = asked !== null && UUID.test(asked) ? asked : null;
   const queue = usePagedList<ReviewItem>('/admin/reviews?limit=50', { live: true, keyOf: reviewKey });
   const [resolved, setResolved] = useState<Booking[]>([]);
+  const onResolved = (b: Booking) => {
+    setResolved((list) => [b, ...list.filter((x) => x.id !== b.id)]);
+    queue.reload();
+  };
   return (
     <section>
       <h1>Reviews</h1>
@@ -29,23 +36,16 @@ export function ReviewsPage() {
           .
         </Notice>
       ))}
+      {wanted !== null && <AskedReview bookingId={wanted} onResolved={onResolved} />}
       <Loaded resource={queue.resource} what="the review queue">
-        {() =>
-          queue.items.length === 0 ? (
-            <p>Nothing waits for a decision.</p>
+        {() => {
+          const rest = queue.items.filter((item) => item.booking.id !== wanted);
+          return rest.length === 0 ? (
+            <p>{wanted === null ? 'Nothing waits for a decision.' : 'Nothing else waits for a decision.'}</p>
           ) : (
-            queue.items.map((item) => (
-              <Review
-                key={item.booking.id}
-                item={item}
-                onResolved={(b) => {
-                  setResolved((list) => [b, ...list.filter((x) => x.id !== b.id)]);
-                  queue.reload();
-                }}
-              />
-            ))
-          )
-        }
+            rest.map((item) => <Review key={item.booking.id} item={item} onResolved={onResolved} />)
+          );
+        }}
       </Loaded>
       <MoreButton more={queue.more} what="reviews" />
     </section>
@@ -53,6 +53,38 @@ export function ReviewsPage() {
 }
 
 const reviewKey = (item: ReviewItem) => item.booking.id;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The review a link asked for, or why there is none (decided already, or never needed). */
+function AskedReview({
+  bookingId,
+  onResolved,
+}: {
+  bookingId: string;
+  onResolved: (booking: Booking) => void;
+}) {
+  const asked = useResource<Page<ReviewItem>>(`/admin/reviews?bookingId=${bookingId}`, { live: true });
+  return (
+    <Loaded resource={asked} what="the review">
+      {({ data }) =>
+        data[0] === undefined ? (
+          <Notice>
+            <Link href={`/bookings/${bookingId}`}>Booking {bookingId.slice(0, 8)}</Link> does not wait for a
+            review (any more).
+          </Notice>
+        ) : (
+          <Review
+            item={data[0]}
+            onResolved={(b) => {
+              onResolved(b);
+              asked.reload();
+            }}
+          />
+        )
+      }
+    </Loaded>
+  );
+}
 
 function Review({ item, onResolved }: { item: ReviewItem; onResolved: (booking: Booking) => void }) {
   const { token } = useAuth();
