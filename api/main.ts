@@ -1,8 +1,8 @@
 // The API alone (docker-compose's `api` service; scale it out behind a load
 // balancer); `npm start` runs everything in one process.
-import pino from 'pino';
 import { keepDataEncryptionKey, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { appLogger } from '../platform/logger';
 import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress, temporalReadiness } from '../platform/temporal';
@@ -12,7 +12,7 @@ import { startApiServer } from './server';
 // them in DATA_DIR as npm start does.
 const { settings: withSecret, source: jwtSecretSource } = keepJwtSecret(settingsOrExit());
 const { settings, source: dataKeySource } = keepDataEncryptionKey(withSecret);
-const logger = pino({ level: settings.LOG_LEVEL });
+const logger = appLogger(settings);
 const lifecycle = new Lifecycle(logger);
 lifecycle.onSignals();
 const temporalAddress = requireTemporalAddress(settings, 'the API');

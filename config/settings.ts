@@ -53,6 +53,12 @@ export const settingsSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
+  LOG_FORMAT: z
+    .enum(['auto', 'json', 'pretty'])
+    .default('auto')
+    .describe(
+      'How log lines are written: `json` (one pino JSON object a line, for log collectors), `pretty` (time, level, message and fields, for a person), or `auto`: pretty when stdout is a terminal, JSON otherwise.',
+    ),
   DATA_DIR: z
     .string()
     .min(1)

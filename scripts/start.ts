@@ -5,13 +5,13 @@
 // slow first start (initdb) does not look hung.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import pino from 'pino';
 import { startApiServer } from '../api/server';
 import { lockDataDir } from '../platform/data-dir-lock';
 import { openDatabase } from '../platform/database';
 import { portsOfStart, takenPorts } from '../platform/free-ports';
 import { keepDataEncryptionKey, keepDevAdmin, keepJwtSecret } from '../platform/jwt-secret';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { appLogger } from '../platform/logger';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { buildPlatform, DEFAULT_LIVEKIT_CLIENT_URL } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
@@ -20,7 +20,7 @@ import { installTemporalRuntime } from '../workers/logger';
 import { startWorkerSide } from '../workers/worker';
 
 const configured = settingsOrExit();
-const logger = pino({ level: configured.LOG_LEVEL });
+const logger = appLogger(configured);
 const lifecycle = new Lifecycle(logger);
 lifecycle.onSignals();
 

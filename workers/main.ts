@@ -1,7 +1,7 @@
 // The worker alone (docker-compose's `worker` service; scale it out freely);
 // `npm start` runs everything in one process.
-import pino from 'pino';
 import { Lifecycle, startOrExit } from '../platform/lifecycle';
+import { appLogger } from '../platform/logger';
 import { buildPlatform } from '../platform/platform';
 import { settingsOrExit } from '../platform/settings';
 import { requireTemporalAddress } from '../platform/temporal';
@@ -9,7 +9,7 @@ import { installTemporalRuntime } from './logger';
 import { startWorkerSide } from './worker';
 
 const settings = settingsOrExit();
-const logger = pino({ level: settings.LOG_LEVEL });
+const logger = appLogger(settings);
 const lifecycle = new Lifecycle(logger);
 lifecycle.onSignals();
 const temporalAddress = requireTemporalAddress(settings, 'the worker');
