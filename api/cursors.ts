@@ -14,6 +14,15 @@ export interface Keyset {
 const TIMESTAMP = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * The date and time exist (JavaScript rolls 2026-02-30 over to 2 March,
+ * PostgreSQL refuses it): read back, the same text down to the millisecond.
+ */
+function isRealTime(text: string): boolean {
+  const ms = Date.parse(text);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === text.slice(0, 23);
+}
+
 export function encodeKeyset(keyset: Keyset): string {
   return Buffer.from(`${keyset.createdAt}|${keyset.id}`).toString('base64url');
 }
@@ -24,7 +33,7 @@ export function decodeKeyset(cursor: string): Keyset {
     extra !== undefined ||
     createdAt === undefined ||
     !TIMESTAMP.test(createdAt) ||
-    Number.isNaN(Date.parse(createdAt)) ||
+    !isRealTime(createdAt) ||
     id === undefined ||
     !UUID.test(id)
   ) {

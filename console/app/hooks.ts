@@ -71,13 +71,15 @@ export function usePagedList<T>(
   const { session } = useSession();
   const token = session?.token ?? null;
   const first = useResource<Page<T>>(path, options);
-  const [later, setLater] = useState<{ path: string; items: T[]; next: string | null }>({
+  // `paged`: a More answered (even with nothing), so its `next` is where the list goes on.
+  const [later, setLater] = useState<{ path: string; items: T[]; next: string | null; paged: boolean }>({
     path,
     items: [],
     next: null,
+    paged: false,
   });
-  const appended = later.path === path ? later : { path, items: [], next: null };
-  const cursor = appended.items.length === 0 ? (first.data?.nextCursor ?? null) : appended.next;
+  const appended = later.path === path ? later : { path, items: [], next: null, paged: false };
+  const cursor = appended.paged ? appended.next : (first.data?.nextCursor ?? null);
   const more = useAction(async () => {
     if (cursor === null) return;
     const page = await request<Page<T>>(
@@ -85,7 +87,7 @@ export function usePagedList<T>(
       `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}`,
       { token },
     );
-    setLater({ path, items: [...appended.items, ...page.data], next: page.nextCursor });
+    setLater({ path, items: [...appended.items, ...page.data], next: page.nextCursor, paged: true });
   });
   const keyOf = options.keyOf ?? ((item: T) => (item as { id: string }).id);
   const seen = new Set<string>();
@@ -95,7 +97,7 @@ export function usePagedList<T>(
   });
   const { reload: reloadFirst } = first;
   const reload = useCallback(() => {
-    setLater({ path, items: [], next: null });
+    setLater({ path, items: [], next: null, paged: false });
     reloadFirst();
   }, [path, reloadFirst]);
   return { resource: first, items, more: cursor === null ? null : more, reload };

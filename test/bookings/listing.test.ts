@@ -1,6 +1,7 @@
 // Paged listings: every row exactly once, even rows written by one
 // transaction (one created_at); cursors the API did not issue are 400.
 import assert from 'node:assert/strict';
+import { createAdmin } from '../support/api';
 import { cast, startBookingHarness, type BookingHarness } from '../support/bookings';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -59,18 +60,26 @@ describe('paged listings of bookings and notifications', () => {
     assert.equal(new Set(teacherNotes).size, 5);
   });
 
-  it('when a cursor was not issued by the API (a year out of range, garbage), then 400 validation_error', async () => {
+  it('when a cursor was not issued by the API (a year out of range, a day that does not exist, garbage), then 400 validation_error', async () => {
     const { student } = await cast(harness.api);
+    const admin = await createAdmin(harness.api);
     for (const cursor of [
+      Buffer.from('2026-02-30T00:00:00.000000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString('base64url'),
+      Buffer.from('2026-12-02T24:00:00.000000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString('base64url'),
       Buffer.from('-100000-01-01T00:00:00.000000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString(
         'base64url',
       ),
       Buffer.from('2026-12-02T10:00:00.000Z|3f1c6a0e-8d7b-4a51-9e0f-2b6c9d4e7a10').toString('base64url'),
       'bm90LWEtY3Vyc29y',
     ]) {
-      for (const path of ['/api/v1/bookings', '/api/v1/notifications']) {
+      for (const [path, who] of [
+        ['/api/v1/bookings', student],
+        ['/api/v1/notifications', student],
+        ['/api/v1/teachers', student],
+        ['/api/v1/admin/reviews', admin],
+      ] as const) {
         const response = await harness.api.request('GET', `${path}?cursor=${cursor}`, {
-          token: student.token,
+          token: who.token,
         });
         assert.equal(response.status, 400, `${path} ${response.text}`);
         assert.equal(response.body.error.details[0].path, 'query.cursor');

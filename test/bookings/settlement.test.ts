@@ -164,7 +164,8 @@ describe('settlement at the end of a class', () => {
         assert.equal(page.body.data.length, 1);
         seen.push(page.body.data[0].booking.id);
         cursor = page.body.nextCursor;
-        assert.notEqual(cursor, null);
+        // After the third, more only if other files left reviews in the shared database.
+        if (pages < 2) assert.notEqual(cursor, null);
       }
       assert.deepEqual(seen, expected);
       // One booking's review, as an email links it; none for a booking not in review.

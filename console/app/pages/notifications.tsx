@@ -206,8 +206,11 @@ function actionOf(notification: Notification, role: Role): { href: string; label
         : null;
     if (joinPath !== null) return { href: joinPath[1]!, label: 'Join the class' };
   }
-  if (type.startsWith('review_') && role === 'admin')
-    return { href: '/reviews', label: 'Open the review queue' };
+  if (type.startsWith('review_') && role === 'admin') {
+    return bookingId === null
+      ? { href: '/reviews', label: 'Open the review queue' }
+      : { href: `/reviews?booking=${bookingId}`, label: 'Open the review' };
+  }
   if (type.startsWith('withdrawal_')) {
     return role === 'admin'
       ? { href: '/admin/withdrawals', label: 'Open the withdrawals' }

@@ -14,12 +14,16 @@ export function ReviewsPage() {
   // An email's link names its booking: that review comes first, wherever it is in the queue.
   const asked = new URLSearchParams(useSearch()).get('booking');
   const wanted = asked !== null && UUID.test(asked) ? asked : null;
+  const askedReview = useResource<Page<ReviewItem>>(
+    wanted === null ? null : `/admin/reviews?bookingId=${wanted}`,
+    { live: true },
+  );
   const queue = usePagedList<ReviewItem>('/admin/reviews?limit=50', { live: true, keyOf: reviewKey });
   const [resolved, setResolved] = useState<Booking[]>([]);
-  const onResolved = (b: Booking) => {
-    setResolved((list) => [b, ...list.filter((x) => x.id !== b.id)]);
-    queue.reload();
-  };
+  // A decided review leaves the list where it is: the pages loaded with More stay.
+  const onResolved = (b: Booking) => setResolved((list) => [b, ...list.filter((x) => x.id !== b.id)]);
+  const gone = new Set(resolved.map((b) => b.id));
+  const askedWaits = (askedReview.data?.data ?? []).some((item) => !gone.has(item.booking.id));
   return (
     <section>
       <h1>Reviews</h1>
@@ -36,12 +40,26 @@ export function ReviewsPage() {
           .
         </Notice>
       ))}
-      {wanted !== null && <AskedReview bookingId={wanted} onResolved={onResolved} />}
+      {wanted !== null && (
+        <Loaded resource={askedReview} what="the review">
+          {({ data }) => {
+            const item = data.find((i) => !gone.has(i.booking.id));
+            return item === undefined ? (
+              <Notice>
+                <Link href={`/bookings/${wanted}`}>Booking {wanted.slice(0, 8)}</Link> does not wait for a
+                review (any more).
+              </Notice>
+            ) : (
+              <Review key={item.booking.id} item={item} onResolved={onResolved} />
+            );
+          }}
+        </Loaded>
+      )}
       <Loaded resource={queue.resource} what="the review queue">
         {() => {
-          const rest = queue.items.filter((item) => item.booking.id !== wanted);
+          const rest = queue.items.filter((item) => item.booking.id !== wanted && !gone.has(item.booking.id));
           return rest.length === 0 ? (
-            <p>{wanted === null ? 'Nothing waits for a decision.' : 'Nothing else waits for a decision.'}</p>
+            <p>{askedWaits ? 'Nothing else waits for a decision.' : 'Nothing waits for a decision.'}</p>
           ) : (
             rest.map((item) => <Review key={item.booking.id} item={item} onResolved={onResolved} />)
           );
@@ -53,38 +71,7 @@ export function ReviewsPage() {
 }
 
 const reviewKey = (item: ReviewItem) => item.booking.id;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The review a link asked for, or why there is none (decided already, or never needed). */
-function AskedReview({
-  bookingId,
-  onResolved,
-}: {
-  bookingId: string;
-  onResolved: (booking: Booking) => void;
-}) {
-  const asked = useResource<Page<ReviewItem>>(`/admin/reviews?bookingId=${bookingId}`, { live: true });
-  return (
-    <Loaded resource={asked} what="the review">
-      {({ data }) =>
-        data[0] === undefined ? (
-          <Notice>
-            <Link href={`/bookings/${bookingId}`}>Booking {bookingId.slice(0, 8)}</Link> does not wait for a
-            review (any more).
-          </Notice>
-        ) : (
-          <Review
-            item={data[0]}
-            onResolved={(b) => {
-              onResolved(b);
-              asked.reload();
-            }}
-          />
-        )
-      }
-    </Loaded>
-  );
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function Review({ item, onResolved }: { item: ReviewItem; onResolved: (booking: Booking) => void }) {
   const { token } = useAuth();
