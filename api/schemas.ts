@@ -32,10 +32,16 @@ export function periodOf(query: { from?: string | undefined; to?: string | undef
 } {
   const from = query.from === undefined ? undefined : new Date(query.from);
   const to = query.to === undefined ? undefined : new Date(query.to);
-  if (from !== undefined && to !== undefined && from.getTime() >= to.getTime()) {
+  if (query.from !== undefined && query.to !== undefined && microsOf(query.from) >= microsOf(query.to)) {
     throw new ValidationError('invalid query', [{ path: 'query.from', message: 'must be before to' }]);
   }
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+}
+
+/** An ISO-8601 time (IsoTimestamp) in microseconds: a Date keeps milliseconds only, PostgreSQL more. */
+function microsOf(iso: string): number {
+  const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(iso)?.[1] ?? '';
+  return Date.parse(iso) * 1000 + Number(fraction.slice(3, 6).padEnd(3, '0'));
 }
 
 export const Role = z.enum(['student', 'teacher', 'admin']);
@@ -78,12 +84,14 @@ export const NoQuery = z.object({}).strict();
 
 /** `limit` of a paged listing: a whole number 1..max as query text. */
 export function pageLimit(max: number, defaultLimit: number) {
+  const message = `a whole number from 1 to ${max}`;
   return z
     .string()
-    .regex(/^\d{1,3}$/, `a whole number from 1 to ${max}`)
+    .regex(/^\d{1,3}$/, message)
     .transform(Number)
-    .pipe(z.number().min(1).max(max))
-    .default(defaultLimit);
+    .pipe(z.number().min(1, message).max(max, message))
+    .default(defaultLimit)
+    .openapi({ description: `At most this many (1 to ${max}; ${defaultLimit} unless given)` });
 }
 
 /** An opaque cursor this API issued (validated again when decoded). */

@@ -40,7 +40,7 @@ export function holdTransfer(
  * teacher's earnings and platform revenue. One chain: all or nothing.
  */
 export function settlementChain(
-  booking: { id: string; teacherId: string },
+  booking: { id: string; teacherId: string; title?: string },
   plan: SettlementPlan,
   currency: string,
 ): TransferSpec[] {
@@ -55,7 +55,7 @@ export function settlementChain(
         pendingId: ids.hold,
         code: 'booking_refund',
         reference,
-        description: refundDescription('Refund', plan.outcome),
+        description: refundDescription('Refund', booking.title, plan.outcome),
       },
     ];
   }
@@ -68,7 +68,9 @@ export function settlementChain(
       amount: amounts.kept,
       code: 'booking_charge',
       reference,
-      ...(amounts.refund > 0 ? { description: refundDescription('Partial refund', plan.outcome) } : {}),
+      ...(amounts.refund > 0
+        ? { description: refundDescription('Partial refund', booking.title, plan.outcome) }
+        : {}),
     },
   ];
   if (amounts.teacher > 0) {
@@ -97,7 +99,7 @@ export function settlementChain(
   return chain;
 }
 
-/** Why money came back, as the student reads it on their statement. */
+/** Why money came back, as the student reads it on their statement beside the class's name. */
 const REFUND_REASONS: Partial<Record<Outcome, string>> = {
   low_attendance: 'attendance too low',
   teacher_no_show: 'the teacher did not come',
@@ -112,7 +114,11 @@ const REFUND_REASONS: Partial<Record<Outcome, string>> = {
 // The description is part of the transfer (a resubmission must match it), and
 // the settle step submits its chain only while the booking is held, in the
 // transaction that settles it: a retry after the commit never submits again.
-function refundDescription(what: 'Refund' | 'Partial refund', outcome: Outcome): string {
+function refundDescription(
+  what: 'Refund' | 'Partial refund',
+  title: string | undefined,
+  outcome: Outcome,
+): string {
   const reason = REFUND_REASONS[outcome];
-  return reason === undefined ? what : `${what}: ${reason}`;
+  return `${what}: ${title ?? 'class'}${reason === undefined ? '' : ` (${reason})`}`.slice(0, 500);
 }

@@ -14,6 +14,7 @@ import { settlementChain } from './ledger';
 import { amountsOf, attendanceSummary } from './views';
 import {
   lockBooking,
+  findMeeting,
   lockBookingWithMeeting,
   markOpen,
   recordFinalisationRow,
@@ -114,9 +115,16 @@ export async function settleBookingStep(deps: StepDeps, input: SettleStepInput):
     // A cancelled booking gives its seat back. The meeting row is locked before the
     // ledger rows, in the order booking creation takes them: the two never deadlock.
     if (cancelled) await releaseSeat(trx, booking.meeting_id);
+    // The class's name, as the hold's line shows it, for a refund's line.
+    const title =
+      plan.amounts.refund > 0 ? ((await findMeeting(trx, booking.meeting_id))?.title ?? 'class') : undefined;
     const result = await createTransfers(
       trx,
-      settlementChain({ id: booking.id, teacherId: booking.teacher_id }, plan, deps.currency),
+      settlementChain(
+        { id: booking.id, teacherId: booking.teacher_id, ...(title === undefined ? {} : { title }) },
+        plan,
+        deps.currency,
+      ),
     );
     assert(
       result.status !== 'refused',

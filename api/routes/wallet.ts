@@ -15,7 +15,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { idempotencyKeyOf } from '../idempotency';
 import { assertMayDepositTo } from '../policy';
 import type { ApiRoutes } from '../route';
-import { amountSchema, IsoTimestamp, periodOf, Uuid } from '../schemas';
+import { amountSchema, IsoTimestamp, pageLimit, periodOf, Uuid } from '../schemas';
 import { z } from '../zod';
 
 const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
@@ -57,12 +57,7 @@ const StatementQuery = z
       description: 'Lines created at or after (before to, when both are given)',
     }),
     to: IsoTimestamp.optional().openapi({ description: 'Lines created before' }),
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, `a whole number from 1 to ${MAX_PAGE_SIZE}`)
-      .transform(Number)
-      .pipe(z.number().min(1).max(MAX_PAGE_SIZE))
-      .default(20),
+    limit: pageLimit(MAX_PAGE_SIZE, 20),
     cursor: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,24}$/)

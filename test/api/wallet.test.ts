@@ -117,6 +117,26 @@ describe('wallet API', () => {
       );
       assert.equal(period.status, 200, `${path}: ${period.text}`);
     }
+    // PostgreSQL keeps microseconds: one apart is a period, though a Date would call them equal.
+    const tight = await api.request(
+      'GET',
+      '/api/v1/wallet/transactions?from=2026-12-07T15:00:00.123456Z&to=2026-12-07T15:00:00.123457Z',
+      { token: student.token },
+    );
+    assert.equal(tight.status, 200, tight.text);
+  });
+
+  it('when limit is out of range or not a whole number, then 400 says the same thing every time', async () => {
+    const student = await register(api, 'student');
+    for (const limit of ['0', '101', '1000', 'abc', '-1', '1.5']) {
+      const response = await api.request('GET', `/api/v1/wallet/transactions?limit=${limit}`, {
+        token: student.token,
+      });
+      assert.equal(response.status, 400, `${limit}: ${response.text}`);
+      assert.deepEqual(response.body.error.details, [
+        { path: 'query.limit', message: 'a whole number from 1 to 100' },
+      ]);
+    }
   });
 
   it('when the statement is asked for as CSV, then every line downloads as a CSV attachment', async () => {

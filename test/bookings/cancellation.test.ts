@@ -69,7 +69,7 @@ describe('cancellation', () => {
       held: 0,
       total: 10_000,
     });
-    assert.deepEqual(await refundLines(student), [[1_001, 'Refund: cancelled in time']]);
+    assert.deepEqual(await refundLines(student), [[1_001, 'Refund: Test class (cancelled in time)']]);
     const slot = await harness.api.request('GET', `/api/v1/meetings/${meeting.id}`, { token: teacher.token });
     assert.equal(slot.body.seatsLeft, 1);
     // The seat is free: the same student may book it again.
@@ -96,7 +96,9 @@ describe('cancellation', () => {
       held: 0,
       total: 9_499,
     });
-    assert.deepEqual(await refundLines(student), [[500, 'Partial refund: cancelled late, a fee kept']]);
+    assert.deepEqual(await refundLines(student), [
+      [500, 'Partial refund: Test class (cancelled late, a fee kept)'],
+    ]);
     assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 150);
     await assertAuditClean(harness.api);
   });
@@ -145,7 +147,7 @@ describe('cancellation', () => {
       held: 0,
       total: 10_000,
     });
-    assert.deepEqual(await refundLines(student), [[800, 'Refund: cancelled by the teacher']]);
+    assert.deepEqual(await refundLines(student), [[800, 'Refund: Test class (cancelled by the teacher)']]);
     await assertAuditClean(harness.api);
   });
 
