@@ -44,8 +44,6 @@ export async function listTeachers(
   deps: ListingDeps,
   query: { q?: string; limit: number; before?: Position },
 ): Promise<Page<TeacherSummary>> {
-  const now = deps.clock.now();
-  type Row = { id: string; name: string; upcoming: number; keyset_at: string };
   const rows = await deps
     .db('users as u')
     .where('u.role', 'teacher')
@@ -58,17 +56,7 @@ export async function listTeachers(
         ]);
       }
     })
-    .select<Row[]>(
-      'u.id',
-      'u.name',
-      deps.db.raw(`${keysetTime('u.created_at')} as keyset_at`),
-      deps.db.raw(
-        `(select count(*) from meetings m
-           where m.teacher_id = u.id and m.status = 'scheduled' and m.starts_at > ?
-             and m.seats_taken < m.capacity) as upcoming`,
-        [now],
-      ),
-    )
+    .select<TeacherRow[]>(teacherColumns(deps))
     .orderBy([
       { column: 'u.created_at', order: 'desc' },
       { column: 'u.id', order: 'desc' },
@@ -77,9 +65,42 @@ export async function listTeachers(
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
-    data: page.map((r) => ({ id: r.id, name: r.name, upcomingMeetings: r.upcoming })),
+    data: page.map(summaryOf),
     next: rows.length > query.limit && last !== undefined ? { at: last.keyset_at, id: last.id } : null,
   };
+}
+
+/** One teacher, as the list shows them; undefined when no teacher has this id. */
+export async function teacherSummary(
+  deps: ListingDeps,
+  teacherId: string,
+): Promise<TeacherSummary | undefined> {
+  const rows = await deps
+    .db('users as u')
+    .where({ 'u.role': 'teacher', 'u.id': teacherId })
+    .select<TeacherRow[]>(teacherColumns(deps));
+  return rows[0] === undefined ? undefined : summaryOf(rows[0]);
+}
+
+type TeacherRow = { id: string; name: string; upcoming: number; keyset_at: string };
+
+/** What a teacher's summary reads: name, keyset position, meetings still to start with a seat left. */
+function teacherColumns(deps: ListingDeps) {
+  return [
+    'u.id',
+    'u.name',
+    deps.db.raw(`${keysetTime('u.created_at')} as keyset_at`),
+    deps.db.raw(
+      `(select count(*)::int from meetings m
+         where m.teacher_id = u.id and m.status = 'scheduled' and m.starts_at > ?
+           and m.seats_taken < m.capacity) as upcoming`,
+      [deps.clock.now()],
+    ),
+  ];
+}
+
+function summaryOf(row: TeacherRow): TeacherSummary {
+  return { id: row.id, name: row.name, upcomingMeetings: Number(row.upcoming) };
 }
 
 // ---- a teacher's own classes --------------------------------------------------------

@@ -1,5 +1,12 @@
 // Browsing teachers (students pick whom to book) and a teacher's own classes.
-import { listTeachers, ownMeetings, teacherCourses, type ListingDeps } from '../../bookings/listings';
+import {
+  listTeachers,
+  ownMeetings,
+  teacherCourses,
+  teacherSummary,
+  type ListingDeps,
+} from '../../bookings/listings';
+import { NotFoundError } from '../errors';
 import { pageBody, positionOf, type Position } from '../cursors';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, IsoTimestamp, pageLimit, periodOf, text, Uuid } from '../schemas';
@@ -86,6 +93,22 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
         }),
       ),
     }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/teachers/:id',
+    summary: 'One teacher: their name and how many classes they offer',
+    tags: ['meetings'],
+    access: ['student', 'teacher', 'admin'],
+    params: IdParams,
+    success: { status: 200, description: 'The teacher', schema: TeacherSummary },
+    errors: [404],
+    handler: async ({ params }) => {
+      const teacher = await teacherSummary(deps, params.id);
+      if (teacher === undefined) throw new NotFoundError('no such teacher');
+      return { status: 200, body: teacher };
+    },
   });
 
   routes.add({

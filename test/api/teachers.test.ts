@@ -57,6 +57,15 @@ describe('browsing teachers and own classes', () => {
           data: [{ id: teacher.user.id, name: `Grace ${tag}`, upcomingMeetings: 1 }],
           nextCursor: null,
         });
+        const one = await get(who, `/teachers/${teacher.user.id}`);
+        assert.equal(one.status, 200, one.text);
+        assert.deepEqual(one.body, { id: teacher.user.id, name: `Grace ${tag}`, upcomingMeetings: 1 });
+      }
+      // A student's id, or nobody's, names no teacher.
+      for (const id of [student.user.id, randomUUID()]) {
+        const missing = await get(admin, `/teachers/${id}`);
+        assert.equal(missing.status, 404, missing.text);
+        assert.equal(missing.body.error.code, 'not_found');
       }
     });
 

@@ -133,7 +133,7 @@ describe('web console: accessibility', function () {
       await page.getByRole('link', { name: 'Tara Teacher' }).first().waitFor();
       await assertAccessible(page, 'find a class');
       await page.getByRole('link', { name: 'Tara Teacher' }).first().click();
-      await page.getByRole('heading', { name: 'Upcoming classes' }).waitFor();
+      await page.getByRole('heading', { name: 'Upcoming classes by Tara Teacher' }).waitFor();
       await page.getByRole('link', { name: 'Spanish for travellers' }).waitFor();
       await assertAccessible(page, "a teacher's classes");
       await page.getByRole('button', { name: 'Book Test class', disabled: false }).first().click();

@@ -62,11 +62,13 @@ export function TeacherListPage() {
 }
 
 export function TeacherPage({ id }: { id: string }) {
+  const teacher = useResource<TeacherSummary>(`/teachers/${id}`);
   const slots = useResource<{ data: Meeting[] }>(`/teachers/${id}/slots`, { live: true });
   const courses = useResource<{ data: CourseOffer[] }>(`/teachers/${id}/courses`, { live: true });
   return (
     <section>
-      <h1>Upcoming classes</h1>
+      <h1>Upcoming classes{teacher.data === undefined ? '' : ` by ${teacher.data.name}`}</h1>
+      <ErrorNotice error={teacher.error} />
       <p>
         <Link href="/teachers">All teachers</Link>
       </p>
