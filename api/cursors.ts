@@ -3,6 +3,7 @@
 // travels as PostgreSQL wrote it, to the microsecond: a JavaScript Date keeps
 // only milliseconds, and rows of one transaction share their created_at, so a
 // rounded cursor would skip rows.
+import type { Position } from '../db/keyset';
 import { ValidationError } from './errors';
 
 export interface Keyset {
@@ -42,12 +43,6 @@ export function decodeKeyset(cursor: string): Keyset {
     ]);
   }
   return { createdAt, id };
-}
-
-/** A listing's position (`at`: its timestamp column, to the microsecond) as a cursor. */
-export interface Position {
-  at: string;
-  id: string;
 }
 
 /** A page as the API sends it: where the next one starts as an opaque cursor. */

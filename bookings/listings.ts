@@ -2,7 +2,7 @@
 // classes they have on offer), a teacher's courses still to come, and a
 // teacher's own classes past and upcoming. Reads only.
 import type { Db } from '../db/knex';
-import { keysetTime } from '../db/keyset';
+import { keysetTime, type Position } from '../db/keyset';
 import type { Clock } from '../domain/clock';
 import type { CourseRow, MeetingRow } from './repository';
 import { enrolmentParts } from './service';
@@ -11,12 +11,6 @@ import { meetingView, type MeetingView } from './views';
 export interface ListingDeps {
   db: Db;
   clock: Clock;
-}
-
-/** A keyset position, as api/cursors.ts carries it: a timestamp to the microsecond and an id. */
-export interface Position {
-  at: string;
-  id: string;
 }
 
 export interface Page<T> {

@@ -2,7 +2,7 @@
 // takes the connection or transaction to run in. State changes are
 // compare-and-set (`where status = ?`), and the caller checks what changed.
 import type { Conn, Db } from '../db/knex';
-import { KEYSET_TIME, keysetTime, OLDER_THAN_KEYSET } from '../db/keyset';
+import { KEYSET_TIME, keysetTime, OLDER_THAN_KEYSET, type Position } from '../db/keyset';
 import { markWorkflowsStarted, markWorkflowsStartedSoon } from '../db/workflow-started';
 import type { AttendanceSummary, BookingPolicy, BookingStatus, Outcome, Settlement } from '../domain/booking';
 import type { Interval } from '../domain/attendance';
@@ -316,7 +316,7 @@ export async function listBookings(
 /** Bookings in review, the longest waiting first (updated_at, as finalisation left it, then id). */
 export async function bookingsInReview(
   conn: Conn,
-  page: { limit: number; after?: { at: string; id: string }; bookingId?: string },
+  page: { limit: number; after?: Position; bookingId?: string },
 ): Promise<(BookingRow & { keyset_at: string })[]> {
   const query = conn<BookingRow>('bookings').where({ status: 'requires_manual_review' });
   if (page.bookingId !== undefined) void query.where({ id: page.bookingId });

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
+import type { Position } from '../db/keyset';
 import { identityOf, roomNameOf } from '../domain/attendance';
 import type { BookingStatus, Outcome, ReviewDecision } from '../domain/booking';
 import { cancellationTerms, type CancellationOutcome, type Canceller } from '../domain/cancellation';
@@ -601,14 +602,14 @@ export interface ReviewItem {
 export interface ReviewPage {
   data: ReviewItem[];
   /** Where the next page starts (waiting less long), if there is one. */
-  next: { at: string; id: string } | null;
+  next: Position | null;
 }
 
 /** Bookings waiting for an admin (or the one asked for, if it waits), the longest waiting first, with what the decision rests on. */
 export async function reviewQueue(
   deps: BookingDeps,
   admin: Actor,
-  query: { limit: number; after?: { at: string; id: string }; bookingId?: string },
+  query: { limit: number; after?: Position; bookingId?: string },
 ): Promise<ReviewPage> {
   const limit = Math.min(query.limit, MAX_PAGE);
   const rows = await bookingsInReview(deps.db, {

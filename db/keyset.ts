@@ -12,3 +12,9 @@ export const KEYSET_TIME = keysetTime('created_at');
 
 /** Rows strictly after the cursor, in (created_at desc, id desc) order. */
 export const OLDER_THAN_KEYSET = '(created_at, id) < (?::timestamptz, ?::uuid)';
+
+/** Where a keyset page starts: the ordering timestamp as cursors carry it (keysetTime), and the id. */
+export interface Position {
+  at: string;
+  id: string;
+}

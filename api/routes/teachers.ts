@@ -7,7 +7,8 @@ import {
   type ListingDeps,
 } from '../../bookings/listings';
 import { NotFoundError } from '../errors';
-import { pageBody, positionOf, type Position } from '../cursors';
+import type { Position } from '../../db/keyset';
+import { pageBody, positionOf } from '../cursors';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, IsoTimestamp, pageLimit, periodOf, text, Uuid } from '../schemas';
 import { z } from '../zod';
