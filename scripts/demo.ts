@@ -17,11 +17,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { AccessToken } from 'livekit-server-sdk';
 import { io } from 'socket.io-client';
 import { loadSettings } from '../config/settings';
 import { DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD_FILE } from '../platform/jwt-secret';
+import { workflowLinks } from '../temporal-client/workflow-links';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const settings = loadSettings();
@@ -33,7 +33,6 @@ const INSPECTOR = (
 const INBOX =
   process.env.DEMO_INBOX_URL ??
   (settings.SMTP_URL === undefined ? `http://127.0.0.1:${settings.MAIL_CATCHER_WEB_PORT}` : undefined);
-const TEMPORAL_ADDRESS = settings.TEMPORAL_ADDRESS ?? `127.0.0.1:${settings.DEVSERVER_PORT}`;
 const LIVEKIT_KEY = settings.LIVEKIT_API_KEY;
 const LIVEKIT_SECRET = settings.LIVEKIT_API_SECRET;
 const SETTLE_TIMEOUT_MS = 10 * 60_000;
@@ -139,18 +138,19 @@ async function balances(student: string, teacher: string): Promise<string> {
   return `student wallet available ${money(s.available)}, held ${money(s.held)}; teacher earnings ${money(t.available)}`;
 }
 
-async function workflowLink(workflowId: string): Promise<string> {
-  try {
-    const connection = await Connection.connect({ address: TEMPORAL_ADDRESS, connectTimeout: 2_000 });
-    try {
-      const description = await new Client({ connection }).workflow.getHandle(workflowId).describe();
-      return `${INSPECTOR}/workflows/default/${workflowId}/${description.runId}`;
-    } finally {
-      await connection.close();
-    }
-  } catch {
-    return `${INSPECTOR}/?namespace=default&workflowId=${workflowId}`;
-  }
+/** The links admins get in the API's answers: the Temporal UI at TEMPORAL_UI_URL, or the dev server's inspector. */
+const links = workflowLinks({
+  temporalUiUrl: settings.TEMPORAL_UI_URL,
+  // npm start runs the dev server (and its inspector) unless TEMPORAL_ADDRESS names another Temporal.
+  inspectorUrl:
+    settings.TEMPORAL_ADDRESS === undefined || process.env.DEMO_INSPECTOR_URL !== undefined
+      ? INSPECTOR
+      : undefined,
+  namespace: settings.TEMPORAL_NAMESPACE,
+});
+
+function workflowLink(workflowId: string): string {
+  return links.of(workflowId) ?? `${workflowId} (set TEMPORAL_UI_URL to get a link to the Temporal UI)`;
 }
 
 async function main(): Promise<void> {
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
   const booking = await call<Booking>('POST', '/bookings', student.token, { meetingId: meeting.id });
   say(`student booked it: booking ${booking.id}, status ${booking.status}, price held`);
   say(`balances now: ${await balances(student.token, teacher.token)}`);
-  say(`workflow ${booking.workflowId}: ${await workflowLink(booking.workflowId)}`);
+  say(`workflow ${booking.workflowId}: ${workflowLink(booking.workflowId)}`);
 
   for (const [who, token] of [
     ['student', student.token],
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   say(`balances after: ${await balances(student.token, teacher.token)}`);
   const notes = await call<{ data: { type: string }[] }>('GET', '/notifications', teacher.token);
   say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
-  say(`the booking's workflow, step by step: ${await workflowLink(booking.workflowId)}`);
+  say(`the booking's workflow, step by step: ${workflowLink(booking.workflowId)}`);
 
   const paidOut = await withdrawEarnings(teacher);
   // Booked and opened for both, the teacher paid; then the withdrawal approved and paid out.
@@ -292,7 +292,7 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
   say(
     `teacher asked to withdraw ${money(withdrawal.amount)} to the account ending ${withdrawal.bankAccount.last4}: ${withdrawal.status}, held`,
   );
-  say(`withdrawal workflow ${withdrawal.workflowId}: ${await workflowLink(withdrawal.workflowId)}`);
+  say(`withdrawal workflow ${withdrawal.workflowId}: ${workflowLink(withdrawal.workflowId)}`);
   const credentials = adminCredentials();
   if (credentials === undefined) {
     say(

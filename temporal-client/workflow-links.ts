@@ -27,9 +27,10 @@ export function workflowLinks(options: {
   }
   if (options.inspectorUrl !== undefined) {
     const base = withoutTrailingSlash(options.inspectorUrl);
-    // The inspector's run pages need the run id; its list, filtered by the id, shows every run of it.
+    // Without a run id, the inspector opens the latest run, as the Temporal UI does.
     return {
-      of: (workflowId) => `${base}/?${new URLSearchParams({ namespace, workflowId }).toString()}`,
+      of: (workflowId) =>
+        `${base}/workflows/${encodeURIComponent(namespace)}/${encodeURIComponent(workflowId)}`,
     };
   }
   return noWorkflowLinks;

@@ -346,6 +346,22 @@ export async function startInspector(
         }
       }
       if (req.method === 'GET' && parts.length === 0) return send(200, listPage(model, url.searchParams));
+      if (parts[0] === 'workflows' && parts.length === 3 && req.method === 'GET') {
+        // A link that outlives runs (the app hands these out): the latest run, as the Temporal UI does.
+        const [, namespace, workflowId] = parts as [string, string, string];
+        const runId = model.currentRunId(namespace, workflowId);
+        if (runId === undefined) {
+          const list = `/?${new URLSearchParams({ namespace, workflowId }).toString()}`;
+          return send(
+            404,
+            page(
+              'Not found',
+              `<p>No run of this workflow is kept. <a href="${esc(list)}">Search for it</a>.</p>`,
+            ),
+          );
+        }
+        return send(302, '', { location: runLink({ namespace, workflowId, runId }) });
+      }
       if (parts[0] === 'workflows' && parts.length === 4 && req.method === 'GET') {
         const d = model.get(parts[1]!, parts[2]!, parts[3]!);
         if (!d) return send(404, page('Not found', '<p>No such workflow run.</p>'));

@@ -143,6 +143,11 @@ export class ReadModel {
     return runs.slice(0, f.limit).map(summary);
   }
 
+  /** The run a workflow id names today (its latest), as the server resolves an empty run id. */
+  currentRunId(namespace: string, workflowId: string): string | undefined {
+    return this.engine.currentRun(namespace, workflowId)?.s.runId;
+  }
+
   get(namespace: string, workflowId: string, runId: string): RunDetail | undefined {
     const exec = this.engine.executions.get(`${namespace}\u0000${workflowId}\u0000${runId}`);
     if (!exec) return undefined;

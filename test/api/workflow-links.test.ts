@@ -20,12 +20,9 @@ describe('workflow links', () => {
     );
   });
 
-  it('when only the dev server runs here, then a link is its inspector listing that workflow; with neither, none', () => {
+  it('when only the dev server runs here, then a link is its inspector page of that workflow (its latest run); with neither, none', () => {
     const inspector = workflowLinks({ inspectorUrl: 'http://localhost:8233/', namespace: 'default' });
-    assert.equal(
-      inspector.of('withdrawal-9'),
-      'http://localhost:8233/?namespace=default&workflowId=withdrawal-9',
-    );
+    assert.equal(inspector.of('withdrawal-9'), 'http://localhost:8233/workflows/default/withdrawal-9');
     assert.equal(workflowLinks({ namespace: 'default' }).of('booking-1'), null);
   });
 

@@ -391,6 +391,38 @@ describe('dev server: inspector', function () {
     await handle.terminate();
   });
 
+  it('when a link names a workflow without its run, then it opens the latest run, and a workflow with none kept is 404 with a search link', async function () {
+    const { client, server } = srv;
+    const workflowId = uniqueQueue('latest-run');
+    const open = (id: string) =>
+      fetch(new URL(`/workflows/default/${encodeURIComponent(id)}`, server.uiUrl), { redirect: 'manual' });
+
+    const first = await client.workflow.start(collector, { taskQueue: workflowId, workflowId });
+    const toFirst = await open(workflowId);
+    assert.equal(toFirst.status, 302);
+    assert.equal(
+      toFirst.headers.get('location'),
+      `/workflows/default/${workflowId}/${first.firstExecutionRunId}`,
+    );
+
+    await first.terminate();
+    const second = await client.workflow.start(collector, { taskQueue: workflowId, workflowId });
+    assert.notEqual(second.firstExecutionRunId, first.firstExecutionRunId);
+    const toSecond = await open(workflowId);
+    assert.equal(
+      toSecond.headers.get('location'),
+      `/workflows/default/${workflowId}/${second.firstExecutionRunId}`,
+    );
+    const page = await fetch(new URL(toSecond.headers.get('location')!, server.uiUrl));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), new RegExp(second.firstExecutionRunId));
+    await second.terminate();
+
+    const none = await open('no such workflow');
+    assert.equal(none.status, 404);
+    assert.match(await none.text(), /href="\/\?namespace=default&amp;workflowId=no\+such\+workflow"/);
+  });
+
   it('when the inspector is asked for a run that does not exist or a bad action, then it answers 404 without harm', async function () {
     const base = srv.server.uiUrl!;
     const own = { origin: new URL(base).origin, 'content-type': 'application/x-www-form-urlencoded' };
