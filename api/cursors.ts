@@ -2,7 +2,9 @@
 // newest first: opaque to clients, checked when they come back. The timestamp
 // travels as PostgreSQL wrote it, to the microsecond: a JavaScript Date keeps
 // only milliseconds, and rows of one transaction share their created_at, so a
-// rounded cursor would skip rows.
+// rounded cursor would skip rows. A cursor names its listing, so one handed
+// to another listing (a client's mix-up) is refused rather than answered with
+// a plausible page from somewhere else.
 import type { Position } from '../db/keyset';
 import { ValidationError } from './errors';
 
@@ -11,6 +13,19 @@ export interface Keyset {
   createdAt: string;
   id: string;
 }
+
+/** The listings that page with keyset cursors; each cursor names the one that issued it. */
+export type Listing =
+  'bookings' | 'reviews' | 'teachers' | 'teacher-meetings' | 'withdrawals' | 'notifications';
+
+const LISTINGS: ReadonlySet<string> = new Set<Listing>([
+  'bookings',
+  'reviews',
+  'teachers',
+  'teacher-meetings',
+  'withdrawals',
+  'notifications',
+]);
 
 const TIMESTAMP = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -24,13 +39,24 @@ function isRealTime(text: string): boolean {
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === text.slice(0, 23);
 }
 
-export function encodeKeyset(keyset: Keyset): string {
-  return Buffer.from(`${keyset.createdAt}|${keyset.id}`).toString('base64url');
+export function encodeKeyset(keyset: Keyset, listing: Listing): string {
+  return Buffer.from(`${listing}|${keyset.createdAt}|${keyset.id}`).toString('base64url');
 }
 
-export function decodeKeyset(cursor: string): Keyset {
-  const [createdAt, id, extra] = Buffer.from(cursor, 'base64url').toString().split('|');
+export function decodeKeyset(cursor: string, listing: Listing): Keyset {
+  const parts = Buffer.from(cursor, 'base64url').toString().split('|');
+  // Two parts: a cursor issued before cursors named their listing, still honoured.
+  const [issuer, createdAt, id, extra] = parts.length === 2 ? [listing, ...parts] : parts;
+  if (issuer !== listing && issuer !== undefined && LISTINGS.has(issuer)) {
+    throw new ValidationError('invalid query', [
+      {
+        path: 'query.cursor',
+        message: `a cursor of another listing (${issuer}): page this one with its own nextCursor`,
+      },
+    ]);
+  }
   if (
+    issuer !== listing ||
     extra !== undefined ||
     createdAt === undefined ||
     !TIMESTAMP.test(createdAt) ||
@@ -46,18 +72,22 @@ export function decodeKeyset(cursor: string): Keyset {
 }
 
 /** A page as the API sends it: where the next one starts as an opaque cursor. */
-export function pageBody<T>(page: { data: T[]; next: Position | null }): {
+export function pageBody<T>(
+  page: { data: T[]; next: Position | null },
+  listing: Listing,
+): {
   data: T[];
   nextCursor: string | null;
 } {
   return {
     data: page.data,
-    nextCursor: page.next === null ? null : encodeKeyset({ createdAt: page.next.at, id: page.next.id }),
+    nextCursor:
+      page.next === null ? null : encodeKeyset({ createdAt: page.next.at, id: page.next.id }, listing),
   };
 }
 
-/** The position a cursor of pageBody names (400 for anything else). */
-export function positionOf(cursor: string): Position {
-  const keyset = decodeKeyset(cursor);
+/** The position a cursor of pageBody names (400 for anything else, or another listing's). */
+export function positionOf(cursor: string, listing: Listing): Position {
+  const keyset = decodeKeyset(cursor, listing);
   return { at: keyset.createdAt, id: keyset.id };
 }

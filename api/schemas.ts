@@ -98,6 +98,6 @@ export function pageLimit(max: number, defaultLimit: number) {
 export const Cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,200}$/)
-  .openapi({ description: 'nextCursor of the previous page' });
+  .openapi({ description: 'nextCursor of the previous page of this listing (another listing’s is 400)' });
 
 export const IdParams = z.object({ id: Uuid }).strict();

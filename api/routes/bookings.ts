@@ -94,11 +94,14 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
       const page = await bookingsOf(deps, user, {
         limit: query.limit,
         ...(query.status === undefined ? {} : { status: query.status }),
-        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor) }),
+        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor, 'bookings') }),
       });
       return {
         status: 200,
-        body: { data: page.data, nextCursor: page.next === null ? null : encodeKeyset(page.next) },
+        body: {
+          data: page.data,
+          nextCursor: page.next === null ? null : encodeKeyset(page.next, 'bookings'),
+        },
       };
     },
   });
@@ -222,9 +225,10 @@ export function bookingRoutes(routes: ApiRoutes, deps: BookingDeps): void {
       body: pageBody(
         await reviewQueue(deps, user, {
           limit: query.limit,
-          ...(query.cursor === undefined ? {} : { after: positionOf(query.cursor) }),
+          ...(query.cursor === undefined ? {} : { after: positionOf(query.cursor, 'reviews') }),
           ...(query.bookingId === undefined ? {} : { bookingId: query.bookingId }),
         }),
+        'reviews',
       ),
     }),
   });

@@ -66,13 +66,13 @@ export function notificationRoutes(routes: ApiRoutes, deps: { db: Db }): void {
       const page = await notificationsOf(deps.db, user.id, {
         unreadOnly: query.unread === 'true' || query.unread === '1',
         limit: query.limit,
-        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor) }),
+        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor, 'notifications') }),
       });
       return {
         status: 200,
         body: {
           data: page.data,
-          nextCursor: page.nextCursor === null ? null : encodeKeyset(page.nextCursor),
+          nextCursor: page.nextCursor === null ? null : encodeKeyset(page.nextCursor, 'notifications'),
         },
       };
     },

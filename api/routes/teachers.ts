@@ -8,7 +8,7 @@ import {
 } from '../../bookings/listings';
 import { NotFoundError } from '../errors';
 import type { Position } from '../../db/keyset';
-import { pageBody, positionOf } from '../cursors';
+import { pageBody, positionOf, type Listing } from '../cursors';
 import type { ApiRoutes } from '../route';
 import { Cursor, IdParams, IsoTimestamp, pageLimit, periodOf, text, Uuid } from '../schemas';
 import { z } from '../zod';
@@ -57,8 +57,8 @@ const CourseOffer = z
   })
   .openapi('CourseOffer');
 
-function position(cursor: string | undefined): { before?: Position } {
-  return cursor === undefined ? {} : { before: positionOf(cursor) };
+function position(cursor: string | undefined, listing: Listing): { before?: Position } {
+  return cursor === undefined ? {} : { before: positionOf(cursor, listing) };
 }
 
 export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
@@ -90,8 +90,9 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
         await listTeachers(deps, {
           limit: query.limit,
           ...(query.q === undefined ? {} : { q: query.q }),
-          ...position(query.cursor),
+          ...position(query.cursor, 'teachers'),
         }),
+        'teachers',
       ),
     }),
   });
@@ -142,8 +143,9 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
         await ownMeetings(deps, user.id, {
           limit: query.limit,
           ...periodOf(query),
-          ...position(query.cursor),
+          ...position(query.cursor, 'teacher-meetings'),
         }),
+        'teacher-meetings',
       ),
     }),
   });

@@ -135,11 +135,14 @@ export function withdrawalRoutes(
       const page = await withdrawalsOf(deps, user, {
         limit: query.limit,
         ...(query.status === undefined ? {} : { status: query.status }),
-        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor) }),
+        ...(query.cursor === undefined ? {} : { before: decodeKeyset(query.cursor, 'withdrawals') }),
       });
       return {
         status: 200,
-        body: { data: page.data, nextCursor: page.next === null ? null : encodeKeyset(page.next) },
+        body: {
+          data: page.data,
+          nextCursor: page.next === null ? null : encodeKeyset(page.next, 'withdrawals'),
+        },
       };
     },
   });

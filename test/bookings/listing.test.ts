@@ -1,5 +1,6 @@
 // Paged listings: every row exactly once, even rows written by one
-// transaction (one created_at); cursors the API did not issue are 400.
+// transaction (one created_at); cursors the API did not issue, or issued for
+// another listing, are 400.
 import assert from 'node:assert/strict';
 import { createAdmin } from '../support/api';
 import { cast, startBookingHarness, type BookingHarness } from '../support/bookings';
@@ -85,5 +86,56 @@ describe('paged listings of bookings and notifications', () => {
         assert.equal(response.body.error.details[0].path, 'query.cursor');
       }
     }
+  });
+
+  it('when a cursor of one listing is sent to another, then 400 naming its listing; a cursor from before cursors named theirs still pages', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const start = harness.clock.now().getTime() + 2 * DAY_MS;
+    const course = await harness.api.request('POST', '/api/v1/courses', {
+      token: teacher.token,
+      body: {
+        title: 'Three sessions',
+        capacity: 3,
+        pricePerSession: 100,
+        sessions: [0, 1, 2].map((i) => ({
+          startsAt: new Date(start + i * DAY_MS).toISOString(),
+          durationMinutes: 30,
+        })),
+      },
+    });
+    assert.equal(course.status, 201, course.text);
+    const enrolled = await harness.api.request('POST', `/api/v1/courses/${course.body.id}/enroll`, {
+      token: student.token,
+    });
+    assert.equal(enrolled.status, 201, enrolled.text);
+    const first = await harness.api.request('GET', '/api/v1/bookings?limit=1', { token: student.token });
+    const cursor: string = first.body.nextCursor;
+    assert.equal(typeof cursor, 'string');
+    const second = await harness.api.request('GET', `/api/v1/bookings?limit=1&cursor=${cursor}`, {
+      token: student.token,
+    });
+    assert.equal(second.status, 200, second.text);
+    assert.notEqual(second.body.data[0].id, first.body.data[0].id);
+
+    for (const [path, who] of [
+      ['/api/v1/notifications', student],
+      ['/api/v1/teachers', student],
+      ['/api/v1/withdrawals', teacher],
+      ['/api/v1/teachers/me/meetings', teacher],
+    ] as const) {
+      const refused = await harness.api.request('GET', `${path}?cursor=${cursor}`, { token: who.token });
+      assert.equal(refused.status, 400, `${path} ${refused.text}`);
+      assert.equal(refused.body.error.details[0].path, 'query.cursor');
+      assert.match(refused.body.error.details[0].message, /another listing \(bookings\)/);
+    }
+
+    const [listing, ...position] = Buffer.from(cursor, 'base64url').toString().split('|');
+    assert.equal(listing, 'bookings');
+    const older = Buffer.from(position.join('|')).toString('base64url');
+    const same = await harness.api.request('GET', `/api/v1/bookings?limit=1&cursor=${older}`, {
+      token: student.token,
+    });
+    assert.equal(same.status, 200, same.text);
+    assert.deepEqual(same.body, second.body);
   });
 });
