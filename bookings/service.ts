@@ -567,16 +567,62 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
   }
   if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
   if (now >= booking.ends_at) throw new ConflictError('not_joinable', 'the class is over');
-  const roomName = roomNameOf(booking.meeting_id);
-  // The name the room shows to the others; the identity is what attendance counts.
+  return roomToken(deps, actor, {
+    meetingId: booking.meeting_id,
+    role: actor.id === booking.teacher_id ? 'teacher' : 'student',
+    now,
+    validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
+  });
+}
+
+/**
+ * A LiveKit token for the meeting's room, to its teacher, while a booking of
+ * it may be joined: from the earliest opening of its live bookings (each
+ * opens by the policy it was booked under) to the end. Students join through
+ * their booking; a class nobody holds a booking of has nobody to teach.
+ */
+export async function joinMeeting(deps: BookingDeps, actor: Actor, meetingId: string): Promise<JoinInfo> {
+  const meeting = await findMeeting(deps.db, meetingId);
+  if (meeting === undefined) throw new NotFoundError('meeting');
+  // Another teacher's meeting is not revealed (as by GET /meetings/:id); the route admits teachers only.
+  if (meeting.teacher_id !== actor.id) throw new NotFoundError('meeting');
+  const bookings = await meetingBookings(deps.db, meetingId);
+  if (meeting.status === 'cancelled') throw new ConflictError('not_joinable', 'the meeting was cancelled');
+  const now = deps.clock.now();
+  if (now >= meeting.ends_at) throw new ConflictError('not_joinable', 'the class is over');
+  const live = bookings.filter((b) => b.status === 'confirmed' || b.status === 'open');
+  if (live.length === 0) {
+    throw new ConflictError('not_joinable', 'no student holds a booking of this class');
+  }
+  const opensAt = new Date(
+    Math.min(...live.map((b) => b.starts_at.getTime() - b.policy.openBeforeMinutes * MINUTE_MS)),
+  );
+  if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
+  return roomToken(deps, actor, {
+    meetingId,
+    role: 'teacher',
+    now,
+    validUntil: new Date(
+      Math.max(...live.map((b) => b.ends_at.getTime() + b.policy.endGraceMinutes * MINUTE_MS)),
+    ),
+  });
+}
+
+/** A token for room `meeting-<id>` only; the identity is what attendance counts, the name what others see. */
+async function roomToken(
+  deps: BookingDeps,
+  actor: Actor,
+  grant: { meetingId: string; role: 'teacher' | 'student'; now: Date; validUntil: Date },
+): Promise<JoinInfo> {
+  const roomName = roomNameOf(grant.meetingId);
   const person = await findUserById(deps.db, actor.id);
   const token = await deps.livekit.joinToken({
     roomName,
     identity: identityOf(actor.id),
-    name: person?.name ?? (actor.id === booking.teacher_id ? 'Teacher' : 'Student'),
-    metadata: JSON.stringify({ role: actor.id === booking.teacher_id ? 'teacher' : 'student' }),
-    now,
-    validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
+    name: person?.name ?? (grant.role === 'teacher' ? 'Teacher' : 'Student'),
+    metadata: JSON.stringify({ role: grant.role }),
+    now: grant.now,
+    validUntil: grant.validUntil,
   });
   return { url: deps.livekitUrl, roomName, token };
 }

@@ -8,12 +8,12 @@ import {
   upcomingSlots,
   type MeetingDeps,
 } from '../../bookings/meetings';
-import { cancelMeeting, enrollInCourse, type BookingDeps } from '../../bookings/service';
+import { cancelMeeting, enrollInCourse, joinMeeting, type BookingDeps } from '../../bookings/service';
 import { idempotencyKeyOf } from '../idempotency';
 import type { ApiRoutes } from '../route';
 import { amountSchema, IdParams, IsoTimestamp, periodOf, text, Uuid } from '../schemas';
 import { z } from '../zod';
-import { Booking, Course, Meeting, MeetingDetail } from './booking-schemas';
+import { Booking, Course, JoinInfo, Meeting, MeetingDetail } from './booking-schemas';
 
 const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
 
@@ -187,6 +187,22 @@ export function meetingRoutes(
     handler: async ({ user, params }) => ({
       status: 200,
       body: await getMeeting(deps.meetings, user, params.id),
+    }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/meetings/:id/join',
+    summary:
+      'A LiveKit token for the class, to its teacher, from the opening of its bookings to the end (students join through their booking)',
+    tags: ['meetings'],
+    access: ['teacher'],
+    params: IdParams,
+    success: { status: 200, description: 'Where and how to join', schema: JoinInfo },
+    errors: [404, 409],
+    handler: async ({ user, params }) => ({
+      status: 200,
+      body: await joinMeeting(deps.bookings, user, params.id),
     }),
   });
 

@@ -10,7 +10,7 @@ import { NotificationsPage } from './pages/notifications';
 import { TopupCancelledPage, TopupReturnPage, WalletPage } from './pages/wallet';
 import { TeacherListPage, TeacherPage, CoursePage } from './pages/catalogue';
 import { BookingPage, BookingsPage } from './pages/bookings';
-import { ClassRoomPage } from './pages/classroom';
+import { ClassRoomPage, TeacherClassRoomPage } from './pages/classroom';
 import { ClassesPage, MeetingPage } from './pages/classes';
 import { RevenuePage } from './pages/revenue';
 import { WithdrawalsPage } from './pages/withdrawals';
@@ -103,6 +103,11 @@ export function App() {
             role,
             ['teacher', 'admin'],
             <Route path="/meetings/:id">{(params) => <MeetingPage id={params.id} />}</Route>,
+          )}
+          {only(
+            role,
+            ['teacher'],
+            <Route path="/meetings/:id/class">{(params) => <TeacherClassRoomPage id={params.id} />}</Route>,
           )}
           {only(role, ['teacher'], <Route path="/revenue" component={RevenuePage} />)}
           {only(role, ['teacher'], <Route path="/withdrawals" component={WithdrawalsPage} />)}

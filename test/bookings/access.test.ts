@@ -126,6 +126,61 @@ describe('access to bookings', () => {
     assert.equal(late.body.error.code, 'not_joinable');
   });
 
+  it('when a teacher asks for their class’s join token, then only for their own class while a booking of it may be joined; students, admins and other teachers are refused', async function () {
+    requireTimeSkipping(this, harness?.env);
+    const { teacher, student } = await cast(harness.api);
+    const { teacher: otherTeacher } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 2 * 60 * MINUTE_MS });
+    const join = (who: Session, id = meeting.id) =>
+      harness.api.request('GET', `/api/v1/meetings/${id}/join`, { token: who.token });
+
+    const unbooked = await join(teacher);
+    assert.equal(unbooked.status, 409, unbooked.text);
+    assert.match(unbooked.body.error.message, /no student holds a booking/);
+
+    const booking = await bookOk(harness, student, meeting.id);
+    const early = await join(teacher);
+    assert.equal(early.status, 409, early.text);
+    assert.equal(early.body.error.code, 'not_joinable');
+    assert.match(early.body.error.message, /opens at/);
+
+    assert.equal((await join(otherTeacher)).status, 404);
+    assert.equal((await join(student)).status, 403);
+    assert.equal((await join(admin)).status, 403);
+
+    await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 15 * MINUTE_MS));
+    await untilPhase(harness, booking.id, 'open');
+    const response = await join(teacher);
+    assert.equal(response.status, 200, response.text);
+    assert.equal(response.body.roomName, `meeting-${meeting.id}`);
+    const claims: any = decodeJwt(response.body.token);
+    assert.equal(claims.sub, `user-${teacher.user.id}`);
+    assert.equal(claims.video.room, `meeting-${meeting.id}`);
+    assert.equal(claims.video.roomAdmin, undefined);
+    assert.deepEqual(JSON.parse(claims.metadata), { role: 'teacher' });
+    const lifetimeS = (Date.parse(meeting.endsAt) + 5 * MINUTE_MS - harness.clock.now().getTime()) / 1000;
+    assert.ok(
+      Math.abs(claims.exp - claims.nbf - lifetimeS) <= 2,
+      `${claims.exp - claims.nbf} vs ${lifetimeS}`,
+    );
+    assert.equal((await join(otherTeacher)).status, 404);
+
+    await harness.skipTo(new Date(Date.parse(meeting.endsAt) + 1_000));
+    const late = await join(teacher);
+    assert.equal(late.status, 409, late.text);
+    assert.match(late.body.error.message, /over/);
+
+    const cancelled = await publishSlot(harness, teacher, { startsInMs: 60 * MINUTE_MS });
+    const cancel = await harness.api.request('POST', `/api/v1/meetings/${cancelled.id}/cancel`, {
+      token: teacher.token,
+      body: {},
+    });
+    assert.equal(cancel.status, 200, cancel.text);
+    const refused = await join(teacher, cancelled.id);
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.error.message, /cancelled/);
+  });
+
   it('when a booking is made and its class opens, then both sides are notified once, and each reads only their own', async function () {
     requireTimeSkipping(this, harness?.env);
     const { teacher, student } = await cast(harness.api);

@@ -77,7 +77,11 @@ describe('web console: the class room', function () {
       await opening.getByRole('link', { name: 'Join the class' }).click();
       await teacherPage.page.waitForURL(`**/console/meetings/${meeting.id}`);
       await teacherPage.page.getByRole('link', { name: 'Join the class' }).click();
+      // The class's own room (GET /meetings/:id/join), not one student's booking.
+      await teacherPage.page.waitForURL(`**/console/meetings/${meeting.id}/class`);
+      const asked = teacherPage.page.waitForRequest(`**/api/v1/meetings/${meeting.id}/join`);
       await teacherPage.page.getByRole('button', { name: 'Join the class' }).click();
+      await asked;
       await teacherPage.page.getByTestId('room-status').getByText('You are in the class.').waitFor();
       await livekit.waitForConnected(room, `user-${teacher.user.id}`);
       await inRoom(studentPage.page, student.user.email, booking.id);

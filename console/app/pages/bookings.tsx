@@ -147,7 +147,12 @@ export function BookingPage({ id }: { id: string }) {
                 <Money amount={b.amounts.teacher} />, to the platform <Money amount={b.amounts.platform} />.
               </p>
             )}
-            {b.status === 'open' && user.role !== 'admin' && <JoinClass bookingId={b.id} />}
+            {b.status === 'open' && user.role !== 'admin' && (
+              // The teacher's room is the class's, whichever booking they came from.
+              <JoinClass
+                href={user.role === 'teacher' ? `/meetings/${b.meetingId}/class` : `/bookings/${b.id}/class`}
+              />
+            )}
             {/* Only before the start: after it, the policy refuses every cancel. */}
             {(b.status === 'confirmed' || b.status === 'open') && Date.now() < Date.parse(b.startsAt) && (
               <CancelBooking booking={b} onDone={booking.reload} />
@@ -170,11 +175,11 @@ export function BookingPage({ id }: { id: string }) {
 }
 
 /** While the class is open: the way into its room (the class room page joins it in the browser). */
-function JoinClass({ bookingId }: { bookingId: string }) {
+function JoinClass({ href }: { href: string }) {
   return (
     <section aria-labelledby="join-title" className="join">
       <h2 id="join-title">The class is open</h2>
-      <Link href={`/bookings/${bookingId}/class`} className="join-link" data-testid="join-link">
+      <Link href={href} className="join-link" data-testid="join-link">
         Join the class
       </Link>
     </section>

@@ -313,14 +313,13 @@ function meetingPhase(m: { status: string; startsAt: string; endsAt: string }): 
   return now < Date.parse(m.endsAt) ? 'in_progress' : 'over';
 }
 
-/** The teacher's way into their open class: the room is the class's, reached through any of its open bookings. */
-function JoinOwnClass({ bookings }: { bookings: Booking[] }) {
-  const open = bookings.find((b) => b.status === 'open');
-  if (open === undefined) return null;
+/** The teacher's way into their class's room, once a booking of it has opened. */
+function JoinOwnClass({ meetingId, bookings }: { meetingId: string; bookings: Booking[] }) {
+  if (!bookings.some((b) => b.status === 'open')) return null;
   return (
     <section aria-labelledby="join-title" className="join">
       <h2 id="join-title">The class is open</h2>
-      <Link href={`/bookings/${open.id}/class`} className="join-link" data-testid="join-link">
+      <Link href={`/meetings/${meetingId}/class`} className="join-link" data-testid="join-link">
         Join the class
       </Link>
     </section>
@@ -355,7 +354,7 @@ export function MeetingPage({ id }: { id: string }) {
               {dateTime(m.startsAt)} to {dateTime(m.endsAt)} · <Money amount={m.price} /> · {m.seatsLeft} of{' '}
               {m.capacity} seats left · <Badge value={meetingPhase(m)} />
             </p>
-            {user.role === 'teacher' && <JoinOwnClass bookings={m.bookings} />}
+            {user.role === 'teacher' && <JoinOwnClass meetingId={m.id} bookings={m.bookings} />}
             <h2>Bookings</h2>
             {m.bookings.length === 0 ? (
               <p>No bookings yet.</p>

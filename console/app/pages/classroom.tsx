@@ -1,8 +1,9 @@
-// The class room (/bookings/:id/class): the booking's student or teacher
-// joins the class's LiveKit room in the browser, sees and hears who is there,
-// and turns their own microphone and camera on and off. The access token comes
-// from GET /bookings/:id/join when the person chooses to join, and goes
-// nowhere but to the LiveKit server.
+// The class room: a student (/bookings/:id/class) or the teacher
+// (/meetings/:id/class) joins the class's LiveKit room in the browser, sees
+// and hears who is there, and turns their own microphone and camera on and
+// off. The access token comes from GET /bookings/:id/join or GET
+// /meetings/:id/join when the person chooses to join, and goes nowhere but to
+// the LiveKit server.
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import type { Track } from 'livekit-client';
@@ -11,7 +12,7 @@ import { useClassRoom, type Person } from '../classroom';
 import { dateTime } from '../format';
 import { useAction, useResource } from '../hooks';
 import { useAuth } from '../session';
-import type { Booking, JoinInfo } from '../types';
+import type { Booking, JoinInfo, MeetingDetail } from '../types';
 import { ErrorNotice, Loaded } from '../ui';
 
 export function ClassRoomPage({ id }: { id: string }) {
@@ -22,18 +23,34 @@ export function ClassRoomPage({ id }: { id: string }) {
         <Link href={`/bookings/${id}`}>← The booking</Link>
       </p>
       <Loaded resource={booking} what="the booking">
-        {(b) => <ClassRoom booking={b} />}
+        {(b) => <ClassRoom joinPath={`/bookings/${b.id}/join`} times={b} />}
       </Loaded>
     </section>
   );
 }
 
-function ClassRoom({ booking }: { booking: Booking }) {
+/** The teacher's way in: the class's own room, whichever of its bookings are open. */
+export function TeacherClassRoomPage({ id }: { id: string }) {
+  const meeting = useResource<MeetingDetail>(`/meetings/${id}`);
+  return (
+    <section aria-labelledby="room-title">
+      <p>
+        <Link href={`/meetings/${id}`}>← The class</Link>
+      </p>
+      <Loaded resource={meeting} what="the class">
+        {(m) => <ClassRoom joinPath={`/meetings/${m.id}/join`} times={m} />}
+      </Loaded>
+    </section>
+  );
+}
+
+/** `joinPath`: the API route that hands this person a token for the room. */
+function ClassRoom({ joinPath, times }: { joinPath: string; times: { startsAt: string; endsAt: string } }) {
   const { token } = useAuth();
   const room = useClassRoom();
   const enter = useAction(async () => {
     // A new token each time: the previous one may be close to its end.
-    const joined = await request<JoinInfo>('GET', `/bookings/${booking.id}/join`, { token });
+    const joined = await request<JoinInfo>('GET', joinPath, { token });
     await room.join(joined.url, joined.token);
   });
   const inside = room.phase === 'connected' || room.phase === 'reconnecting';
@@ -53,8 +70,8 @@ function ClassRoom({ booking }: { booking: Booking }) {
     <>
       <h1 id="room-title">Class room</h1>
       <p>
-        The class runs from {dateTime(booking.startsAt)} to {dateTime(booking.endsAt)}. Being in the room is
-        what counts as attending.
+        The class runs from {dateTime(times.startsAt)} to {dateTime(times.endsAt)}. Being in the room is what
+        counts as attending.
       </p>
       <ErrorNotice error={enter.error} />
       <p
@@ -123,7 +140,7 @@ function ClassRoom({ booking }: { booking: Booking }) {
           </ul>
         </>
       )}
-      {!inside && <OtherApp bookingId={booking.id} />}
+      {!inside && <OtherApp joinPath={joinPath} />}
     </>
   );
 }
@@ -212,11 +229,11 @@ function initials(name: string): string {
  * and a token to copy, without joining here (the same person in two places
  * would push one of them out).
  */
-function OtherApp({ bookingId }: { bookingId: string }) {
+function OtherApp({ joinPath }: { joinPath: string }) {
   const { token } = useAuth();
   const [info, setInfo] = useState<JoinInfo | null>(null);
   const fetchToken = useAction(async () => {
-    setInfo(await request<JoinInfo>('GET', `/bookings/${bookingId}/join`, { token }));
+    setInfo(await request<JoinInfo>('GET', joinPath, { token }));
   });
   // The browser may refuse the clipboard (no permission, a page not served over HTTPS):
   // then say so and show the token to copy by hand, rather than do nothing.
