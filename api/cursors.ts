@@ -45,7 +45,8 @@ export function encodeKeyset(keyset: Keyset, listing: Listing): string {
 
 export function decodeKeyset(cursor: string, listing: Listing): Keyset {
   const parts = Buffer.from(cursor, 'base64url').toString().split('|');
-  // Two parts: a cursor issued before cursors named their listing, still honoured.
+  // Two parts: a cursor issued before cursors named their listing (a client paging
+  // across that deploy), honoured as this listing's; it cannot be checked.
   const [issuer, createdAt, id, extra] = parts.length === 2 ? [listing, ...parts] : parts;
   if (issuer !== listing && issuer !== undefined && LISTINGS.has(issuer)) {
     throw new ValidationError('invalid query', [

@@ -586,11 +586,11 @@ export async function joinMeeting(deps: BookingDeps, actor: Actor, meetingId: st
   if (meeting === undefined) throw new NotFoundError('meeting');
   // Another teacher's meeting is not revealed (as by GET /meetings/:id); the route admits teachers only.
   if (meeting.teacher_id !== actor.id) throw new NotFoundError('meeting');
-  const bookings = await meetingBookings(deps.db, meetingId);
   if (meeting.status === 'cancelled') throw new ConflictError('not_joinable', 'the meeting was cancelled');
   const now = deps.clock.now();
   if (now >= meeting.ends_at) throw new ConflictError('not_joinable', 'the class is over');
-  const live = bookings.filter((b) => b.status === 'confirmed' || b.status === 'open');
+  // The live ones only: a meeting's full list is bounded, and cancelled bookings can fill it.
+  const live = await activeBookingsOfMeeting(deps.db, meetingId, ['confirmed', 'open']);
   if (live.length === 0) {
     throw new ConflictError('not_joinable', 'no student holds a booking of this class');
   }

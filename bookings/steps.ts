@@ -74,8 +74,8 @@ export async function openBookingStep(
         sourceId: bookingId,
       },
       // The teacher hears once per meeting, however many students booked it; their
-      // link is the class's page, which joins through any booking still open (this
-      // one may be cancelled before the class starts).
+      // link is the class's page, whose class room joins the class's own room
+      // (GET /meetings/:id/join), not this booking's (it may be cancelled before the start).
       {
         userId: booking.teacher_id,
         eventKey: `class_opening:${booking.meeting_id}`,

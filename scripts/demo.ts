@@ -150,7 +150,10 @@ const links = workflowLinks({
 });
 
 function workflowLink(workflowId: string): string {
-  return links.of(workflowId) ?? `${workflowId} (set TEMPORAL_UI_URL to get a link to the Temporal UI)`;
+  return (
+    links.of(workflowId) ??
+    `${workflowId} (for a link, set TEMPORAL_UI_URL, or DEMO_INSPECTOR_URL for a dev server's inspector)`
+  );
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 // The class room's connection: livekit-client's Room, joined with the token
-// GET /bookings/:id/join hands out, reduced to what the page shows (who is
+// GET /bookings/:id/join (the teacher: GET /meetings/:id/join) hands out, reduced to what the page shows (who is
 // there, their camera and microphone, why the room was left). livekit-client
 // is loaded when a class room is entered: it is its own chunk of the bundle.
 import { useCallback, useEffect, useRef, useState } from 'react';

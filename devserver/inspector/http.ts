@@ -356,7 +356,7 @@ export async function startInspector(
             404,
             page(
               'Not found',
-              `<p>No run of this workflow is kept. <a href="${esc(list)}">Search for it</a>.</p>`,
+              `<p>This workflow has no current run here. <a href="${esc(list)}">Search for it</a>.</p>`,
             ),
           );
         }

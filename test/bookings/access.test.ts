@@ -170,6 +170,18 @@ describe('access to bookings', () => {
     assert.equal(late.status, 409, late.text);
     assert.match(late.body.error.message, /over/);
 
+    // A class whose only booking was cancelled has nobody to teach.
+    const dropped = await publishSlot(harness, teacher, { startsInMs: 10 * MINUTE_MS });
+    const droppedBooking = await bookOk(harness, student, dropped.id);
+    const cancelBooking = await harness.api.request('POST', `/api/v1/bookings/${droppedBooking.id}/cancel`, {
+      token: student.token,
+      body: {},
+    });
+    assert.equal(cancelBooking.status, 200, cancelBooking.text);
+    const nobody = await join(teacher, dropped.id);
+    assert.equal(nobody.status, 409, nobody.text);
+    assert.match(nobody.body.error.message, /no student holds a booking/);
+
     const cancelled = await publishSlot(harness, teacher, { startsInMs: 60 * MINUTE_MS });
     const cancel = await harness.api.request('POST', `/api/v1/meetings/${cancelled.id}/cancel`, {
       token: teacher.token,
@@ -179,6 +191,40 @@ describe('access to bookings', () => {
     const refused = await join(teacher, cancelled.id);
     assert.equal(refused.status, 409, refused.text);
     assert.match(refused.body.error.message, /cancelled/);
+  });
+
+  it('when a class’s bookings were made under different policies, then the teacher’s room opens at the earliest opening and the token lasts until the latest grace', async function () {
+    requireTimeSkipping(this, harness?.env);
+    const { teacher, student } = await cast(harness.api);
+    const { student: other } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 2 * 60 * MINUTE_MS, capacity: 2 });
+    await bookOk(harness, student, meeting.id);
+    const later = await bookOk(harness, other, meeting.id);
+    // As if booked under a policy that opened classes 40 minutes ahead and allowed 12 minutes' grace.
+    await harness.api
+      .db('bookings')
+      .where({ id: later.id })
+      .update({
+        policy: harness.api.db.raw(`policy || '{"openBeforeMinutes": 40, "endGraceMinutes": 12}'::jsonb`),
+      });
+    const join = () =>
+      harness.api.request('GET', `/api/v1/meetings/${meeting.id}/join`, { token: teacher.token });
+
+    const early = await join();
+    assert.equal(early.status, 409, early.text);
+    assert.match(
+      early.body.error.message,
+      new RegExp(new Date(Date.parse(meeting.startsAt) - 40 * MINUTE_MS).toISOString()),
+    );
+    await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 39 * MINUTE_MS));
+    const response = await join();
+    assert.equal(response.status, 200, response.text);
+    const claims: any = decodeJwt(response.body.token);
+    const lifetimeS = (Date.parse(meeting.endsAt) + 12 * MINUTE_MS - harness.clock.now().getTime()) / 1000;
+    assert.ok(
+      Math.abs(claims.exp - claims.nbf - lifetimeS) <= 2,
+      `${claims.exp - claims.nbf} vs ${lifetimeS}`,
+    );
   });
 
   it('when a booking is made and its class opens, then both sides are notified once, and each reads only their own', async function () {

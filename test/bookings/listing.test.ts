@@ -122,6 +122,7 @@ describe('paged listings of bookings and notifications', () => {
       ['/api/v1/teachers', student],
       ['/api/v1/withdrawals', teacher],
       ['/api/v1/teachers/me/meetings', teacher],
+      ['/api/v1/admin/reviews', await createAdmin(harness.api)],
     ] as const) {
       const refused = await harness.api.request('GET', `${path}?cursor=${cursor}`, { token: who.token });
       assert.equal(refused.status, 400, `${path} ${refused.text}`);
