@@ -3,6 +3,7 @@
 // closes the LiveKit room.
 import type { Logger } from 'pino';
 import {
+  finalisationFactsStep,
   openBookingStep,
   recordFinalisationStep,
   reviewReminderStep,
@@ -42,9 +43,13 @@ export function createBookingActivities(deps: BookingActivityDeps) {
     notifyReviewReminder: (input: { bookingId: string; reminder: number }) =>
       refusalsAreFinal(() => reviewReminderStep(deps, input.bookingId, input.reminder)),
 
-    /** The room's stored LiveKit events that concern this booking (attendance at finalisation). */
+    /** The room's stored LiveKit events that concern this booking (finalisation of runs before finalisationFacts). */
     storedPresenceEvents: (input: { meetingId: string; studentId: string; teacherId: string }) =>
       storedPresence(deps.db, input),
+
+    /** Finalisation's reads: the stored events, and whether the meeting was cancelled unheard. */
+    finalisationFacts: (input: { meetingId: string; studentId: string; teacherId: string }) =>
+      finalisationFactsStep(deps.db, input),
 
     /** Closes the meeting's LiveKit room (a room already gone is fine). */
     closeRoom: async (input: { meetingId: string }): Promise<void> => {

@@ -73,8 +73,7 @@ import {
   round3,
 } from './support';
 import { settlementChain } from '../bookings/ledger';
-import { storedPresence } from '../bookings/presence';
-import { openBookingStep, settleBookingStep } from '../bookings/steps';
+import { finalisationFactsStep, openBookingStep, settleBookingStep } from '../bookings/steps';
 import { BookingWorkflows } from '../bookings/workflow-gateway';
 import { attendanceOf, identityOf, summarize } from '../domain/attendance';
 import { deliverEmails } from '../notifications/delivery';
@@ -640,8 +639,10 @@ async function withoutTemporal(
   await pool(booked, CONNECTIONS, async (booking) => {
     const { student, meeting } = booking.seat;
     const room = { meetingId: meeting.id, studentId: student.id, teacherId: teacher!.id };
+    const facts = await finalisationFactsStep(db, room);
+    if (facts.meetingCancelled !== undefined) throw new Error(`booking ${booking.id}: meeting cancelled`);
     const found = attendanceOf(
-      await storedPresence(db, room),
+      facts.events,
       { student: identityOf(student.id), teacher: identityOf(teacher!.id) },
       { startMs: meeting.startsAt.getTime(), endMs: meeting.endsAt.getTime() },
     );

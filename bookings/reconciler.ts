@@ -98,6 +98,7 @@ export async function reconcileBookings(
         by,
         actorId: booking.meeting_cancelled_by,
         reason: 'meeting cancelled',
+        meetingCancelledAt: booking.meeting_cancelled_at.toISOString(),
       });
       cancellationsResent++;
     } catch (error) {

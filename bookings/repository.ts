@@ -232,16 +232,32 @@ export async function findBookings(conn: Conn, ids: string[]): Promise<BookingRo
 export async function lockBookingWithMeeting(
   conn: Conn,
   id: string,
-): Promise<{ booking: BookingRow; meeting: Pick<MeetingRow, 'status' | 'title'> } | undefined> {
-  type Row = BookingRow & { meeting_status: MeetingRow['status']; meeting_title: MeetingRow['title'] };
+): Promise<
+  { booking: BookingRow; meeting: Pick<MeetingRow, 'status' | 'title' | 'cancelled_by'> } | undefined
+> {
+  type Row = BookingRow & {
+    meeting_status: MeetingRow['status'];
+    meeting_title: MeetingRow['title'];
+    meeting_cancelled_by: MeetingRow['cancelled_by'];
+  };
   const row = await conn<Row>('bookings as b')
     .join('meetings as m', 'm.id', 'b.meeting_id')
     .where('b.id', id)
     .forUpdate('b')
-    .first<Row | undefined>('b.*', 'm.status as meeting_status', 'm.title as meeting_title');
+    .first<Row | undefined>(
+      'b.*',
+      'm.status as meeting_status',
+      'm.title as meeting_title',
+      'm.cancelled_by as meeting_cancelled_by',
+    );
   if (row === undefined) return undefined;
-  const { meeting_status: status, meeting_title: title, ...booking } = row;
-  return { booking, meeting: { status, title } };
+  const {
+    meeting_status: status,
+    meeting_title: title,
+    meeting_cancelled_by: cancelled_by,
+    ...booking
+  } = row;
+  return { booking, meeting: { status, title, cancelled_by } };
 }
 
 /** The booking, locked until the transaction ends (settlements of one booking take turns). */
@@ -347,26 +363,33 @@ export async function overdueHeldBookings(
     .limit(limit);
 }
 
-/** Live bookings of cancelled meetings still to start, whose cancellation did not get through. */
+/**
+ * Live bookings of cancelled meetings whose cancellation did not get through.
+ * A meeting is cancelled only before its start, so its bookings are owed a full
+ * refund until their workflows finalise them, after the start too; the window
+ * looked at reaches back further than a class, its grace and a margin last.
+ */
 export async function uncancelledBookingsOfCancelledMeetings(
   conn: Conn,
   now: Date,
   limit: number,
-): Promise<(BookingRow & { meeting_cancelled_by: string })[]> {
+): Promise<(BookingRow & { meeting_cancelled_by: string; meeting_cancelled_at: Date })[]> {
   return (
     conn('bookings as b')
       .join('meetings as m', 'm.id', 'b.meeting_id')
       .where('m.status', 'cancelled')
-      // Only meetings still to start (meetings_cancelled_idx): older ones have nothing left to cancel.
-      .andWhere('m.starts_at', '>', now)
+      // A bounded range of meetings_cancelled_idx: older ones have been finalised.
+      .andWhere('m.starts_at', '>', new Date(now.getTime() - CANCELLED_MEETINGS_LOOKBACK_MS))
       .whereIn('b.status', ['confirmed', 'open'])
-      .andWhere('b.starts_at', '>', now)
       .andWhere('b.workflow_started', true)
-      .select('b.*', 'm.cancelled_by as meeting_cancelled_by')
+      .select('b.*', 'm.cancelled_by as meeting_cancelled_by', 'm.cancelled_at as meeting_cancelled_at')
       .orderBy('b.starts_at')
       .limit(limit)
   );
 }
+
+/** Longer than the longest class (8 hours) and any end grace a booking is judged by. */
+const CANCELLED_MEETINGS_LOOKBACK_MS = 2 * 24 * 60 * 60_000;
 
 export function markWorkflowStarted(conn: Conn, ids: string[]): Promise<void> {
   return markWorkflowsStarted(conn, 'bookings', ids);

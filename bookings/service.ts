@@ -5,6 +5,7 @@
 // from the row. Everything a booking does afterwards is decided by its
 // workflow: cancel, dispute and resolve are workflow updates, so the caller
 // gets the workflow's own answer, 409 included.
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
@@ -567,6 +568,10 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
   }
   if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
   if (now >= booking.ends_at) throw new ConflictError('not_joinable', 'the class is over');
+  // The booking may not have heard yet that its meeting was cancelled.
+  if ((await findMeeting(deps.db, booking.meeting_id))?.status === 'cancelled') {
+    throw new ConflictError('not_joinable', 'the meeting was cancelled');
+  }
   return roomToken(deps, actor, {
     meetingId: booking.meeting_id,
     role: actor.id === booking.teacher_id ? 'teacher' : 'student',
@@ -726,22 +731,28 @@ export async function cancelMeeting(
     by: actor.id,
     reason: reason ?? null,
   });
-  if (!cancelledNow) {
-    const current = await findMeeting(deps.db, meetingId);
-    if (current?.status !== 'cancelled') {
-      throw new ConflictError('not_cancellable', 'the meeting has already started');
-    }
+  const current = await findMeeting(deps.db, meetingId);
+  if (current?.status !== 'cancelled' || current.cancelled_at === null) {
+    assert(!cancelledNow, `meeting ${meetingId} was cancelled and is not`);
+    throw new ConflictError('not_cancellable', 'the meeting has already started');
   }
+  // Judged as of the cancellation's commit (before the start), however late each booking hears of it.
+  const meetingCancelledAt = current.cancelled_at.toISOString();
   const live = await activeBookingsOfMeeting(deps.db, meetingId, ['confirmed', 'open']);
   const by = actor.role === 'admin' ? 'admin' : 'teacher';
   await Promise.all(
     live.map(async (booking) => {
       try {
         await withRunningWorkflow(deps, booking, () =>
-          deps.workflows.cancel(booking.id, { by, actorId: actor.id, reason: reason ?? 'meeting cancelled' }),
+          deps.workflows.cancel(booking.id, {
+            by,
+            actorId: actor.id,
+            reason: reason ?? 'meeting cancelled',
+            meetingCancelledAt,
+          }),
         );
       } catch (error) {
-        // Cancelled meanwhile, or its class opened already: its workflow refunds it when it opens, or it is over.
+        // Cancelled meanwhile, or finalised already: nothing is left to cancel.
         if (!(error instanceof ConflictError)) throw error;
       }
     }),

@@ -11,6 +11,8 @@ import { forAdmins, recordNotifications } from '../notifications/service';
 import type { NewNotification } from '../notifications/types';
 import type { BookingOutcome } from '../workflows/shared';
 import { settlementChain } from './ledger';
+import { storedPresence } from './presence';
+import type { PresenceEvent } from '../domain/attendance';
 import { amountsOf, attendanceSummary } from './views';
 import {
   lockBooking,
@@ -49,16 +51,48 @@ async function lockedBooking(trx: Trx, bookingId: string): Promise<BookingRow> {
 }
 
 /** The class opens: joinable, its participants told (with the join link). */
-export async function openBookingStep(
-  deps: StepDeps,
-  bookingId: string,
-): Promise<{ meetingCancelled: boolean }> {
+export interface OpenStepResult {
+  meetingCancelled: boolean;
+  /** Who cancelled the meeting (absent from results recorded before it was given). */
+  cancelledBy?: { by: 'teacher' | 'admin'; actorId: string };
+}
+
+export interface FinalisationFacts {
+  /** The room's stored LiveKit events that concern the booking. */
+  events: PresenceEvent[];
+  /** Set when the meeting was cancelled (always before its start): who cancelled it. */
+  meetingCancelled?: { by: 'teacher' | 'admin'; actorId: string };
+}
+
+/**
+ * What finalisation reads besides the signals: the stored events (a teacher
+ * who joined before the booking existed, a signal lost while Temporal was
+ * away), and whether the meeting was cancelled without the booking hearing
+ * of it (its cancel and every re-sent one lost).
+ */
+export async function finalisationFactsStep(
+  db: Db,
+  booking: { meetingId: string; studentId: string; teacherId: string },
+): Promise<FinalisationFacts> {
+  const [events, meeting] = await Promise.all([
+    storedPresence(db, booking),
+    findMeeting(db, booking.meetingId),
+  ]);
+  if (meeting?.status !== 'cancelled' || meeting.cancelled_by === null) return { events };
+  const by = meeting.cancelled_by === booking.teacherId ? 'teacher' : 'admin';
+  return { events, meetingCancelled: { by, actorId: meeting.cancelled_by } };
+}
+
+export async function openBookingStep(deps: StepDeps, bookingId: string): Promise<OpenStepResult> {
   return deps.db.transaction(async (trx) => {
     const locked = await lockBookingWithMeeting(trx, bookingId);
     // The workflow exists only for a booking committed before it started.
     assert(locked !== undefined, `booking ${bookingId} does not exist`);
     const { booking, meeting } = locked;
-    if (meeting.status === 'cancelled') return { meetingCancelled: true };
+    if (meeting.status === 'cancelled') {
+      const by = meeting.cancelled_by === booking.teacher_id ? 'teacher' : 'admin';
+      return { meetingCancelled: true, cancelledBy: { by, actorId: meeting.cancelled_by! } };
+    }
     if (booking.status !== 'confirmed') return { meetingCancelled: false }; // opened before
     await markOpen(trx, bookingId);
     // The console's class room, which joins the class in the browser (the API's

@@ -65,7 +65,7 @@ const { openBooking, settleBooking, recordFinalisation, notifyReviewReminder } =
   proxyActivities<BookingActivities>(MONEY_MOVEMENT);
 const { closeRoom } = proxyActivities<BookingActivities>(BEST_EFFORT_CALL);
 const { storedPresenceEvents } = proxyActivities<BookingActivities>(DATABASE_READ);
-const { storedPresenceEvents: storedPresenceEventsLocally } =
+const { storedPresenceEvents: storedPresenceEventsLocally, finalisationFacts } =
   proxyLocalActivities<BookingActivities>(LOCAL_DATABASE_READ);
 
 // Changes to running workflows (histories recorded before them replay without them).
@@ -77,6 +77,8 @@ const STORED_EVENTS = 'attendance-from-stored-events';
 const EMAIL_DELIVERY = 'email-delivery';
 /** The stored events are read by a local activity (one workflow task and one server dispatch fewer). */
 const STORED_EVENTS_LOCALLY = 'stored-events-local-read';
+/** Finalisation also reads whether the meeting was cancelled (before its start) unheard by this booking. */
+const FINALISATION_FACTS = 'finalisation-facts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -142,11 +144,11 @@ class Booking {
     const opened = await openBooking({ bookingId: input.bookingId });
     this.mail.request();
     if (opened.meetingCancelled && this.cancellation === undefined) {
-      // The meeting was cancelled and this booking's own cancel never arrived (a crash on the way).
-      this.cancellation = {
-        request: { by: 'teacher', actorId: input.teacherId, reason: 'meeting cancelled' },
-        plan: planRefund(input.price, policy.teacherSharePercent, 'cancelled_by_teacher'),
-      };
+      // The meeting was cancelled and this booking's own cancel never arrived (a crash on the
+      // way). A result recorded before it named who cancelled says nothing: the teacher, as then.
+      this.cancellation = this.meetingCancellation(
+        opened.cancelledBy ?? { by: 'teacher', actorId: input.teacherId },
+      );
     }
     if (this.cancellation !== undefined) return this.settleCancellation();
     this.phase = 'open';
@@ -173,10 +175,21 @@ class Booking {
       // Events stored before this booking existed (a teacher who joined first) or whose
       // signal never arrived (Temporal away when LiveKit called) count too; ids dedupe.
       const room = { meetingId: input.meetingId, studentId: input.studentId, teacherId: input.teacherId };
-      const stored = patched(STORED_EVENTS_LOCALLY)
-        ? await storedPresenceEventsLocally(room)
-        : await storedPresenceEvents(room);
-      for (const event of stored) this.addEvent(event);
+      if (patched(FINALISATION_FACTS)) {
+        const facts = await finalisationFacts(room);
+        if (facts.meetingCancelled !== undefined && this.cancellation === undefined) {
+          // Cancelled before the start, and every cancel sent to this booking was lost: the
+          // teacher's cancellation refunds in full, whatever the attendance says.
+          this.cancellation = this.meetingCancellation(facts.meetingCancelled);
+          return this.settleCancellation();
+        }
+        for (const event of facts.events) this.addEvent(event);
+      } else {
+        const stored = patched(STORED_EVENTS_LOCALLY)
+          ? await storedPresenceEventsLocally(room)
+          : await storedPresenceEvents(room);
+        for (const event of stored) this.addEvent(event);
+      }
     }
     const attendance = attendanceOf(this.events.values(), this.identities, {
       startMs: this.startsAtMs,
@@ -270,6 +283,22 @@ class Booking {
     this.nextDeadlineMs = null;
     this.setStatus(outcome.status);
     return outcome;
+  }
+
+  /** A meeting's cancellation this booking learns of from the database: a full refund. */
+  private meetingCancellation(cancelled: { by: 'teacher' | 'admin'; actorId: string }): {
+    request: CancelRequest;
+    plan: SettlementPlan;
+  } {
+    const { price, policy } = this.input;
+    return {
+      request: { by: cancelled.by, actorId: cancelled.actorId, reason: 'meeting cancelled' },
+      plan: planRefund(
+        price,
+        policy.teacherSharePercent,
+        cancelled.by === 'admin' ? 'cancelled_by_admin' : 'cancelled_by_teacher',
+      ),
+    };
   }
 
   private settleCancellation(): Promise<BookingOutcome> {
@@ -407,10 +436,20 @@ class Booking {
     if (this.phase !== 'scheduled' && this.phase !== 'open') {
       throw ApplicationFailure.nonRetryable(`the booking is ${this.phase}`, BookingRefusal.notCancellable);
     }
-    const terms = cancellationTerms(request.by, Date.now(), this.startsAtMs, this.input.policy);
+    const terms = cancellationTerms(request.by, judgedAtMs(request), this.startsAtMs, this.input.policy);
     if (!terms.allowed) throw ApplicationFailure.nonRetryable(terms.reason, BookingRefusal.notCancellable);
     return terms;
   }
+}
+
+/**
+ * When a cancellation is judged: now (the workflow's clock), or, for a meeting's
+ * cancellation, when it committed, if that was earlier.
+ */
+function judgedAtMs(request: CancelRequest): number {
+  if (request.by === 'student' || request.meetingCancelledAt === undefined) return Date.now();
+  const committedMs = Date.parse(request.meetingCancelledAt);
+  return Number.isNaN(committedMs) ? Date.now() : Math.min(Date.now(), committedMs);
 }
 
 /** condition(fn) until an absolute time of the workflow clock; answers whether fn became true. */

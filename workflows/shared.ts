@@ -144,6 +144,13 @@ export interface CancelRequest {
    * did not see. Checked by the update's validator only.
    */
   expectedOutcome?: string;
+  /**
+   * A meeting's cancellation (by its teacher or an admin): when it committed,
+   * as the meeting row says, always before the start. It is judged at that
+   * time, not when it reaches the booking, so one whose update arrives after
+   * the start (a request that died on the way, sent again) still refunds in full.
+   */
+  meetingCancelledAt?: string;
 }
 
 export interface DisputeRequest {

@@ -63,7 +63,7 @@ describe('workflow links', () => {
 
       // The queue reads the rows: a booking in review, as its finalisation records it.
       await harness.api.db('bookings').where({ id: booking.id }).update({ status: 'requires_manual_review' });
-      const queue = await get(admin, '/admin/reviews?limit=100');
+      const queue = await get(admin, `/admin/reviews?bookingId=${booking.id}`);
       assert.equal(queue.status, 200, queue.text);
       const item = queue.body.data.find((i: any) => i.booking.id === booking.id);
       assert.equal(item.booking.workflowUrl, link);

@@ -202,6 +202,95 @@ describe('recovery and repetition', () => {
     });
   });
 
+  it('when a meeting is cancelled minutes before its start and its open bookings hear of it only after the start, then asking again, the reconciler or, failing both, finalisation refunds each in full', async function () {
+    requireTimeSkipping(this, harness?.env);
+    const { teacher, student } = await cast(harness.api);
+    const { student: other } = await cast(harness.api);
+    const { student: third } = await cast(harness.api);
+    const first = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS, price: 800 });
+    const second = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS, price: 700 });
+    const last = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS, price: 600 });
+    const byRequest = await bookOk(harness, student, first.id);
+    const byReconciler = await bookOk(harness, other, second.id);
+    const atFinalisation = await bookOk(harness, third, last.id);
+    const startsAt = Date.parse(first.startsAt);
+    await harness.skipTo(new Date(startsAt - 10 * MINUTE_MS));
+    for (const booking of [byRequest, byReconciler, atFinalisation])
+      await untilPhase(harness, booking.id, 'open');
+    // As if each request died right after marking its meeting cancelled, 5 minutes before the start.
+    const cancelUnheard = async (meeting: { id: string }) =>
+      assert.ok(
+        await cancelMeetingRow(harness.api.db, meeting.id, {
+          now: new Date(startsAt - 5 * MINUTE_MS),
+          by: teacher.user.id,
+          reason: 'ill',
+        }),
+      );
+    for (const meeting of [first, second]) await cancelUnheard(meeting);
+    // Nobody joins a cancelled class, even through a booking still open.
+    const join = await harness.api.request('GET', `/api/v1/bookings/${byRequest.id}/join`, {
+      token: student.token,
+    });
+    assert.equal(join.status, 409, join.text);
+    assert.match(join.body.error.message, /cancelled/);
+
+    await harness.skipTo(new Date(startsAt + MINUTE_MS));
+    const again = await harness.api.request('POST', `/api/v1/meetings/${first.id}/cancel`, {
+      token: teacher.token,
+      body: {},
+    });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.body.bookings[0].status, 'cancelled');
+    // The reconciler, before the class's end (waiting on a run below lets time skip to it).
+    const [row] = await harness.api.db('bookings').where({ id: byReconciler.id }).select('status');
+    assert.equal(row.status, 'open');
+    const result = await reconcile();
+    assert.ok(result.cancellationsResent >= 1, JSON.stringify(result));
+    // The last one's cancel is lost too, and no reconciler comes before its class ends.
+    await cancelUnheard(last);
+
+    assert.equal((await settled(harness, byRequest.id)).outcome, 'cancelled_by_teacher');
+    const outcome = await settled(harness, byReconciler.id);
+    assert.equal(outcome.outcome, 'cancelled_by_teacher');
+    assert.deepEqual(outcome.amounts, { refunded: 700, teacher: 0, platform: 0 });
+    const found = await settled(harness, atFinalisation.id);
+    assert.equal(found.outcome, 'cancelled_by_teacher');
+    assert.deepEqual(found.amounts, { refunded: 600, teacher: 0, platform: 0 });
+    for (const who of [student, other, third]) {
+      assert.deepEqual(await walletOf(harness.api, who.user.id), {
+        available: 10_000,
+        held: 0,
+        total: 10_000,
+      });
+    }
+    await assertAuditClean(harness.api);
+  });
+
+  it('when an admin’s meeting cancellation is first seen at the opening, then the booking is cancelled by that admin', async function () {
+    requireTimeSkipping(this, harness?.env);
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { startsInMs: 30 * MINUTE_MS, price: 600 });
+    const booking = await bookOk(harness, student, meeting.id);
+    // As if the admin's request died before reaching the booking, and the reconciler had not run.
+    assert.ok(
+      await cancelMeetingRow(harness.api.db, meeting.id, {
+        now: harness.clock.now(),
+        by: admin.user.id,
+        reason: 'teacher unreachable',
+      }),
+    );
+    await harness.skipTo(new Date(Date.parse(meeting.startsAt) - 10 * MINUTE_MS));
+    const outcome = await settled(harness, booking.id);
+    assert.equal(outcome.outcome, 'cancelled_by_admin');
+    const row = await harness.api.db('bookings').where({ id: booking.id }).first();
+    assert.equal(row.cancelled_by, admin.user.id);
+    assert.deepEqual(await walletOf(harness.api, student.user.id), {
+      available: 10_000,
+      held: 0,
+      total: 10_000,
+    });
+  });
+
   it('when every settlement and notification step runs again after it committed, then money moves and notifications are recorded once', async () => {
     const { teacher, student } = await cast(harness.api, { referred: true });
     const meeting = await publishSlot(harness, teacher, { price: 1_001 });

@@ -93,30 +93,53 @@ describe('booking workflow', () => {
     const input = bookingInput(await now());
     const { activities, calls } = fakeActivities({
       // The teacher joined before this student booked: the webhook stored it, nobody signalled it.
-      storedPresenceEvents: async () => [
-        {
-          id: 'stored-join',
-          kind: 'participant_joined',
-          atMs: Date.parse(input.startsAt) - 10 * MINUTE_MS,
-          identity: `user-${input.teacherId}`,
-          participantSid: 'PA_t',
-        },
-        {
-          id: 'stored-left',
-          kind: 'participant_left',
-          atMs: Date.parse(input.endsAt),
-          identity: `user-${input.teacherId}`,
-          participantSid: 'PA_t',
-        },
-      ],
+      finalisationFacts: async () => ({
+        events: [
+          {
+            id: 'stored-join',
+            kind: 'participant_joined',
+            atMs: Date.parse(input.startsAt) - 10 * MINUTE_MS,
+            identity: `user-${input.teacherId}`,
+            participantSid: 'PA_t',
+          },
+          {
+            id: 'stored-left',
+            kind: 'participant_left',
+            atMs: Date.parse(input.endsAt),
+            identity: `user-${input.teacherId}`,
+            participantSid: 'PA_t',
+          },
+        ],
+      }),
     });
     const { handle, outcome } = await run(input, activities, async () => {
       await env.sleep(2 * 60 * MINUTE_MS);
       await present(env, input, input.studentId, 0, 60);
     });
     assert.equal(outcome.outcome, 'attended');
-    assert.equal(calls.storedPresenceEvents, 1);
-    await replayAndKeep(handle, 'booking-stored-events-v4');
+    assert.equal(calls.finalisationFacts, 1);
+    await replayAndKeep(handle, 'booking-stored-events-v5');
+  });
+
+  it('when finalisation finds the meeting cancelled before the start and every cancel sent to the booking lost, then it refunds in full as cancelled by whoever cancelled, whatever the attendance', async function () {
+    requireTimeSkipping(this, env);
+    const input = bookingInput(await now());
+    const { activities, calls } = fakeActivities({
+      finalisationFacts: async () => ({
+        events: [],
+        meetingCancelled: { by: 'teacher' as const, actorId: input.teacherId },
+      }),
+    });
+    const { handle, outcome } = await run(input, activities, async () => {
+      await env.sleep(2 * 60 * MINUTE_MS);
+      await present(env, input, input.studentId, 0, 60);
+    });
+    assert.equal(outcome.outcome, 'cancelled_by_teacher');
+    assert.equal(outcome.status, 'cancelled');
+    assert.deepEqual(outcome.amounts, { refunded: 1_001, teacher: 0, platform: 0 });
+    assert.equal(calls.settled[0]!.cancellation?.actorId, input.teacherId);
+    assert.equal(calls.recordFinalisation, 0);
+    await replayAndKeep(handle, 'booking-meeting-cancelled-finalisation-v1');
   });
 
   it('when the settlement activity keeps failing for a while, then it is retried until it commits, and settles once', async function () {
@@ -199,6 +222,46 @@ describe('booking workflow', () => {
     assert.equal(outcome.status, 'cancelled');
     assert.equal(calls.settled[0]!.cancellation?.actorId, input.teacherId);
     await replayAndKeep(handle, 'booking-meeting-cancelled-v3');
+  });
+
+  it('when the class opens on a meeting an admin cancelled while its cancel was lost, then it is refunded in full as cancelled by that admin', async function () {
+    requireTimeSkipping(this, env);
+    const { activities, calls } = fakeActivities({
+      openBooking: async () => ({ meetingCancelled: true, cancelledBy: { by: 'admin', actorId: 'admin-1' } }),
+    });
+    const { handle, outcome } = await run(bookingInput(await now()), activities, async () => undefined);
+    assert.equal(outcome.outcome, 'cancelled_by_admin');
+    assert.deepEqual(outcome.amounts, { refunded: 1_001, teacher: 0, platform: 0 });
+    assert.equal(calls.settled[0]!.cancellation?.actorId, 'admin-1');
+    await replayAndKeep(handle, 'booking-meeting-cancelled-v4');
+  });
+
+  it('when a meeting’s cancellation committed before the start reaches the open booking after it, then it is judged when it was committed and refunds in full; a teacher’s own cancel after the start is refused', async function () {
+    requireTimeSkipping(this, env);
+    const { activities } = fakeActivities();
+    const input = bookingInput(await now(), { startsInMs: 30 * MINUTE_MS });
+    const startsAtMs = Date.parse(input.startsAt);
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      await env.sleep(startsAtMs + MINUTE_MS - (await now()));
+      assert.equal((await h.query(bookingStateQuery)).phase, 'open');
+      await assert.rejects(
+        h.executeUpdate(cancelBookingUpdate, { args: [{ by: 'teacher', actorId: input.teacherId }] }),
+        (error: Error) => (error.cause as ApplicationFailure | undefined)?.type === 'not_cancellable',
+      );
+      const answered = await h.executeUpdate(cancelBookingUpdate, {
+        args: [
+          {
+            by: 'teacher',
+            actorId: input.teacherId,
+            reason: 'meeting cancelled',
+            meetingCancelledAt: new Date(startsAtMs - 5 * MINUTE_MS).toISOString(),
+          },
+        ],
+      });
+      assert.equal(answered.outcome, 'cancelled_by_teacher');
+    });
+    assert.deepEqual(outcome.amounts, { refunded: 1_001, teacher: 0, platform: 0 });
+    await replayAndKeep(handle, 'booking-meeting-cancel-late-v1');
   });
 
   it('when the policy in its input differs from the defaults, then the booking is judged by its input', async function () {
