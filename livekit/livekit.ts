@@ -1,7 +1,8 @@
 // LiveKit, through its server SDK: join tokens (AccessToken), webhook
 // verification (WebhookReceiver, against the raw body) and closing rooms
 // (RoomServiceClient.deleteRoom, only when LIVEKIT_URL is configured).
-import { AccessToken, RoomServiceClient, WebhookReceiver } from 'livekit-server-sdk';
+import { createHash } from 'node:crypto';
+import { AccessToken, RoomServiceClient, TokenVerifier, WebhookReceiver } from 'livekit-server-sdk';
 import type { PresenceEventKind } from '../domain/attendance';
 
 export interface LiveKitConfig {
@@ -50,10 +51,12 @@ const USED_EVENTS: Record<string, PresenceEventKind> = {
 
 export class LiveKit {
   private readonly receiver: WebhookReceiver;
+  private readonly verifier: TokenVerifier;
   private readonly rooms: RoomServiceClient | undefined;
 
   constructor(private readonly config: LiveKitConfig) {
     this.receiver = new WebhookReceiver(config.apiKey, config.apiSecret);
+    this.verifier = new TokenVerifier(config.apiKey, config.apiSecret);
     this.rooms =
       config.url === undefined
         ? undefined
@@ -88,14 +91,18 @@ export class LiveKit {
 
   /**
    * Verifies the signature over the raw body: InvalidWebhookError when it is
-   * missing, forged or tampered with (or the body is not an event at all);
-   * MalformedWebhookError for a signed event that cannot be stored.
+   * missing, forged or tampered with; MalformedWebhookError for a signed body
+   * that is not an event, or an event that cannot be stored.
    */
   async receiveWebhook(rawBody: string, authorization: string | undefined): Promise<ReceivedEvent> {
     let event;
     try {
       event = await this.receiver.receive(rawBody, authorization);
     } catch (error) {
+      // The receiver reads the body only once the signature holds; it throws the same either way.
+      if (await this.signed(rawBody, authorization)) {
+        throw new MalformedWebhookError('the signed body is not a LiveKit webhook event');
+      }
       throw new InvalidWebhookError(error);
     }
     if (event.id === '' || event.id.length > MAX_EVENT_ID_LENGTH) {
@@ -113,6 +120,17 @@ export class LiveKit {
       participantSid: event.participant?.sid || undefined,
       atMs: Number(event.createdAt) * 1000,
     };
+  }
+
+  /** Whether the body carries a valid signature of this server's key (as WebhookReceiver checks it). */
+  private async signed(rawBody: string, authorization: string | undefined): Promise<boolean> {
+    if (authorization === undefined || authorization === '') return false;
+    try {
+      const claims = await this.verifier.verify(authorization);
+      return claims.sha256 === createHash('sha256').update(rawBody).digest('base64');
+    } catch {
+      return false;
+    }
   }
 
   /** Closes the room (disconnecting everyone); a room that is already gone is fine. */

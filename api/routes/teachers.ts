@@ -108,7 +108,7 @@ export function teacherRoutes(routes: ApiRoutes, deps: ListingDeps): void {
     errors: [404],
     handler: async ({ params }) => {
       const teacher = await teacherSummary(deps, params.id);
-      if (teacher === undefined) throw new NotFoundError('no such teacher');
+      if (teacher === undefined) throw new NotFoundError('teacher');
       return { status: 200, body: teacher };
     },
   });

@@ -66,6 +66,7 @@ describe('browsing teachers and own classes', () => {
         const missing = await get(admin, `/teachers/${id}`);
         assert.equal(missing.status, 404, missing.text);
         assert.equal(missing.body.error.code, 'not_found');
+        assert.equal(missing.body.error.message, 'teacher not found');
       }
     });
 

@@ -4,10 +4,11 @@
 // closing the room through LiveKit's RoomService at finalisation.
 import assert from 'node:assert/strict';
 import { requireTimeSkipping } from '../support/devserver';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import { AccessToken } from 'livekit-server-sdk';
 import { LiveKit } from '../../livekit/livekit';
 import { register, type ApiResponse, type Session } from '../support/api';
 import {
@@ -174,6 +175,35 @@ describe('LiveKit webhook', () => {
   });
 
   describe('signed but unusable events', () => {
+    it('when a signed body is not an event (not JSON, a list, a time in words, a number for a name), then 400 validation_error, not 401, and nothing is stored', async () => {
+      const { student, meeting } = await bookedClass(harness);
+      const storedBefore = await storedEvents(harness);
+      const base = participantEvent('participant_joined', {
+        meetingId: meeting.id,
+        userId: student.user.id,
+        atMs: minute(meeting, 1),
+      });
+      const signedRaw = async (body: string) => {
+        const token = new AccessToken('devkey', 'secret');
+        token.sha256 = createHash('sha256').update(body).digest('base64');
+        return { body, authorization: await token.toJwt() };
+      };
+      for (const [what, signed] of [
+        ['not JSON', await signedRaw('not json')],
+        ['a list', await signedRaw('[]')],
+        ['a time in words', await signWebhook({ ...base, createdAt: 'yesterday' })],
+        ['a number for the event', await signWebhook({ ...base, event: 123 })],
+      ] as const) {
+        const response = await harness.api.request('POST', '/api/v1/webhooks/livekit', {
+          rawBody: signed.body,
+          headers: { 'Content-Type': 'application/webhook+json', Authorization: signed.authorization },
+        });
+        assert.equal(response.status, 400, `${what}: ${response.text}`);
+        assert.equal(response.body.error.code, 'validation_error', what);
+      }
+      assert.equal(await storedEvents(harness), storedBefore);
+    });
+
     it('when a signed event has no id, an id too long to store or an impossible time, then 400 validation_error and nothing is stored', async () => {
       const { student, meeting } = await bookedClass(harness);
       const storedBefore = await storedEvents(harness);
