@@ -30,27 +30,32 @@ describe('paged listings of bookings and notifications', () => {
     throw new Error('more pages than rows');
   }
 
-  it('when rows share one timestamp (one enrolment), then paging returns each booking and notification exactly once', async () => {
+  /** A student enrolled in a new course of `sessions` sessions, a day apart from two days on: one transaction. */
+  async function enrolled(sessions: number) {
     const { teacher, student } = await cast(harness.api);
     const start = harness.clock.now().getTime() + 2 * DAY_MS;
     const course = await harness.api.request('POST', '/api/v1/courses', {
       token: teacher.token,
       body: {
-        title: 'Five sessions',
+        title: `${sessions} sessions`,
         capacity: 3,
         pricePerSession: 100,
-        sessions: [0, 1, 2, 3, 4].map((i) => ({
+        sessions: Array.from({ length: sessions }, (_, i) => ({
           startsAt: new Date(start + i * DAY_MS).toISOString(),
           durationMinutes: 30,
         })),
       },
     });
     assert.equal(course.status, 201, course.text);
-    const enrolled = await harness.api.request('POST', `/api/v1/courses/${course.body.id}/enroll`, {
+    const enrolment = await harness.api.request('POST', `/api/v1/courses/${course.body.id}/enroll`, {
       token: student.token,
     });
-    assert.equal(enrolled.status, 201, enrolled.text);
-    const made = enrolled.body.bookings.map((b: { id: string }) => b.id).sort();
+    assert.equal(enrolment.status, 201, enrolment.text);
+    return { teacher, student, made: enrolment.body.bookings.map((b: { id: string }) => b.id).sort() };
+  }
+
+  it('when rows share one timestamp (one enrolment), then paging returns each booking and notification exactly once', async () => {
+    const { teacher, student, made } = await enrolled(5);
 
     const listed = await pages(student.token, '/api/v1/bookings', 2);
     assert.deepEqual([...listed].sort(), made);
@@ -89,25 +94,7 @@ describe('paged listings of bookings and notifications', () => {
   });
 
   it('when a cursor of one listing is sent to another, then 400 naming its listing; a cursor from before cursors named theirs still pages', async () => {
-    const { teacher, student } = await cast(harness.api);
-    const start = harness.clock.now().getTime() + 2 * DAY_MS;
-    const course = await harness.api.request('POST', '/api/v1/courses', {
-      token: teacher.token,
-      body: {
-        title: 'Three sessions',
-        capacity: 3,
-        pricePerSession: 100,
-        sessions: [0, 1, 2].map((i) => ({
-          startsAt: new Date(start + i * DAY_MS).toISOString(),
-          durationMinutes: 30,
-        })),
-      },
-    });
-    assert.equal(course.status, 201, course.text);
-    const enrolled = await harness.api.request('POST', `/api/v1/courses/${course.body.id}/enroll`, {
-      token: student.token,
-    });
-    assert.equal(enrolled.status, 201, enrolled.text);
+    const { teacher, student } = await enrolled(3);
     const first = await harness.api.request('GET', '/api/v1/bookings?limit=1', { token: student.token });
     const cursor: string = first.body.nextCursor;
     assert.equal(typeof cursor, 'string');
