@@ -162,11 +162,22 @@ export async function releaseEmails(conn: Conn, ids: string[], claimToken: strin
     .update({ email_status: 'pending', email_claim: null, email_claimed_until: null });
 }
 
-/** Delivery gave up: what is still due is failed, with the reason. Answers how many. */
+/**
+ * Delivery gave up: what is still due is failed, with the reason. An email
+ * an attempt is sending under a live claim is left to it (an attempt that
+ * outlived its activity's timeout may still get it through, and then records
+ * it sent); if that attempt dies, the daily sweep fails it. Answers how many.
+ */
 export async function failDueEmails(conn: Conn, sourceId: string, reason: string): Promise<number> {
   return conn('notifications')
     .where({ source_id: sourceId })
-    .whereIn('email_status', ['pending', 'sending'])
+    .where((due) =>
+      due
+        .where('email_status', 'pending')
+        .orWhere((abandoned) =>
+          abandoned.where('email_status', 'sending').where('email_claimed_until', '<', conn.fn.now()),
+        ),
+    )
     .update({
       email_status: 'failed',
       email_claim: null,

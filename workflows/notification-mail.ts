@@ -4,15 +4,24 @@
 // server that is down keeps the lane retrying with backoff and then gives up,
 // marking the emails failed: the money never waits for it, only the end of
 // the run does.
-import { ActivityFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { NotificationActivities } from '../activities/notifications';
 import { DATABASE_WRITE, EMAIL_DELIVERY } from './presets';
 import { emailTaskQueue } from './shared';
 
 const { abandonNotifications } = proxyActivities<NotificationActivities>(DATABASE_WRITE);
 
-/** Delivery rounds a run may ask for (a booking records a handful, plus one per review reminder). */
-const MAX_ROUNDS = 200;
+/**
+ * Delivery rounds a run may ask for: a booking records a handful, plus one per
+ * review reminder (60 at most), and a withdrawal up to 120 reminders; each may
+ * take several rounds when many admins are told (an attempt sends at most 50).
+ * A bound on the history, not a budget a run is expected to reach.
+ */
+const MAX_ROUNDS = 2_000;
+/** The bound before MORE_ROUNDS: a run that reached it then replays as it ran. */
+const ROUNDS_BEFORE_PATCH = 200;
+/** Runs reaching 200 rounds go on to MAX_ROUNDS, and fail what is left due at their end. */
+const MORE_ROUNDS = 'mail-more-rounds';
 
 export class NotificationMail {
   private wanted = false;
@@ -44,7 +53,12 @@ export class NotificationMail {
   }
 
   private async run(): Promise<void> {
+    let moreRounds = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (round === ROUNDS_BEFORE_PATCH) {
+        moreRounds = patched(MORE_ROUNDS);
+        if (!moreRounds) break;
+      }
       await condition(() => this.wanted || this.closing);
       if (!this.wanted) return;
       this.wanted = false;
@@ -55,11 +69,18 @@ export class NotificationMail {
         await abandonNotifications({ sourceId: this.sourceId, reason: reasonOf(error) });
       }
     }
-    // Out of rounds: what is still due is marked failed rather than left pending forever.
-    if (this.wanted) {
+    if (moreRounds) {
+      // Out of rounds: whatever is due by the run's end (recorded after the last round too)
+      // is marked failed with the reason, rather than left pending for the daily sweep.
+      await condition(() => this.closing);
       await abandonNotifications({
         sourceId: this.sourceId,
-        reason: `this booking asked for more than ${MAX_ROUNDS} deliveries`,
+        reason: `its workflow asked for more than ${MAX_ROUNDS} deliveries`,
+      });
+    } else if (this.wanted) {
+      await abandonNotifications({
+        sourceId: this.sourceId,
+        reason: `this booking asked for more than ${ROUNDS_BEFORE_PATCH} deliveries`,
       });
     }
   }

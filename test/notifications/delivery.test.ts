@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { deliverEmails, type DeliveryDeps } from '../../notifications/delivery';
 import { STALE_EMAIL_AFTER_MS } from '../../bookings/reconciler';
-import { claimDueEmails, failStaleEmails, finishEmail } from '../../notifications/email-queue';
+import { claimDueEmails, failDueEmails, failStaleEmails, finishEmail } from '../../notifications/email-queue';
 import { smtpMailer, type Mailer } from '../../notifications/mailer';
 import { recordNotifications } from '../../notifications/service';
 import { register, testApi, type Session } from '../support/api';
@@ -386,6 +386,39 @@ describe('delivering one source’s emails', () => {
     );
     assert.equal((await statusOf(sessions[0]!)).email_status, 'sending');
     assert.equal(await finishEmail(db, late[0]!.id, current.token, { status: 'sent' }), true);
+    assert.equal((await statusOf(sessions[0]!)).email_status, 'sent');
+  });
+
+  it('when delivery is given up while an attempt still sends under its claim, then that email is left to it (and ends sent); the others due, and claims run out, fail', async () => {
+    const { db, sourceId, sessions, statusOf } = await setUp(3);
+    const [sending, expired] = await Promise.all(
+      [sessions[0]!, sessions[1]!].map(async (session) => {
+        const claim = { token: randomUUID(), leaseMs: 60_000 };
+        const row = await db('notifications')
+          .where({ source_id: sourceId, user_id: session.user.id })
+          .first('id');
+        await db('notifications')
+          .where({ id: row.id })
+          .update({
+            email_status: 'sending',
+            email_claim: claim.token,
+            email_claimed_until: db.raw("now() + interval '1 minute'"),
+          });
+        return { id: row.id as string, claim };
+      }),
+    );
+    await db('notifications')
+      .where({ id: expired!.id })
+      .update({ email_claimed_until: db.raw("now() - interval '1 second'") });
+
+    assert.equal(await failDueEmails(db, sourceId, 'the SMTP server stayed down'), 2);
+    assert.equal((await statusOf(sessions[0]!)).email_status, 'sending');
+    for (const gone of [sessions[1]!, sessions[2]!]) {
+      const status = await statusOf(gone);
+      assert.equal(status.email_status, 'failed');
+      assert.equal(status.email_error, 'the SMTP server stayed down');
+    }
+    assert.equal(await finishEmail(db, sending!.id, sending!.claim.token, { status: 'sent' }), true);
     assert.equal((await statusOf(sessions[0]!)).email_status, 'sent');
   });
 });

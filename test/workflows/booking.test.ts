@@ -195,6 +195,50 @@ describe('booking workflow', () => {
     assert.ok(abandoned.every((a) => a.reason === 'connect ECONNREFUSED 127.0.0.1:25'));
   });
 
+  it('when a long review tells many admins (each reminder taking several delivery rounds), then the decision is still mailed and nothing is given up', async function () {
+    requireTimeSkipping(this, env);
+    let deliveries = 0;
+    let deliveriesAfterSettlement = 0;
+    let settled = false;
+    const abandoned: string[] = [];
+    const base = fakeActivities();
+    const { activities, calls } = fakeActivities({
+      // Every request needs four attempts' worth of emails (an attempt sends at most 50).
+      deliverNotifications: async () => {
+        deliveries++;
+        if (settled) deliveriesAfterSettlement++;
+        return { sent: 50, more: deliveries % 4 !== 0 };
+      },
+      abandonNotifications: async (input) => {
+        abandoned.push(input.reason);
+        return 0;
+      },
+      settleBooking: async (input) => {
+        settled = true;
+        return base.activities.settleBooking(input);
+      },
+    });
+    const input = bookingInput(await now(), { policy: { ...DEFAULT_POLICY, reviewReminderHours: 1 } });
+    const { handle, outcome } = await run(input, activities, async (h) => {
+      // Nobody comes; the review then waits through its 60 hourly reminders.
+      await env.sleep(Date.parse(input.endsAt) + 6 * MINUTE_MS + 61 * 60 * MINUTE_MS - (await now()));
+      assert.equal((await h.query(bookingStateQuery)).phase, 'review');
+      await h.executeUpdate(resolveReviewUpdate, {
+        args: [{ adminId: 'admin-1', review: { decision: 'refund' } }],
+      });
+    });
+    assert.equal(outcome.outcome, 'admin_refund');
+    assert.equal(calls.notifyReviewReminder, 60);
+    assert.ok(deliveries > 200, `${deliveries} rounds`);
+    assert.ok(deliveriesAfterSettlement > 0, 'the decision was never mailed');
+    assert.deepEqual(abandoned, []);
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../workflows') },
+      await handle.fetchHistory(),
+      handle.workflowId,
+    );
+  });
+
   it('when closing the LiveKit room is refused, then the booking still settles', async function () {
     requireTimeSkipping(this, env);
     const { activities, calls } = fakeActivities({
