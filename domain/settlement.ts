@@ -56,6 +56,20 @@ export function planRefund(price: number, teacherSharePercent: number, outcome: 
 }
 
 /** An admin's decision on a booking in review. */
+/** Whether a review decision is one planReviewDecision can carry out (checked where it comes in). */
+export function isReviewDecision(review: unknown): review is ReviewDecision {
+  if (typeof review !== 'object' || review === null) return false;
+  const { decision, refundPercent } = review as { decision?: unknown; refundPercent?: unknown };
+  if (decision === 'release' || decision === 'refund') return true;
+  return (
+    decision === 'partial' &&
+    typeof refundPercent === 'number' &&
+    Number.isInteger(refundPercent) &&
+    refundPercent >= 0 &&
+    refundPercent <= 100
+  );
+}
+
 export function planReviewDecision(
   price: number,
   teacherSharePercent: number,

@@ -35,6 +35,7 @@ import type { BookingStatus } from '../domain/booking';
 import { cancellationTerms, refundPercentOf } from '../domain/cancellation';
 import {
   decideAtFinalisation,
+  isReviewDecision,
   planRefund,
   planRelease,
   planReviewDecision,
@@ -407,7 +408,7 @@ class Booking {
         return this.outcome!;
       },
       {
-        validator: (_request) => {
+        validator: (request: ResolveRequest) => {
           if (this.resolution !== undefined || this.outcome !== undefined) {
             throw ApplicationFailure.nonRetryable(
               'this review is already resolved',
@@ -416,6 +417,14 @@ class Booking {
           }
           if (this.phase !== 'review') {
             throw ApplicationFailure.nonRetryable('the booking is not in review', BookingRefusal.notInReview);
+          }
+          // The API checks it too; a decision sent from elsewhere (a Temporal client) must not
+          // be accepted and then break the run when it is carried out.
+          if (!isReviewDecision(request.review)) {
+            throw ApplicationFailure.nonRetryable(
+              'the decision is release, refund, or partial with refundPercent a whole number from 0 to 100',
+              BookingRefusal.invalidDecision,
+            );
           }
         },
       },

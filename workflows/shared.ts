@@ -171,6 +171,7 @@ export const BookingRefusal = {
   notDisputable: 'not_disputable',
   alreadyResolved: 'already_resolved',
   notInReview: 'not_in_review',
+  invalidDecision: 'invalid_decision',
 } as const;
 
 /** A LiveKit event concerning this booking's student or teacher. */

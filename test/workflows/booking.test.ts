@@ -415,6 +415,19 @@ describe('booking workflow', () => {
       await env.sleep(2 * 60 * MINUTE_MS + 6 * MINUTE_MS + 49 * 60 * MINUTE_MS);
       const state = await h.query(bookingStateQuery);
       assert.equal(state.phase, 'review');
+      // A decision that could not be carried out (sent past the API's checks) is refused, not taken.
+      for (const review of [
+        { decision: 'partial', refundPercent: 150 },
+        { decision: 'partial', refundPercent: 12.5 },
+        { decision: 'partial' },
+        { decision: 'keep' },
+      ]) {
+        await assert.rejects(
+          h.executeUpdate(resolveReviewUpdate, { args: [{ adminId: 'admin-0', review: review as never }] }),
+          (error: Error) => (error.cause as ApplicationFailure | undefined)?.type === 'invalid_decision',
+        );
+      }
+      assert.equal((await h.query(bookingStateQuery)).phase, 'review');
       const first = h.executeUpdate(resolveReviewUpdate, {
         args: [{ adminId: 'admin-1', review: { decision: 'partial', refundPercent: 40 } }],
       });
