@@ -102,6 +102,7 @@ export async function createCourse(
 ): Promise<CourseView> {
   const now = deps.clock.now();
   course.sessions.forEach((s, i) => assertSchedulable(s.startsAt, now, `sessions.${i}.startsAt`));
+  assertNoOverlap(course.sessions);
   if (course.priceFullCourse !== null && course.priceFullCourse < course.sessions.length) {
     // Every session's part of the full price must be at least one minor unit.
     throw new ValidationError('invalid request', [
@@ -137,6 +138,29 @@ export async function createCourse(
       sessions.sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime()),
     );
   });
+}
+
+/** One teacher teaches a course's sessions: two of them at once is a mistake in the schedule. */
+function assertNoOverlap(sessions: NewCourse['sessions']): void {
+  const byStart = sessions
+    .map((s, index) => ({
+      index,
+      startMs: s.startsAt.getTime(),
+      endMs: s.startsAt.getTime() + s.durationMinutes * MINUTE_MS,
+    }))
+    .sort((a, b) => a.startMs - b.startMs || a.index - b.index);
+  for (let i = 1; i < byStart.length; i++) {
+    const [before, session] = [byStart[i - 1]!, byStart[i]!];
+    if (session.startMs < before.endMs) {
+      const [first, second] = before.index < session.index ? [before, session] : [session, before];
+      throw new ValidationError('invalid request', [
+        {
+          path: `sessions.${second.index}.startsAt`,
+          message: `overlaps session ${first.index} (sessions of a course follow one another)`,
+        },
+      ]);
+    }
+  }
 }
 
 export async function getCourse(deps: MeetingDeps, courseId: string): Promise<CourseView> {

@@ -117,7 +117,8 @@ export function meetingRoutes(
               .strict(),
           )
           .min(1)
-          .max(100),
+          .max(100)
+          .openapi({ description: 'One after another: a session overlapping another is refused (400)' }),
       })
       .strict()
       .openapi('NewCourse'),

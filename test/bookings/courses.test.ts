@@ -275,7 +275,11 @@ describe('courses and a teacher’s slots', () => {
         capacity: 3,
         pricePerSession: 500,
         priceFullCourse: 1_200,
-        sessions: [session(), { startsAt: startIn(2 * DAY_MS), durationMinutes: 60 }, session()],
+        sessions: [
+          session(),
+          { startsAt: startIn(2 * DAY_MS), durationMinutes: 60 },
+          { startsAt: startIn(3 * DAY_MS), durationMinutes: 60 },
+        ],
       });
       const past = new Date(harness.clock.now().getTime() - 60 * MINUTE_MS).toISOString();
       const cases: [string, Record<string, unknown>, string][] = [
@@ -295,6 +299,25 @@ describe('courses and a teacher’s slots', () => {
           'sessions.1.startsAt',
         ],
         ['no session', { ...valid(), sessions: [] }, 'sessions'],
+        [
+          'two sessions at the same time',
+          {
+            ...valid(),
+            sessions: [session(), { startsAt: startIn(2 * DAY_MS), durationMinutes: 60 }, session()],
+          },
+          'sessions.2.startsAt',
+        ],
+        [
+          'a session starting before the one before it ends',
+          {
+            ...valid(),
+            sessions: [
+              { startsAt: startIn(2 * DAY_MS + 30 * MINUTE_MS), durationMinutes: 60 },
+              { startsAt: startIn(2 * DAY_MS), durationMinutes: 31 },
+            ],
+          },
+          'sessions.1.startsAt',
+        ],
         ['a full-course price below one per session', { ...valid(), priceFullCourse: 2 }, 'priceFullCourse'],
         ['capacity 0', { ...valid(), capacity: 0 }, 'capacity'],
         ['capacity 51', { ...valid(), capacity: 51 }, 'capacity'],
@@ -332,7 +355,12 @@ describe('courses and a teacher’s slots', () => {
         ...valid(),
         capacity: 50,
         priceFullCourse: 3,
-        sessions: [{ ...session(), durationMinutes: 480 }, { ...session(), durationMinutes: 1 }, session()],
+        // Back to back: one ends as the next starts.
+        sessions: [
+          { ...session(), durationMinutes: 480 },
+          { startsAt: startIn(DAY_MS + 480 * MINUTE_MS), durationMinutes: 1 },
+          { startsAt: startIn(DAY_MS + 481 * MINUTE_MS), durationMinutes: 60 },
+        ],
       });
       assert.equal(edge.status, 201, edge.text);
       assert.deepEqual(
