@@ -41,7 +41,10 @@ export interface PresenceDeps {
 }
 
 export interface WebhookReceipt {
-  /** `routed`: signalled to `bookings` workflows; `ignored`: not an event attendance uses, or nobody's. */
+  /**
+   * `routed`: signalled to `bookings` workflows; `ignored`: not an event attendance uses, nobody's,
+   * or its participant's beyond the number of events a booking keeps (stored, not signalled).
+   */
   result: 'routed' | 'ignored';
   duplicate: boolean;
   bookings: number;
@@ -65,18 +68,26 @@ export async function receiveLiveKitWebhook(
     if (error instanceof MalformedWebhookError) throw new ValidationError(error.message);
     throw error;
   }
-  const isNew = await insertLiveKitEvent(deps.db, {
-    id: received.id,
-    event: received.event,
-    room_name: received.roomName ?? null,
-    identity: received.identity ?? null,
-    participant_sid: received.participantSid ?? null,
-    occurred_at: new Date(received.atMs),
-  });
+  const { isNew, identityEvents } = await insertLiveKitEvent(
+    deps.db,
+    {
+      id: received.id,
+      event: received.event,
+      room_name: received.roomName ?? null,
+      identity: received.identity ?? null,
+      participant_sid: received.participantSid ?? null,
+      occurred_at: new Date(received.atMs),
+    },
+    MAX_ATTENDANCE_EVENTS + 1,
+  );
   const ignored: WebhookReceipt = { result: 'ignored', duplicate: !isNew, bookings: 0 };
 
   const meetingId = received.roomName === undefined ? undefined : meetingIdOfRoom(received.roomName);
   if (received.kind === undefined || meetingId === undefined) return ignored;
+  // A booking's run keeps at most MAX_ATTENDANCE_EVENTS events, and is told when there were more
+  // (it goes to review); one who connects again and again beyond that is stored, not signalled,
+  // so the run's history stays bounded.
+  if (identityEvents > MAX_ATTENDANCE_EVENTS) return ignored;
   // No live booking, nothing to route to (an unknown meeting has none). The
   // meeting's teacher is every booking's: its row need not be read.
   let targets = await activeBookingsOfMeeting(deps.db, meetingId, FOLLOWING_ATTENDANCE);

@@ -479,14 +479,41 @@ export interface LiveKitEventRow {
   occurred_at: Date;
 }
 
-/** Stores the event unless its id is known; answers whether it was new. */
-export async function insertLiveKitEvent(conn: Conn, event: LiveKitEventRow): Promise<boolean> {
-  const rows = (await conn('livekit_events')
-    .insert(event)
-    .onConflict('id')
-    .ignore()
-    .returning('id')) as unknown[];
-  return rows.length === 1;
+/**
+ * Stores the event unless its id is known. Answers whether it was new and how
+ * many events of its identity the room held before it, counted up to `countUpTo`
+ * (one statement: the webhook's one round trip).
+ */
+export async function insertLiveKitEvent(
+  conn: Conn,
+  event: LiveKitEventRow,
+  countUpTo: number,
+): Promise<{ isNew: boolean; identityEvents: number }> {
+  const { rows } = await conn.raw<{ rows: { inserted: number; identity_events: number }[] }>(
+    `with inserted as (
+       insert into livekit_events (id, event, room_name, identity, participant_sid, occurred_at)
+       values (?, ?, ?, ?, ?, ?)
+       on conflict (id) do nothing
+       returning 1)
+     select (select count(*) from inserted)::int as inserted,
+            (select count(*) from (
+               select 1 from livekit_events
+                where room_name = ? and identity = ?
+                limit ?) up_to)::int as identity_events`,
+    [
+      event.id,
+      event.event,
+      event.room_name,
+      event.identity,
+      event.participant_sid,
+      event.occurred_at,
+      event.room_name,
+      event.identity,
+      countUpTo,
+    ],
+  );
+  const [row] = rows;
+  return { isNew: row!.inserted === 1, identityEvents: row!.identity_events };
 }
 
 /** A room's events of these identities (and its room_finished), in time order. */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { AccessToken } from 'livekit-server-sdk';
 import { LiveKit } from '../../livekit/livekit';
+import { MAX_ATTENDANCE_EVENTS } from '../../workflows/shared';
 import { register, type ApiResponse, type Session } from '../support/api';
 import {
   assertAuditClean,
@@ -294,6 +295,39 @@ describe('LiveKit webhook', () => {
         token: teacher.token,
       });
       assert.equal(teacherView.body.bookings.length, 1);
+    });
+  });
+
+  describe('one who connects again and again', () => {
+    it('when a participant’s events in the room pass the number a booking keeps, then the next ones are stored but no longer signalled', async () => {
+      const { student, meeting, booking } = await bookedClass(harness);
+      const identity = `user-${student.user.id}`;
+      // As if the student had connected 1,000 times: a join and a leave each.
+      const flood = Array.from({ length: MAX_ATTENDANCE_EVENTS }, (_, i) => ({
+        id: `EV_flood_${booking.id}_${i}`,
+        event: i % 2 === 0 ? 'participant_joined' : 'participant_left',
+        room_name: `meeting-${meeting.id}`,
+        identity,
+        participant_sid: `PA_${Math.floor(i / 2)}`,
+        occurred_at: new Date(minute(meeting, 1)),
+      }));
+      for (let i = 0; i < flood.length; i += 500)
+        await harness.api.db('livekit_events').insert(flood.slice(i, i + 500));
+      const event = (n: number) =>
+        participantEvent('participant_joined', {
+          meetingId: meeting.id,
+          userId: student.user.id,
+          atMs: minute(meeting, 2 + n),
+        });
+
+      const last = await sendWebhook(harness, event(0));
+      assert.deepEqual(last.body, { result: 'routed', duplicate: false, bookings: 1 });
+      const beyond = event(1);
+      const ignored = await sendWebhook(harness, beyond);
+      assert.equal(ignored.status, 200, ignored.text);
+      assert.deepEqual(ignored.body, { result: 'ignored', duplicate: false, bookings: 0 });
+      assert.equal(await storedCopies(harness, beyond.id), 1);
+      assert.equal((await bookingState(harness, booking.id)).eventsReceived, 1);
     });
   });
 
