@@ -27,6 +27,9 @@ const Topup = z
   })
   .openapi('Topup');
 
+/** The most one Stripe Checkout Session may charge (999,999.99 in a two-decimal currency). */
+export const STRIPE_CHECKOUT_MAX_MINOR = 99_999_999;
+
 const UNAVAILABLE =
   'Top-ups are not configured on this server (`topups_unavailable`), or Stripe did not answer (`payment_provider_unavailable`): nothing was charged, try later';
 
@@ -35,6 +38,8 @@ export function topupRoutes(
   deps: TopupDeps & { publicUrl: string },
   settings: Settings,
 ): void {
+  // Above Stripe's own limit a session would be refused, and retrying could never work.
+  const maxTopup = Math.min(settings.MAX_AMOUNT_MINOR, STRIPE_CHECKOUT_MAX_MINOR);
   routes.add({
     method: 'post',
     path: '/wallet/topups',
@@ -48,9 +53,9 @@ export function topupRoutes(
           .number()
           .int('must be a whole number of minor units')
           .min(settings.TOPUP_MIN_AMOUNT, `must be at least ${settings.TOPUP_MIN_AMOUNT}`)
-          .max(settings.MAX_AMOUNT_MINOR, `must not exceed ${settings.MAX_AMOUNT_MINOR}`)
+          .max(maxTopup, `must not exceed ${maxTopup}`)
           .openapi({
-            description: `Integer amount in minor units (cents), ${settings.TOPUP_MIN_AMOUNT} to ${settings.MAX_AMOUNT_MINOR}`,
+            description: `Integer amount in minor units (cents), ${settings.TOPUP_MIN_AMOUNT} to ${maxTopup} (at most what one Stripe Checkout Session charges)`,
             example: 2500,
           }),
       })

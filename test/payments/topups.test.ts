@@ -8,6 +8,7 @@ import { createTopupActivities } from '../../activities/topups';
 import { topupTransferIdOf } from '../../payments/topups';
 import { register, startTestApi, testApi, type Session, type TestApi } from '../support/api';
 import { startFakeStripe, type FakeStripe } from '../support/stripe';
+import { STRIPE_CHECKOUT_MAX_MINOR } from '../../api/routes/topups';
 
 const PUBLIC_URL = 'https://marketplace.test';
 
@@ -150,14 +151,15 @@ describe('Stripe top-ups', () => {
     assert.equal(new Set(calls.map((r) => r.idempotencyKey)).size, 1, 'one key at Stripe for one client key');
   });
 
-  it('when a teacher asks for a top-up, or the amount is below the minimum, above the maximum or fractional, then 403/400 and no session is created', async () => {
+  it('when a teacher asks for a top-up, or the amount is below the minimum, above the maximum (the API’s, or what one Stripe Checkout Session may charge) or fractional, then 403/400 and no session is created', async () => {
     const teacher = await register(api, 'teacher');
     const ada = await student();
     const before = stripe.sessions.size;
 
     const refused = await topUp(teacher, 1_000);
     assert.equal(refused.status, 403, refused.text);
-    for (const amount of [99, 0, -100, 10.5, api.settings.MAX_AMOUNT_MINOR + 1, '1000']) {
+    const overStripe = STRIPE_CHECKOUT_MAX_MINOR + 1;
+    for (const amount of [99, 0, -100, 10.5, api.settings.MAX_AMOUNT_MINOR + 1, overStripe, '1000']) {
       const response = await api.request('POST', '/api/v1/wallet/topups', {
         token: ada.token,
         body: { amount },
