@@ -2,9 +2,10 @@
 // newest first: opaque to clients, checked when they come back. The timestamp
 // travels as PostgreSQL wrote it, to the microsecond: a JavaScript Date keeps
 // only milliseconds, and rows of one transaction share their created_at, so a
-// rounded cursor would skip rows. A cursor names its listing, so one handed
-// to another listing (a client's mix-up) is refused rather than answered with
-// a plausible page from somewhere else.
+// rounded cursor would skip rows. The statement pages by its lines' sequence
+// number instead. A cursor names its listing, so one handed to another
+// listing (a client's mix-up) is refused rather than answered with a
+// plausible page from somewhere else.
 import type { Position } from '../db/keyset';
 import { ValidationError } from './errors';
 
@@ -18,14 +19,44 @@ export interface Keyset {
 export type Listing =
   'bookings' | 'reviews' | 'teachers' | 'teacher-meetings' | 'withdrawals' | 'notifications';
 
-const LISTINGS: ReadonlySet<string> = new Set<Listing>([
+/** The statement (GET /wallet/transactions), paged by sequence number. */
+const STATEMENT = 'transactions';
+
+const LISTINGS: ReadonlySet<string> = new Set<string>([
   'bookings',
   'reviews',
   'teachers',
   'teacher-meetings',
   'withdrawals',
   'notifications',
-]);
+  STATEMENT,
+] satisfies (Listing | typeof STATEMENT)[]);
+
+/**
+ * The parts of a cursor after the listing it names, refusing another listing's
+ * (400). A cursor issued before cursors named their listing (a client paging
+ * across that deploy) names none, and is honoured as this listing's.
+ */
+function partsFor(cursor: string, listing: string): string[] {
+  const parts = Buffer.from(cursor, 'base64url').toString().split('|');
+  const [issuer] = parts;
+  if (issuer === undefined || !LISTINGS.has(issuer)) return parts;
+  if (issuer !== listing) {
+    throw new ValidationError('invalid query', [
+      {
+        path: 'query.cursor',
+        message: `a cursor of another listing (${issuer}): page this one with its own nextCursor`,
+      },
+    ]);
+  }
+  return parts.slice(1);
+}
+
+function notIssued(): ValidationError {
+  return new ValidationError('invalid query', [
+    { path: 'query.cursor', message: 'not a cursor this API issued' },
+  ]);
+}
 
 const TIMESTAMP = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -44,20 +75,8 @@ export function encodeKeyset(keyset: Keyset, listing: Listing): string {
 }
 
 export function decodeKeyset(cursor: string, listing: Listing): Keyset {
-  const parts = Buffer.from(cursor, 'base64url').toString().split('|');
-  // Two parts: a cursor issued before cursors named their listing (a client paging
-  // across that deploy), honoured as this listing's; it cannot be checked.
-  const [issuer, createdAt, id, extra] = parts.length === 2 ? [listing, ...parts] : parts;
-  if (issuer !== listing && issuer !== undefined && LISTINGS.has(issuer)) {
-    throw new ValidationError('invalid query', [
-      {
-        path: 'query.cursor',
-        message: `a cursor of another listing (${issuer}): page this one with its own nextCursor`,
-      },
-    ]);
-  }
+  const [createdAt, id, extra] = partsFor(cursor, listing);
   if (
-    issuer !== listing ||
     extra !== undefined ||
     createdAt === undefined ||
     !TIMESTAMP.test(createdAt) ||
@@ -65,11 +84,21 @@ export function decodeKeyset(cursor: string, listing: Listing): Keyset {
     id === undefined ||
     !UUID.test(id)
   ) {
-    throw new ValidationError('invalid query', [
-      { path: 'query.cursor', message: 'not a cursor this API issued' },
-    ]);
+    throw notIssued();
   }
   return { createdAt, id };
+}
+
+/** The statement's cursor: where the next page starts, by line sequence number. */
+export function encodeStatementCursor(seq: number): string {
+  return Buffer.from(`${STATEMENT}|${seq}`).toString('base64url');
+}
+
+export function decodeStatementCursor(cursor: string): number {
+  const [seqText, extra] = partsFor(cursor, STATEMENT);
+  const seq = extra === undefined && /^[1-9]\d{0,15}$/.test(seqText ?? '') ? Number(seqText) : NaN;
+  if (!Number.isSafeInteger(seq)) throw notIssued();
+  return seq;
 }
 
 /** A page as the API sends it: where the next one starts as an opaque cursor. */

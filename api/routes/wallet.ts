@@ -15,7 +15,8 @@ import { NotFoundError, ValidationError } from '../errors';
 import { idempotencyKeyOf } from '../idempotency';
 import { assertMayDepositTo } from '../policy';
 import type { ApiRoutes } from '../route';
-import { amountSchema, IsoTimestamp, pageLimit, periodOf, Uuid } from '../schemas';
+import { amountSchema, Cursor, IsoTimestamp, pageLimit, periodOf, Uuid } from '../schemas';
+import { decodeStatementCursor, encodeStatementCursor } from '../cursors';
 import { z } from '../zod';
 
 const ALL_ROLES = ['student', 'teacher', 'admin'] as const;
@@ -58,10 +59,7 @@ const StatementQuery = z
     }),
     to: IsoTimestamp.optional().openapi({ description: 'Lines created before' }),
     limit: pageLimit(MAX_PAGE_SIZE, 20),
-    cursor: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,24}$/)
-      .optional(),
+    cursor: Cursor.optional(),
     format: z.enum(['json', 'csv']).optional(),
   })
   .strict();
@@ -123,13 +121,13 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       }
       const page = await statementPage(deps.db, accountId, filters, {
         limit: query.limit,
-        beforeSeq: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+        beforeSeq: query.cursor === undefined ? undefined : decodeStatementCursor(query.cursor),
       });
       return {
         status: 200,
         body: {
           data: page.lines,
-          nextCursor: page.nextSeq === undefined ? null : encodeCursor(page.nextSeq),
+          nextCursor: page.nextSeq === undefined ? null : encodeStatementCursor(page.nextSeq),
         },
       };
     },
@@ -179,19 +177,4 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
 function tooManyCsvLines(): ValidationError {
   const message = `more than ${MAX_CSV_LINES} lines match, more than one CSV download holds: narrow the period with from and to`;
   return new ValidationError(message, [{ path: 'query', message }]);
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(String(seq)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const decoded = Buffer.from(cursor, 'base64url').toString();
-  const seq = /^[1-9]\d{0,15}$/.test(decoded) ? Number(decoded) : NaN;
-  if (!Number.isSafeInteger(seq)) {
-    throw new ValidationError('invalid query', [
-      { path: 'query.cursor', message: 'not a cursor this API issued' },
-    ]);
-  }
-  return seq;
 }

@@ -36,10 +36,10 @@ function page(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Temporal dev server</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5rem;color:#1f2328}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f6f8fa}a{color:#0969da}.status{font-weight:600}
 .Running{color:#0969da}.Completed{color:#1a7f37}.Failed,.TimedOut,.Terminated{color:#cf222e}.Canceled{color:#9a6700}
-pre{margin:0;white-space:pre-wrap;font-size:12px}form.inline{display:inline-block;margin-right:1rem}
+pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}form.inline{display:inline-block;margin-right:1rem}
 fieldset{border:1px solid #ddd;margin:1rem 0}section{margin-bottom:1.5rem}
 </style></head><body><h1><a href="/">Temporal dev server</a></h1>${body}</body></html>`;
 }

@@ -110,6 +110,7 @@ describe('paged listings of bookings and notifications', () => {
       ['/api/v1/withdrawals', teacher],
       ['/api/v1/teachers/me/meetings', teacher],
       ['/api/v1/admin/reviews', await createAdmin(harness.api)],
+      ['/api/v1/wallet/transactions', student],
     ] as const) {
       const refused = await harness.api.request('GET', `${path}?cursor=${cursor}`, { token: who.token });
       assert.equal(refused.status, 400, `${path} ${refused.text}`);
@@ -125,5 +126,30 @@ describe('paged listings of bookings and notifications', () => {
     });
     assert.equal(same.status, 200, same.text);
     assert.deepEqual(same.body, second.body);
+
+    // The statement's cursor (by line number) names its listing too, and older ones still page.
+    const lines = await harness.api.request('GET', '/api/v1/wallet/transactions?limit=1', {
+      token: student.token,
+    });
+    const statementCursor: string = lines.body.nextCursor;
+    const misplaced = await harness.api.request('GET', `/api/v1/bookings?cursor=${statementCursor}`, {
+      token: student.token,
+    });
+    assert.equal(misplaced.status, 400, misplaced.text);
+    assert.match(misplaced.body.error.details[0].message, /another listing \(transactions\)/);
+    const [, seq] = Buffer.from(statementCursor, 'base64url').toString().split('|');
+    const olderLines = await harness.api.request(
+      'GET',
+      `/api/v1/wallet/transactions?limit=1&cursor=${Buffer.from(seq!).toString('base64url')}`,
+      { token: student.token },
+    );
+    const nextLines = await harness.api.request(
+      'GET',
+      `/api/v1/wallet/transactions?limit=1&cursor=${statementCursor}`,
+      { token: student.token },
+    );
+    assert.equal(olderLines.status, 200, olderLines.text);
+    assert.deepEqual(olderLines.body, nextLines.body);
+    assert.equal(nextLines.body.data.length, 1);
   });
 });

@@ -224,6 +224,14 @@ describe('web console: accessibility', function () {
       await tabTo(page, page.getByRole('button', { name: 'Open a dispute' }));
       await page.keyboard.press('Enter');
       await page.getByTestId('timeline').getByText('In review').waitFor();
+      // Reached, and what it waits for is said; the settlement is the step not yet done.
+      const inReview = page.locator('[data-testid=timeline] li', { hasText: 'In review' });
+      assert.equal(await inReview.getAttribute('class'), 'done');
+      assert.match((await inReview.textContent()) ?? '', /waiting for an admin's decision \(disputed\)/);
+      assert.equal(
+        await page.locator('[data-testid=timeline] li', { hasText: 'Settled' }).getAttribute('class'),
+        'todo',
+      );
       const row = await harness.api.db('bookings').where({ id: booking.id }).first();
       assert.equal(row?.status, 'requires_manual_review');
       await assertAccessible(page, 'a booking in review');

@@ -81,6 +81,20 @@ export function timeline(b: Booking): Step[] {
   }
   const opened = b.status !== 'confirmed';
   const finished = b.status === 'completed' || b.status === 'requires_manual_review' || b.attendance !== null;
+  // Reached while an admin decides (the money held), and kept once one has decided.
+  const reviewed = b.status === 'requires_manual_review' || (b.outcome?.startsWith('admin_') ?? false);
+  const review: Step[] = !reviewed
+    ? []
+    : [
+        {
+          label: 'In review',
+          done: true,
+          detail:
+            b.status === 'requires_manual_review'
+              ? `waiting for an admin's decision${b.outcome ? ` (${words(b.outcome)})` : ''}`
+              : 'an admin decided',
+        },
+      ];
   return [
     { label: 'Booked', done: true, detail: dateTime(b.createdAt) },
     {
@@ -100,8 +114,9 @@ export function timeline(b: Booking): Step[] {
         ? `${duration(b.attendance.seconds)} (${b.attendance.percent}%); teacher ${duration(b.attendance.teacherSeconds)}`
         : undefined,
     },
+    ...review,
     {
-      label: b.status === 'requires_manual_review' ? 'In review' : 'Settled',
+      label: 'Settled',
       done: b.settlement !== 'held',
       detail:
         b.settlement !== 'held'
