@@ -21,7 +21,7 @@ import { overdueHeldBookings, uncancelledBookingsOfCancelledMeetings, type Booki
 import { startUnstartedWorkflows } from '../db/workflow-started';
 import { failStaleEmails } from '../notifications/email-queue';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
-import { startMissingWithdrawalWorkflows } from '../withdrawals/service';
+import { restartStalledPayouts, startMissingWithdrawalWorkflows } from '../withdrawals/service';
 import type { WithdrawalWorkflows } from '../withdrawals/workflow-gateway';
 
 export interface ReconcilerDeps {
@@ -51,6 +51,8 @@ export interface ReconcileResult {
   staleEmailsFailed: number;
   /** Withdrawal workflows started for withdrawals whose request did not. */
   withdrawalsStarted: number;
+  /** Starts asked for payouts in progress for an hour (mostly no-ops: the run is alive). */
+  payoutsRestarted: number;
 }
 
 export async function reconcileBookings(
@@ -107,11 +109,19 @@ export async function reconcileBookings(
     }
   }
   const staleEmailsFailed = await failStaleEmails(deps.db, STALE_EMAIL_AFTER_MS, BATCH);
+  const withdrawals = deps.withdrawals === undefined ? undefined : { ...deps, workflows: deps.withdrawals };
   const withdrawalsStarted =
-    deps.withdrawals === undefined
-      ? 0
-      : await startMissingWithdrawalWorkflows({ ...deps, workflows: deps.withdrawals }, now, BATCH);
-  return { started, cancellationsResent, overdueRestarted, staleEmailsFailed, withdrawalsStarted };
+    withdrawals === undefined ? 0 : await startMissingWithdrawalWorkflows(withdrawals, now, BATCH);
+  const payoutsRestarted =
+    withdrawals === undefined ? 0 : await restartStalledPayouts(withdrawals, now, BATCH);
+  return {
+    started,
+    cancellationsResent,
+    overdueRestarted,
+    staleEmailsFailed,
+    withdrawalsStarted,
+    payoutsRestarted,
+  };
 }
 
 /** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */

@@ -151,3 +151,19 @@ export async function stripeAccountOf(conn: Conn, teacherId: string): Promise<st
 export async function setStripeAccount(conn: Conn, teacherId: string, accountId: string): Promise<void> {
   await conn('users').where({ id: teacherId, role: 'teacher' }).update({ stripe_account_id: accountId });
 }
+
+/**
+ * Approved withdrawals whose payout has not ended since `updatedBefore`: their
+ * run may have stopped (terminated by support staff), with the money held.
+ */
+export async function stalledPayouts(
+  conn: Conn,
+  updatedBefore: Date,
+  limit: number,
+): Promise<WithdrawalRow[]> {
+  return conn<WithdrawalRow>('withdrawals')
+    .where({ status: 'processing', workflow_started: true })
+    .andWhere('updated_at', '<', updatedBefore)
+    .orderBy('updated_at')
+    .limit(limit);
+}

@@ -34,6 +34,7 @@ import {
   listWithdrawals,
   markWithdrawalWorkflowStarted,
   setStripeAccount,
+  stalledPayouts,
   stripeAccountOf,
   type PayoutProvider,
   type WithdrawalRow,
@@ -310,6 +311,31 @@ export async function nameStripeAccount(
 
 /** A withdrawal's own request gets this long to start its workflow before the reconciler does. */
 export const START_GRACE_MS = 30_000;
+/** A payout this long in progress has its run started again (a no-op while one runs). */
+export const STALLED_PAYOUT_MS = 60 * 60_000;
+
+/**
+ * Starts again the runs of approved withdrawals whose payout has been in
+ * progress for an hour: a no-op while their run is alive (one id, one run);
+ * a run that was terminated or failed resumes the payout from the row, so the
+ * money is not held until an admin happens to act. Answers how many were asked.
+ */
+export async function restartStalledPayouts(
+  deps: Pick<WithdrawalDeps, 'db' | 'workflows' | 'logger'>,
+  now: Date,
+  limit: number,
+): Promise<number> {
+  let asked = 0;
+  for (const row of await stalledPayouts(deps.db, new Date(now.getTime() - STALLED_PAYOUT_MS), limit)) {
+    try {
+      await deps.workflows.start(row);
+      asked++;
+    } catch (error) {
+      deps.logger.warn({ err: error, withdrawalId: row.id }, 'reconciler could not restart a payout');
+    }
+  }
+  return asked;
+}
 
 /** Starts the workflows of withdrawals whose request died before starting them; answers how many. */
 export async function startMissingWithdrawalWorkflows(
