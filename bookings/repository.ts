@@ -481,8 +481,9 @@ export interface LiveKitEventRow {
 
 /**
  * Stores the event unless its id is known. Answers whether it was new and how
- * many events of its identity the room held before it, counted up to `countUpTo`
- * (one statement: the webhook's one round trip).
+ * many joins and leaves of its identity the room held before it, counted up to
+ * `countUpTo` (livekit_events_presence_idx; one statement: the webhook's one
+ * round trip). Other kinds (tracks) are not counted: a booking never gets them.
  */
 export async function insertLiveKitEvent(
   conn: Conn,
@@ -499,6 +500,7 @@ export async function insertLiveKitEvent(
             (select count(*) from (
                select 1 from livekit_events
                 where room_name = ? and identity = ?
+                  and event in ('participant_joined', 'participant_left')
                 limit ?) up_to)::int as identity_events`,
     [
       event.id,
@@ -516,15 +518,26 @@ export async function insertLiveKitEvent(
   return { isNew: row!.inserted === 1, identityEvents: row!.identity_events };
 }
 
-/** A room's events of these identities (and its room_finished), in time order. */
+/** A room's joins and leaves of these identities, and its room_finished, in time order (no other kinds). */
 export async function roomEvents(
   conn: Conn,
   roomName: string,
   filter: { identities: string[]; limit: number },
 ): Promise<LiveKitEventRow[]> {
-  return conn<LiveKitEventRow>('livekit_events')
-    .where({ room_name: roomName })
-    .andWhere((q) => q.whereIn('identity', filter.identities).orWhere('event', 'room_finished'))
-    .orderBy([{ column: 'occurred_at' }, { column: 'received_at' }, 'id'])
-    .limit(filter.limit);
+  return (
+    conn<LiveKitEventRow>('livekit_events')
+      .where({ room_name: roomName })
+      // Only what attendance uses: track events must not push joins and leaves out of the limit.
+      .andWhere((q) =>
+        q
+          .where((presence) =>
+            presence
+              .whereIn('identity', filter.identities)
+              .whereIn('event', ['participant_joined', 'participant_left']),
+          )
+          .orWhere('event', 'room_finished'),
+      )
+      .orderBy([{ column: 'occurred_at' }, { column: 'received_at' }, 'id'])
+      .limit(filter.limit)
+  );
 }

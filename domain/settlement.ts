@@ -55,7 +55,6 @@ export function planRefund(price: number, teacherSharePercent: number, outcome: 
   return planSettlement(price, teacherSharePercent, 100, outcome);
 }
 
-/** An admin's decision on a booking in review. */
 /** Whether a review decision is one planReviewDecision can carry out (checked where it comes in). */
 export function isReviewDecision(review: unknown): review is ReviewDecision {
   if (typeof review !== 'object' || review === null) return false;
@@ -70,6 +69,7 @@ export function isReviewDecision(review: unknown): review is ReviewDecision {
   );
 }
 
+/** An admin's decision on a booking in review. */
 export function planReviewDecision(
   price: number,
   teacherSharePercent: number,

@@ -153,8 +153,10 @@ export async function setStripeAccount(conn: Conn, teacherId: string, accountId:
 }
 
 /**
- * Approved withdrawals whose payout has not ended since `updatedBefore`: their
- * run may have stopped (terminated by support staff), with the money held.
+ * Approved Stripe withdrawals whose payout has not ended since `updatedBefore`:
+ * their run may have stopped (terminated by support staff), with the money
+ * held. Manual payouts wait for an admin, whose report starts a stopped run
+ * again; they would only fill the batch with live runs.
  */
 export async function stalledPayouts(
   conn: Conn,
@@ -162,7 +164,7 @@ export async function stalledPayouts(
   limit: number,
 ): Promise<WithdrawalRow[]> {
   return conn<WithdrawalRow>('withdrawals')
-    .where({ status: 'processing', workflow_started: true })
+    .where({ status: 'processing', provider: 'stripe', workflow_started: true })
     .andWhere('updated_at', '<', updatedBefore)
     .orderBy('updated_at')
     .limit(limit);

@@ -315,8 +315,8 @@ export const START_GRACE_MS = 30_000;
 export const STALLED_PAYOUT_MS = 60 * 60_000;
 
 /**
- * Starts again the runs of approved withdrawals whose payout has been in
- * progress for an hour: a no-op while their run is alive (one id, one run);
+ * Starts again the runs of approved Stripe withdrawals whose payout has been
+ * in progress for an hour: a no-op while their run is alive (one id, one run);
  * a run that was terminated or failed resumes the payout from the row, so the
  * money is not held until an admin happens to act. Answers how many were asked.
  */

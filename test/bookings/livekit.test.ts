@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { AccessToken } from 'livekit-server-sdk';
 import { LiveKit } from '../../livekit/livekit';
+import { storedPresence } from '../../bookings/presence';
 import { MAX_ATTENDANCE_EVENTS } from '../../workflows/shared';
 import { register, type ApiResponse, type Session } from '../support/api';
 import {
@@ -299,11 +300,44 @@ describe('LiveKit webhook', () => {
   });
 
   describe('one who connects again and again', () => {
-    it('when a participant’s events in the room pass the number a booking keeps, then the next ones are stored but no longer signalled', async () => {
-      const { student, meeting, booking } = await bookedClass(harness);
+    it('when a participant’s joins and leaves in the room pass the number a booking keeps, then the next ones are stored but no longer signalled; other kinds of events count for nothing', async () => {
+      const { teacher, student, meeting, booking } = await bookedClass(harness);
       const identity = `user-${student.user.id}`;
-      // As if the student had connected 1,000 times: a join and a leave each.
-      const flood = Array.from({ length: MAX_ATTENDANCE_EVENTS }, (_, i) => ({
+      // Track events by the thousand (a camera turned on and off) neither fill the cap nor the
+      // stored events finalisation reads.
+      const tracks = Array.from({ length: MAX_ATTENDANCE_EVENTS + 10 }, (_, i) => ({
+        id: `EV_track_${booking.id}_${i}`,
+        event: i % 2 === 0 ? 'track_published' : 'track_unpublished',
+        room_name: `meeting-${meeting.id}`,
+        identity,
+        participant_sid: 'PA_0',
+        occurred_at: new Date(minute(meeting, 0)),
+      }));
+      for (let i = 0; i < tracks.length; i += 500) {
+        await harness.api.db('livekit_events').insert(tracks.slice(i, i + 500));
+      }
+      const before = participantEvent('participant_joined', {
+        meetingId: meeting.id,
+        userId: student.user.id,
+        atMs: minute(meeting, 1),
+      });
+      assert.deepEqual((await sendWebhook(harness, before)).body, {
+        result: 'routed',
+        duplicate: false,
+        bookings: 1,
+      });
+      const stored = await storedPresence(harness.api.db, {
+        meetingId: meeting.id,
+        studentId: student.user.id,
+        teacherId: teacher.user.id,
+      });
+      assert.deepEqual(
+        stored.map((e) => e.id),
+        [before.id],
+      );
+
+      // As if the student had connected about 1,000 times: with the join above, the most a booking keeps.
+      const flood = Array.from({ length: MAX_ATTENDANCE_EVENTS - 1 }, (_, i) => ({
         id: `EV_flood_${booking.id}_${i}`,
         event: i % 2 === 0 ? 'participant_joined' : 'participant_left',
         room_name: `meeting-${meeting.id}`,
@@ -327,7 +361,7 @@ describe('LiveKit webhook', () => {
       assert.equal(ignored.status, 200, ignored.text);
       assert.deepEqual(ignored.body, { result: 'ignored', duplicate: false, bookings: 0 });
       assert.equal(await storedCopies(harness, beyond.id), 1);
-      assert.equal((await bookingState(harness, booking.id)).eventsReceived, 1);
+      assert.equal((await bookingState(harness, booking.id)).eventsReceived, 2);
     });
   });
 

@@ -6,7 +6,15 @@ import path from 'node:path';
 import type { Activities } from '../../activities';
 import { StripeGateway } from '../../payments/stripe';
 import { createAdmin, register, type Session } from '../support/api';
-import { assertAuditClean, earningsOf, startBookingHarness, type BookingHarness } from '../support/bookings';
+import pino from 'pino';
+import { reconcileBookings } from '../../bookings/reconciler';
+import {
+  assertAuditClean,
+  earningsOf,
+  eventually,
+  startBookingHarness,
+  type BookingHarness,
+} from '../support/bookings';
 import { requireTimeSkipping } from '../support/devserver';
 import { historyToFile, HISTORIES_DIR } from '../support/histories';
 import { startFakeStripe, type FakeStripe } from '../support/stripe';
@@ -117,6 +125,49 @@ describe('withdrawals paid through Stripe Connect', () => {
     );
     assert.ok(attempts.length >= 3, `retried: ${attempts.length} attempts`);
     assert.deepEqual(await earningsOf(harness.api, teacher.user.id), { available: 0, held: 0, total: 0 });
+  });
+
+  it('when a payout’s run is terminated while Stripe fails and nobody acts, then the reconciler starts it again after an hour and it pays once', async () => {
+    const teacher = await connectedTeacher(1_000);
+    const asked = await withdrawOk(harness.api, teacher, 600);
+    stripe.failNext(1, 'server', { method: 'POST', path: /\/v1\/transfers/ });
+    const approved = await adminAct(harness.api, admin, asked.id, 'approve');
+    assert.equal(approved.status, 200, approved.text);
+    const handle = withdrawalWorkflow(harness, asked.id);
+    // Terminated while the payout waits out its retry backoff: no attempt in flight.
+    await eventually(async () => {
+      const { raw } = await handle.describe();
+      const [payout] = raw.pendingActivities ?? [];
+      const waiting =
+        payout !== undefined && (payout.attempt ?? 0) >= 2 && (payout.lastFailure ?? null) !== null;
+      return waiting && (raw.pendingWorkflowTask ?? null) === null ? true : undefined;
+    }, 'the payout waiting to be tried again');
+    const reconcile = () =>
+      reconcileBookings({
+        db: harness.api.db,
+        clock: harness.clock,
+        workflows: harness.api.platform.bookingWorkflows,
+        withdrawals: harness.api.platform.withdrawalWorkflows,
+        logger: pino({ level: 'silent' }),
+      });
+    const firstRun = (await handle.describe()).runId;
+    await handle.terminate('support staff stopped it');
+
+    // Within the hour nothing is started; after it, the run starts again from the row.
+    await reconcile();
+    assert.equal((await handle.describe()).runId, firstRun);
+    await harness.api
+      .db('withdrawals')
+      .where({ id: asked.id })
+      .update({ updated_at: new Date(harness.clock.now().getTime() - 2 * 60 * 60_000) });
+    assert.ok((await reconcile()).payoutsRestarted >= 1);
+    assert.notEqual((await handle.describe()).runId, firstRun);
+    await withdrawalWorkflow(harness, asked.id).result();
+    const done = await harness.api.request('GET', `/api/v1/withdrawals/${asked.id}`, { token: admin.token });
+    assert.equal(done.body.status, 'completed');
+    assert.equal(transfersOf(asked.id).length, 1);
+    assert.deepEqual(await earningsOf(harness.api, teacher.user.id), { available: 400, held: 0, total: 400 });
+    await assertAuditClean(harness.api);
   });
 
   it('when the worker dies after Stripe paid, then the retried payout finds the same transfer and nothing is paid twice', async () => {

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { reconcileBookings } from '../../bookings/reconciler';
 import { createAdmin, register, type Session } from '../support/api';
 import {
   assertAuditClean,
@@ -406,48 +405,6 @@ describe('withdrawals (manual payouts)', () => {
       held: 0,
       total: 1_500,
     });
-    await assertAuditClean(harness.api);
-  });
-  it('when an approved withdrawal’s run was terminated and nobody acts, then the reconciler starts it again within the hour, and a live run is left alone', async () => {
-    const teacher = await earningTeacher(1_000);
-    const withdrawal = await withdrawOk(harness.api, teacher, 400);
-    const approved = await adminAct(harness.api, admin, withdrawal.id, 'approve');
-    assert.equal(approved.status, 200, approved.text);
-    const handle = withdrawalWorkflow(harness, withdrawal.id);
-    await eventually(async () => {
-      const { raw } = await handle.describe();
-      const idle = (raw.pendingActivities ?? []).length === 0 && (raw.pendingWorkflowTask ?? null) === null;
-      return idle ? true : undefined;
-    }, 'the run waiting for the bank transfer');
-    const reconcile = () =>
-      reconcileBookings({
-        db: harness.api.db,
-        clock: harness.clock,
-        workflows: harness.api.platform.bookingWorkflows,
-        withdrawals: harness.api.platform.withdrawalWorkflows,
-        logger: pino({ level: 'silent' }),
-      });
-    const backdate = () =>
-      harness.api
-        .db('withdrawals')
-        .where({ id: withdrawal.id })
-        .update({ updated_at: new Date(harness.clock.now().getTime() - 2 * HOUR_MS) });
-
-    // Alive: asked, and nothing changes.
-    await backdate();
-    const firstRun = (await handle.describe()).runId;
-    assert.ok((await reconcile()).payoutsRestarted >= 1);
-    assert.equal((await handle.describe()).runId, firstRun);
-
-    await handle.terminate('support staff stopped it');
-    await reconcile();
-    const resumed = await handle.describe();
-    assert.notEqual(resumed.runId, firstRun);
-    assert.equal(resumed.status.name, 'RUNNING');
-    const completed = await adminAct(harness.api, admin, withdrawal.id, 'complete', { reference: 'RESUMED' });
-    assert.equal(completed.status, 200, completed.text);
-    assert.equal(completed.body.status, 'completed');
-    assert.deepEqual(await earningsOf(harness.api, teacher.user.id), { available: 600, held: 0, total: 600 });
     await assertAuditClean(harness.api);
   });
 });
