@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
+import { meetingCanceller } from '../domain/cancellation';
 import { DomainError } from '../domain/errors';
 import { overdueHeldBookings, uncancelledBookingsOfCancelledMeetings, type BookingRow } from './repository';
 import { startUnstartedWorkflows } from '../db/workflow-started';
@@ -94,11 +95,9 @@ export async function reconcileBookings(
 
   let cancellationsResent = 0;
   for (const booking of await uncancelledBookingsOfCancelledMeetings(deps.db, now, BATCH)) {
-    const by = booking.meeting_cancelled_by === booking.teacher_id ? 'teacher' : 'admin';
     try {
       await deps.workflows.cancel(booking.id, {
-        by,
-        actorId: booking.meeting_cancelled_by,
+        ...meetingCanceller(booking.meeting_cancelled_by, booking.teacher_id),
         reason: 'meeting cancelled',
         meetingCancelledAt: booking.meeting_cancelled_at.toISOString(),
       });

@@ -13,6 +13,7 @@ import type { BookingOutcome } from '../workflows/shared';
 import { settlementChain } from './ledger';
 import { storedPresence } from './presence';
 import type { PresenceEvent } from '../domain/attendance';
+import { meetingCanceller, type MeetingCanceller } from '../domain/cancellation';
 import { amountsOf, attendanceSummary } from './views';
 import {
   lockBooking,
@@ -54,14 +55,14 @@ async function lockedBooking(trx: Trx, bookingId: string): Promise<BookingRow> {
 export interface OpenStepResult {
   meetingCancelled: boolean;
   /** Who cancelled the meeting (absent from results recorded before it was given). */
-  cancelledBy?: { by: 'teacher' | 'admin'; actorId: string };
+  cancelledBy?: MeetingCanceller;
 }
 
 export interface FinalisationFacts {
   /** The room's stored LiveKit events that concern the booking. */
   events: PresenceEvent[];
   /** Set when the meeting was cancelled (always before its start): who cancelled it. */
-  meetingCancelled?: { by: 'teacher' | 'admin'; actorId: string };
+  meetingCancelled?: MeetingCanceller;
 }
 
 /**
@@ -79,8 +80,7 @@ export async function finalisationFactsStep(
     findMeeting(db, booking.meetingId),
   ]);
   if (meeting?.status !== 'cancelled' || meeting.cancelled_by === null) return { events };
-  const by = meeting.cancelled_by === booking.teacherId ? 'teacher' : 'admin';
-  return { events, meetingCancelled: { by, actorId: meeting.cancelled_by } };
+  return { events, meetingCancelled: meetingCanceller(meeting.cancelled_by, booking.teacherId) };
 }
 
 export async function openBookingStep(deps: StepDeps, bookingId: string): Promise<OpenStepResult> {
@@ -90,8 +90,10 @@ export async function openBookingStep(deps: StepDeps, bookingId: string): Promis
     assert(locked !== undefined, `booking ${bookingId} does not exist`);
     const { booking, meeting } = locked;
     if (meeting.status === 'cancelled') {
-      const by = meeting.cancelled_by === booking.teacher_id ? 'teacher' : 'admin';
-      return { meetingCancelled: true, cancelledBy: { by, actorId: meeting.cancelled_by! } };
+      return {
+        meetingCancelled: true,
+        cancelledBy: meetingCanceller(meeting.cancelled_by!, booking.teacher_id),
+      };
     }
     if (booking.status !== 'confirmed') return { meetingCancelled: false }; // opened before
     await markOpen(trx, bookingId);
@@ -139,7 +141,9 @@ export interface SettleStepInput {
 export async function settleBookingStep(deps: StepDeps, input: SettleStepInput): Promise<BookingOutcome> {
   const { plan } = input;
   return deps.db.transaction(async (trx) => {
-    const booking = await lockedBooking(trx, input.bookingId);
+    const locked = await lockBookingWithMeeting(trx, input.bookingId);
+    assert(locked !== undefined, `booking ${input.bookingId} does not exist`);
+    const { booking, meeting } = locked;
     if (booking.settlement !== 'held') {
       // Settled before: this is a retry of the step that did it (only the workflow settles).
       assert.equal(booking.outcome, plan.outcome, `booking ${booking.id} was settled differently`);
@@ -149,13 +153,15 @@ export async function settleBookingStep(deps: StepDeps, input: SettleStepInput):
     // A cancelled booking gives its seat back. The meeting row is locked before the
     // ledger rows, in the order booking creation takes them: the two never deadlock.
     if (cancelled) await releaseSeat(trx, booking.meeting_id);
-    // The class's name, as the hold's line shows it, for a refund's line.
-    const title =
-      plan.amounts.refund > 0 ? ((await findMeeting(trx, booking.meeting_id))?.title ?? 'class') : undefined;
     const result = await createTransfers(
       trx,
       settlementChain(
-        { id: booking.id, teacherId: booking.teacher_id, ...(title === undefined ? {} : { title }) },
+        // The class's name, as the hold's line shows it, for a refund's line.
+        {
+          id: booking.id,
+          teacherId: booking.teacher_id,
+          ...(meeting.title === null ? {} : { title: meeting.title }),
+        },
         plan,
         deps.currency,
       ),

@@ -11,6 +11,17 @@ import type { BookingPolicy, Outcome } from './booking';
 
 export type Canceller = 'student' | 'teacher' | 'admin';
 
+/** Who cancelled a whole meeting: its teacher, or else an admin (nobody else may). */
+export interface MeetingCanceller {
+  by: 'teacher' | 'admin';
+  actorId: string;
+}
+
+/** The canceller a meeting row names (`cancelled_by`), told apart by the meeting's teacher. */
+export function meetingCanceller(cancelledById: string, teacherId: string): MeetingCanceller {
+  return { by: cancelledById === teacherId ? 'teacher' : 'admin', actorId: cancelledById };
+}
+
 /** The outcomes a cancellation can have (what a caller may say it expects). */
 export const CANCELLATION_OUTCOMES = [
   'cancelled_by_teacher',

@@ -32,7 +32,7 @@ import {
   type PresenceEvent,
 } from '../domain/attendance';
 import type { BookingStatus } from '../domain/booking';
-import { cancellationTerms, refundPercentOf } from '../domain/cancellation';
+import { cancellationTerms, refundPercentOf, type MeetingCanceller } from '../domain/cancellation';
 import {
   decideAtFinalisation,
   isReviewDecision,
@@ -287,7 +287,7 @@ class Booking {
   }
 
   /** A meeting's cancellation this booking learns of from the database: a full refund. */
-  private meetingCancellation(cancelled: { by: 'teacher' | 'admin'; actorId: string }): {
+  private meetingCancellation(cancelled: MeetingCanceller): {
     request: CancelRequest;
     plan: SettlementPlan;
   } {
