@@ -16,21 +16,20 @@ export interface Keyset {
 }
 
 /** The listings that page with keyset cursors; each cursor names the one that issued it. */
-export type Listing =
-  'bookings' | 'reviews' | 'teachers' | 'teacher-meetings' | 'withdrawals' | 'notifications';
-
-/** The statement (GET /wallet/transactions), paged by sequence number. */
-const STATEMENT = 'transactions';
-
-const LISTINGS: ReadonlySet<string> = new Set<string>([
+const KEYSET_LISTINGS = [
   'bookings',
   'reviews',
   'teachers',
   'teacher-meetings',
   'withdrawals',
   'notifications',
-  STATEMENT,
-] satisfies (Listing | typeof STATEMENT)[]);
+] as const;
+export type Listing = (typeof KEYSET_LISTINGS)[number];
+
+/** The statement (GET /wallet/transactions), paged by sequence number. */
+const STATEMENT = 'transactions';
+
+const LISTINGS: ReadonlySet<string> = new Set<string>([...KEYSET_LISTINGS, STATEMENT]);
 
 /**
  * The parts of a cursor after the listing it names, refusing another listing's
