@@ -261,9 +261,16 @@ async function main(): Promise<void> {
   say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
   say(`the booking's workflow, step by step: ${workflowLink(booking.workflowId)}`);
 
-  const paidOut = await withdrawEarnings(teacher);
-  // Booked and opened for both, the teacher paid; then the withdrawal approved and paid out.
-  await showEmails([student.user.email, teacher.user.email], paidOut ? 7 : 5);
+  const withdrawal = await withdrawEarnings(teacher);
+  // Booked and opened for both, the teacher paid; then the admins asked to
+  // approve the withdrawal (each admin once), and it approved and paid out.
+  const people = [student.user.email, teacher.user.email];
+  await showEmails(
+    (mail) =>
+      mail.to.some((to) => people.includes(to.address)) ||
+      (withdrawal !== undefined && (mail.text ?? '').includes(withdrawal.id)),
+    withdrawal?.paidOut ? 8 : withdrawal !== undefined ? 6 : 5,
+  );
   for (const socket of sockets) socket.close();
   say(
     `see it in the console: ${API}/console (log in as ${student.user.email} or ${teacher.user.email}, password "correct horse battery")`,
@@ -274,15 +281,15 @@ async function main(): Promise<void> {
  * The teacher withdraws what the class earned; the admin (ADMIN_EMAIL /
  * ADMIN_PASSWORD, or npm start's development admin) approves it and confirms
  * the bank transfer.
- * Answers whether the withdrawal was paid out.
+ * Answers the withdrawal asked for, if any, and whether it was paid out.
  */
-async function withdrawEarnings(teacher: Session): Promise<boolean> {
+async function withdrawEarnings(teacher: Session): Promise<{ id: string; paidOut: boolean } | undefined> {
   const earnings = await call<Wallet>('GET', '/wallet', teacher.token);
   if (earnings.available < settings.WITHDRAWAL_MIN_AMOUNT) {
     say(
       `the teacher's ${money(earnings.available)} is below the smallest withdrawal (WITHDRAWAL_MIN_AMOUNT)`,
     );
-    return false;
+    return undefined;
   }
   const withdrawal = await call<Withdrawal>('POST', '/withdrawals', teacher.token, {
     amount: earnings.available,
@@ -301,7 +308,7 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
     say(
       `no admin to approve it: neither ADMIN_EMAIL and ADMIN_PASSWORD nor ${path.join(settings.DATA_DIR, DEV_ADMIN_PASSWORD_FILE)} (run the demo with npm start's DATA_DIR, or set both) and run again`,
     );
-    return false;
+    return { id: withdrawal.id, paidOut: false };
   }
   const admin = await call<Session>('POST', '/auth/login', undefined, credentials);
   const approved = await call<Withdrawal>(
@@ -311,7 +318,7 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
     {},
   );
   say(`admin approved it: ${approved.status} (${approved.provider} payout)`);
-  if (approved.provider !== 'manual') return true;
+  if (approved.provider !== 'manual') return { id: withdrawal.id, paidOut: true };
   const completed = await call<Withdrawal>(
     'POST',
     `/admin/withdrawals/${withdrawal.id}/complete`,
@@ -323,7 +330,7 @@ async function withdrawEarnings(teacher: Session): Promise<boolean> {
   say(`admin confirmed the bank transfer ${completed.reference}: ${completed.status}`);
   const after = await call<Wallet>('GET', '/wallet', teacher.token);
   say(`teacher's earnings now: available ${money(after.available)}, held ${money(after.held)}`);
-  return true;
+  return { id: withdrawal.id, paidOut: true };
 }
 
 /** The configured admin, or the development admin npm start keeps in DATA_DIR. */
@@ -346,20 +353,26 @@ function listen(who: string, token: string) {
   return socket;
 }
 
-/** The emails the mail catcher got for these people (waiting a little for the last ones). */
-async function showEmails(addresses: string[], expected: number): Promise<void> {
+interface Mail {
+  subject: string;
+  text?: string;
+  to: { address: string }[];
+}
+
+/** The emails of this story the mail catcher got (waiting a little for the last ones). */
+async function showEmails(ofThisStory: (mail: Mail) => boolean, expected: number): Promise<void> {
   if (INBOX === undefined) {
     say('email went to SMTP_URL (set DEMO_INBOX_URL to a MailDev inbox to list it here)');
     return;
   }
   const deadline = Date.now() + 30_000;
-  let mine: { subject: string; to: { address: string }[] }[] = [];
+  let mine: Mail[] = [];
   for (;;) {
     const all = await fetch(`${INBOX}/email`).then(
       (response) => (response.ok ? (response.json() as Promise<typeof mine>) : []),
       () => [],
     );
-    mine = all.filter((mail) => mail.to.some((to) => addresses.includes(to.address)));
+    mine = all.filter(ofThisStory);
     if (mine.length >= expected || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
