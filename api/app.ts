@@ -38,6 +38,7 @@ import { walletRoutes } from './routes/wallet';
 import { withdrawalRoutes } from './routes/withdrawals';
 import { documentWebhooks, mountWebhooks } from './routes/webhooks';
 import { wellFormedText } from './well-formed';
+import { exactNumbers, keepRawBody } from './exact-numbers';
 
 export interface ReadinessCheck {
   name: string;
@@ -179,8 +180,9 @@ export function createApp(deps: AppDeps): Express {
   );
   // Signed over their raw bodies: before the JSON parser.
   mountWebhooks(api, { presence: deps.bookings, topups, bodyLimitBytes: settings.BODY_LIMIT_BYTES });
-  api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true }));
+  api.use(express.json({ limit: settings.BODY_LIMIT_BYTES, strict: true, verify: keepRawBody }));
   api.use(wellFormedText());
+  api.use(exactNumbers());
   api.use((req, _res, next) => {
     // A body that is not JSON would otherwise reach the schemas as "missing fields".
     if (req.method !== 'GET' && hasBody(req) && !req.is('application/json')) {

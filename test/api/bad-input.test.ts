@@ -235,6 +235,41 @@ describe('bad input', () => {
     assert.equal((await api.request('GET', '/api/v1/wallet', { token })).body.available, 1_000);
   });
 
+  it('when a number has a fraction that reading it would round away, then 400 and nothing changes; a whole number spelt with a point or an exponent is that number', async () => {
+    const before = await snapshot(api);
+    const deposit = await api.request('POST', '/api/v1/wallet/deposit', {
+      token: sessions.student!.token,
+      rawBody: '{"amount": 99.99999999999999999}',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assertErrorShape(deposit, 400, 'validation_error');
+    assert.equal(
+      deposit.body.error.details[0].message,
+      '99.99999999999999999 is not a whole number, though it would be read as 100',
+    );
+    const slot = VALID_BODIES['post /api/v1/teachers/me/slots']!();
+    const meetings = Number((await api.db('meetings').count({ n: '*' }))[0]!.n);
+    const rounded = await api.request('POST', '/api/v1/teachers/me/slots', {
+      token: sessions.teacher!.token,
+      rawBody: JSON.stringify({ ...slot, price: 0 }).replace('"price":0', '"price":1000.0000000000000001'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assertErrorShape(rounded, 400, 'validation_error');
+    assert.deepEqual(await snapshot(api), before);
+    assert.equal(Number((await api.db('meetings').count({ n: '*' }))[0]!.n), meetings);
+
+    const spelt = await api.request('POST', '/api/v1/teachers/me/slots', {
+      token: sessions.teacher!.token,
+      rawBody: JSON.stringify({ ...slot, price: 0, durationMinutes: 0 })
+        .replace('"price":0', '"price":1000.00')
+        .replace('"durationMinutes":0', '"durationMinutes":6e1'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(spelt.status, 201, spelt.text);
+    assert.equal(spelt.body.price, 1_000);
+    assert.equal(spelt.body.durationMinutes, 60);
+  });
+
   it('when registration fields are wrong, then 400 names each bad field and no user is created', async () => {
     const before = await snapshot(api);
     const valid = VALID_BODIES['post /api/v1/auth/register']!;
