@@ -31,7 +31,7 @@ import {
   roomEvents,
   type BookingRow,
 } from './repository';
-import type { BookingWorkflows } from './workflow-gateway';
+import { isBeforeFinalisation, type BookingWorkflows } from './workflow-gateway';
 
 export interface PresenceDeps {
   db: Db;
@@ -112,8 +112,9 @@ export async function receiveLiveKitWebhook(
 
 async function deliver(deps: PresenceDeps, booking: BookingRow, event: PresenceEvent): Promise<void> {
   const delivered = await deps.workflows.signalAttendance(booking.id, event);
-  if (delivered === 'delivered' || booking.workflow_started) return;
-  // A live booking whose workflow has not been started yet: start it now, then deliver.
+  if (delivered === 'delivered' || !isBeforeFinalisation(booking)) return;
+  // A live booking whose workflow has not been started yet, or whose run was stopped (terminated
+  // by support staff): start it now, then deliver. A run that settled it is not started again.
   await deps.workflows.start(booking);
   await markWorkflowStarted(deps.db, [booking.id]);
   await deps.workflows.signalAttendance(booking.id, event);

@@ -534,8 +534,8 @@ async function withRunningWorkflow<T>(
     throw new ConflictError(code, `the booking is ${current?.status ?? booking.status}`);
   }
   // Its money is still held, so its workflow should be running: never started (a crash before
-  // the start), or lost with Temporal's state. Starting it is harmless when it exists or
-  // existed (one id, REJECT_DUPLICATE); then the update is asked again.
+  // the start), lost with Temporal's state, or stopped by support staff before finalisation.
+  // Starting it is harmless when it runs (one id) or settled it; then the update is asked again.
   await startWorkflows(deps, [current]);
   try {
     return await update();

@@ -49,6 +49,27 @@ export function workflowInputOf(booking: BookingRow, closeRoom: boolean): Bookin
   };
 }
 
+/**
+ * One run at a time, and a run that completed (the booking settled) is never
+ * started again. A run that failed or was terminated (by support staff) is
+ * started again from the row while the class is not yet finalised: a fresh
+ * run does what the stopped one had left (opening, attendance from the stored
+ * LiveKit events, a cancellation sent again), with the same idempotent steps,
+ * so the money is not held for ever. Past finalisation (the dispute window, a
+ * review) a fresh run would judge the class again instead of resuming, so
+ * there the id stays taken.
+ */
+function reusePolicyFor(booking: BookingRow): WorkflowIdReusePolicy {
+  return isBeforeFinalisation(booking)
+    ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+    : WorkflowIdReusePolicy.REJECT_DUPLICATE;
+}
+
+/** Money held and the class not yet judged: a stopped run of such a booking is started again. */
+export function isBeforeFinalisation(booking: Pick<BookingRow, 'status' | 'settlement'>): boolean {
+  return booking.settlement === 'held' && (booking.status === 'confirmed' || booking.status === 'open');
+}
+
 export class BookingWorkflows {
   constructor(
     private readonly client: Client,
@@ -73,8 +94,7 @@ export class BookingWorkflows {
       workflowId: bookingWorkflowId(booking.id),
       taskQueue: this.taskQueue,
       args: [workflowInputOf(booking, this.closeRooms)],
-      // A booking has one workflow, ever: a finished one is never started again.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdReusePolicy: reusePolicyFor(booking),
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       typedSearchAttributes: [
         { key: BookingSearchAttributes.bookingId, value: booking.id },

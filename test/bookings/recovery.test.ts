@@ -161,19 +161,98 @@ describe('recovery and repetition', () => {
       });
     });
 
-    it('when its class is long over, then the reconciler starts it again and it settles from the stored LiveKit events', async function () {
+    it('when LiveKit’s events arrive at its end, then the first starts it again and it settles from the stored events', async function () {
       requireTimeSkipping(this, harness?.env);
       const { teacher, student, meeting, bookingId } = await orphan(1_000);
       await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
-      // LiveKit's webhooks arrive and are stored; there is no workflow to hear them.
       await attend(harness, meeting, teacher.user.id, 0, 60);
       await attend(harness, meeting, student.user.id, 0, 60);
+      const outcome = await settled(harness, bookingId);
+      assert.equal(outcome.outcome, 'attended');
+      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
+      await assertAuditClean(harness.api);
+    });
+
+    it('when its class is long over and nothing arrives, then the reconciler starts it again and it judges the class', async function () {
+      requireTimeSkipping(this, harness?.env);
+      const { meeting, bookingId } = await orphan(1_000);
+      await harness.skipTo(new Date(Date.parse(meeting.endsAt) + 7 * 60 * MINUTE_MS));
+      const result = await reconcile();
+      assert.ok(result.overdueRestarted >= 1, JSON.stringify(result));
+      // Nobody came, the teacher included: the money waits for an admin.
+      await untilPhase(harness, bookingId, 'review');
+      const row = await harness.api.db('bookings').where({ id: bookingId }).first();
+      assert.deepEqual([row.status, row.settlement], ['requires_manual_review', 'held']);
+      await assertAuditClean(harness.api);
+    });
+  });
+
+  describe('a booking whose run was terminated (support staff) before its class was judged', () => {
+    async function terminated(price: number) {
+      const { teacher, student } = await cast(harness.api);
+      const meeting = await publishSlot(harness, teacher, { price });
+      const booking = await bookOk(harness, student, meeting.id);
+      await workflowOf(harness, booking.id).terminate('support staff');
+      return { teacher, student, meeting, bookingId: booking.id as string };
+    }
+
+    it('when its teacher cancels the meeting, then a new run is started and the student is refunded in full', async () => {
+      const { teacher, student, meeting, bookingId } = await terminated(800);
+      const response = await harness.api.request('POST', `/api/v1/meetings/${meeting.id}/cancel`, {
+        token: teacher.token,
+        body: {},
+      });
+      assert.equal(response.status, 200, response.text);
+      const row = await harness.api.db('bookings').where({ id: bookingId }).first();
+      assert.deepEqual(
+        [row.status, row.settlement, row.outcome],
+        ['cancelled', 'refunded', 'cancelled_by_teacher'],
+      );
+      assert.deepEqual(await walletOf(harness.api, student.user.id), {
+        available: 10_000,
+        held: 0,
+        total: 10_000,
+      });
+      await assertAuditClean(harness.api);
+    });
+
+    it('when a LiveKit event arrives during its class, then a new run is started, hears it and settles the class', async function () {
+      requireTimeSkipping(this, harness?.env);
+      const { teacher, student, meeting, bookingId } = await terminated(1_000);
+      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+      await attend(harness, meeting, teacher.user.id, 0, 60);
+      await attend(harness, meeting, student.user.id, 0, 60);
+      const outcome = await settled(harness, bookingId);
+      assert.equal(outcome.outcome, 'attended');
+      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
+      await assertAuditClean(harness.api);
+    });
+
+    it('when its class is long over, then the reconciler starts a new run, which settles from the stored LiveKit events; a settled booking is never started again', async function () {
+      requireTimeSkipping(this, harness?.env);
+      const { teacher, student, meeting } = await cast(harness.api).then(async (people) => ({
+        ...people,
+        meeting: await publishSlot(harness, people.teacher, { price: 1_000 }),
+      }));
+      const { id: bookingId } = await bookOk(harness, student, meeting.id);
+      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+      await attend(harness, meeting, teacher.user.id, 0, 60);
+      await attend(harness, meeting, student.user.id, 0, 60);
+      // Stopped after it heard the class, before finalising it.
+      await untilPhase(harness, bookingId, 'open');
+      await workflowOf(harness, bookingId).terminate('support staff');
       await harness.skip(7 * 60 * MINUTE_MS);
       const result = await reconcile();
       assert.ok(result.overdueRestarted >= 1, JSON.stringify(result));
       const outcome = await settled(harness, bookingId);
       assert.equal(outcome.outcome, 'attended');
       assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
+
+      const runId = (await workflowOf(harness, bookingId).describe()).runId;
+      await harness.api.platform.bookingWorkflows.start(
+        await harness.api.db('bookings').where({ id: bookingId }).first(),
+      );
+      assert.equal((await workflowOf(harness, bookingId).describe()).runId, runId);
       await assertAuditClean(harness.api);
     });
   });
