@@ -24,7 +24,8 @@ import {
 import { splitEvenly } from '../domain/money';
 import { planSettlement } from '../domain/settlement';
 import { nameUuid } from '../ledger/ids';
-import { createTransfers } from '../ledger/transfers';
+import { MAX_CHAIN_LENGTH } from '../ledger/engine';
+import { applyChains } from '../ledger/transfers';
 import type { LiveKit } from '../livekit/livekit';
 import { recordNotifications } from '../notifications/service';
 import { findUserById } from '../users/repository';
@@ -198,16 +199,17 @@ async function createBookings(deps: BookingDeps, student: Student, wanted: Wante
     const unseated = wanted.find((w) => !seated.has(w.meeting.id));
     if (unseated !== undefined) throw await whyNoSeat(trx, unseated.meeting.id, now);
 
-    const hold = await createTransfers(
-      trx,
-      wanted.map(({ bookingId, meeting, price }) =>
-        holdTransfer(
-          { id: bookingId, studentId: student.id, price, title: meeting.title ?? 'class' },
-          deps.currency,
-        ),
+    const holds = wanted.map(({ bookingId, meeting, price }) =>
+      holdTransfer(
+        { id: bookingId, studentId: student.id, price, title: meeting.title ?? 'class' },
+        deps.currency,
       ),
     );
-    if (hold.status === 'refused') {
+    // A course may hold more sessions than one ledger chain takes: the holds go in chains of at
+    // most MAX_CHAIN_LENGTH, and this transaction makes them all or nothing.
+    const results = await applyChains(trx, chunked(holds, MAX_CHAIN_LENGTH));
+    const hold = results.find((result) => result.status === 'refused');
+    if (hold?.status === 'refused') {
       if (hold.reason === 'exceeds_credits') {
         throw new InsufficientFundsError('your available credits do not cover the price');
       }
@@ -237,6 +239,13 @@ async function createBookings(deps: BookingDeps, student: Student, wanted: Wante
   });
   await startWorkflows(deps, rows.rows);
   return rows.rows;
+}
+
+/** `items` in consecutive groups of at most `size`. */
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
 }
 
 function confirmation(b: BookingRow): Record<string, unknown> {

@@ -181,6 +181,37 @@ describe('courses and a teacher’s slots', () => {
       await assertAuditClean(harness.api);
     });
 
+    it('when a course has 100 sessions, then enrolment holds all of them; one the student cannot afford in the last of them leaves nothing held', async () => {
+      const days = Array.from({ length: 100 }, (_, i) => i + 1);
+      const { teacher, student } = await cast(harness.api, { funds: 10_000 });
+      const poorer = await cast(harness.api, { funds: 9_999 });
+      const course = await createCourse(teacher, { days, capacity: 2, pricePerSession: 100 });
+
+      const refused = await enroll(poorer.student, course.id);
+      assert.equal(refused.status, 402, refused.text);
+      assert.deepEqual(await walletOf(harness.api, poorer.student.user.id), {
+        available: 9_999,
+        held: 0,
+        total: 9_999,
+      });
+      assert.equal(await bookingRowsOf(poorer.student.user.id), 0);
+
+      const response = await enroll(student, course.id);
+      assert.equal(response.status, 201, response.text);
+      assert.equal(response.body.bookings.length, 100);
+      assert.equal(response.body.total, 10_000);
+      assert.deepEqual(await walletOf(harness.api, student.user.id), {
+        available: 0,
+        held: 10_000,
+        total: 10_000,
+      });
+      assert.deepEqual(
+        await seatsLeft(student, course.id),
+        days.map(() => 1),
+      );
+      await assertAuditClean(harness.api);
+    });
+
     it('when the same enrolment is sent twice with an Idempotency-Key, then the second answer replays the first and the price is held once', async () => {
       const { teacher, student } = await cast(harness.api, { funds: 5_000 });
       const course = await createCourse(teacher, { days: [1, 2, 3], capacity: 3, priceFullCourse: 1_001 });
