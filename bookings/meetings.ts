@@ -192,12 +192,11 @@ export interface MeetingDetail extends MeetingView {
 export async function getMeeting(deps: MeetingDeps, actor: Actor, meetingId: string): Promise<MeetingDetail> {
   const meeting = await findMeeting(deps.db, meetingId);
   if (meeting === undefined) throw new NotFoundError('meeting');
-  const bookings = await meetingBookings(deps.db, meetingId);
   const seesAll = actor.role === 'admin' || meeting.teacher_id === actor.id;
-  const own = bookings.filter((b) => b.student_id === actor.id);
-  if (!seesAll && own.length === 0) throw new NotFoundError('meeting');
+  const bookings = await meetingBookings(deps.db, meetingId, seesAll ? undefined : actor.id);
+  if (!seesAll && bookings.length === 0) throw new NotFoundError('meeting');
   return {
     ...meetingView(meeting),
-    bookings: await bookingViews(deps.db, deps.workflowLinks, actor, seesAll ? bookings : own),
+    bookings: await bookingViews(deps.db, deps.workflowLinks, actor, bookings),
   };
 }

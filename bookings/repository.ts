@@ -276,12 +276,35 @@ export async function liveBookingOf(
     .first();
 }
 
-/** A meeting's bookings, oldest first: its live ones (at most its capacity) and the latest cancelled ones. */
-export async function meetingBookings(conn: Conn, meetingId: string): Promise<BookingRow[]> {
-  return conn<BookingRow>('bookings')
-    .where({ meeting_id: meetingId })
+/**
+ * A meeting's bookings (or one student's of it), oldest first: every one not
+ * cancelled (each holds a seat, so at most the capacity) and the latest
+ * cancelled ones. However often a seat was booked and cancelled, the bookings
+ * holding seats are always among them.
+ */
+export async function meetingBookings(
+  conn: Conn,
+  meetingId: string,
+  studentId?: string,
+): Promise<BookingRow[]> {
+  const ofMeeting = () => {
+    const query = conn<BookingRow>('bookings').where({ meeting_id: meetingId });
+    return studentId === undefined ? query : query.andWhere({ student_id: studentId });
+  };
+  const live = await ofMeeting()
+    .whereNot({ status: 'cancelled' })
     .orderBy([{ column: 'created_at' }, 'id'])
     .limit(MAX_BOOKINGS_SHOWN_PER_MEETING);
+  const cancelled = await ofMeeting()
+    .where({ status: 'cancelled' })
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(MAX_BOOKINGS_SHOWN_PER_MEETING - live.length);
+  return [...live, ...cancelled].sort(
+    (a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id),
+  );
 }
 
 /** Capacity is at most 50; the rest of the bound is room for cancelled bookings. */

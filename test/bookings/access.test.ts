@@ -1,6 +1,7 @@
 // Who may see and do what with a booking, join tokens and their window, and
 // the in-app notifications a booking produces.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { requireTimeSkipping } from '../support/devserver';
 import { decodeJwt } from 'jose';
 import { createAdmin, register, type Session } from '../support/api';
@@ -62,6 +63,49 @@ describe('access to bookings', () => {
     assert.deepEqual(
       teacherList.body.data.map((b: any) => b.id),
       [booking.id],
+    );
+  });
+
+  it('when a seat was booked and cancelled hundreds of times, then the meeting still shows its live booking to its teacher, an admin and its student', async () => {
+    const { teacher, student } = await cast(harness.api);
+    const meeting = await publishSlot(harness, teacher, { capacity: 1 });
+    const first = await bookOk(harness, student, meeting.id);
+    const cancelled = await harness.api.request('POST', `/api/v1/bookings/${first.id}/cancel`, {
+      token: student.token,
+      body: {},
+    });
+    assert.equal(cancelled.status, 200, cancelled.text);
+    // More cancelled bookings than a meeting shows, older than the one that holds the seat.
+    const row = await harness.api.db('bookings').where({ id: first.id }).first();
+    const earlier = Array.from({ length: 250 }, (_, i) => ({
+      ...row,
+      id: randomUUID(),
+      created_at: new Date(row.created_at.getTime() - (i + 1) * 1_000),
+    }));
+    await harness.api.db.batchInsert('bookings', earlier, 100);
+    const other = (await cast(harness.api)).student;
+    const live = await bookOk(harness, other, meeting.id);
+
+    for (const who of [teacher, admin]) {
+      const response = await harness.api.request('GET', `/api/v1/meetings/${meeting.id}`, {
+        token: who.token,
+      });
+      assert.equal(response.status, 200, response.text);
+      assert.equal(response.body.bookings.length, 200);
+      assert.ok(
+        response.body.bookings.some((b: { id: string; status: string }) => b.id === live.id),
+        'the live booking is shown',
+      );
+      assert.ok(
+        response.body.bookings.some((b: { id: string }) => b.id === first.id),
+        'the latest cancelled one is',
+      );
+    }
+    const own = await harness.api.request('GET', `/api/v1/meetings/${meeting.id}`, { token: other.token });
+    assert.equal(own.status, 200, own.text);
+    assert.deepEqual(
+      own.body.bookings.map((b: { id: string }) => b.id),
+      [live.id],
     );
   });
 
