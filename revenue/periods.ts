@@ -63,8 +63,8 @@ export function nextPeriod(start: Date, groupBy: GroupBy): Date {
 }
 
 /**
- * The series' range from the query: `to` defaults to now, `from` to
- * DEFAULT_SPAN before `to`. Refused (validation_error) when from >= to or
+ * The series' range from the query: `to` defaults to now, `from` to the
+ * start of the period DEFAULT_SPAN before `to`. Refused (validation_error) when from >= to or
  * when the range holds more than MAX_PERIODS periods.
  */
 export function seriesRange(
@@ -73,7 +73,8 @@ export function seriesRange(
 ): SeriesRange {
   const { groupBy } = query;
   const to = query.to ?? now;
-  const from = query.from ?? defaultFrom(to, groupBy);
+  // By default whole periods: a first one counted from its middle would chart as a low one.
+  const from = query.from ?? periodStart(defaultFrom(to, groupBy), groupBy);
   if (from.getTime() >= to.getTime()) {
     throw new ValidationError('invalid query', [{ path: 'query.from', message: 'must be before to' }]);
   }

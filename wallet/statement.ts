@@ -20,8 +20,9 @@ export interface StatementLine {
 export interface StatementFilters {
   type?: StatementLine['type'] | undefined;
   status?: StatementLine['status'] | undefined;
-  from?: Date | undefined;
-  to?: Date | undefined;
+  /** ISO-8601 times, compared by PostgreSQL to the microsecond as it keeps them (a Date keeps milliseconds). */
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 interface LineRow {

@@ -17,7 +17,7 @@ const RevenueQuery = z
         description: `Adds \`series\`: one entry per UTC day, ISO week (from Monday) or calendar month meeting [from, to), empty periods at zero; at most ${MAX_PERIODS} periods`,
       }),
     from: IsoTimestamp.optional().openapi({
-      description: `Start of the series, inclusive (with groupBy only). Default: ${DEFAULT_SPAN.day.days} days (day), ${DEFAULT_SPAN.week.days! / 7} weeks (week) or ${DEFAULT_SPAN.month.months} months (month) before to`,
+      description: `Start of the series, inclusive (with groupBy only). Default: ${DEFAULT_SPAN.day.days} days (day), ${DEFAULT_SPAN.week.days! / 7} weeks (week) or ${DEFAULT_SPAN.month.months} months (month) before to, from the start of that period`,
     }),
     to: IsoTimestamp.optional().openapi({
       description: 'End of the series, exclusive (with groupBy only). Default: now',

@@ -93,10 +93,12 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       contentTypes: ['application/json', 'text/csv'],
     },
     handler: async ({ user, query, req }) => {
+      periodOf(query); // from before to, to the microsecond
       const filters: StatementFilters = {
         type: query.type,
         status: query.status,
-        ...periodOf(query),
+        from: query.from,
+        to: query.to,
       };
       const accountId = walletAccountId(user);
       const wantsCsv =

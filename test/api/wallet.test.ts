@@ -84,6 +84,32 @@ describe('wallet API', () => {
     assert.deepEqual(future.body.data, []);
   });
 
+  it('when a period’s bounds are given to the microsecond, then a line one microsecond inside them is in it and one at its end is not', async () => {
+    const student = await register(api, 'student');
+    await depositTo(api, student, 10);
+    const statement = await api.request('GET', '/api/v1/wallet/transactions', { token: student.token });
+    const [line] = await api
+      .db('transactions')
+      .where({ id: statement.body.data[0].id })
+      .select(
+        api.db.raw(`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at`),
+        api.db.raw(
+          `to_char((created_at + interval '1 microsecond') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as just_after`,
+        ),
+      );
+    const amounts = async (from: string, to: string) => {
+      const response = await api.request(
+        'GET',
+        `/api/v1/wallet/transactions?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+        { token: student.token },
+      );
+      assert.equal(response.status, 200, response.text);
+      return response.body.data.map((l: { amount: number }) => l.amount);
+    };
+    assert.deepEqual(await amounts(line.at, line.just_after), [10]);
+    assert.deepEqual(await amounts('2000-01-01T00:00:00Z', line.at), []);
+  });
+
   it('when a listing is asked for a period whose from is not before its to, then 400 names from, and a real period answers 200', async () => {
     const student = await register(api, 'student');
     const teacher = await register(api, 'teacher');

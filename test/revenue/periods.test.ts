@@ -45,7 +45,7 @@ describe('revenue periods', () => {
     );
   });
 
-  it('when a range is asked for, then its periods are every start from the one holding from to the last before to; defaults reach back from to', () => {
+  it('when a range is asked for, then its periods are every start from the one holding from to the last before to; defaults reach back from to to the start of a whole period', () => {
     const range = seriesRange(
       { from: iso('2026-01-30T10:00:00Z'), to: iso('2026-04-01T00:00:00Z'), groupBy: 'month' },
       new Date(),
@@ -57,9 +57,10 @@ describe('revenue periods', () => {
     const now = iso('2026-05-20T08:00:00Z');
     const daily = seriesRange({ groupBy: 'day' }, now);
     assert.equal(daily.to, now);
-    assert.equal(daily.from.toISOString(), '2026-04-20T08:00:00.000Z');
+    assert.equal(daily.from.toISOString(), '2026-04-20T00:00:00.000Z');
     assert.equal(daily.periods.length, 31);
-    assert.equal(seriesRange({ groupBy: 'month' }, now).from.toISOString(), '2025-05-20T08:00:00.000Z');
+    assert.equal(seriesRange({ groupBy: 'month' }, now).from.toISOString(), '2025-05-01T00:00:00.000Z');
+    assert.equal(seriesRange({ groupBy: 'week' }, now).from.getUTCDay(), 1); // weeks start on Monday
     assert.equal(requestedSeries({}, now), undefined);
   });
 

@@ -163,7 +163,7 @@ describe('revenue API', () => {
     assert.ok(report.ok, formatAuditReport(report));
   });
 
-  it('when groupBy comes without from and to, then the series covers the default span up to now, every period present', async () => {
+  it('when groupBy comes without from and to, then the series covers the default span up to now from the start of its first period, every period present', async () => {
     const now = Date.now();
     for (const [groupBy, days] of [
       ['day', 30],
@@ -175,9 +175,15 @@ describe('revenue API', () => {
       assert.equal(response.status, 200, response.text);
       const { from, to } = response.body.seriesRange;
       assert.ok(Math.abs(Date.parse(to) - now) < 60_000, 'to is now');
-      assert.equal(Date.parse(to) - Date.parse(from), days * DAY);
-      const expectedPeriods = groupBy === 'day' ? 31 : 13;
-      assert.ok([expectedPeriods - 1, expectedPeriods].includes(response.body.series.length), groupBy);
+      // The span back from to, then back to where that period starts (a UTC midnight; a Monday's).
+      const spanStart = Date.parse(to) - days * DAY;
+      assert.ok(
+        Date.parse(from) <= spanStart && Date.parse(from) > spanStart - (groupBy === 'day' ? 1 : 7) * DAY,
+      );
+      assert.equal(from.slice(11), '00:00:00.000Z');
+      if (groupBy === 'week') assert.equal(new Date(from).getUTCDay(), 1);
+      assert.equal(response.body.series[0].period, from);
+      assert.equal(response.body.series.length, groupBy === 'day' ? 31 : 13, groupBy);
       assert.ok(
         response.body.series.every((p: any) => p.earnings === 0 && p.refunds === 0 && p.withdrawals === 0),
       );
