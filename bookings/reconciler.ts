@@ -3,8 +3,14 @@
 // request dies in between, or Temporal was unreachable, the booking's row
 // still says `workflow_started = false`; this reconciler claims such rows
 // (FOR UPDATE SKIP LOCKED, so several workers share the work) and starts
-// their workflows from the row. Starting twice is harmless: one id, a reuse
-// policy that rejects duplicates.
+// their workflows from the row. Starting twice is harmless: one id, one run
+// at a time, and a run that settled its booking is never started again.
+//
+// Bookings whose money is still held six hours after their class (or their
+// dispute window) ended get their workflows started again too: a run stopped
+// (terminated by support staff, or lost with Temporal's state) is replaced by
+// one that takes over from the row. A review waits for an admin, whose
+// decision starts such a run.
 //
 // Withdrawals get the same: one whose request died before starting its
 // workflow has it started here.
@@ -18,7 +24,12 @@ import type { Db } from '../db/knex';
 import type { Clock } from '../domain/clock';
 import { meetingCanceller } from '../domain/cancellation';
 import { DomainError } from '../domain/errors';
-import { overdueHeldBookings, uncancelledBookingsOfCancelledMeetings, type BookingRow } from './repository';
+import {
+  overdueHeldBookings,
+  overdueReleases,
+  uncancelledBookingsOfCancelledMeetings,
+  type BookingRow,
+} from './repository';
 import { startUnstartedWorkflows } from '../db/workflow-started';
 import { failStaleEmails } from '../notifications/email-queue';
 import { WorkflowGoneError, type BookingWorkflows } from './workflow-gateway';
@@ -74,14 +85,15 @@ export async function reconcileBookings(
   });
   if (started > 0) deps.logger.info({ started }, 'reconciler started booking workflows');
 
-  // Classes over for a while whose money is still held: start their workflows again (a
-  // no-op where one exists); a new one finalises at once from the stored LiveKit events.
+  // Classes over for a while whose money is still held, unjudged or released pending a dispute
+  // window long closed: start their workflows again (a no-op where one runs). A new run
+  // finalises at once from the stored LiveKit events, or releases the money.
   let overdueRestarted = 0;
-  for (const booking of await overdueHeldBookings(
-    deps.db,
-    new Date(now.getTime() - OVERDUE_AFTER_MS),
-    BATCH,
-  )) {
+  const overdueBefore = new Date(now.getTime() - OVERDUE_AFTER_MS);
+  for (const booking of [
+    ...(await overdueHeldBookings(deps.db, overdueBefore, BATCH)),
+    ...(await overdueReleases(deps.db, overdueBefore, BATCH)),
+  ]) {
     try {
       await deps.workflows.start(booking);
       overdueRestarted++;

@@ -386,6 +386,21 @@ export async function overdueHeldBookings(
     .limit(limit);
 }
 
+/** Held in a dispute window that closed before `closedBefore` (each by its own policy's window). */
+export async function overdueReleases(conn: Conn, closedBefore: Date, limit: number): Promise<BookingRow[]> {
+  return (
+    conn<BookingRow>('bookings')
+      .where({ settlement: 'held', status: 'completed' })
+      // The first bound takes the index; the window is never negative.
+      .andWhere('ends_at', '<', closedBefore)
+      .andWhereRaw(`ends_at + make_interval(hours => (policy->>'disputeWindowHours')::int) < ?`, [
+        closedBefore,
+      ])
+      .orderBy('ends_at')
+      .limit(limit)
+  );
+}
+
 /**
  * Live bookings of cancelled meetings whose cancellation did not get through.
  * A meeting is cancelled only before its start, so its bookings are owed a full

@@ -503,18 +503,27 @@ export async function resolveReview(
   const booking = await findBooking(deps.db, bookingId);
   if (booking === undefined) throw new NotFoundError('booking');
   try {
-    await deps.workflows.resolve(bookingId, {
-      adminId: admin.id,
-      review: input.review,
-      ...(input.note === undefined ? {} : { note: input.note }),
-    });
+    // A review whose run stopped (terminated, or lost with Temporal's state) gets a run that
+    // takes the review over, and hears the decision.
+    await withRunningWorkflow(
+      deps,
+      booking,
+      () =>
+        deps.workflows.resolve(bookingId, {
+          adminId: admin.id,
+          review: input.review,
+          ...(input.note === undefined ? {} : { note: input.note }),
+        }),
+      'not_in_review',
+    );
   } catch (error) {
-    if (!(error instanceof WorkflowGoneError)) throw error;
+    if (!(error instanceof ConflictError && error.code === 'not_in_review')) throw error;
+    // Its run finished: resolved by another admin meanwhile, or never in review.
     const now = await findBooking(deps.db, bookingId);
     if (now?.resolved_by !== null && now?.resolved_by !== undefined) {
       throw new ConflictError('already_resolved', 'this review is already resolved');
     }
-    throw new ConflictError('not_in_review', `the booking is ${now?.status ?? booking.status}`);
+    throw error;
   }
   const [view] = await bookingViews(deps.db, deps.workflowLinks, admin, [
     (await findBooking(deps.db, bookingId))!,
@@ -543,8 +552,8 @@ async function withRunningWorkflow<T>(
     throw new ConflictError(code, `the booking is ${current?.status ?? booking.status}`);
   }
   // Its money is still held, so its workflow should be running: never started (a crash before
-  // the start), lost with Temporal's state, or stopped by support staff before finalisation.
-  // Starting it is harmless when it runs (one id) or settled it; then the update is asked again.
+  // the start), lost with Temporal's state, or stopped by support staff. A new run takes over
+  // from the row; starting is harmless when one runs (one id). Then the update is asked again.
   await startWorkflows(deps, [current]);
   try {
     return await update();

@@ -262,7 +262,8 @@ export interface FinalisationStepInput {
   bookingId: string;
   status: 'completed' | 'requires_manual_review';
   outcome: Outcome;
-  attendance: StoredAttendance;
+  /** Absent from a resumed run's dispute: the attendance recorded at the finalisation stands. */
+  attendance?: StoredAttendance;
   dispute?: { reason: string };
 }
 
@@ -271,10 +272,12 @@ export async function recordFinalisationStep(deps: StepDeps, input: Finalisation
   await deps.db.transaction(async (trx) => {
     const booking = await lockedBooking(trx, input.bookingId);
     if (booking.settlement !== 'held' || booking.status === input.status) return; // recorded before
+    const attendance = input.attendance ?? booking.attendance;
+    assert(attendance !== null, `booking ${booking.id} has no attendance recorded to keep`);
     const changed = await recordFinalisationRow(trx, booking.id, {
       status: input.status,
       outcome: input.outcome,
-      attendance: input.attendance,
+      attendance,
       ...(input.dispute === undefined ? {} : { disputeReason: input.dispute.reason }),
     });
     assert(changed, `booking ${booking.id} could not move to ${input.status} from ${booking.status}`);
@@ -288,7 +291,7 @@ export async function recordFinalisationStep(deps: StepDeps, input: Finalisation
           payload: {
             ...bookingFacts(booking),
             outcome: input.outcome,
-            attendance: attendanceSummary(input.attendance),
+            attendance: attendanceSummary(attendance),
           },
         }),
       );

@@ -22,6 +22,7 @@ import {
   disputeBookingUpdate,
   resolveReviewUpdate,
   type BookingOutcome,
+  type BookingResume,
   type BookingState,
   type BookingWorkflowInput,
   type CancelRequest,
@@ -46,26 +47,36 @@ export function workflowInputOf(booking: BookingRow, closeRoom: boolean): Bookin
     endsAt: booking.ends_at.toISOString(),
     policy: booking.policy,
     closeRoom,
+    ...resumeOf(booking),
   };
+}
+
+/** A booking already judged takes its run over where its row stands (absent otherwise: the input is as ever). */
+function resumeOf(booking: BookingRow): { resume: BookingResume } | undefined {
+  if (booking.settlement !== 'held') return undefined;
+  if (booking.status === 'requires_manual_review') return { resume: { phase: 'review' } };
+  if (booking.status === 'completed' && booking.outcome !== null) {
+    return { resume: { phase: 'dispute_window', outcome: booking.outcome } };
+  }
+  return undefined;
 }
 
 /**
  * One run at a time, and a run that completed (the booking settled) is never
- * started again. A run that failed or was terminated (by support staff) is
- * started again from the row while the class is not yet finalised: a fresh
- * run does what the stopped one had left (opening, attendance from the stored
- * LiveKit events, a cancellation sent again), with the same idempotent steps,
- * so the money is not held for ever. Past finalisation (the dispute window, a
- * review) a fresh run would judge the class again instead of resuming, so
- * there the id stays taken.
+ * started again. A run that failed or was terminated (by support staff) while
+ * the money was held is started again from the row, so the money is not held
+ * for ever: before the class was judged, the new run does what the stopped one
+ * had left (opening, attendance from the stored LiveKit events, a cancellation
+ * sent again) through the same idempotent steps; after, it takes over the
+ * dispute window or the review (`resume`).
  */
 function reusePolicyFor(booking: BookingRow): WorkflowIdReusePolicy {
-  return isBeforeFinalisation(booking)
+  return booking.settlement === 'held'
     ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
     : WorkflowIdReusePolicy.REJECT_DUPLICATE;
 }
 
-/** Money held and the class not yet judged: a stopped run of such a booking is started again. */
+/** Money held and the class not yet judged: LiveKit's events still count for it. */
 export function isBeforeFinalisation(booking: Pick<BookingRow, 'status' | 'settlement'>): boolean {
   return booking.settlement === 'held' && (booking.status === 'confirmed' || booking.status === 'open');
 }

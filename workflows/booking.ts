@@ -8,6 +8,10 @@
 //                                                           low attendance: refund -------+
 //                                                           no-show: review --(admin)--> settled
 //
+// A run started for a booking already judged, whose earlier run stopped
+// (terminated, or lost with Temporal's state), takes over its dispute window
+// or its review where the row says it is (`input.resume`).
+//
 // Every decision (cancellation terms, attendance, settlement) is taken here,
 // with the pure rules of domain/ and the policy carried in the input, so a
 // cancel racing the opening or the finalisation has exactly one outcome.
@@ -31,7 +35,7 @@ import {
   type Attendance,
   type PresenceEvent,
 } from '../domain/attendance';
-import type { BookingStatus } from '../domain/booking';
+import type { BookingStatus, Outcome } from '../domain/booking';
 import { cancellationTerms, refundPercentOf, type MeetingCanceller } from '../domain/cancellation';
 import {
   decideAtFinalisation,
@@ -55,6 +59,7 @@ import {
   resolveReviewUpdate,
   type BookingOutcome,
   type BookingPhase,
+  type BookingResume,
   type BookingState,
   type BookingWorkflowInput,
   type CancelRequest,
@@ -137,6 +142,7 @@ class Booking {
   async run(): Promise<BookingOutcome> {
     const { input } = this;
     const { policy } = input;
+    if (input.resume !== undefined) return this.resumeJudged(input.resume);
 
     // 1. Until the class opens, unless it is cancelled first.
     await waitUntil(() => this.cancellation !== undefined, this.openAtMs, 'until the class opens');
@@ -228,24 +234,12 @@ class Booking {
         outcome: decision.outcome,
         attendance: evidence,
       });
-      this.setStatus('completed');
-      this.phase = 'dispute_window';
-      this.nextDeadlineMs = Date.now() + policy.disputeWindowHours * HOUR_MS;
-      await waitUntil(() => this.dispute !== undefined, this.nextDeadlineMs, 'dispute window');
-      if (this.dispute === undefined) {
-        // The window is closed from here on: a dispute arriving during the release is refused.
-        this.phase = 'finalising';
-        return this.settle(planRelease(input.price, policy.teacherSharePercent, decision.outcome), {
-          attendance: evidence,
-        });
-      }
-      await recordFinalisation({
-        bookingId: input.bookingId,
-        status: 'requires_manual_review',
-        outcome: 'disputed',
-        attendance: evidence,
-        dispute: { reason: this.dispute.reason },
-      });
+      const released = await this.disputeWindow(
+        Date.now() + policy.disputeWindowHours * HOUR_MS,
+        decision.outcome,
+        evidence,
+      );
+      if (released !== undefined) return released;
     } else {
       await recordFinalisation({
         bookingId: input.bookingId,
@@ -255,8 +249,44 @@ class Booking {
       });
     }
     this.mail.request(); // review required
+    return this.review();
+  }
 
-    // 4. Review: the money stays held until an admin decides; admins are reminded meanwhile.
+  /**
+   * The student may dispute until `closesAtMs`: then the release, or, disputed,
+   * undefined once the review is recorded. Without `evidence` (a resumed run)
+   * the attendance recorded at the finalisation stands.
+   */
+  private async disputeWindow(
+    closesAtMs: number,
+    outcome: Outcome,
+    evidence: AttendanceEvidence | undefined,
+  ): Promise<BookingOutcome | undefined> {
+    const { input } = this;
+    const attendance = evidence === undefined ? {} : { attendance: evidence };
+    this.setStatus('completed');
+    this.phase = 'dispute_window';
+    this.nextDeadlineMs = closesAtMs;
+    await waitUntil(() => this.dispute !== undefined, this.nextDeadlineMs, 'dispute window');
+    if (this.dispute === undefined) {
+      // The window is closed from here on: a dispute arriving during the release is refused.
+      this.phase = 'finalising';
+      return this.settle(planRelease(input.price, input.policy.teacherSharePercent, outcome), attendance);
+    }
+    await recordFinalisation({
+      bookingId: input.bookingId,
+      status: 'requires_manual_review',
+      outcome: 'disputed',
+      ...attendance,
+      dispute: { reason: this.dispute.reason },
+    });
+    return undefined;
+  }
+
+  /** 4. Review: the money stays held until an admin decides; admins are reminded meanwhile. */
+  private async review(): Promise<BookingOutcome> {
+    const { input } = this;
+    const { policy } = input;
     this.phase = 'review';
     this.setStatus('requires_manual_review');
     for (let reminder = 1; reminder <= MAX_REVIEW_REMINDERS; reminder++) {
@@ -271,6 +301,23 @@ class Booking {
     return this.settle(planReviewDecision(input.price, policy.teacherSharePercent, review), {
       resolution: { adminId, note: note ?? null },
     });
+  }
+
+  /**
+   * A run started for a booking whose class was judged by a run that stopped:
+   * it takes over the dispute window or the review where the row says it is.
+   */
+  private async resumeJudged(resume: BookingResume): Promise<BookingOutcome> {
+    this.nextDeadlineMs = null;
+    if (resume.phase === 'dispute_window') {
+      // The stopped run's window closed at the latest this long after the finalisation time
+      // (earlier when the room finished first): the student keeps at least the whole window.
+      const closesAtMs = this.finaliseAtMs + this.input.policy.disputeWindowHours * HOUR_MS;
+      const released = await this.disputeWindow(closesAtMs, resume.outcome, undefined);
+      if (released !== undefined) return released;
+      this.mail.request(); // review required
+    }
+    return this.review();
   }
 
   private async settle(

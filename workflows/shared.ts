@@ -100,7 +100,20 @@ export interface BookingWorkflowInput {
   policy: BookingPolicy;
   /** Close the LiveKit room at finalisation (LIVEKIT_URL was configured). */
   closeRoom: boolean;
+  /**
+   * Set when the class was judged already and the run that judged it stopped
+   * (terminated by support staff, or lost with Temporal's state): this run
+   * takes over where the booking stands instead of judging the class again.
+   */
+  resume?: BookingResume;
 }
+
+/** Where a run started for a judged booking takes over, from the booking's row. */
+export type BookingResume =
+  /** Released to the teacher once the dispute window closes, unless the student disputes. */
+  | { phase: 'dispute_window'; outcome: Outcome }
+  /** Waiting for an admin's decision. */
+  | { phase: 'review' };
 
 /**
  * Events one booking keeps: a bound on its state, so a reconnect storm cannot

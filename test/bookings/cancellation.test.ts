@@ -2,6 +2,8 @@
 // decided by the booking's workflow and answered to the HTTP caller.
 import assert from 'node:assert/strict';
 import { requireTimeSkipping } from '../support/devserver';
+import pino from 'pino';
+import { reconcileBookings } from '../../bookings/reconciler';
 import { createAdmin, register, type Session } from '../support/api';
 import {
   assertAuditClean,
@@ -16,6 +18,7 @@ import {
   startBookingHarness,
   untilPhase,
   walletOf,
+  workflowOf,
   type BookingHarness,
 } from '../support/bookings';
 
@@ -282,6 +285,63 @@ describe('disputes within the dispute window', () => {
     });
     assert.equal(second.status, 409, second.text);
     assert.equal(second.body.error.code, 'not_disputable');
+  });
+
+  describe('when the run was terminated (support staff) in the window', () => {
+    it('when the student disputes, then a new run takes the dispute to review, and an admin’s decision settles it', async () => {
+      const { teacher, student, booking } = await attendedClass();
+      await workflowOf(harness, booking.id).terminate('support staff');
+      const disputed = await harness.api.request('POST', `/api/v1/bookings/${booking.id}/dispute`, {
+        token: student.token,
+        body: { reason: 'the teacher was not there' },
+      });
+      assert.equal(disputed.status, 200, disputed.text);
+      assert.deepEqual(
+        [disputed.body.status, disputed.body.outcome, disputed.body.settlement],
+        ['requires_manual_review', 'disputed', 'held'],
+      );
+      // The attendance the stopped run recorded stands.
+      assert.equal(disputed.body.attendance.percent, 100);
+
+      const resolved = await harness.api.request('POST', `/api/v1/admin/reviews/${booking.id}/resolve`, {
+        token: admin.token,
+        body: { decision: 'partial', refundPercent: 50 },
+      });
+      assert.equal(resolved.status, 200, resolved.text);
+      assert.deepEqual(resolved.body.amounts, { refunded: 500, teacher: 150, platform: 350 });
+      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 150);
+      assert.deepEqual(await walletOf(harness.api, student.user.id), {
+        available: 1_500,
+        held: 0,
+        total: 1_500,
+      });
+      await assertAuditClean(harness.api);
+    });
+
+    it('when nobody acts, then the reconciler starts a new run six hours after the window closed, and it releases the money', async () => {
+      const { teacher, booking } = await attendedClass();
+      await workflowOf(harness, booking.id).terminate('support staff');
+      const reconcile = () =>
+        reconcileBookings({
+          db: harness.api.db,
+          clock: harness.clock,
+          workflows: harness.api.platform.bookingWorkflows,
+          logger: pino({ level: 'silent' }),
+        });
+      await harness.skip(24 * HOUR_MS);
+      await reconcile();
+      // The window is not long closed yet: nothing started it again.
+      assert.equal((await workflowOf(harness, booking.id).describe()).status.name, 'TERMINATED');
+      await harness.skip(7 * HOUR_MS);
+      assert.ok((await reconcile()).overdueRestarted >= 1);
+      const outcome = await settled(harness, booking.id);
+      assert.deepEqual(
+        [outcome.status, outcome.settlement, outcome.outcome],
+        ['completed', 'released', 'attended'],
+      );
+      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
+      await assertAuditClean(harness.api);
+    });
   });
 
   it('when the window passes without a dispute, then the money is released, and a late dispute is 409', async () => {

@@ -22,6 +22,7 @@ import {
   bookOk,
   cast,
   earningsOf,
+  finishRoom,
   publishSlot,
   settled,
   startBookingHarness,
@@ -187,7 +188,7 @@ describe('recovery and repetition', () => {
     });
   });
 
-  describe('a booking whose run was terminated (support staff) before its class was judged', () => {
+  describe('a booking whose run was terminated (support staff)', () => {
     async function terminated(price: number) {
       const { teacher, student } = await cast(harness.api);
       const meeting = await publishSlot(harness, teacher, { price });
@@ -225,6 +226,37 @@ describe('recovery and repetition', () => {
       const outcome = await settled(harness, bookingId);
       assert.equal(outcome.outcome, 'attended');
       assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
+      await assertAuditClean(harness.api);
+    });
+
+    it('when it waits in review, then an admin’s decision starts a run that takes the review over and carries the decision out', async function () {
+      requireTimeSkipping(this, harness?.env);
+      const { teacher, student } = await cast(harness.api);
+      const meeting = await publishSlot(harness, teacher, { price: 1_000 });
+      const { id: bookingId } = await bookOk(harness, student, meeting.id);
+      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+      await attend(harness, meeting, teacher.user.id, 0, 60); // the student never came
+      await finishRoom(harness, meeting);
+      await untilPhase(harness, bookingId, 'review');
+      await workflowOf(harness, bookingId).terminate('support staff');
+
+      const resolved = await harness.api.request('POST', `/api/v1/admin/reviews/${bookingId}/resolve`, {
+        token: admin.token,
+        body: { decision: 'refund', note: 'after the run was stopped' },
+      });
+      assert.equal(resolved.status, 200, resolved.text);
+      assert.deepEqual([resolved.body.status, resolved.body.settlement], ['completed', 'refunded']);
+      assert.deepEqual(await walletOf(harness.api, student.user.id), {
+        available: 10_000,
+        held: 0,
+        total: 10_000,
+      });
+      const again = await harness.api.request('POST', `/api/v1/admin/reviews/${bookingId}/resolve`, {
+        token: admin.token,
+        body: { decision: 'release' },
+      });
+      assert.equal(again.status, 409, again.text);
+      assert.equal(again.body.error.code, 'already_resolved');
       await assertAuditClean(harness.api);
     });
 

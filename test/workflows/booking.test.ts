@@ -12,6 +12,7 @@ import {
   attendanceEventSignal,
   bookingStateQuery,
   cancelBookingUpdate,
+  disputeBookingUpdate,
   resolveReviewUpdate,
   type BookingOutcome,
   type BookingWorkflowInput,
@@ -446,5 +447,95 @@ describe('booking workflow', () => {
     assert.equal(calls.recordFinalisation, 1);
     assert.equal(calls.notifyReviewReminder, 2);
     await replayAndKeep(handle, 'booking-review-v4');
+  });
+
+  describe('a run started to take over a judged booking (its earlier run stopped)', () => {
+    const HOUR_MS = 60 * MINUTE_MS;
+
+    it('when it takes over a review, then it waits for the admin without opening or judging the class again, and settles as decided', async function () {
+      requireTimeSkipping(this, env);
+      const { activities, calls } = fakeActivities();
+      const input = bookingInput(await now(), { startsInMs: -3 * HOUR_MS, resume: { phase: 'review' } });
+      const { handle, outcome } = await run(input, activities, async (h) => {
+        await eventually(
+          async () => ((await h.query(bookingStateQuery)).phase === 'review' ? true : undefined),
+          'the review taken over',
+        );
+        const decided = await h.executeUpdate(resolveReviewUpdate, {
+          args: [{ adminId: 'admin-1', review: { decision: 'refund' } }],
+        });
+        assert.equal(decided.outcome, 'admin_refund');
+      });
+      assert.equal(outcome.settlement, 'refunded');
+      assert.deepEqual(outcome.amounts, { refunded: 1_001, teacher: 0, platform: 0 });
+      assert.equal(calls.openBooking, 0);
+      assert.equal(calls.finalisationFacts, 0);
+      assert.equal(calls.recordFinalisation, 0);
+      assert.equal(calls.settleBooking, 1);
+      await replayAndKeep(handle, 'booking-resumed-review-v1');
+    });
+
+    it('when it takes over a dispute window and nobody disputes, then it releases when the window closes, the whole window after the finalisation time', async function () {
+      requireTimeSkipping(this, env);
+      const { activities, calls } = fakeActivities();
+      const policy = { ...DEFAULT_POLICY, disputeWindowHours: 24 };
+      const input = bookingInput(await now(), {
+        startsInMs: -3 * HOUR_MS,
+        policy,
+        resume: { phase: 'dispute_window', outcome: 'attended' },
+      });
+      const closesAtMs = Date.parse(input.endsAt) + (policy.endGraceMinutes * MINUTE_MS + 24 * HOUR_MS);
+      const { handle, outcome } = await run(input, activities, async (h) => {
+        const state = await h.query(bookingStateQuery);
+        assert.equal(state.phase, 'dispute_window');
+        assert.equal(state.nextDeadline, new Date(closesAtMs).toISOString());
+      });
+      assert.deepEqual(
+        [outcome.status, outcome.settlement, outcome.outcome],
+        ['completed', 'released', 'attended'],
+      );
+      assert.equal(calls.openBooking, 0);
+      assert.equal(calls.settled.length, 1);
+      assert.equal(calls.settled[0]!.attendance, undefined, 'the attendance recorded before stands');
+      assert.ok((await now()) >= closesAtMs);
+      await replayAndKeep(handle, 'booking-resumed-dispute-window-v1');
+    });
+
+    it('when it takes over a dispute window and the student disputes, then the review is recorded with the attendance kept, and waits for an admin', async function () {
+      requireTimeSkipping(this, env);
+      const recorded: unknown[] = [];
+      const { activities } = fakeActivities({
+        recordFinalisation: async (finalisation) => {
+          recorded.push(finalisation);
+        },
+      });
+      const input = bookingInput(await now(), {
+        startsInMs: -3 * HOUR_MS,
+        policy: { ...DEFAULT_POLICY, disputeWindowHours: 24 },
+        resume: { phase: 'dispute_window', outcome: 'attended' },
+      });
+      const { outcome } = await run(input, activities, async (h) => {
+        await eventually(
+          async () => ((await h.query(bookingStateQuery)).phase === 'dispute_window' ? true : undefined),
+          'the window taken over',
+        );
+        const state = await h.executeUpdate(disputeBookingUpdate, {
+          args: [{ studentId: input.studentId, reason: 'the class ended early' }],
+        });
+        assert.equal(state.phase, 'review');
+        await h.executeUpdate(resolveReviewUpdate, {
+          args: [{ adminId: 'admin-1', review: { decision: 'release' } }],
+        });
+      });
+      assert.deepEqual(recorded, [
+        {
+          bookingId: input.bookingId,
+          status: 'requires_manual_review',
+          outcome: 'disputed',
+          dispute: { reason: 'the class ended early' },
+        },
+      ]);
+      assert.equal(outcome.outcome, 'admin_release');
+    });
   });
 });
