@@ -190,9 +190,12 @@ class ClosablePool {
     if (++this.connections > 1) this.afterListening(client, NOTIFICATIONS_CHANNEL, this.hooks.onReconnect);
     const release = client.release.bind(client);
     client.release = (destroy?: Error | boolean) => {
-      this.handedOut.delete(client);
+      if (!this.handedOut.delete(client)) return; // released already
       release(destroy);
     };
+    // The adapter drops a LISTEN client that ended without releasing it, and the pool would
+    // count it in use for ever: after two losses it was full, and the adapter never listened again.
+    client.once('end', () => client.release(true));
     return client;
   }
 
