@@ -1,9 +1,11 @@
 // The one place errors become HTTP answers. The services' DomainErrors and the
 // HTTP layer's own errors carry their code; body-parser's own errors (malformed
-// JSON, oversized body) are input errors; anything else is a bug: logged, and
-// answered 500 without details.
+// JSON, oversized body) are input errors; the database out of reach (down,
+// restarting, no connection to be had) is 503, to retry; anything else is a
+// bug: logged, and answered 500 without details.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type {} from 'pino-http'; // types req.log
+import { UnavailableError } from '../domain/errors';
 import {
   DomainError,
   HttpError,
@@ -29,6 +31,34 @@ interface LowerLayerError {
 /** Text the database refused to store: NUL, or bytes invalid in its encoding. */
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
+/**
+ * The database out of reach: the socket's own errors, PostgreSQL shutting down
+ * or starting (57P01-57P03), out of connections (53300), connection exceptions
+ * (class 08).
+ */
+const DATABASE_AWAY = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+function isDatabaseAway(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code } = error as LowerLayerError;
+  if (code !== undefined && (DATABASE_AWAY.has(code) || code.startsWith('08'))) return true;
+  // node-postgres (a connection lost mid-query; knex puts the query first) and knex (no connection
+  // within its timeout) say so in words.
+  return (
+    error.name === 'KnexTimeoutError' ||
+    /Connection terminated( unexpectedly| due to connection timeout)?$/.test(error.message)
+  );
+}
+
 export function notFound(): RequestHandler {
   return (_req, _res, next) => next(new NotFoundError('route'));
 }
@@ -37,6 +67,14 @@ export function errorHandler(): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
+      return;
+    }
+    if (isDatabaseAway(error)) {
+      req.log.warn({ err: error }, 'database unavailable');
+      const answer = answerFor(
+        new UnavailableError('the service cannot reach its database; try again shortly'),
+      );
+      res.status(answer.status).setHeader('Retry-After', '5').json(answer.body);
       return;
     }
     const known = toKnownError(error);

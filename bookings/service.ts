@@ -185,8 +185,9 @@ async function createBookings(deps: BookingDeps, student: Student, wanted: Wante
       })),
     );
     if (inserted.length < wanted.length) {
-      const replayed = await replayOf(trx, student, wanted, inserted);
-      if (replayed !== undefined) return { rows: replayed, replay: true };
+      const earlier = await earlierRequestOf(trx, student, wanted, inserted);
+      if (earlier === 'another request') throw new IdempotencyKeyReusedError();
+      if (earlier !== undefined) return { rows: earlier, replay: true };
       throw new ConflictError('already_booked', 'you already hold a booking of this meeting');
     }
     const seated = new Set(
@@ -278,21 +279,28 @@ async function whyNoSeat(trx: Trx, meetingId: string, now: Date): Promise<Confli
 }
 
 /** All wanted bookings exist already, made by this student for these meetings: a replay. */
-async function replayOf(
+/**
+ * Why some bookings were not inserted: an earlier run of this very request (its
+ * rows, to answer again), another request under the same Idempotency-Key
+ * (its answer purged, the key then reused: booking ids derive from the key),
+ * or neither (undefined: the student already holds a booking of a meeting).
+ */
+async function earlierRequestOf(
   trx: Trx,
   student: Student,
   wanted: Wanted[],
   inserted: BookingRow[],
-): Promise<BookingRow[] | undefined> {
-  if (inserted.length > 0) return undefined;
+): Promise<BookingRow[] | 'another request' | undefined> {
   // One query at a time: a transaction is one connection.
   const rows: (BookingRow | undefined)[] = [];
   for (const w of wanted) rows.push(await findBooking(trx, w.bookingId));
-  const same = rows.every(
-    (row, i) =>
-      row !== undefined && row.student_id === student.id && row.meeting_id === wanted[i]!.meeting.id,
+  const sameRequest = (row: BookingRow | undefined, i: number) =>
+    row !== undefined && row.student_id === student.id && row.meeting_id === wanted[i]!.meeting.id;
+  if (inserted.length === 0 && rows.every(sameRequest)) return rows as BookingRow[];
+  const takenByOther = rows.some(
+    (row, i) => row !== undefined && !inserted.some((b) => b.id === row.id) && !sameRequest(row, i),
   );
-  return same ? (rows as BookingRow[]) : undefined;
+  return takenByOther ? 'another request' : undefined;
 }
 
 /**

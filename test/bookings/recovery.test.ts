@@ -539,6 +539,15 @@ describe('recovery and repetition', () => {
     assert.equal(retry.status, 201, retry.text);
     assert.equal(retry.body.id, first.body.id);
     assert.equal((await walletOf(harness.api, student.user.id)).held, 650);
+
+    // The same key for another class, once the first answer is gone: the key's, not a booking's, conflict.
+    const other = await publishSlot(harness, teacher, { price: 300 });
+    await harness.api.db('idempotency_keys').where({ user_id: student.user.id, key }).delete();
+    const reused = await book(harness, student, other.id, { 'Idempotency-Key': key });
+    assert.equal(reused.status, 422, reused.text);
+    assert.equal(reused.body.error.code, 'idempotency_key_reused');
+    assert.equal((await walletOf(harness.api, student.user.id)).held, 650);
+    assert.equal(await count('bookings', { meeting_id: other.id }), 0);
   });
 
   it('when a booking waits in review, then support staff find it by BookingStatus in Temporal', async function () {
