@@ -5,13 +5,15 @@ import { z } from './zod';
 
 /**
  * Statuses any API route can answer whatever it declares: the JSON parser and
- * the strict schemas run before every handler (400, 413), and anything
- * unforeseen is a 500. The auth routes are rate limited (429).
+ * the strict schemas run before every handler (400, 413), the database may
+ * be out of reach (503), and anything unforeseen is a 500. The auth routes
+ * are rate limited (429).
  */
 const EVERY_ROUTE: Record<number, string> = {
   400: 'Invalid input (validation_error): a field, a query parameter, a malformed body',
   413: 'Body too large (payload_too_large)',
   500: 'Unexpected failure (internal); retrying may help, the request itself was fine',
+  503: 'The database cannot be reached (unavailable); retry after Retry-After',
 };
 const RATE_LIMITED: Record<number, string> = { 429: 'Too many requests (rate_limited)' };
 
