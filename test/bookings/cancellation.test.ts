@@ -18,6 +18,7 @@ import {
   startBookingHarness,
   untilPhase,
   walletOf,
+  terminateWhenIdle,
   workflowOf,
   type BookingHarness,
 } from '../support/bookings';
@@ -290,7 +291,7 @@ describe('disputes within the dispute window', () => {
   describe('when the run was terminated (support staff) in the window', () => {
     it('when the student disputes, then a new run takes the dispute to review, and an admin’s decision settles it', async () => {
       const { teacher, student, booking } = await attendedClass();
-      await workflowOf(harness, booking.id).terminate('support staff');
+      await terminateWhenIdle(harness, booking.id);
       const disputed = await harness.api.request('POST', `/api/v1/bookings/${booking.id}/dispute`, {
         token: student.token,
         body: { reason: 'the teacher was not there' },
@@ -320,7 +321,7 @@ describe('disputes within the dispute window', () => {
 
     it('when nobody acts, then the reconciler starts a new run six hours after the window closed, and it releases the money', async () => {
       const { teacher, booking } = await attendedClass();
-      await workflowOf(harness, booking.id).terminate('support staff');
+      await terminateWhenIdle(harness, booking.id);
       const reconcile = () =>
         reconcileBookings({
           db: harness.api.db,

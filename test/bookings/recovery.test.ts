@@ -28,6 +28,7 @@ import {
   startBookingHarness,
   untilPhase,
   walletOf,
+  terminateWhenIdle,
   workflowOf,
   type BookingHarness,
 } from '../support/bookings';
@@ -66,6 +67,21 @@ describe('recovery and repetition', () => {
       livekit: new LiveKit({ url: undefined, apiKey: 'devkey', apiSecret: 'secret' }),
       logger: silent,
     });
+
+  /** Both attend the whole class, LiveKit telling at its end; it settles once as attended. */
+  async function attendedToTheEnd(
+    people: { teacher: Session; student: Session },
+    meeting: { id: string; startsAt: string; endsAt: string },
+    bookingId: string,
+  ): Promise<void> {
+    await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
+    await attend(harness, meeting, people.teacher.user.id, 0, 60);
+    await attend(harness, meeting, people.student.user.id, 0, 60);
+    const outcome = await settled(harness, bookingId);
+    assert.equal(outcome.outcome, 'attended');
+    assert.equal((await earningsOf(harness.api, people.teacher.user.id)).available, 300);
+    await assertAuditClean(harness.api);
+  }
 
   async function count(table: string, where: Record<string, unknown>): Promise<number> {
     const [row] = await harness.api.db(table).where(where).count({ n: '*' });
@@ -164,14 +180,8 @@ describe('recovery and repetition', () => {
 
     it('when LiveKit’s events arrive at its end, then the first starts it again and it settles from the stored events', async function () {
       requireTimeSkipping(this, harness?.env);
-      const { teacher, student, meeting, bookingId } = await orphan(1_000);
-      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
-      await attend(harness, meeting, teacher.user.id, 0, 60);
-      await attend(harness, meeting, student.user.id, 0, 60);
-      const outcome = await settled(harness, bookingId);
-      assert.equal(outcome.outcome, 'attended');
-      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
-      await assertAuditClean(harness.api);
+      const { meeting, bookingId, ...people } = await orphan(1_000);
+      await attendedToTheEnd(people, meeting, bookingId);
     });
 
     it('when its class is long over and nothing arrives, then the reconciler starts it again and it judges the class', async function () {
@@ -193,7 +203,7 @@ describe('recovery and repetition', () => {
       const { teacher, student } = await cast(harness.api);
       const meeting = await publishSlot(harness, teacher, { price });
       const booking = await bookOk(harness, student, meeting.id);
-      await workflowOf(harness, booking.id).terminate('support staff');
+      await terminateWhenIdle(harness, booking.id);
       return { teacher, student, meeting, bookingId: booking.id as string };
     }
 
@@ -219,14 +229,8 @@ describe('recovery and repetition', () => {
 
     it('when a LiveKit event arrives during its class, then a new run is started, hears it and settles the class', async function () {
       requireTimeSkipping(this, harness?.env);
-      const { teacher, student, meeting, bookingId } = await terminated(1_000);
-      await harness.skipTo(new Date(Date.parse(meeting.endsAt)));
-      await attend(harness, meeting, teacher.user.id, 0, 60);
-      await attend(harness, meeting, student.user.id, 0, 60);
-      const outcome = await settled(harness, bookingId);
-      assert.equal(outcome.outcome, 'attended');
-      assert.equal((await earningsOf(harness.api, teacher.user.id)).available, 300);
-      await assertAuditClean(harness.api);
+      const { meeting, bookingId, ...people } = await terminated(1_000);
+      await attendedToTheEnd(people, meeting, bookingId);
     });
 
     it('when it waits in review, then an admin’s decision starts a run that takes the review over and carries the decision out', async function () {
@@ -238,7 +242,7 @@ describe('recovery and repetition', () => {
       await attend(harness, meeting, teacher.user.id, 0, 60); // the student never came
       await finishRoom(harness, meeting);
       await untilPhase(harness, bookingId, 'review');
-      await workflowOf(harness, bookingId).terminate('support staff');
+      await terminateWhenIdle(harness, bookingId);
 
       const resolved = await harness.api.request('POST', `/api/v1/admin/reviews/${bookingId}/resolve`, {
         token: admin.token,
@@ -272,7 +276,7 @@ describe('recovery and repetition', () => {
       await attend(harness, meeting, student.user.id, 0, 60);
       // Stopped after it heard the class, before finalising it.
       await untilPhase(harness, bookingId, 'open');
-      await workflowOf(harness, bookingId).terminate('support staff');
+      await terminateWhenIdle(harness, bookingId);
       await harness.skip(7 * 60 * MINUTE_MS);
       const result = await reconcile();
       assert.ok(result.overdueRestarted >= 1, JSON.stringify(result));

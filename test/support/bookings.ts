@@ -210,6 +210,20 @@ export function workflowOf(harness: BookingHarness, bookingId: string) {
   return harness.env.client.workflow.getHandle(bookingWorkflowId(bookingId));
 }
 
+/**
+ * Terminates the booking's run, as support staff would, once no activity of it
+ * is running: one completing after its run closed would be reported by the dev
+ * server as not found (and fail a time-skipping test).
+ */
+export async function terminateWhenIdle(harness: BookingHarness, bookingId: string): Promise<void> {
+  const handle = workflowOf(harness, bookingId);
+  await eventually(async () => {
+    const { raw } = await handle.describe();
+    return (raw.pendingActivities?.length ?? 0) === 0 ? true : undefined;
+  }, `booking ${bookingId} with no activity running`);
+  await handle.terminate('support staff');
+}
+
 export async function bookingState(harness: BookingHarness, bookingId: string): Promise<BookingState> {
   return workflowOf(harness, bookingId).query(bookingStateQuery);
 }
