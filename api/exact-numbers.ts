@@ -5,11 +5,11 @@
 import type { Request, RequestHandler } from 'express';
 import { ValidationError } from './errors';
 
-const rawBodies = new WeakMap<Request, Buffer>();
+const rawBodies = new WeakMap<Request, { body: Buffer; charset: string }>();
 
-/** For express.json's `verify`: keeps the body's bytes for `exactNumbers`. */
-export function keepRawBody(req: Request, _res: unknown, body: Buffer): void {
-  rawBodies.set(req, body);
+/** For express.json's `verify`: keeps the body's bytes and charset for `exactNumbers`. */
+export function keepRawBody(req: Request, _res: unknown, body: Buffer, charset: string): void {
+  rawBodies.set(req, { body, charset });
 }
 
 const NUMBER = /-?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
@@ -57,7 +57,16 @@ function hasFraction(literal: string): boolean {
 export function exactNumbers(): RequestHandler {
   return (req, _res, next) => {
     const raw = rawBodies.get(req);
-    const rounded = raw === undefined ? undefined : roundedNumberIn(raw.toString('utf8'));
+    // Read as UTF-8 below: another charset (body-parser takes any utf-*) would hide its numbers.
+    if (raw !== undefined && raw.charset.toLowerCase() !== 'utf-8') {
+      next(
+        new ValidationError('invalid body', [
+          { path: 'body', message: `JSON must be UTF-8 (RFC 8259), not ${raw.charset}` },
+        ]),
+      );
+      return;
+    }
+    const rounded = raw === undefined ? undefined : roundedNumberIn(raw.body.toString('utf8'));
     if (rounded === undefined) {
       next();
       return;

@@ -40,8 +40,13 @@ export function periodOf(query: { from?: string | undefined; to?: string | undef
 
 /** An ISO-8601 time (IsoTimestamp) in microseconds: a Date keeps milliseconds only, PostgreSQL more. */
 function microsOf(iso: string): number {
+  return Date.parse(iso) * 1000 + microsBeyondMillis(iso);
+}
+
+/** The microseconds an ISO-8601 time gives beyond its milliseconds (0 to 999). */
+export function microsBeyondMillis(iso: string): number {
   const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(iso)?.[1] ?? '';
-  return Date.parse(iso) * 1000 + Number(fraction.slice(3, 6).padEnd(3, '0'));
+  return Number(fraction.slice(3, 6).padEnd(3, '0'));
 }
 
 export const Role = z.enum(['student', 'teacher', 'admin']);

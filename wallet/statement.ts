@@ -20,9 +20,20 @@ export interface StatementLine {
 export interface StatementFilters {
   type?: StatementLine['type'] | undefined;
   status?: StatementLine['status'] | undefined;
-  /** ISO-8601 times, compared by PostgreSQL to the microsecond as it keeps them (a Date keeps milliseconds). */
-  from?: string | undefined;
-  to?: string | undefined;
+  /** Compared to the microsecond, as PostgreSQL keeps times (a Date keeps milliseconds). */
+  from?: PreciseTime | undefined;
+  to?: PreciseTime | undefined;
+}
+
+/** A time to the microsecond: a Date and the microseconds beyond its milliseconds (0 to 999). */
+export interface PreciseTime {
+  date: Date;
+  extraMicros: number;
+}
+
+/** `created_at <op> time`, to the microsecond; the Date goes as a parameter node-postgres writes for any year. */
+function createdAtRelation(op: '>=' | '<', time: PreciseTime): [string, [Date, number]] {
+  return [`created_at ${op} ?::timestamptz + make_interval(secs => ?)`, [time.date, time.extraMicros / 1e6]];
 }
 
 interface LineRow {
@@ -55,8 +66,8 @@ export async function statementPage(
     .limit(limit + 1);
   if (filters.type !== undefined) void query.where({ type: filters.type });
   if (filters.status !== undefined) void query.where({ status: filters.status });
-  if (filters.from !== undefined) void query.where('created_at', '>=', filters.from);
-  if (filters.to !== undefined) void query.where('created_at', '<', filters.to);
+  if (filters.from !== undefined) void query.whereRaw(...createdAtRelation('>=', filters.from));
+  if (filters.to !== undefined) void query.whereRaw(...createdAtRelation('<', filters.to));
   if (page.beforeSeq !== undefined) void query.where('seq', '<', page.beforeSeq);
   const rows = await query.select<LineRow[]>(
     'id',

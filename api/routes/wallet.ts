@@ -15,7 +15,15 @@ import { NotFoundError, ValidationError } from '../errors';
 import { idempotencyKeyOf } from '../idempotency';
 import { assertMayDepositTo } from '../policy';
 import type { ApiRoutes } from '../route';
-import { amountSchema, Cursor, IsoTimestamp, pageLimit, periodOf, Uuid } from '../schemas';
+import {
+  amountSchema,
+  Cursor,
+  IsoTimestamp,
+  microsBeyondMillis,
+  pageLimit,
+  periodOf,
+  Uuid,
+} from '../schemas';
 import { decodeStatementCursor, encodeStatementCursor } from '../cursors';
 import { z } from '../zod';
 
@@ -93,12 +101,14 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       contentTypes: ['application/json', 'text/csv'],
     },
     handler: async ({ user, query, req }) => {
-      periodOf(query); // from before to, to the microsecond
+      const { from, to } = periodOf(query);
+      const precise = (date: Date | undefined, iso: string | undefined) =>
+        date === undefined || iso === undefined ? undefined : { date, extraMicros: microsBeyondMillis(iso) };
       const filters: StatementFilters = {
         type: query.type,
         status: query.status,
-        from: query.from,
-        to: query.to,
+        from: precise(from, query.from),
+        to: precise(to, query.to),
       };
       const accountId = walletAccountId(user);
       const wantsCsv =

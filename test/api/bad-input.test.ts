@@ -270,6 +270,29 @@ describe('bad input', () => {
     assert.equal(spelt.body.durationMinutes, 60);
   });
 
+  it('when a JSON body comes in another charset than UTF-8, then 400 and nothing changes (it could hide a number from the checks)', async () => {
+    const before = await snapshot(api);
+    const response = await fetch(`${api.url}/api/v1/wallet/deposit`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${sessions.student!.token}`,
+        'Content-Type': 'application/json; charset=utf-16le',
+      },
+      body: Buffer.from('{"amount":99.99999999999999999}', 'utf16le'),
+    });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { error: { code: string; details: { message: string }[] } };
+    assert.equal(body.error.code, 'validation_error');
+    assert.equal(body.error.details[0]!.message, 'JSON must be UTF-8 (RFC 8259), not utf-16le');
+    assert.deepEqual(await snapshot(api), before);
+
+    const named = await api.request('POST', '/api/v1/auth/register', {
+      rawBody: JSON.stringify(VALID_BODIES['post /api/v1/auth/register']!()),
+      headers: { 'Content-Type': 'application/json; charset=UTF-8' },
+    });
+    assert.equal(named.status, 201, named.text);
+  });
+
   it('when registration fields are wrong, then 400 names each bad field and no user is created', async () => {
     const before = await snapshot(api);
     const valid = VALID_BODIES['post /api/v1/auth/register']!;

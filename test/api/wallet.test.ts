@@ -108,6 +108,9 @@ describe('wallet API', () => {
     };
     assert.deepEqual(await amounts(line.at, line.just_after), [10]);
     assert.deepEqual(await amounts('2000-01-01T00:00:00Z', line.at), []);
+    // Any time the schema takes is a time PostgreSQL is asked about: the year 0, an offset of almost a day.
+    assert.deepEqual(await amounts('0000-01-01T00:00:00Z', line.just_after), [10]);
+    assert.deepEqual(await amounts('2000-01-01T00:00:00+23:59', '9999-12-31T23:59:59.999999-23:59'), [10]);
   });
 
   it('when a listing is asked for a period whose from is not before its to, then 400 names from, and a real period answers 200', async () => {
