@@ -54,9 +54,14 @@ export function workflowInputOf(booking: BookingRow, closeRoom: boolean): Bookin
 /** A booking already judged takes its run over where its row stands (absent otherwise: the input is as ever). */
 function resumeOf(booking: BookingRow): { resume: BookingResume } | undefined {
   if (booking.settlement !== 'held') return undefined;
-  if (booking.status === 'requires_manual_review') return { resume: { phase: 'review' } };
+  // Only finalisation and a dispute change a judged row until it settles: its updated_at is when,
+  // by the database's clock. Never before the class's finalisation time, by the booking's own
+  // schedule (the workflow's clock, which a time-skipping test server runs ahead of the database's).
+  const finaliseAtMs = booking.ends_at.getTime() + booking.policy.endGraceMinutes * 60_000;
+  const since = new Date(Math.max(booking.updated_at.getTime(), finaliseAtMs)).toISOString();
+  if (booking.status === 'requires_manual_review') return { resume: { phase: 'review', since } };
   if (booking.status === 'completed' && booking.outcome !== null) {
-    return { resume: { phase: 'dispute_window', outcome: booking.outcome } };
+    return { resume: { phase: 'dispute_window', outcome: booking.outcome, since } };
   }
   return undefined;
 }

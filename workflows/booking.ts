@@ -90,6 +90,8 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Reminders to admins, after which the review just waits. */
 const MAX_REVIEW_REMINDERS = 60;
+/** A resumed dispute window closes this much later than the stopped run's began plus the window. */
+const RESUMED_WINDOW_MARGIN_MS = HOUR_MS;
 
 export async function bookingWorkflow(input: BookingWorkflowInput): Promise<BookingOutcome> {
   const booking = new Booking(input);
@@ -283,13 +285,16 @@ class Booking {
     return undefined;
   }
 
-  /** 4. Review: the money stays held until an admin decides; admins are reminded meanwhile. */
-  private async review(): Promise<BookingOutcome> {
+  /**
+   * 4. Review: the money stays held until an admin decides; admins are reminded
+   * meanwhile, numbering from `firstReminder` (each number is sent once).
+   */
+  private async review(firstReminder = 1): Promise<BookingOutcome> {
     const { input } = this;
     const { policy } = input;
     this.phase = 'review';
     this.setStatus('requires_manual_review');
-    for (let reminder = 1; reminder <= MAX_REVIEW_REMINDERS; reminder++) {
+    for (let reminder = firstReminder; reminder <= MAX_REVIEW_REMINDERS; reminder++) {
       this.nextDeadlineMs = Date.now() + policy.reviewReminderHours * HOUR_MS;
       if (await waitUntil(() => this.resolution !== undefined, this.nextDeadlineMs, 'review reminder')) break;
       await notifyReviewReminder({ bookingId: input.bookingId, reminder });
@@ -308,15 +313,22 @@ class Booking {
    * it takes over the dispute window or the review where the row says it is.
    */
   private async resumeJudged(resume: BookingResume): Promise<BookingOutcome> {
+    const { policy } = this.input;
+    const sinceMs = Date.parse(resume.since);
     this.nextDeadlineMs = null;
-    if (resume.phase === 'dispute_window') {
-      // The stopped run's window closed at the latest this long after the finalisation time
-      // (earlier when the room finished first): the student keeps at least the whole window.
-      const closesAtMs = this.finaliseAtMs + this.input.policy.disputeWindowHours * HOUR_MS;
-      const released = await this.disputeWindow(closesAtMs, resume.outcome, undefined);
-      if (released !== undefined) return released;
-      this.mail.request(); // review required
+    if (resume.phase === 'review') {
+      // The stopped run reminded admins every reviewReminderHours since the review began:
+      // this one goes on from the next number (a number already sent would be sent no more).
+      const sent = Math.floor((Date.now() - sinceMs) / (policy.reviewReminderHours * HOUR_MS));
+      return this.review(Math.max(1, sent + 1));
     }
+    // The stopped run's window opened once its step recorded the finalisation (`since`), or a
+    // little later if its worker was lost between the step's commit and its run hearing of it:
+    // the margin covers that, so the student never has less than the window they were given.
+    const closesAtMs = sinceMs + policy.disputeWindowHours * HOUR_MS + RESUMED_WINDOW_MARGIN_MS;
+    const released = await this.disputeWindow(closesAtMs, resume.outcome, undefined);
+    if (released !== undefined) return released;
+    this.mail.request(); // review required
     return this.review();
   }
 

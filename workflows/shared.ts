@@ -108,12 +108,15 @@ export interface BookingWorkflowInput {
   resume?: BookingResume;
 }
 
-/** Where a run started for a judged booking takes over, from the booking's row. */
+/**
+ * Where a run started for a judged booking takes over, from the booking's row:
+ * `since` is when the phase was recorded (ISO-8601, the row's updated_at).
+ */
 export type BookingResume =
   /** Released to the teacher once the dispute window closes, unless the student disputes. */
-  | { phase: 'dispute_window'; outcome: Outcome }
+  | { phase: 'dispute_window'; outcome: Outcome; since: string }
   /** Waiting for an admin's decision. */
-  | { phase: 'review' };
+  | { phase: 'review'; since: string };
 
 /**
  * Events one booking keeps: a bound on its state, so a reconnect storm cannot

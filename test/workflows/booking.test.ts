@@ -452,15 +452,26 @@ describe('booking workflow', () => {
   describe('a run started to take over a judged booking (its earlier run stopped)', () => {
     const HOUR_MS = 60 * MINUTE_MS;
 
-    it('when it takes over a review, then it waits for the admin without opening or judging the class again, and settles as decided', async function () {
+    it('when it takes over a review, then it waits for the admin without opening or judging the class again, reminds admins from the next reminder on, and settles as decided', async function () {
       requireTimeSkipping(this, env);
-      const { activities, calls } = fakeActivities();
-      const input = bookingInput(await now(), { startsInMs: -3 * HOUR_MS, resume: { phase: 'review' } });
+      const reminders: number[] = [];
+      const { activities, calls } = fakeActivities({
+        notifyReviewReminder: async ({ reminder }) => {
+          reminders.push(reminder);
+        },
+      });
+      const reminderMs = DEFAULT_POLICY.reviewReminderHours * HOUR_MS;
+      const start = await now();
+      // In review for two and a half reminder periods: the stopped run had sent reminders 1 and 2.
+      const since = new Date(start - 2.5 * reminderMs).toISOString();
+      const input = bookingInput(start, { startsInMs: -3 * HOUR_MS, resume: { phase: 'review', since } });
       const { handle, outcome } = await run(input, activities, async (h) => {
         await eventually(
           async () => ((await h.query(bookingStateQuery)).phase === 'review' ? true : undefined),
           'the review taken over',
         );
+        await env.sleep(reminderMs + MINUTE_MS);
+        await eventually(async () => (reminders.length === 1 ? true : undefined), 'a reminder');
         const decided = await h.executeUpdate(resolveReviewUpdate, {
           args: [{ adminId: 'admin-1', review: { decision: 'refund' } }],
         });
@@ -472,19 +483,23 @@ describe('booking workflow', () => {
       assert.equal(calls.finalisationFacts, 0);
       assert.equal(calls.recordFinalisation, 0);
       assert.equal(calls.settleBooking, 1);
+      assert.deepEqual(reminders, [3]);
       await replayAndKeep(handle, 'booking-resumed-review-v1');
     });
 
-    it('when it takes over a dispute window and nobody disputes, then it releases when the window closes, the whole window after the finalisation time', async function () {
+    it('when it takes over a dispute window and nobody disputes, then it releases when the window closes: the whole window after the finalisation was recorded, and a margin', async function () {
       requireTimeSkipping(this, env);
       const { activities, calls } = fakeActivities();
       const policy = { ...DEFAULT_POLICY, disputeWindowHours: 24 };
-      const input = bookingInput(await now(), {
+      // Finalised late (its worker was away when the class ended): recorded an hour ago.
+      const start = await now();
+      const since = new Date(start - HOUR_MS).toISOString();
+      const input = bookingInput(start, {
         startsInMs: -3 * HOUR_MS,
         policy,
-        resume: { phase: 'dispute_window', outcome: 'attended' },
+        resume: { phase: 'dispute_window', outcome: 'attended', since },
       });
-      const closesAtMs = Date.parse(input.endsAt) + (policy.endGraceMinutes * MINUTE_MS + 24 * HOUR_MS);
+      const closesAtMs = Date.parse(since) + 24 * HOUR_MS + HOUR_MS;
       const { handle, outcome } = await run(input, activities, async (h) => {
         const state = await h.query(bookingStateQuery);
         assert.equal(state.phase, 'dispute_window');
@@ -512,7 +527,7 @@ describe('booking workflow', () => {
       const input = bookingInput(await now(), {
         startsInMs: -3 * HOUR_MS,
         policy: { ...DEFAULT_POLICY, disputeWindowHours: 24 },
-        resume: { phase: 'dispute_window', outcome: 'attended' },
+        resume: { phase: 'dispute_window', outcome: 'attended', since: new Date(await now()).toISOString() },
       });
       const { outcome } = await run(input, activities, async (h) => {
         await eventually(
