@@ -211,16 +211,18 @@ export function workflowOf(harness: BookingHarness, bookingId: string) {
 }
 
 /**
- * Terminates the booking's run, as support staff would, once no activity of it
- * is running: one completing after its run closed would be reported by the dev
- * server as not found (and fail a time-skipping test).
+ * Terminates the booking's run, as support staff would, once it is idle: no
+ * workflow task (which could schedule an activity) and no activity running. An
+ * activity completing after its run closed would be reported by the dev server
+ * as not found (and fail a time-skipping test).
  */
 export async function terminateWhenIdle(harness: BookingHarness, bookingId: string): Promise<void> {
   const handle = workflowOf(harness, bookingId);
   await eventually(async () => {
     const { raw } = await handle.describe();
-    return (raw.pendingActivities?.length ?? 0) === 0 ? true : undefined;
-  }, `booking ${bookingId} with no activity running`);
+    const idle = (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
+    return idle ? true : undefined;
+  }, `booking ${bookingId} idle`);
   await handle.terminate('support staff');
 }
 
