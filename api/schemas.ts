@@ -43,10 +43,15 @@ function microsOf(iso: string): number {
   return Date.parse(iso) * 1000 + microsBeyondMillis(iso);
 }
 
-/** The microseconds an ISO-8601 time gives beyond its milliseconds (0 to 999). */
+/**
+ * The microseconds an ISO-8601 time gives beyond its milliseconds (0 to 1000),
+ * rounded up: PostgreSQL keeps microseconds, and a bound between two of them
+ * (from inclusive, to exclusive) takes in exactly the times of the next one on.
+ */
 export function microsBeyondMillis(iso: string): number {
   const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(iso)?.[1] ?? '';
-  return Number(fraction.slice(3, 6).padEnd(3, '0'));
+  const beyond = /[1-9]/.test(fraction.slice(6)) ? 1 : 0;
+  return Number(fraction.slice(3, 6).padEnd(3, '0')) + beyond;
 }
 
 export const Role = z.enum(['student', 'teacher', 'admin']);

@@ -108,6 +108,10 @@ describe('wallet API', () => {
     };
     assert.deepEqual(await amounts(line.at, line.just_after), [10]);
     assert.deepEqual(await amounts('2000-01-01T00:00:00Z', line.at), []);
+    // Between two microseconds: from a tenth after the line leaves it out, to a tenth after takes it in.
+    const tenthAfter = line.at.replace('Z', '1Z');
+    assert.deepEqual(await amounts(tenthAfter, '9999-01-01T00:00:00Z'), []);
+    assert.deepEqual(await amounts('2000-01-01T00:00:00Z', tenthAfter), [10]);
     // Any time the schema takes is a time PostgreSQL is asked about: the year 0, an offset of almost a day.
     assert.deepEqual(await amounts('0000-01-01T00:00:00Z', line.just_after), [10]);
     assert.deepEqual(await amounts('2000-01-01T00:00:00+23:59', '9999-12-31T23:59:59.999999-23:59'), [10]);

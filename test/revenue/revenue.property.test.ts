@@ -249,7 +249,8 @@ describe('revenue property', () => {
     let moved = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(stepArb, { minLength: 5, maxLength: 30 }),
+        // Lengths across the whole range (fast-check favours short arrays by default).
+        fc.array(stepArb, { minLength: 5, maxLength: 30, size: 'max' }),
         fc.array(queryArb, { minLength: 1, maxLength: 3 }),
         async (steps, queries) => {
           const teachers: Person[] = [];
@@ -385,6 +386,8 @@ describe('revenue property', () => {
       ),
       { numRuns: 25 },
     );
-    assert.ok(moved >= 250, `only ${moved} operations ran`);
+    // A guard that the runs did work: their lengths sum to about 400 (266 the least in 400 trials
+    // of the generator); 250 was missed by 5% of runs before the lengths spanned the range.
+    assert.ok(moved >= 200, `only ${moved} operations ran`);
   });
 });
