@@ -371,7 +371,8 @@ export async function bookingsInReview(
 /**
  * Bookings whose class ended more than `endedBefore` ago but whose money is
  * still held without a review: their workflow should have settled them, so it
- * is missing (Temporal's state was lost) or stuck. Bounded.
+ * is missing (Temporal's state was lost), stopped (terminated by support
+ * staff, or failed) or stuck. Bounded.
  */
 export async function overdueHeldBookings(
   conn: Conn,

@@ -11,7 +11,13 @@ import type { Logger } from 'pino';
 import type { Db, Trx } from '../db/knex';
 import type { Position } from '../db/keyset';
 import { identityOf, roomNameOf } from '../domain/attendance';
-import type { BookingStatus, Outcome, ReviewDecision } from '../domain/booking';
+import {
+  finalisesAtMs,
+  opensAtMs,
+  type BookingStatus,
+  type Outcome,
+  type ReviewDecision,
+} from '../domain/booking';
 import { cancellationTerms, type CancellationOutcome, type Canceller } from '../domain/cancellation';
 import type { Clock } from '../domain/clock';
 import {
@@ -73,7 +79,6 @@ export interface BookingDeps {
 type Student = Pick<UserModel, 'id' | 'role' | 'referredByTeacherId'>;
 type Actor = Pick<UserModel, 'id' | 'role'>;
 
-const MINUTE_MS = 60_000;
 const MAX_PAGE = 100;
 /** LiveKit events shown with a review, at most. */
 const MAX_EVIDENCE_EVENTS = 500;
@@ -588,7 +593,7 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
     throw new ForbiddenError('only the booking’s student and teacher may join');
   }
   const now = deps.clock.now();
-  const opensAt = new Date(booking.starts_at.getTime() - booking.policy.openBeforeMinutes * MINUTE_MS);
+  const opensAt = new Date(opensAtMs(booking.starts_at, booking.policy));
   if (booking.status !== 'confirmed' && booking.status !== 'open') {
     throw new ConflictError('not_joinable', `the booking is ${booking.status}`);
   }
@@ -602,7 +607,7 @@ export async function joinBooking(deps: BookingDeps, actor: Actor, bookingId: st
     meetingId: booking.meeting_id,
     role: actor.id === booking.teacher_id ? 'teacher' : 'student',
     now,
-    validUntil: new Date(booking.ends_at.getTime() + booking.policy.endGraceMinutes * MINUTE_MS),
+    validUntil: new Date(finalisesAtMs(booking.ends_at, booking.policy)),
   });
 }
 
@@ -625,17 +630,13 @@ export async function joinMeeting(deps: BookingDeps, actor: Actor, meetingId: st
   if (live.length === 0) {
     throw new ConflictError('not_joinable', 'no student holds a booking of this class');
   }
-  const opensAt = new Date(
-    Math.min(...live.map((b) => b.starts_at.getTime() - b.policy.openBeforeMinutes * MINUTE_MS)),
-  );
+  const opensAt = new Date(Math.min(...live.map((b) => opensAtMs(b.starts_at, b.policy))));
   if (now < opensAt) throw new ConflictError('not_joinable', `the class opens at ${opensAt.toISOString()}`);
   return roomToken(deps, actor, {
     meetingId,
     role: 'teacher',
     now,
-    validUntil: new Date(
-      Math.max(...live.map((b) => b.ends_at.getTime() + b.policy.endGraceMinutes * MINUTE_MS)),
-    ),
+    validUntil: new Date(Math.max(...live.map((b) => finalisesAtMs(b.ends_at, b.policy)))),
   });
 }
 

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PresenceEvent } from '../domain/attendance';
+import { finalisesAtMs } from '../domain/booking';
 import { executeUpdate } from '../temporal-client/updates';
 import type { bookingWorkflow } from '../workflows/booking';
 import {
@@ -57,7 +58,7 @@ function resumeOf(booking: BookingRow): { resume: BookingResume } | undefined {
   // Only finalisation and a dispute change a judged row until it settles: its updated_at is when,
   // by the database's clock. Never before the class's finalisation time, by the booking's own
   // schedule (the workflow's clock, which a time-skipping test server runs ahead of the database's).
-  const finaliseAtMs = booking.ends_at.getTime() + booking.policy.endGraceMinutes * 60_000;
+  const finaliseAtMs = finalisesAtMs(booking.ends_at, booking.policy);
   const since = new Date(Math.max(booking.updated_at.getTime(), finaliseAtMs)).toISOString();
   if (booking.status === 'requires_manual_review') return { resume: { phase: 'review', since } };
   if (booking.status === 'completed' && booking.outcome !== null) {

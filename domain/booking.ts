@@ -55,6 +55,21 @@ export interface BookingPolicy {
   reviewReminderHours: number;
 }
 
+const MINUTE_MS = 60_000;
+
+/** When a booking's class opens (join allowed, participants told), by the policy it was booked under. */
+export function opensAtMs(startsAt: Date | number, policy: Pick<BookingPolicy, 'openBeforeMinutes'>): number {
+  return new Date(startsAt).getTime() - policy.openBeforeMinutes * MINUTE_MS;
+}
+
+/**
+ * When a booking's class is judged at the latest (its end and the grace after
+ * it), by the policy it was booked under; its room's tokens last until then.
+ */
+export function finalisesAtMs(endsAt: Date | number, policy: Pick<BookingPolicy, 'endGraceMinutes'>): number {
+  return new Date(endsAt).getTime() + policy.endGraceMinutes * MINUTE_MS;
+}
+
 /** What an admin decides for a booking in review. */
 export type ReviewDecision =
   { decision: 'release' } | { decision: 'refund' } | { decision: 'partial'; refundPercent: number };

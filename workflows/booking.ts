@@ -35,7 +35,7 @@ import {
   type Attendance,
   type PresenceEvent,
 } from '../domain/attendance';
-import type { BookingStatus, Outcome } from '../domain/booking';
+import { finalisesAtMs, opensAtMs, type BookingStatus, type Outcome } from '../domain/booking';
 import { cancellationTerms, refundPercentOf, type MeetingCanceller } from '../domain/cancellation';
 import {
   decideAtFinalisation,
@@ -86,7 +86,6 @@ const STORED_EVENTS_LOCALLY = 'stored-events-local-read';
 /** Finalisation also reads whether the meeting was cancelled (before its start) unheard by this booking. */
 const FINALISATION_FACTS = 'finalisation-facts';
 
-const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Reminders to admins, after which the review just waits. */
 const MAX_REVIEW_REMINDERS = 60;
@@ -134,11 +133,11 @@ class Booking {
   }
 
   private get openAtMs(): number {
-    return this.startsAtMs - this.input.policy.openBeforeMinutes * MINUTE_MS;
+    return opensAtMs(this.startsAtMs, this.input.policy);
   }
 
   private get finaliseAtMs(): number {
-    return this.endsAtMs + this.input.policy.endGraceMinutes * MINUTE_MS;
+    return finalisesAtMs(this.endsAtMs, this.input.policy);
   }
 
   async run(): Promise<BookingOutcome> {
