@@ -193,7 +193,10 @@ export function createApp(deps: AppDeps): Express {
   });
   routes.mount(api, {
     authenticate: createAuthenticator(db, deps.tokens),
-    idempotent: createIdempotency(db, settings.JWT_SECRET),
+    idempotent: createIdempotency(db, {
+      keyring: deps.withdrawals.keyring,
+      formerSecret: settings.JWT_SECRET,
+    }),
   });
   app.use(API_PREFIX, api);
 

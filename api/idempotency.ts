@@ -14,6 +14,7 @@ import type {} from 'pino-http'; // types req.log
 import type { Request } from 'express';
 import type { Db } from '../db/knex';
 import type { UserModel } from '../users/user-model';
+import type { DataKeyring } from '../withdrawals/bank-details';
 import { ConflictError, IdempotencyKeyReusedError, ValidationError } from './errors';
 import type { Reply } from './route';
 
@@ -45,27 +46,56 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
+/** The keys stored request hashes are made with. */
+export interface RequestHashKeys {
+  /** DATA_ENCRYPTION_KEY's: the current key hashes, the older ones still recognise what they hashed. */
+  keyring: DataKeyring;
+  /** JWT_SECRET, which keyed the hashes stored before they named their key. */
+  formerSecret: string;
+}
+
+/** What a stored request hash looks like, by the key that made it. */
+const NAMED_KEY_HASH = /^hmac:([0-9a-f]{16}):([0-9a-f]{64})$/;
+
 /**
  * Requests are remembered by a keyed hash (HMAC-SHA256 under a key derived
- * from a server secret), never a plain one: a body holding a bank account
- * whose other parts are shown (holder, last 4) would otherwise be recoverable
- * from its stored hash by guessing the rest.
+ * from the data key that seals bank details), never a plain one: a body
+ * holding a bank account whose other parts are shown (holder, last 4) would
+ * otherwise be recoverable from its stored hash by guessing the rest. The
+ * stored hash names its data key, so a retry is recognised across a rotation
+ * of the keyring (the old key stays in it) and of JWT_SECRET (which keyed the
+ * hashes before, and may be rotated at any time: it only logs everyone out).
  */
-function requestHasher(secret: string): {
+function requestHasher(keys: RequestHashKeys): {
   hash: (request: unknown) => string;
-  legacy: (request: unknown) => string;
+  /** Whether a stored hash is this request's, under whichever key made it. */
+  matches: (stored: string, request: unknown) => boolean;
 } {
-  const key = createHmac('sha256', secret).update('idempotency request hash').digest();
+  const macKey = (secret: Buffer | string) =>
+    createHmac('sha256', secret).update('idempotency request hash').digest();
+  const macKeys = new Map([...keys.keyring.byId].map(([id, dataKey]) => [id, macKey(dataKey.key)]));
+  const formerMacKey = macKey(keys.formerSecret);
+  const mac = (key: Buffer, request: unknown) =>
+    createHmac('sha256', key).update(canonicalJson(request)).digest('hex');
+  const current = keys.keyring.current.id;
+  const currentMacKey = macKeys.get(current)!;
   return {
-    hash: (request) => `hmac:${createHmac('sha256', key).update(canonicalJson(request)).digest('hex')}`,
-    // Stored before the keyed hash (an upgrade within a key's retention): still recognised.
-    legacy: (request) => createHash('sha256').update(canonicalJson(request)).digest('hex'),
+    hash: (request) => `hmac:${current}:${mac(currentMacKey, request)}`,
+    matches(stored, request) {
+      const named = NAMED_KEY_HASH.exec(stored);
+      if (named !== null) {
+        const key = macKeys.get(named[1]!);
+        return key !== undefined && named[2] === mac(key, request);
+      }
+      // Stored by an earlier version within a key's retention: keyed with JWT_SECRET, or plain before that.
+      if (stored.startsWith('hmac:')) return stored === `hmac:${mac(formerMacKey, request)}`;
+      return stored === createHash('sha256').update(canonicalJson(request)).digest('hex');
+    },
   };
 }
 
-/** `secret`: a server secret (JWT_SECRET) the stored request hashes are keyed with. */
-export function createIdempotency(db: Db, secret: string) {
-  const hasher = requestHasher(secret);
+export function createIdempotency(db: Db, keys: RequestHashKeys) {
+  const hasher = requestHasher(keys);
   return async function idempotent(
     req: Request,
     user: UserModel,
@@ -82,7 +112,7 @@ export function createIdempotency(db: Db, secret: string) {
       key,
       hash,
       token,
-      legacyHash: () => hasher.legacy(request),
+      isHashOf: (stored) => hasher.matches(stored, request),
     });
     if (claimed !== 'claimed') return claimed;
 
@@ -121,8 +151,8 @@ interface Claim {
   userId: string;
   key: string;
   hash: string;
-  /** The plain SHA-256 a key stored before keyed hashes carries. */
-  legacyHash: () => string;
+  /** Whether a stored hash that is not `hash` is still this request's (made under an older key). */
+  isHashOf: (stored: string) => boolean;
   token: string;
 }
 
@@ -149,9 +179,7 @@ async function claim(db: Db, c: Claim, attempt = 1): Promise<'claimed' | Reply> 
       'a request with this Idempotency-Key is still in progress',
     );
   }
-  const sameRequest =
-    row.request_hash === c.hash ||
-    (!row.request_hash.startsWith('hmac:') && row.request_hash === c.legacyHash());
+  const sameRequest = row.request_hash === c.hash || c.isHashOf(row.request_hash);
   if (!sameRequest) throw new IdempotencyKeyReusedError();
   if (row.state === 'completed') {
     return {

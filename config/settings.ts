@@ -203,7 +203,7 @@ export const settingsSchema = z.object({
       "How approved withdrawals are paid: `manual` (an admin makes the bank transfer and confirms it with `/complete`) or `stripe` (a Stripe Connect transfer to the teacher's connected account; needs `STRIPE_SECRET_KEY`). Fixed per withdrawal when it is asked.",
     ),
   DATA_ENCRYPTION_KEY: optionalString().describe(
-    'Keys sealing bank details at rest (AES-256-GCM): base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed, so put a new key first to rotate. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
+    'Keys sealing bank details at rest (AES-256-GCM) and keying the stored hashes of idempotent requests: base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed and recognise what they hashed, so put a new key first to rotate. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
   ),
 
   STRIPE_SECRET_KEY: optionalString().describe(

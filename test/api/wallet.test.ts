@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
 import { MAX_CSV_LINES } from '../../api/routes/wallet';
 import { systemAccountId } from '../../ledger/accounts';
 import { applyChains } from '../../ledger/transfers';
 import type { NewTransfer } from '../../ledger/types';
 import { walletAccountId } from '../../wallet/wallet-account';
-import { appOn, createAdmin, depositTo, register, startTestApi, testApi, type TestApi } from '../support/api';
+import {
+  appOn,
+  createAdmin,
+  depositTo,
+  register,
+  startTestApi,
+  TEST_DATA_KEY,
+  TEST_JWT_SECRET,
+  testApi,
+  type TestApi,
+} from '../support/api';
 import { isolatedDb } from '../support/db';
 
 describe('wallet API', () => {
@@ -470,6 +480,85 @@ describe('wallet API', () => {
       assert.equal((await api.request('GET', '/api/v1/wallet', { token: student.token })).body.available, 40);
       const report = await auditLedger(api.db);
       assert.ok(report.ok, formatAuditReport(report));
+    });
+
+    describe('across a rotation of the secrets', () => {
+      const body = { amount: 35 };
+      const deposit = (on: TestApi, token: string, key: string) =>
+        on.request('POST', '/api/v1/wallet/deposit', { token, body, headers: { 'Idempotency-Key': key } });
+      /** The same student, logged in on another API (its tokens are signed with its own JWT_SECRET). */
+      const logIn = async (on: TestApi, email: string): Promise<string> => {
+        const response = await on.request<{ token: string }>('POST', '/api/v1/auth/login', {
+          body: { email, password: 'correct horse battery' },
+        });
+        assert.equal(response.status, 200, response.text);
+        return response.body.token;
+      };
+      const available = async (token: string) =>
+        (await api.request('GET', '/api/v1/wallet', { token })).body.available;
+
+      it('when JWT_SECRET is rotated between a deposit and its retry, then the retry gets the first answer and money moves once', async () => {
+        const student = await register(api, 'student');
+        const key = `rotate-jwt-${randomUUID()}`;
+        const first = await deposit(api, student.token, key);
+        assert.equal(first.status, 201, first.text);
+
+        const rotated = await startTestApi({ JWT_SECRET: 'another-secret-after-the-rotation-0123456789' });
+        const retry = await deposit(rotated, await logIn(rotated, student.user.email), key);
+        await rotated.close();
+        assert.equal(retry.status, 201, retry.text);
+        assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+        assert.equal(retry.text, first.text);
+        assert.equal(await available(student.token), 35);
+      });
+
+      it('when the data key is rotated with the old one kept, then a retry gets the first answer; with the old one dropped, it is 422 and nothing moves', async () => {
+        const student = await register(api, 'student');
+        const key = `rotate-data-key-${randomUUID()}`;
+        const first = await deposit(api, student.token, key);
+        assert.equal(first.status, 201, first.text);
+        const newKey = Buffer.alloc(32, 9).toString('base64');
+
+        const rotated = await startTestApi({ DATA_ENCRYPTION_KEY: `${newKey},${TEST_DATA_KEY}` });
+        const retry = await deposit(rotated, student.token, key);
+        await rotated.close();
+        assert.equal(retry.status, 201, retry.text);
+        assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+        assert.equal(retry.text, first.text);
+
+        const dropped = await startTestApi({ DATA_ENCRYPTION_KEY: newKey });
+        const unrecognised = await deposit(dropped, student.token, key);
+        await dropped.close();
+        assert.equal(unrecognised.status, 422, unrecognised.text);
+        assert.equal(unrecognised.body.error.code, 'idempotency_key_reused');
+        assert.equal(await available(student.token), 35);
+      });
+
+      it('when a key was remembered by the version that keyed hashes with JWT_SECRET, then its retry is still recognised', async () => {
+        const student = await register(api, 'student');
+        const key = `former-hash-${randomUUID()}`;
+        const first = await deposit(api, student.token, key);
+        assert.equal(first.status, 201, first.text);
+        // The hash as that version stored it: HMAC-SHA256 of the canonical request under a key derived from JWT_SECRET.
+        const macKey = createHmac('sha256', TEST_JWT_SECRET).update('idempotency request hash').digest();
+        const request = `{"body":{"amount":35},"params":{},"route":"POST /api/v1/wallet/deposit"}`;
+        const formerHash = `hmac:${createHmac('sha256', macKey).update(request).digest('hex')}`;
+        await api
+          .db('idempotency_keys')
+          .where({ user_id: student.user.id, key })
+          .update({ request_hash: formerHash });
+
+        const retry = await deposit(api, student.token, key);
+        assert.equal(retry.status, 201, retry.text);
+        assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+        const other = await api.request('POST', '/api/v1/wallet/deposit', {
+          token: student.token,
+          body: { amount: 36 },
+          headers: { 'Idempotency-Key': key },
+        });
+        assert.equal(other.status, 422, other.text);
+        assert.equal(await available(student.token), 35);
+      });
     });
   });
 });

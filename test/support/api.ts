@@ -56,6 +56,8 @@ export function testApi(): Promise<TestApi> {
 }
 
 export const TEST_JWT_SECRET = 'test-secret-shared-by-the-test-apis-0123456789';
+/** One data key too: a request remembered by one API (its Idempotency-Key) is recognised by another. */
+export const TEST_DATA_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestApiOptions {
   logger?: pino.Logger;
@@ -76,6 +78,7 @@ export async function startTestApi(
     LOG_LEVEL: 'silent',
     // One secret for every API of the test process: a token from one is good on another.
     JWT_SECRET: TEST_JWT_SECRET,
+    DATA_ENCRYPTION_KEY: TEST_DATA_KEY,
     CURRENCY: TEST_CURRENCY,
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,

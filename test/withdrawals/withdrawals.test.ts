@@ -327,7 +327,7 @@ describe('withdrawals (manual payouts)', () => {
       .db('idempotency_keys')
       .where({ user_id: teacher.user.id, key })
       .first();
-    assert.match(remembered.request_hash, /^hmac:[0-9a-f]{64}$/);
+    assert.match(remembered.request_hash, /^hmac:[0-9a-f]{16}:[0-9a-f]{64}$/);
     assert.deepEqual(asked.body.bankAccount, { holderName: 'Grace Hopper', bankName: null, last4: '4321' });
     const approved = await adminAct(harness.api, admin, asked.body.id, 'approve');
     const completed = await adminAct(harness.api, admin, asked.body.id, 'complete', { reference: 'R-1' });
