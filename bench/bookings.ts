@@ -117,6 +117,7 @@ function post(
   path: string,
   body: string,
   headers: Record<string, string>,
+  retried = false,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -135,7 +136,14 @@ function post(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed (its keep-alive timeout) as this request went out on
+      // it: the request never reached the server, so it goes again once (as Node's documentation
+      // of reusedSocket advises).
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') {
+        post(port, path, body, headers, true).then(resolve, reject);
+      } else reject(error);
+    });
     req.end(body);
   });
 }
