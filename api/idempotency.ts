@@ -9,7 +9,7 @@
 // only the holder of the token completes or releases it. If a process dies
 // mid-request, the lease lapses and a retry takes the key over: safe, because
 // money-moving work derives its transfer ids from the key.
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type {} from 'pino-http'; // types req.log
 import type { Request } from 'express';
 import type { Db } from '../db/knex';
@@ -71,10 +71,14 @@ function requestHasher(keys: RequestHashKeys): {
   /** Whether a stored hash is this request's, under whichever key made it. */
   matches: (stored: string, request: unknown) => boolean;
 } {
-  const macKey = (secret: Buffer | string) =>
-    createHmac('sha256', secret).update('idempotency request hash').digest();
-  const macKeys = new Map([...keys.keyring.byId].map(([id, dataKey]) => [id, macKey(dataKey.key)]));
-  const formerMacKey = macKey(keys.formerSecret);
+  // A key of its own for each data key (HKDF), never the sealing key itself.
+  const macKeys = new Map(
+    [...keys.keyring.byId].map(([id, dataKey]) => [
+      id,
+      Buffer.from(hkdfSync('sha256', dataKey.key, '', 'idempotency request hash', 32)),
+    ]),
+  );
+  const formerMacKey = createHmac('sha256', keys.formerSecret).update('idempotency request hash').digest();
   const mac = (key: Buffer, request: unknown) =>
     createHmac('sha256', key).update(canonicalJson(request)).digest('hex');
   const current = keys.keyring.current.id;
@@ -87,7 +91,9 @@ function requestHasher(keys: RequestHashKeys): {
         const key = macKeys.get(named[1]!);
         return key !== undefined && named[2] === mac(key, request);
       }
-      // Stored by an earlier version within a key's retention: keyed with JWT_SECRET, or plain before that.
+      // Stored by an earlier version within a key's retention (IDEMPOTENCY_KEY_RETENTION_HOURS): keyed
+      // with JWT_SECRET, or plain before that. Both may go once every deployment has run this version
+      // for that long.
       if (stored.startsWith('hmac:')) return stored === `hmac:${mac(formerMacKey, request)}`;
       return stored === createHash('sha256').update(canonicalJson(request)).digest('hex');
     },

@@ -117,7 +117,6 @@ function post(
   path: string,
   body: string,
   headers: Record<string, string>,
-  retried = false,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -134,14 +133,16 @@ function post(
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
       // A kept-alive socket the server closed (its keep-alive timeout) as this request went out on
-      // it: the request never reached the server, so it goes again once (as Node's documentation
-      // of reusedSocket advises).
-      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') {
-        post(port, path, body, headers, true).then(resolve, reject);
+      // it: sent again, on another socket (Node's documentation of reusedSocket). Bounded: each such
+      // socket is destroyed, and a fresh one is never retried. Were the request taken after all, a
+      // booking's second try is 409 already_booked and stops the run, and webhooks carry event ids.
+      if (req.reusedSocket && error.code === 'ECONNRESET') {
+        post(port, path, body, headers).then(resolve, reject);
       } else reject(error);
     });
     req.end(body);

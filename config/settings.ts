@@ -41,7 +41,7 @@ export const settingsSchema = z.object({
     .enum(['development', 'test', 'production'])
     .default('development')
     .describe(
-      '`development`, `test` or `production`; production requires `JWT_SECRET` and disables test deposits by default.',
+      '`development`, `test` or `production`; production requires `JWT_SECRET` and `DATA_ENCRYPTION_KEY` and disables test deposits by default.',
     ),
   PORT: integer(0, 65535).default(3000).describe('HTTP port of the API.'),
   HOST: listenHost()
@@ -203,7 +203,7 @@ export const settingsSchema = z.object({
       "How approved withdrawals are paid: `manual` (an admin makes the bank transfer and confirms it with `/complete`) or `stripe` (a Stripe Connect transfer to the teacher's connected account; needs `STRIPE_SECRET_KEY`). Fixed per withdrawal when it is asked.",
     ),
   DATA_ENCRYPTION_KEY: optionalString().describe(
-    'Keys sealing bank details at rest (AES-256-GCM) and keying the stored hashes of idempotent requests: base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed and recognise what they hashed, so put a new key first to rotate. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
+    'Keys sealing bank details at rest (AES-256-GCM) and keying the stored hashes of idempotent requests: base64 32-byte keys separated by commas, the current key first; older keys still open what they sealed and recognise what they hashed. To rotate, put a new key first; with several processes, add it second everywhere before you move it first, so none meets a key it does not hold. Make one with `openssl rand -base64 32`. Required in production. Unset otherwise: `npm start` generates one once and keeps it in `DATA_DIR/data-encryption-key`.',
   ),
 
   STRIPE_SECRET_KEY: optionalString().describe(

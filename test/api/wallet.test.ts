@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { auditLedger, formatAuditReport } from '../../ledger/audit';
 import { MAX_CSV_LINES } from '../../api/routes/wallet';
 import { systemAccountId } from '../../ledger/accounts';
 import { applyChains } from '../../ledger/transfers';
 import type { NewTransfer } from '../../ledger/types';
 import { walletAccountId } from '../../wallet/wallet-account';
+import { dataKeyId } from '../../withdrawals/bank-details';
 import {
   appOn,
   createAdmin,
@@ -521,44 +522,66 @@ describe('wallet API', () => {
 
         const rotated = await startTestApi({ DATA_ENCRYPTION_KEY: `${newKey},${TEST_DATA_KEY}` });
         const retry = await deposit(rotated, student.token, key);
+        const otherBody = await rotated.request('POST', '/api/v1/wallet/deposit', {
+          token: student.token,
+          body: { amount: 36 },
+          headers: { 'Idempotency-Key': key },
+        });
+        const newKeyed = `rotate-data-key-new-${randomUUID()}`;
+        assert.equal((await deposit(rotated, student.token, newKeyed)).status, 201);
         await rotated.close();
         assert.equal(retry.status, 201, retry.text);
         assert.equal(retry.headers.get('idempotent-replayed'), 'true');
         assert.equal(retry.text, first.text);
+        assert.equal(otherBody.status, 422, otherBody.text);
+        // A key taken after the rotation is remembered under the new data key.
+        const remembered = await api
+          .db('idempotency_keys')
+          .where({ user_id: student.user.id, key: newKeyed })
+          .first();
+        assert.ok(
+          remembered.request_hash.startsWith(`hmac:${dataKeyId(Buffer.from(newKey, 'base64'))}:`),
+          remembered.request_hash,
+        );
 
         const dropped = await startTestApi({ DATA_ENCRYPTION_KEY: newKey });
         const unrecognised = await deposit(dropped, student.token, key);
         await dropped.close();
         assert.equal(unrecognised.status, 422, unrecognised.text);
         assert.equal(unrecognised.body.error.code, 'idempotency_key_reused');
-        assert.equal(await available(student.token), 35);
+        assert.equal(await available(student.token), 70);
       });
 
-      it('when a key was remembered by the version that keyed hashes with JWT_SECRET, then its retry is still recognised', async () => {
-        const student = await register(api, 'student');
-        const key = `former-hash-${randomUUID()}`;
-        const first = await deposit(api, student.token, key);
-        assert.equal(first.status, 201, first.text);
-        // The hash as that version stored it: HMAC-SHA256 of the canonical request under a key derived from JWT_SECRET.
-        const macKey = createHmac('sha256', TEST_JWT_SECRET).update('idempotency request hash').digest();
-        const request = `{"body":{"amount":35},"params":{},"route":"POST /api/v1/wallet/deposit"}`;
-        const formerHash = `hmac:${createHmac('sha256', macKey).update(request).digest('hex')}`;
-        await api
-          .db('idempotency_keys')
-          .where({ user_id: student.user.id, key })
-          .update({ request_hash: formerHash });
+      // The canonical request as the earlier versions hashed it.
+      const request = `{"body":{"amount":35},"params":{},"route":"POST /api/v1/wallet/deposit"}`;
+      const formerMacKey = createHmac('sha256', TEST_JWT_SECRET).update('idempotency request hash').digest();
+      const formerHashes = {
+        'keyed hashes with JWT_SECRET': `hmac:${createHmac('sha256', formerMacKey).update(request).digest('hex')}`,
+        'stored plain hashes': createHash('sha256').update(request).digest('hex'),
+      };
+      for (const [version, formerHash] of Object.entries(formerHashes)) {
+        it(`when a key was remembered by the version that ${version}, then its retry is still recognised, and another body is 422`, async () => {
+          const student = await register(api, 'student');
+          const key = `former-hash-${randomUUID()}`;
+          const first = await deposit(api, student.token, key);
+          assert.equal(first.status, 201, first.text);
+          await api
+            .db('idempotency_keys')
+            .where({ user_id: student.user.id, key })
+            .update({ request_hash: formerHash });
 
-        const retry = await deposit(api, student.token, key);
-        assert.equal(retry.status, 201, retry.text);
-        assert.equal(retry.headers.get('idempotent-replayed'), 'true');
-        const other = await api.request('POST', '/api/v1/wallet/deposit', {
-          token: student.token,
-          body: { amount: 36 },
-          headers: { 'Idempotency-Key': key },
+          const retry = await deposit(api, student.token, key);
+          assert.equal(retry.status, 201, retry.text);
+          assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+          const other = await api.request('POST', '/api/v1/wallet/deposit', {
+            token: student.token,
+            body: { amount: 36 },
+            headers: { 'Idempotency-Key': key },
+          });
+          assert.equal(other.status, 422, other.text);
+          assert.equal(await available(student.token), 35);
         });
-        assert.equal(other.status, 422, other.text);
-        assert.equal(await available(student.token), 35);
-      });
+      }
     });
   });
 });
