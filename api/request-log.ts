@@ -8,6 +8,16 @@ import pino, { type Logger } from 'pino';
 const NOT_LOGGED = new Set(['/healthz', '/metrics']);
 const MAX_PATH_LOGGED = 256;
 
+/**
+ * A 500 is a defect; a 502-504 is an answer the service chose because
+ * something it needs is away or unconfigured (Stripe off, the database
+ * unreachable), worth a warning but no alert.
+ */
+function levelOf(status: number): 'error' | 'warn' | 'info' {
+  if (status >= 502 && status <= 504) return 'warn';
+  return status >= 500 ? 'error' : 'info';
+}
+
 export function requestLog(logger: Logger): RequestHandler {
   const full = logger.child(
     {},
@@ -41,8 +51,7 @@ export function requestLog(logger: Logger): RequestHandler {
         ...(res.writableFinished ? {} : { aborted: true }),
       };
       const message = `${req.method} ${shownPath} ${res.statusCode} ${durationMs}ms`;
-      if (res.statusCode >= 500) logger.error(line, message);
-      else logger.info(line, message);
+      logger[levelOf(res.statusCode)](line, message);
       if (logger.isLevelEnabled('debug')) full.debug({ reqId: req.id, req, res }, 'request and response');
     };
     res.once('finish', done);

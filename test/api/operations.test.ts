@@ -199,6 +199,25 @@ describe('operational endpoints', () => {
     assert.ok(!lines.some((l) => l.includes('"headers"')), 'no headers at info');
   });
 
+  it('when a request is answered 503 on purpose (top-ups not configured), then its line is a warning, not an error', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const logged = await startTestApi({}, { logger });
+    const student = await register(logged, 'student');
+    const refused = await logged.request('POST', '/api/v1/wallet/topups', {
+      token: student.token,
+      body: { amount: 1_000 },
+      headers: { 'X-Request-Id': 'req-503' },
+    });
+    await logged.close();
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.body.error.code, 'topups_unavailable');
+    const mine = lines.filter((l) => l.includes('req-503')).map((l) => JSON.parse(l));
+    assert.equal(mine.length, 1, lines.join(''));
+    assert.equal(mine[0].level, 40);
+    assert.equal(mine[0].status, 503);
+  });
+
   it('when the log level is debug, then the whole request and response are logged too, the bearer token redacted', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
