@@ -7,7 +7,8 @@
 // class earned and the admin (ADMIN_EMAIL / ADMIN_PASSWORD, or the development
 // admin npm start keeps in DATA_DIR) approves
 // it and confirms the bank transfer. Prints a timeline with the balances
-// before and after, the notifications as they arrive over Socket.IO, the
+// (the student's, the teacher's and the platform's revenue) before and after,
+// the notifications as they arrive over Socket.IO, the
 // emails the local mail catcher received, and where to look at the workflow.
 //
 // Where things are comes from the service's own settings (the environment and
@@ -130,12 +131,15 @@ async function until(atMs: number, why: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, waitMs));
 }
 
-async function balances(student: string, teacher: string): Promise<string> {
-  const [s, t] = await Promise.all([
+/** The two wallets, and the platform's revenue (of every class so far) when an admin is at hand. */
+async function balances(student: string, teacher: string, admin: Session | undefined): Promise<string> {
+  const [s, t, p] = await Promise.all([
     call<Wallet>('GET', '/wallet', student),
     call<Wallet>('GET', '/wallet', teacher),
+    admin === undefined ? undefined : call<{ revenue: number }>('GET', '/admin/revenue', admin.token),
   ]);
-  return `student wallet available ${money(s.available)}, held ${money(s.held)}; teacher earnings ${money(t.available)}`;
+  const platform = p === undefined ? '' : `; platform revenue, all classes: ${money(p.revenue)}`;
+  return `student wallet available ${money(s.available)}, held ${money(s.held)}; teacher earnings ${money(t.available)}${platform}`;
 }
 
 /** The links admins get in the API's answers: the Temporal UI at TEMPORAL_UI_URL, or the dev server's inspector. */
@@ -183,7 +187,8 @@ async function main(): Promise<void> {
   const sockets = [listen('student', student.token), listen('teacher', teacher.token)];
   await call<unknown>('POST', '/wallet/deposit', student.token, { amount: 5_000 });
   say(`student deposited 50.00 (test deposit)`);
-  say(`balances before: ${await balances(student.token, teacher.token)}`);
+  const admin = await adminSession();
+  say(`balances before: ${await balances(student.token, teacher.token, admin)}`);
 
   // A one-minute class a minute from now (on a whole second: LiveKit's event times are seconds).
   const startsAtMs = Math.ceil((Date.now() + 60_000) / 1000) * 1000;
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
 
   const booking = await call<Booking>('POST', '/bookings', student.token, { meetingId: meeting.id });
   say(`student booked it: booking ${booking.id}, status ${booking.status}, price held`);
-  say(`balances now: ${await balances(student.token, teacher.token)}`);
+  say(`balances now: ${await balances(student.token, teacher.token, admin)}`);
   say(`workflow ${booking.workflowId}: ${workflowLink(booking.workflowId)}`);
 
   for (const [who, token] of [
@@ -239,8 +244,9 @@ async function main(): Promise<void> {
     const now = `${current.status}/${current.settlement}`;
     if (now !== status) {
       status = now;
+      const waiting = current.settlement === 'held' ? ', until its workflow settles it' : '';
       say(
-        `booking is ${current.status}, money ${current.settlement}${current.outcome ? ` (${current.outcome})` : ''}`,
+        `booking is ${current.status}, money ${current.settlement}${current.outcome ? ` (${current.outcome})` : ''}${waiting}`,
       );
     }
     if (current.settlement !== 'held' && current.attendance !== null && current.amounts !== null) {
@@ -256,12 +262,12 @@ async function main(): Promise<void> {
       throw new Error('the booking did not settle in time; see the workflow in the inspector');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  say(`balances after: ${await balances(student.token, teacher.token)}`);
+  say(`balances after: ${await balances(student.token, teacher.token, admin)}`);
   const notes = await call<{ data: { type: string }[] }>('GET', '/notifications', teacher.token);
   say(`teacher's notifications: ${notes.data.map((n) => n.type).join(', ')}`);
   say(`the booking's workflow, step by step: ${workflowLink(booking.workflowId)}`);
 
-  const withdrawal = await withdrawEarnings(teacher);
+  const withdrawal = await withdrawEarnings(teacher, admin);
   // Booked and opened for both, the teacher paid; then the admins asked to
   // approve the withdrawal (each admin once), and it approved and paid out.
   const people = [student.user.email, teacher.user.email];
@@ -283,7 +289,10 @@ async function main(): Promise<void> {
  * the bank transfer.
  * Answers the withdrawal asked for, if any, and whether it was paid out.
  */
-async function withdrawEarnings(teacher: Session): Promise<{ id: string; paidOut: boolean } | undefined> {
+async function withdrawEarnings(
+  teacher: Session,
+  admin: Session | undefined,
+): Promise<{ id: string; paidOut: boolean } | undefined> {
   const earnings = await call<Wallet>('GET', '/wallet', teacher.token);
   if (earnings.available < settings.WITHDRAWAL_MIN_AMOUNT) {
     say(
@@ -303,14 +312,12 @@ async function withdrawEarnings(teacher: Session): Promise<{ id: string; paidOut
     `teacher asked to withdraw ${money(withdrawal.amount)} to the account ending ${withdrawal.bankAccount.last4}: ${withdrawal.status}, held`,
   );
   say(`withdrawal workflow ${withdrawal.workflowId}: ${workflowLink(withdrawal.workflowId)}`);
-  const credentials = adminCredentials();
-  if (credentials === undefined) {
+  if (admin === undefined) {
     say(
       `no admin to approve it: neither ADMIN_EMAIL and ADMIN_PASSWORD nor ${path.join(settings.DATA_DIR, DEV_ADMIN_PASSWORD_FILE)} (run the demo with npm start's DATA_DIR, or set both) and run again`,
     );
     return { id: withdrawal.id, paidOut: false };
   }
-  const admin = await call<Session>('POST', '/auth/login', undefined, credentials);
   const approved = await call<Withdrawal>(
     'POST',
     `/admin/withdrawals/${withdrawal.id}/approve`,
@@ -331,6 +338,12 @@ async function withdrawEarnings(teacher: Session): Promise<{ id: string; paidOut
   const after = await call<Wallet>('GET', '/wallet', teacher.token);
   say(`teacher's earnings now: available ${money(after.available)}, held ${money(after.held)}`);
   return { id: withdrawal.id, paidOut: true };
+}
+
+/** Logged in as the admin, if the demo knows one. */
+async function adminSession(): Promise<Session | undefined> {
+  const credentials = adminCredentials();
+  return credentials === undefined ? undefined : call<Session>('POST', '/auth/login', undefined, credentials);
 }
 
 /** The configured admin, or the development admin npm start keeps in DATA_DIR. */
