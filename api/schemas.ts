@@ -1,6 +1,7 @@
 // Schemas shared by several routes.
 import { ValidationError } from './errors';
 import { z } from './zod';
+import type { PreciseTime } from '../wallet/statement';
 
 /**
  * Text that may reach the database: PostgreSQL's text cannot hold NUL, and
@@ -43,12 +44,17 @@ function microsOf(iso: string): number {
   return Date.parse(iso) * 1000 + microsBeyondMillis(iso);
 }
 
+/** An ISO-8601 time (IsoTimestamp) to the microsecond, as PostgreSQL compares it. */
+export function preciseTimeOf(iso: string): PreciseTime {
+  return { date: new Date(iso), extraMicros: microsBeyondMillis(iso) };
+}
+
 /**
  * The microseconds an ISO-8601 time gives beyond its milliseconds (0 to 1000),
  * rounded up: PostgreSQL keeps microseconds, and a bound between two of them
  * (from inclusive, to exclusive) takes in exactly the times of the next one on.
  */
-export function microsBeyondMillis(iso: string): number {
+function microsBeyondMillis(iso: string): number {
   const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(iso)?.[1] ?? '';
   const beyond = /[1-9]/.test(fraction.slice(6)) ? 1 : 0;
   return Number(fraction.slice(3, 6).padEnd(3, '0')) + beyond;

@@ -15,15 +15,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { idempotencyKeyOf } from '../idempotency';
 import { assertMayDepositTo } from '../policy';
 import type { ApiRoutes } from '../route';
-import {
-  amountSchema,
-  Cursor,
-  IsoTimestamp,
-  microsBeyondMillis,
-  pageLimit,
-  periodOf,
-  Uuid,
-} from '../schemas';
+import { amountSchema, Cursor, IsoTimestamp, pageLimit, periodOf, preciseTimeOf, Uuid } from '../schemas';
 import { decodeStatementCursor, encodeStatementCursor } from '../cursors';
 import { z } from '../zod';
 
@@ -101,14 +93,12 @@ export function walletRoutes(routes: ApiRoutes, deps: WalletDeps, settings: Sett
       contentTypes: ['application/json', 'text/csv'],
     },
     handler: async ({ user, query, req }) => {
-      const { from, to } = periodOf(query);
-      const precise = (date: Date | undefined, iso: string | undefined) =>
-        date === undefined || iso === undefined ? undefined : { date, extraMicros: microsBeyondMillis(iso) };
+      periodOf(query); // from before to, to the microsecond
       const filters: StatementFilters = {
         type: query.type,
         status: query.status,
-        from: precise(from, query.from),
-        to: precise(to, query.to),
+        from: query.from === undefined ? undefined : preciseTimeOf(query.from),
+        to: query.to === undefined ? undefined : preciseTimeOf(query.to),
       };
       const accountId = walletAccountId(user);
       const wantsCsv =
